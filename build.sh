@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# build.sh: one entry point for users, developers and CI.
+#
+#   ./build.sh deps      install what is missing (Debian packages, npm ci)
+#   ./build.sh build     configure and compile into build/ (module: build/.libs)
+#   ./build.sh test      deps + build + every unit and integration test
+#   ./build.sh demo      deps + build + Apache on http://127.0.0.1:8080 in front
+#                        of a demo backend, with a local OpenID Provider
+#   ./build.sh install   install the module and conf/ (a2enmod style)
+#   ./build.sh bench     throughput and instruction counts (see README)
+#   ./build.sh fuzz [S]  run every libFuzzer target for S seconds (default 60)
+#   ./build.sh soak      long mixed load, checks errors and memory
+set -euo pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$TOP"
+BUILD="$TOP/build"
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjson-c-dev
+    libcmocka-dev autoconf automake libtool pkg-config make gcc clang
+    chromium redis-server memcached nodejs npm curl ca-certificates)
+
+missing_packages() {
+    local p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+            || printf '%s\n' "$p"
+    done
+}
+
+apt_install() {
+    local missing
+    missing=$(missing_packages "$@")
+    [ -z "$missing" ] && return 0
+    log "installing Debian packages: $(echo $missing)"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    # nodejs/npm may come from elsewhere (nodesource); skip them if present.
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        missing=$(printf '%s\n' $missing | grep -vx -e nodejs -e npm || true)
+        [ -z "$missing" ] && return 0
+    fi
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # shellcheck disable=SC2086
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+}
+
+cmd_deps() {
+    apt_install "${DEB_PACKAGES[@]}"
+    if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+        log "npm ci (tests/)"
+        (cd tests && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+}
+
+# configure_build DIR [configure args...]: an out-of-tree build in DIR.
+configure_build() {
+    local dir=$1; shift
+    if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt Makefile.in ]; then
+        log "autoreconf"
+        mkdir -p m4
+        autoreconf -fi >/dev/null
+    fi
+    mkdir -p "$dir"
+    if [ ! -f "$dir/Makefile" ] || [ configure -nt "$dir/config.status" ]; then
+        log "configure ($dir) $*"
+        (cd "$dir" && "$TOP/configure" --quiet "$@")
+    fi
+}
+
+cmd_build() {
+    configure_build "$BUILD"
+    log "make"
+    make -C "$BUILD" -j"$(nproc)" >/dev/null
+    log "built $BUILD/.libs/mod_auth_oauth2.so"
+}
+
+cmd_unit() {
+    log "unit tests (cmocka)"
+    if ! make -C "$BUILD" -j"$(nproc)" check >/dev/null; then
+        cat "$BUILD"/tests/unit/*.log 2>/dev/null | grep -v '^\[ *\(RUN\|OK\) ' | tail -80 >&2
+        die "unit tests failed"
+    fi
+    grep -h '^# \(TOTAL\|PASS\|FAIL\|ERROR\)' "$BUILD/test-suite.log" >&2 2>/dev/null || true
+    grep -h '^PASS\|^FAIL\|^SKIP\|^ERROR' "$BUILD"/tests/unit/*.trs 2>/dev/null | wc -l \
+        | xargs printf '%s unit test programs passed\n' >&2
+}
+
+cmd_integration() {
+    local so=${1:-$BUILD/.libs/mod_auth_oauth2.so}
+    log "integration tests (node:test, apache2 + oidc-provider) with $so"
+    MOD_AUTH_OAUTH2_SO="$so" node --test --test-concurrency=1 \
+        --test-reporter=spec tests/integration/
+}
+
+cmd_test() {
+    cmd_deps
+    cmd_build
+    cmd_unit
+    cmd_integration
+    log "all tests passed"
+}
+
+cmd_install() {
+    cmd_build
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo "$(command -v apxs)" -i -n auth_oauth2 "$BUILD/.libs/mod_auth_oauth2.so"
+    local confdir=/etc/apache2/mods-available
+    if [ -d "$confdir" ]; then
+        $sudo install -m 644 conf/auth_oauth2.load "$confdir/auth_oauth2.load"
+        [ -f "$confdir/auth_oauth2.conf" ] \
+            || $sudo install -m 644 conf/auth_oauth2.conf "$confdir/auth_oauth2.conf"
+        log "installed; enable with: a2enmod auth_oauth2 && systemctl reload apache2"
+    fi
+}
+
+cmd_demo() {
+    cmd_deps
+    cmd_build
+    exec node tests/demo/demo.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" "$@"
+}
+
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+
+case "${1:-}" in
+deps) cmd_deps ;;
+build) cmd_build ;;
+test) cmd_test ;;
+unit) cmd_build; cmd_unit ;;
+integration) cmd_build; shift; cmd_integration "$@" ;;
+demo) shift; cmd_demo "$@" ;;
+install) cmd_install ;;
+-h|--help|help) usage 0 ;;
+*) usage 1 ;;
+esac

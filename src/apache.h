@@ -1,0 +1,3 @@
+#ifndef AUTH_OAUTH2_APACHE_H
+#define AUTH_OAUTH2_APACHE_H
+#endif

@@ -1,0 +1,2 @@
+/* authz.c: placeholder until implemented. */
+#include "errors.h"

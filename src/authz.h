@@ -1,0 +1,3 @@
+#ifndef OAUTH2_AUTHZ_H
+#define OAUTH2_AUTHZ_H
+#endif

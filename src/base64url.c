@@ -1,0 +1,2 @@
+/* base64url.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,2 @@
+/* claims.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,120 @@
+/*
+ * claims.h: JSON claim sets (the payload of a JWT, a userinfo response):
+ * parsing with bounds, dotted-path lookup, a walk over every leaf, and
+ * the checks that OpenID Connect and RFC 9068 / RFC 7519 ask of ID tokens,
+ * access tokens and logout tokens.
+ *
+ * Signatures are jose.c's business; this file trusts nothing it reads.
+ */
+#ifndef OAUTH2_CLAIMS_H
+#define OAUTH2_CLAIMS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <json-c/json.h>
+
+/** A parsed claim set: a JSON object owned by a pool (json_object_put
+ * runs in the pool's cleanup). */
+typedef struct oauth2_claims_t oauth2_claims_t;
+
+/**
+ * Parses len bytes of JSON text that must be an object, nested no deeper
+ * than OAUTH2_MAX_JSON_DEPTH, with no trailing garbage.
+ * @return APR_SUCCESS, OAUTH2_EMALFORMED, OAUTH2_ETOOBIG (> len limit the
+ *         caller passes as max); *err on failure
+ */
+apr_status_t oauth2_claims_parse(apr_pool_t *p, const char *json,
+                                 apr_size_t len, apr_size_t max,
+                                 oauth2_claims_t **claims, const char **err);
+
+/** The underlying JSON object (owned by the claim set; do not put it). */
+json_object *oauth2_claims_json(const oauth2_claims_t *claims);
+
+/**
+ * Looks up a claim by path. The whole path is first tried as one member
+ * name (so namespaced claims such as "https://example.com/groups" work);
+ * otherwise it is split on '.' (at most OAUTH2_MAX_CLAIM_SEGMENTS segments,
+ * at most OAUTH2_MAX_CLAIM_PATH bytes) and each segment is a member of the
+ * object before it: "realm_access.roles", "resource_access.app.roles".
+ * @return the JSON value, or NULL when absent or path is NULL/invalid
+ */
+json_object *oauth2_claims_get(const oauth2_claims_t *claims,
+                               const char *path);
+
+/** The claim at path when it is a JSON string, else NULL. */
+const char *oauth2_claims_get_string(const oauth2_claims_t *claims,
+                                     const char *path);
+
+/**
+ * The claim at path as a list of strings (const char *), allocated from p:
+ * a string gives itself; a number or boolean its JSON text ("42", "true");
+ * an array one entry per element of those kinds (nested arrays, objects
+ * and nulls are skipped). Absent claims and objects give an empty array.
+ */
+apr_array_header_t *oauth2_claims_get_values(apr_pool_t *p,
+                                             const oauth2_claims_t *claims,
+                                             const char *path);
+
+/**
+ * Adds every member of `from` that `into` does not have (used to merge a
+ * userinfo response into the ID token's claims; ID token members win).
+ */
+void oauth2_claims_merge(oauth2_claims_t *into, const oauth2_claims_t *from);
+
+/**
+ * Callback of oauth2_claims_walk: one scalar leaf. path is dotted
+ * ("address.country"), value its text as in oauth2_claims_get_values.
+ * Return non-zero to stop the walk.
+ */
+typedef int (*oauth2_claims_leaf_fn)(void *ctx, const char *path,
+                                     const char *value, apr_size_t len);
+
+/**
+ * Visits every scalar leaf of the claim set, depth-first in member order,
+ * down to OAUTH2_MAX_CLAIM_SEGMENTS levels; array elements are visited
+ * under their array's path. Temporary strings come from p.
+ */
+void oauth2_claims_walk(apr_pool_t *p, const oauth2_claims_t *claims,
+                        oauth2_claims_leaf_fn fn, void *ctx);
+
+/** What a token is, which decides the rules of oauth2_claims_validate. */
+typedef enum {
+    /* OpenID Connect Core §3.1.3.7: iss, aud (+azp), exp, iat, nonce, sub. */
+    OAUTH2_TOKEN_ID,
+    /* A JWT access token presented as a bearer token (RFC 9068 §4):
+     * iss, aud, exp required; nbf and iat checked when present. */
+    OAUTH2_TOKEN_ACCESS,
+    /* OpenID Connect Back-Channel Logout 1.0 §2.6: iss, aud, iat, jti,
+     * events with the back-channel-logout member, sid or sub, no nonce. */
+    OAUTH2_TOKEN_LOGOUT
+} oauth2_token_kind_e;
+
+/** The expected values for oauth2_claims_validate. */
+typedef struct {
+    oauth2_token_kind_e kind;
+    const char *issuer;   /* exact match with "iss" (required) */
+    const char *audience; /* must be "aud" or one element of it (required) */
+    const char *nonce;    /* ID tokens: must equal "nonce" (required) */
+    apr_time_t now;       /* the clock, passed in for testability */
+    apr_interval_time_t skew; /* allowed clock difference */
+} oauth2_claims_expect_t;
+
+/**
+ * Checks the registered claims of a token against x. Numeric dates must be
+ * JSON numbers (integers or reals), within a sane range.
+ * @return APR_SUCCESS;
+ *         OAUTH2_EMISMATCH for a wrong iss, aud, azp or nonce, a missing
+ *         required claim, or a logout token without its event or with a
+ *         nonce;
+ *         OAUTH2_EEXPIRED when exp <= now - skew;
+ *         OAUTH2_ENOTYET when nbf or iat > now + skew;
+ *         OAUTH2_EMALFORMED when a claim has the wrong JSON type.
+ *         *err (from p) says which claim.
+ */
+apr_status_t oauth2_claims_validate(apr_pool_t *p,
+                                    const oauth2_claims_t *claims,
+                                    const oauth2_claims_expect_t *x,
+                                    const char **err);
+
+#endif /* OAUTH2_CLAIMS_H */

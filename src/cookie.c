@@ -1,0 +1,2 @@
+/* cookie.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,60 @@
+/*
+ * cookie.h: reading the Cookie request header (RFC 6265 §5.4 / §4.2.1,
+ * leniently, as browsers send it) and writing Set-Cookie values.
+ *
+ * Reading never allocates: results point into the header. Headers longer
+ * than OAUTH2_MAX_COOKIE_HEADER are not scanned. Sealing cookie contents is
+ * seal.c's business, splitting large sessions into chunks is session's.
+ */
+#ifndef OAUTH2_COOKIE_H
+#define OAUTH2_COOKIE_H
+
+#include <apr_pools.h>
+
+/** One name=value pair of a Cookie header; pointers into the header. */
+typedef struct {
+    const char *name;
+    apr_size_t name_len;
+    const char *value;
+    apr_size_t value_len;
+} oauth2_cookie_t;
+
+/**
+ * Iterates over the pairs of a Cookie header. *pos starts at the header
+ * and advances; separators (';', spaces, tabs) are skipped, pairs without
+ * '=' and pairs with an empty name are skipped, surrounding spaces are
+ * trimmed and a value in double quotes loses its quotes.
+ * @return APR_SUCCESS with *c set, or APR_EOF at the end
+ */
+apr_status_t oauth2_cookie_next(const char **pos, const char *end,
+                                oauth2_cookie_t *c);
+
+/**
+ * Finds every cookie called name (exact, case-sensitive) in header, up to
+ * max of them, in the order sent (the browser puts the most specific path
+ * first). Returns how many were found (0 .. max); a header that is NULL or
+ * longer than OAUTH2_MAX_COOKIE_HEADER gives 0.
+ */
+apr_size_t oauth2_cookie_find(const char *header, const char *name,
+                              oauth2_cookie_t *out, apr_size_t max);
+
+/** Attributes of a cookie the module sets. */
+typedef struct {
+    const char *path;      /* Path=; NULL means "/" */
+    const char *domain;    /* Domain=, or NULL for a host-only cookie */
+    const char *same_site; /* "Lax", "Strict", "None", or NULL to omit */
+    int secure;            /* add Secure */
+} oauth2_cookie_attrs_t;
+
+/**
+ * A Set-Cookie header value from p: name=value; Path; Domain; Max-Age
+ * (max_age < 0: no Max-Age, a browser-session cookie; max_age == 0 with
+ * an empty value: deletion, with an Expires in the past as well);
+ * HttpOnly always; Secure; SameSite. name and value must already be
+ * cookie-safe (the module only writes base64url and its own names).
+ */
+char *oauth2_cookie_set_header(apr_pool_t *p, const char *name,
+                               const char *value, long max_age,
+                               const oauth2_cookie_attrs_t *attrs);
+
+#endif /* OAUTH2_COOKIE_H */

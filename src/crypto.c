@@ -1,0 +1,2 @@
+/* crypto.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,2 @@
+/* http.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,3 @@
+#ifndef OAUTH2_HTTP_H
+#define OAUTH2_HTTP_H
+#endif

@@ -1,0 +1,2 @@
+/* jose.c: placeholder until implemented. */
+#include "errors.h"

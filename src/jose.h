@@ -1,0 +1,86 @@
+/*
+ * jose.h: JSON Web Keys (RFC 7517/7518/8037) and JSON Web Signatures in
+ * compact serialization (RFC 7515), verified with OpenSSL 3 EVP.
+ *
+ * Only public-key signatures are accepted: RS256/384/512, PS256/384/512,
+ * ES256/384/512 and EdDSA (Ed25519, Ed448). "none" and every HMAC
+ * algorithm are refused, whatever the key set holds, so a public key can
+ * never be used as an HMAC secret (the "key confusion" attack). The alg of
+ * a token must match the type of the key it is checked with (RS and PS:
+ * RSA of at least 2048 bits; ES256: P-256, ES384: P-384, ES512: P-521;
+ * EdDSA: OKP Ed25519 or Ed448) and the key's own "alg" when it has one.
+ *
+ * This file checks signatures only; what the payload says (iss, aud, exp,
+ * ...) is claims.c's business.
+ */
+#ifndef OAUTH2_JOSE_H
+#define OAUTH2_JOSE_H
+
+#include <apr_pools.h>
+
+/** A parsed JWK Set: public signing keys, each an EVP_PKEY freed with the
+ * pool the set was parsed into. Read-only after parsing, so one set can be
+ * shared by many threads. */
+typedef struct oauth2_jwks_t oauth2_jwks_t;
+
+/** A parsed compact JWS: header fields, decoded payload, signature. */
+typedef struct oauth2_jws_t oauth2_jws_t;
+
+/**
+ * Parses a JWK Set document (RFC 7517 §5) of len bytes.
+ * Keys whose "use" is present and not "sig", whose kty/crv is not
+ * supported (oct keys included), or that do not parse, are skipped; at
+ * most OAUTH2_MAX_JWKS_KEYS keys are kept. A document that is not a JSON
+ * object with a "keys" array, or longer than OAUTH2_MAX_JWKS, is refused.
+ * An empty usable set is not an error (oauth2_jose_jwks_count() says 0).
+ * @param p pool that owns the result; EVP_PKEYs are freed by its cleanup
+ * @return APR_SUCCESS, OAUTH2_EMALFORMED, OAUTH2_ETOOBIG; *err on failure
+ */
+apr_status_t oauth2_jose_jwks_parse(apr_pool_t *p, const char *json,
+                                    apr_size_t len, oauth2_jwks_t **jwks,
+                                    const char **err);
+
+/** Number of usable keys in a set (0 for NULL). */
+int oauth2_jose_jwks_count(const oauth2_jwks_t *jwks);
+
+/**
+ * Parses a compact JWS of len bytes: exactly three base64url segments
+ * separated by two dots, a protected header that is a JSON object with a
+ * string "alg", no "crit" member, decoded sizes within bounds.h. The
+ * signature is not checked here.
+ * @return APR_SUCCESS, OAUTH2_EMALFORMED, OAUTH2_ETOOBIG; *err on failure
+ */
+apr_status_t oauth2_jose_jws_parse(apr_pool_t *p, const char *compact,
+                                   apr_size_t len, oauth2_jws_t **jws,
+                                   const char **err);
+
+/** The header's "alg" (never NULL after a successful parse). */
+const char *oauth2_jose_jws_alg(const oauth2_jws_t *jws);
+
+/** The header's "kid", or NULL when absent. */
+const char *oauth2_jose_jws_kid(const oauth2_jws_t *jws);
+
+/** The header's "typ", or NULL when absent. */
+const char *oauth2_jose_jws_typ(const oauth2_jws_t *jws);
+
+/** The decoded payload (followed by a NUL byte) and its length. */
+const char *oauth2_jose_jws_payload(const oauth2_jws_t *jws,
+                                    apr_size_t *len);
+
+/**
+ * Verifies the signature of jws with a key of jwks.
+ * The key is the one whose "kid" equals the header's kid; without a kid in
+ * the header, every key of a matching type is tried.
+ * @return APR_SUCCESS;
+ *         OAUTH2_EREFUSED for none, HMAC, an unsupported alg, or an alg
+ *         that does not fit the key (type, curve, size, the key's "alg");
+ *         OAUTH2_ENOTFOUND when no key has that kid (or no key fits) —
+ *         the caller may refetch the JWKS once and retry;
+ *         OAUTH2_EBADSIG when the signature does not verify;
+ *         OAUTH2_ECRYPTO for an OpenSSL failure (its text in *err).
+ */
+apr_status_t oauth2_jose_jws_verify(apr_pool_t *p, const oauth2_jws_t *jws,
+                                    const oauth2_jwks_t *jwks,
+                                    const char **err);
+
+#endif /* OAUTH2_JOSE_H */

@@ -1,0 +1,2 @@
+/* login.c: placeholder until implemented. */
+#include "errors.h"

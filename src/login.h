@@ -1,0 +1,3 @@
+#ifndef OAUTH2_LOGIN_H
+#define OAUTH2_LOGIN_H
+#endif

@@ -1,0 +1,3 @@
+#ifndef OAUTH2_METADATA_H
+#define OAUTH2_METADATA_H
+#endif

@@ -1,0 +1,2 @@
+/* redirect.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,3 @@
+#ifndef OAUTH2_REQUEST_H
+#define OAUTH2_REQUEST_H
+#endif

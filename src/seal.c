@@ -1,0 +1,2 @@
+/* seal.c: placeholder until implemented. */
+#include "errors.h"

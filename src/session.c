@@ -1,0 +1,2 @@
+/* session.c: placeholder until implemented. */
+#include "errors.h"

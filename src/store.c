@@ -1,0 +1,2 @@
+/* store.c: placeholder until implemented. */
+#include "errors.h"

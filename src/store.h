@@ -1,0 +1,3 @@
+#ifndef OAUTH2_STORE_H
+#define OAUTH2_STORE_H
+#endif

@@ -1,0 +1,2 @@
+/* store_shm.c: placeholder until implemented. */
+#include "errors.h"

@@ -1,0 +1,146 @@
+/*
+ * store_shm.h: the session table of one host, in APR shared memory that
+ * every child process maps at the same address (created by the parent
+ * before it forks).
+ *
+ * Records are opaque byte strings (session.c serializes them) under a
+ * 32-byte key (a SHA-256 of the session id, never the id itself), each
+ * with an absolute expiry. Readers take no lock: every slot carries a
+ * version counter (a seqlock: odd while a writer is inside) and a reader
+ * retries, a bounded number of times, when it changed under it. Writers
+ * serialize on one global mutex that the caller creates (the glue
+ * registers it with ap_mutex_register so the Mutex directive applies).
+ * Work per call is bounded: a fixed probe window, a fixed number of slots
+ * swept for expired records per write; never a scan of the whole table.
+ */
+#ifndef OAUTH2_STORE_SHM_H
+#define OAUTH2_STORE_SHM_H
+
+#include <apr_pools.h>
+#include <apr_global_mutex.h>
+#include <apr_time.h>
+
+#define OAUTH2_SHM_KEY_LEN      32
+/* Capacity limits (records); the segment size is computed from these. */
+#define OAUTH2_SHM_MIN_CAPACITY 64
+#define OAUTH2_SHM_MAX_CAPACITY 4000000
+
+/** A mapped session table. */
+typedef struct oauth2_shm_t oauth2_shm_t;
+
+/** What a read learns about a record besides its bytes. */
+typedef struct {
+    apr_time_t expires;    /* absolute expiry of the record */
+    apr_uint32_t slot;     /* slot index, for oauth2_shm_check() */
+    apr_uint32_t version;  /* the slot's version when read */
+} oauth2_shm_meta_t;
+
+/** Counters for the status page. */
+typedef struct {
+    apr_uint32_t capacity;       /* slots */
+    apr_uint32_t live;           /* records stored (expired ones included
+                                    until swept) */
+    apr_uint32_t chunks_total;   /* overflow chunks */
+    apr_uint32_t chunks_free;
+    apr_uint64_t evictions;      /* live records dropped to make room */
+    apr_uint64_t size;           /* bytes of the segment */
+} oauth2_shm_stats_t;
+
+/**
+ * Bytes needed for a table of `capacity` records (slots plus overflow
+ * chunks), computed in 64 bits; 0 when capacity is outside
+ * [OAUTH2_SHM_MIN_CAPACITY, OAUTH2_SHM_MAX_CAPACITY].
+ */
+apr_uint64_t oauth2_shm_size(apr_uint32_t capacity);
+
+/**
+ * Writes an empty table into the memory at base (size bytes, as returned
+ * by oauth2_shm_size), with seed (16 random bytes) keying the slot hash.
+ * Called once, by the process that created the segment.
+ * @return APR_SUCCESS or APR_EINVAL (size too small, bad capacity)
+ */
+apr_status_t oauth2_shm_format(void *base, apr_uint64_t size,
+                               apr_uint32_t capacity,
+                               const unsigned char seed[16]);
+
+/**
+ * Attaches to a formatted table at base. The handle is allocated from p;
+ * mutex serializes writers (may be shared by several processes).
+ * @return APR_SUCCESS, or APR_EINVAL when base does not hold a table of
+ *         this version and size (*err says why)
+ */
+apr_status_t oauth2_shm_attach(apr_pool_t *p, void *base, apr_uint64_t size,
+                               apr_global_mutex_t *mutex, oauth2_shm_t **shm,
+                               const char **err);
+
+/** The capacity a formatted table was made with (0 when base is not a
+ * table); lets the glue decide whether a kept segment can be reused. */
+apr_uint32_t oauth2_shm_capacity(const void *base, apr_uint64_t size);
+
+/**
+ * Copies the record stored under key into buf, without taking a lock.
+ * @return APR_SUCCESS with *len and *meta set;
+ *         OAUTH2_ENOTFOUND when absent or expired at now;
+ *         OAUTH2_ETOOBIG when bufsize is too small (*len = needed size);
+ *         OAUTH2_EBUSY when writers kept changing the slot during
+ *         every retry (rare; callers treat it as a store failure)
+ */
+apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
+                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                            apr_time_t now, void *buf, apr_size_t bufsize,
+                            apr_size_t *len, oauth2_shm_meta_t *meta);
+
+/**
+ * Is the record last read as (meta->slot, meta->version) unchanged and
+ * not expired at now? Lock-free; lets a connection that kept a copy of a
+ * record skip the copy. Sets *expires to the current expiry.
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND (changed, removed or expired)
+ */
+apr_status_t oauth2_shm_check(oauth2_shm_t *shm,
+                              const oauth2_shm_meta_t *meta, apr_time_t now,
+                              apr_time_t *expires);
+
+/**
+ * Stores (inserts or replaces) the record under key, expiring at expires.
+ * Takes the mutex. To make room it reuses an empty or expired slot in the
+ * key's probe window, else evicts the record there that expires first.
+ * @return APR_SUCCESS; OAUTH2_ETOOBIG (len > OAUTH2_MAX_SESSION_RECORD);
+ *         OAUTH2_EFULL (not enough overflow chunks even after sweeping);
+ *         an APR code from the mutex
+ */
+apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
+                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                            const void *rec, apr_size_t len,
+                            apr_time_t expires, apr_time_t now);
+
+/**
+ * Stores the record only if no unexpired record has that key (for
+ * one-time markers: a used login state, a logout token's jti).
+ * @return APR_SUCCESS, OAUTH2_EREPLAY (present), or as oauth2_shm_put
+ */
+apr_status_t oauth2_shm_add(oauth2_shm_t *shm,
+                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                            const void *rec, apr_size_t len,
+                            apr_time_t expires, apr_time_t now);
+
+/**
+ * Moves the expiry of the record under key to expires (the sliding
+ * inactivity timeout). Uses a try-lock: when another writer holds the
+ * mutex the update is skipped and APR_EBUSY returned (the next request
+ * will try again).
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EBUSY
+ */
+apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
+                              const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                              apr_time_t expires);
+
+/**
+ * Removes the record under key. @return APR_SUCCESS, OAUTH2_ENOTFOUND
+ */
+apr_status_t oauth2_shm_delete(oauth2_shm_t *shm,
+                               const unsigned char key[OAUTH2_SHM_KEY_LEN]);
+
+/** Current counters (read without a lock; approximate under writes). */
+void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats);
+
+#endif /* OAUTH2_STORE_SHM_H */
