@@ -1,2 +1,207 @@
-/* cookie.c: placeholder until implemented. */
+/*
+ * cookie.c: the Cookie request header, read without allocating, and
+ * Set-Cookie values for the cookies the module writes (see cookie.h).
+ *
+ * Reading follows what browsers send (RFC 6265 §4.2.1, §5.4) and is
+ * lenient the way RFC 6265 §5.2 parses name-value pairs: pairs are split
+ * on ';', trimmed of spaces and tabs, and kept only with a '=' and a
+ * non-empty name. Unsealing values is seal.c's business.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "bounds.h"
+#include "cookie.h"
 #include "errors.h"
+
+static int is_cookie_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Trims spaces and tabs at both ends of [*s, *s + *n). */
+static void trim(const char **s, apr_size_t *n)
+{
+    while (*n > 0 && is_cookie_space((*s)[0])) {
+        (*s)++;
+        (*n)--;
+    }
+    while (*n > 0 && is_cookie_space((*s)[*n - 1])) {
+        (*n)--;
+    }
+}
+
+/*
+ * Splits the pair [s, s + n) at its first '=' (RFC 6265 §5.2 steps 2-5).
+ * Returns 0 when there is no '=' or the name is empty: such pairs are
+ * skipped.
+ */
+static int split_pair(const char *s, apr_size_t n, oauth2_cookie_t *c)
+{
+    const char *eq = memchr(s, '=', n);
+
+    if (!eq) {
+        return 0;
+    }
+    c->name = s;
+    c->name_len = (apr_size_t)(eq - s);
+    trim(&c->name, &c->name_len);
+    if (c->name_len == 0) {
+        return 0;
+    }
+    c->value = eq + 1;
+    c->value_len = (apr_size_t)(s + n - c->value);
+    trim(&c->value, &c->value_len);
+    /* cookie-value may be in double quotes (RFC 6265 §4.1.1) */
+    if (c->value_len >= 2 && c->value[0] == '"'
+        && c->value[c->value_len - 1] == '"') {
+        c->value++;
+        c->value_len -= 2;
+    }
+    return 1;
+}
+
+apr_status_t oauth2_cookie_next(const char **pos, const char *end,
+                                oauth2_cookie_t *c)
+{
+    const char *s;
+    const char *e;
+
+    if (!pos || !*pos || !end || !c || *pos > end) {
+        return APR_EINVAL;
+    }
+    s = *pos;
+    /* every turn consumes at least one byte, so this ends by end */
+    while (s < end && *s != '\0') {
+        if (*s == ';' || is_cookie_space(*s)) {
+            s++;
+            continue;
+        }
+        e = s;
+        while (e < end && *e != ';' && *e != '\0') {
+            e++;
+        }
+        if (split_pair(s, (apr_size_t)(e - s), c)) {
+            *pos = e;
+            return APR_SUCCESS;
+        }
+        s = e;
+    }
+    *pos = s;
+    return APR_EOF;
+}
+
+apr_size_t oauth2_cookie_find(const char *header, const char *name,
+                              oauth2_cookie_t *out, apr_size_t max)
+{
+    apr_size_t len, name_len, found = 0;
+    const char *pos = header;
+    oauth2_cookie_t c;
+
+    if (!header || !name || !out || max == 0) {
+        return 0;
+    }
+    len = strnlen(header, OAUTH2_MAX_COOKIE_HEADER + 1);
+    name_len = strlen(name);
+    if (len > OAUTH2_MAX_COOKIE_HEADER || name_len == 0) {
+        return 0;
+    }
+    while (found < max
+           && oauth2_cookie_next(&pos, header + len, &c) == APR_SUCCESS) {
+        if (c.name_len == name_len && memcmp(c.name, name, name_len) == 0) {
+            out[found++] = c;
+        }
+    }
+    return found;
+}
+
+/* cookie-name = token (RFC 6265 §4.1.1, RFC 7230 §3.2.6 tchar). */
+static int is_token(const char *s)
+{
+    apr_size_t i;
+
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c <= 0x20 || c >= 0x7F || strchr("()<>@,;:\\\"/[]?={}", c)) {
+            return 0;
+        }
+    }
+    return i > 0;
+}
+
+/* cookie-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E. */
+static int is_cookie_value(const char *s)
+{
+    apr_size_t i;
+
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c <= 0x20 || c >= 0x7F || c == '"' || c == ',' || c == ';'
+            || c == '\\') {
+            return 0;
+        }
+    }
+    return i <= OAUTH2_MAX_COOKIE_VALUE;
+}
+
+/* path-value / domain-value: any CHAR except CTLs or ';' (§4.1.1). */
+static int is_attr_value(const char *s)
+{
+    apr_size_t i;
+
+    for (i = 0; s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x20 || c >= 0x7F || c == ';') {
+            return 0;
+        }
+    }
+    return i > 0;
+}
+
+static int attrs_valid(const oauth2_cookie_attrs_t *a)
+{
+    if (a->path && (a->path[0] != '/' || !is_attr_value(a->path))) {
+        return 0;
+    }
+    if (a->domain && !is_attr_value(a->domain)) {
+        return 0;
+    }
+    if (!a->same_site) {
+        return 1;
+    }
+    /* SameSite=None without Secure is rejected by browsers (RFC 6265bis) */
+    if (strcmp(a->same_site, "None") == 0) {
+        return a->secure;
+    }
+    return strcmp(a->same_site, "Lax") == 0
+           || strcmp(a->same_site, "Strict") == 0;
+}
+
+char *oauth2_cookie_set_header(apr_pool_t *p, const char *name,
+                               const char *value, long max_age,
+                               const oauth2_cookie_attrs_t *attrs)
+{
+    const char *age = "";
+
+    if (!p || !name || !value || !attrs || !is_token(name)
+        || !is_cookie_value(value) || !attrs_valid(attrs)) {
+        return NULL;
+    }
+    if (max_age == 0 && value[0] == '\0') {
+        /* deletion: Max-Age=0, and Expires for agents without Max-Age */
+        age = "; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT";
+    }
+    else if (max_age >= 0) {
+        age = apr_psprintf(p, "; Max-Age=%ld", max_age);
+    }
+    return apr_pstrcat(
+        p, name, "=", value, "; Path=", attrs->path ? attrs->path : "/",
+        attrs->domain ? "; Domain=" : "", attrs->domain ? attrs->domain : "",
+        age, "; HttpOnly", attrs->secure ? "; Secure" : "",
+        attrs->same_site ? "; SameSite=" : "",
+        attrs->same_site ? attrs->same_site : "", NULL);
+}

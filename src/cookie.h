@@ -23,8 +23,10 @@ typedef struct {
  * Iterates over the pairs of a Cookie header. *pos starts at the header
  * and advances; separators (';', spaces, tabs) are skipped, pairs without
  * '=' and pairs with an empty name are skipped, surrounding spaces are
- * trimmed and a value in double quotes loses its quotes.
- * @return APR_SUCCESS with *c set, or APR_EOF at the end
+ * trimmed and a value in double quotes loses its quotes. A NUL byte before
+ * end also ends the header.
+ * @return APR_SUCCESS with *c set, APR_EOF at the end, or APR_EINVAL for a
+ *         NULL argument or *pos past end
  */
 apr_status_t oauth2_cookie_next(const char **pos, const char *end,
                                 oauth2_cookie_t *c);
@@ -52,6 +54,12 @@ typedef struct {
  * an empty value: deletion, with an Expires in the past as well);
  * HttpOnly always; Secure; SameSite. name and value must already be
  * cookie-safe (the module only writes base64url and its own names).
+ * @return the value, or NULL for a NULL argument, a name that is not a
+ *         token, a value that is not cookie-octets or is longer than
+ *         OAUTH2_MAX_COOKIE_VALUE, a Path not starting with '/', a Path or
+ *         Domain with ';' or controls, a SameSite other than the three
+ *         keywords, or SameSite=None without Secure (RFC 6265 §4.1.1,
+ *         RFC 6265bis §5.6.7: browsers drop such cookies)
  */
 char *oauth2_cookie_set_header(apr_pool_t *p, const char *name,
                                const char *value, long max_age,

@@ -1,12 +1,333 @@
-/* PLACEHOLDER: replaced by the real tests for src/cookie.c. */
+/*
+ * test_cookie.c: unit tests for src/cookie.c (Cookie header reading,
+ * RFC 6265 §4.2.1 / §5.4, and Set-Cookie writing, §4.1).
+ */
+#include "cookie.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <string.h>
 #include <cmocka.h>
-static void test_placeholder(void **state) { (void)state; skip(); }
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "bounds.h"
+#include "errors.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    (void)state;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+/* Joins every pair of header as "name=value|" into a string. */
+static const char *pairs(const char *header)
+{
+    const char *pos = header, *end = header + strlen(header);
+    const char *s = "";
+    oauth2_cookie_t c;
+    int guard = 0;
+
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        s = apr_psprintf(pool, "%s%.*s=%.*s|", s, (int)c.name_len, c.name,
+                         (int)c.value_len, c.value);
+        assert_true(++guard < 10000);
+    }
+    assert_ptr_equal(pos, end);
+    return s;
+}
+
+/* Header -> pairs seen, for odd and hostile headers. */
+static const struct {
+    const char *header;
+    const char *pairs;
+} next_cases[] = {
+    { "", "" },
+    { ";", "" },
+    { " ; ;\t;; ", "" },
+    { "a=1", "a=1|" },
+    { "a=1; b=2", "a=1|b=2|" },
+    { "a=1;b=2", "a=1|b=2|" },
+    { "  a = 1 ;\tb\t=\t2\t", "a=1|b=2|" },
+    { "a=", "a=|" },
+    { "a=;b=2", "a=|b=2|" },
+    { "noeq; a=1", "a=1|" },
+    { "noeq", "" },
+    { "=1; a=2", "a=2|" },
+    { " =x;  =; a=3", "a=3|" },
+    { "a=\"q v\"", "a=q v|" },
+    { "a=\"\"", "a=|" },
+    { "a=\"", "a=\"|" },
+    { "a=\"x", "a=\"x|" },
+    { "a=b=c", "a=b=c|" },
+    { "a=1; a=2", "a=1|a=2|" },
+    { "a b=1", "a b=1|" },
+    { "a=1;;;;b=2;", "a=1|b=2|" },
+    { "a=1, b=2", "a=1, b=2|" },
+};
+
+static void test_cookie_next_table(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(next_cases) / sizeof(next_cases[0]); i++) {
+        const char *got = pairs(next_cases[i].header);
+
+        if (strcmp(got, next_cases[i].pairs) != 0) {
+            fail_msg("header \"%s\": got \"%s\", want \"%s\"",
+                     next_cases[i].header, got, next_cases[i].pairs);
+        }
+    }
+}
+
+static void test_cookie_next_refuses_null(void **state)
+{
+    const char *h = "a=1", *pos = h, *past = h + 2;
+    const char *null_pos = NULL;
+    oauth2_cookie_t c;
+
+    (void)state;
+    assert_int_equal(oauth2_cookie_next(NULL, h + 3, &c), APR_EINVAL);
+    assert_int_equal(oauth2_cookie_next(&null_pos, h + 3, &c), APR_EINVAL);
+    assert_int_equal(oauth2_cookie_next(&pos, NULL, &c), APR_EINVAL);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 3, NULL), APR_EINVAL);
+    assert_int_equal(oauth2_cookie_next(&past, h + 1, &c), APR_EINVAL);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 3, &c), APR_SUCCESS);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 3, &c), APR_EOF);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 3, &c), APR_EOF);
+}
+
+static void test_cookie_next_stops_at_end_and_nul(void **state)
+{
+    const char h[] = "a=1; b=2\0c=3";
+    const char *pos = h;
+    oauth2_cookie_t c;
+
+    (void)state;
+    /* end inside the second pair: its value is cut there */
+    assert_int_equal(oauth2_cookie_next(&pos, h + 7, &c), APR_SUCCESS);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 7, &c), APR_SUCCESS);
+    assert_int_equal(c.name_len, 1);
+    assert_int_equal(c.value_len, 0);
+    assert_int_equal(oauth2_cookie_next(&pos, h + 7, &c), APR_EOF);
+    /* an embedded NUL ends the header */
+    pos = h;
+    assert_int_equal(oauth2_cookie_next(&pos, h + sizeof(h) - 1, &c),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_cookie_next(&pos, h + sizeof(h) - 1, &c),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_cookie_next(&pos, h + sizeof(h) - 1, &c), APR_EOF);
+}
+
+static void test_cookie_find_returns_duplicates_in_order(void **state)
+{
+    oauth2_cookie_t out[4];
+    const char *h = "oauth2_session=first; other=x; oauth2_session=\"second\";"
+                    " OAUTH2_SESSION=case; oauth2_session2=no";
+
+    (void)state;
+    assert_int_equal(oauth2_cookie_find(h, "oauth2_session", out, 4), 2);
+    assert_int_equal(out[0].value_len, 5);
+    assert_memory_equal(out[0].value, "first", 5);
+    assert_int_equal(out[1].value_len, 6);
+    assert_memory_equal(out[1].value, "second", 6);
+    assert_int_equal(oauth2_cookie_find(h, "oauth2_session", out, 1), 1);
+    assert_memory_equal(out[0].value, "first", 5);
+    assert_int_equal(oauth2_cookie_find(h, "missing", out, 4), 0);
+}
+
+static void test_cookie_find_refuses_bad_arguments(void **state)
+{
+    oauth2_cookie_t out[1];
+
+    (void)state;
+    assert_int_equal(oauth2_cookie_find(NULL, "a", out, 1), 0);
+    assert_int_equal(oauth2_cookie_find("a=1", NULL, out, 1), 0);
+    assert_int_equal(oauth2_cookie_find("a=1", "a", NULL, 1), 0);
+    assert_int_equal(oauth2_cookie_find("a=1", "a", out, 0), 0);
+    assert_int_equal(oauth2_cookie_find("=1", "", out, 1), 0);
+    assert_int_equal(oauth2_cookie_find("a=1", "a", out, 1), 1);
+}
+
+static void test_cookie_find_handles_200_cookies(void **state)
+{
+    oauth2_cookie_t out[8];
+    const char *h = "";
+    int i;
+
+    (void)state;
+    for (i = 0; i < 200; i++) {
+        h = apr_psprintf(pool, "%sc%d=v%d; ", h, i, i);
+    }
+    h = apr_pstrcat(pool, h, "target=last", NULL);
+    assert_int_equal(oauth2_cookie_find(h, "target", out, 8), 1);
+    assert_int_equal(out[0].value_len, 4);
+    assert_int_equal(oauth2_cookie_find(h, "c199", out, 8), 1);
+    assert_memory_equal(out[0].value, "v199", 4);
+}
+
+static void test_cookie_find_refuses_over_long_headers(void **state)
+{
+    apr_size_t len = OAUTH2_MAX_COOKIE_HEADER;
+    char *h = apr_palloc(pool, len + 2);
+    oauth2_cookie_t out[1];
+
+    (void)state;
+    /* exactly the limit: scanned; the cookie sits at the very end */
+    memset(h, ' ', len);
+    memcpy(h + len - 3, "a=1", 3);
+    h[len] = '\0';
+    assert_int_equal(oauth2_cookie_find(h, "a", out, 1), 1);
+    /* one byte more: not scanned at all */
+    memmove(h + 1, h, len + 1);
+    h[0] = ' ';
+    assert_int_equal(oauth2_cookie_find(h, "a", out, 1), 0);
+}
+
+static void test_cookie_set_header_session(void **state)
+{
+    oauth2_cookie_attrs_t a = { NULL, NULL, "Lax", 1 };
+
+    (void)state;
+    assert_string_equal(
+        oauth2_cookie_set_header(pool, "oauth2_session", "abc", -1, &a),
+        "oauth2_session=abc; Path=/; HttpOnly; Secure; SameSite=Lax");
+    a.path = "/app";
+    a.domain = "example.com";
+    a.same_site = NULL;
+    a.secure = 0;
+    assert_string_equal(
+        oauth2_cookie_set_header(pool, "s", "v", 600, &a),
+        "s=v; Path=/app; Domain=example.com; Max-Age=600; HttpOnly");
+}
+
+static void test_cookie_set_header_deletion(void **state)
+{
+    oauth2_cookie_attrs_t a = { NULL, NULL, "Strict", 0 };
+
+    (void)state;
+    assert_string_equal(oauth2_cookie_set_header(pool, "s", "", 0, &a),
+                        "s=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 "
+                        "00:00:00 GMT; HttpOnly; SameSite=Strict");
+    assert_string_equal(oauth2_cookie_set_header(pool, "s", "v", 0, &a),
+                        "s=v; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+}
+
+/* Inputs that must give NULL: no header injection, no invalid cookie. */
+static const struct {
+    const char *name;
+    const char *value;
+    oauth2_cookie_attrs_t attrs;
+} bad_set_cases[] = {
+    { "", "v", { NULL, NULL, NULL, 0 } },
+    { "a b", "v", { NULL, NULL, NULL, 0 } },
+    { "a=b", "v", { NULL, NULL, NULL, 0 } },
+    { "a;b", "v", { NULL, NULL, NULL, 0 } },
+    { "a\r\nSet-Cookie: x", "v", { NULL, NULL, NULL, 0 } },
+    { "a", "v;Domain=evil", { NULL, NULL, NULL, 0 } },
+    { "a", "v w", { NULL, NULL, NULL, 0 } },
+    { "a", "v\r\nX: y", { NULL, NULL, NULL, 0 } },
+    { "a", "\"v\"", { NULL, NULL, NULL, 0 } },
+    { "a", "v\\", { NULL, NULL, NULL, 0 } },
+    { "a", "v,w", { NULL, NULL, NULL, 0 } },
+    { "a", "v\x80", { NULL, NULL, NULL, 0 } },
+    { "a", "v", { "app", NULL, NULL, 0 } },
+    { "a", "v", { "/a;b", NULL, NULL, 0 } },
+    { "a", "v", { "/a\n", NULL, NULL, 0 } },
+    { "a", "v", { NULL, "", NULL, 0 } },
+    { "a", "v", { NULL, "ex.com; Secure", NULL, 0 } },
+    { "a", "v", { NULL, NULL, "lax", 0 } },
+    { "a", "v", { NULL, NULL, "Lax; x", 0 } },
+    { "a", "v", { NULL, NULL, "None", 0 } },
+};
+
+static void test_cookie_set_header_refuses_bad_input(void **state)
+{
+    oauth2_cookie_attrs_t a = { NULL, NULL, NULL, 0 };
+    char *big = apr_palloc(pool, OAUTH2_MAX_COOKIE_VALUE + 2);
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(bad_set_cases) / sizeof(bad_set_cases[0]); i++) {
+        if (oauth2_cookie_set_header(pool, bad_set_cases[i].name,
+                                     bad_set_cases[i].value, -1,
+                                     &bad_set_cases[i].attrs)) {
+            fail_msg("case %zu (\"%s\"=\"%s\") was accepted", i,
+                     bad_set_cases[i].name, bad_set_cases[i].value);
+        }
+    }
+    assert_null(oauth2_cookie_set_header(NULL, "a", "v", -1, &a));
+    assert_null(oauth2_cookie_set_header(pool, NULL, "v", -1, &a));
+    assert_null(oauth2_cookie_set_header(pool, "a", NULL, -1, &a));
+    assert_null(oauth2_cookie_set_header(pool, "a", "v", -1, NULL));
+    memset(big, 'x', OAUTH2_MAX_COOKIE_VALUE + 1);
+    big[OAUTH2_MAX_COOKIE_VALUE + 1] = '\0';
+    assert_null(oauth2_cookie_set_header(pool, "a", big, -1, &a));
+    big[OAUTH2_MAX_COOKIE_VALUE] = '\0';
+    assert_non_null(oauth2_cookie_set_header(pool, "a", big, -1, &a));
+}
+
+static void test_cookie_set_header_same_site_none_needs_secure(void **state)
+{
+    oauth2_cookie_attrs_t a = { "/", NULL, "None", 1 };
+
+    (void)state;
+    assert_string_equal(oauth2_cookie_set_header(pool, "a", "v", 1, &a),
+                        "a=v; Path=/; Max-Age=1; HttpOnly; Secure; "
+                        "SameSite=None");
+}
+
+/* A header written by set_header reads back as the same pair. */
+static void test_cookie_round_trip(void **state)
+{
+    oauth2_cookie_attrs_t a = { NULL, NULL, "Lax", 1 };
+    const char *v = "q1w2-e3_r4";
+    char *set = oauth2_cookie_set_header(pool, "oauth2_state_1", v, 60, &a);
+    char *header;
+    oauth2_cookie_t out[1];
+
+    (void)state;
+    assert_non_null(set);
+    /* a browser sends back only name=value */
+    header = apr_pstrcat(pool, "x=y; ",
+                         apr_pstrndup(pool, set, strcspn(set, ";")), NULL);
+    assert_int_equal(oauth2_cookie_find(header, "oauth2_state_1", out, 1), 1);
+    assert_int_equal(out[0].value_len, strlen(v));
+    assert_memory_equal(out[0].value, v, strlen(v));
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = { cmocka_unit_test(test_placeholder) };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cookie_next_table),
+        cmocka_unit_test(test_cookie_next_refuses_null),
+        cmocka_unit_test(test_cookie_next_stops_at_end_and_nul),
+        cmocka_unit_test(test_cookie_find_returns_duplicates_in_order),
+        cmocka_unit_test(test_cookie_find_refuses_bad_arguments),
+        cmocka_unit_test(test_cookie_find_handles_200_cookies),
+        cmocka_unit_test(test_cookie_find_refuses_over_long_headers),
+        cmocka_unit_test(test_cookie_set_header_session),
+        cmocka_unit_test(test_cookie_set_header_deletion),
+        cmocka_unit_test(test_cookie_set_header_refuses_bad_input),
+        cmocka_unit_test(test_cookie_set_header_same_site_none_needs_secure),
+        cmocka_unit_test(test_cookie_round_trip),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
