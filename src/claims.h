@@ -15,14 +15,17 @@
 #include <json-c/json.h>
 
 /** A parsed claim set: a JSON object owned by a pool (json_object_put
- * runs in the pool's cleanup). */
+ * runs in the pool's cleanup). Used by one thread at a time: json-c caches
+ * the printed text of numbers inside the object. */
 typedef struct oauth2_claims_t oauth2_claims_t;
 
 /**
  * Parses len bytes of JSON text that must be an object, nested no deeper
- * than OAUTH2_MAX_JSON_DEPTH, with no trailing garbage.
- * @return APR_SUCCESS, OAUTH2_EMALFORMED, OAUTH2_ETOOBIG (> len limit the
- *         caller passes as max); *err on failure
+ * than OAUTH2_MAX_JSON_DEPTH (the top-level object counts as one level),
+ * with no NUL byte, valid UTF-8, and nothing but whitespace after it.
+ * @return APR_SUCCESS, OAUTH2_EMALFORMED (too deep included),
+ *         OAUTH2_ETOOBIG (> len limit the caller passes as max); *err on
+ *         failure (a constant or from p)
  */
 apr_status_t oauth2_claims_parse(apr_pool_t *p, const char *json,
                                  apr_size_t len, apr_size_t max,
@@ -42,7 +45,8 @@ json_object *oauth2_claims_json(const oauth2_claims_t *claims);
 json_object *oauth2_claims_get(const oauth2_claims_t *claims,
                                const char *path);
 
-/** The claim at path when it is a JSON string, else NULL. */
+/** The claim at path when it is a JSON string, else NULL (also NULL when
+ * the string holds a NUL byte, which would cut it short as a C string). */
 const char *oauth2_claims_get_string(const oauth2_claims_t *claims,
                                      const char *path);
 
@@ -50,7 +54,8 @@ const char *oauth2_claims_get_string(const oauth2_claims_t *claims,
  * The claim at path as a list of strings (const char *), allocated from p:
  * a string gives itself; a number or boolean its JSON text ("42", "true");
  * an array one entry per element of those kinds (nested arrays, objects
- * and nulls are skipped). Absent claims and objects give an empty array.
+ * and nulls are skipped, as are strings holding a NUL byte). Absent
+ * claims, nulls and objects give an empty array; p == NULL gives NULL.
  */
 apr_array_header_t *oauth2_claims_get_values(apr_pool_t *p,
                                              const oauth2_claims_t *claims,
@@ -73,7 +78,11 @@ typedef int (*oauth2_claims_leaf_fn)(void *ctx, const char *path,
 /**
  * Visits every scalar leaf of the claim set, depth-first in member order,
  * down to OAUTH2_MAX_CLAIM_SEGMENTS levels; array elements are visited
- * under their array's path. Temporary strings come from p.
+ * under their array's path. Leaves are those of oauth2_claims_get_values
+ * (nulls skipped); members with an empty name, or whose path would be
+ * longer than OAUTH2_MAX_CLAIM_PATH, are skipped. path and value are valid
+ * during the callback only. Nothing is allocated from p at present (it
+ * must not be NULL).
  */
 void oauth2_claims_walk(apr_pool_t *p, const oauth2_claims_t *claims,
                         oauth2_claims_leaf_fn fn, void *ctx);
@@ -109,7 +118,11 @@ typedef struct {
  *         nonce;
  *         OAUTH2_EEXPIRED when exp <= now - skew;
  *         OAUTH2_ENOTYET when nbf or iat > now + skew;
- *         OAUTH2_EMALFORMED when a claim has the wrong JSON type.
+ *         OAUTH2_EMALFORMED when a claim has the wrong JSON type (sub,
+ *         jti, sid present but empty included), or claims/x is NULL;
+ *         OAUTH2_ECONFIG when x has no issuer or audience, or a skew
+ *         outside [0, OAUTH2_MAX_CLOCK_SKEW seconds].
+ *         An ID token checked without x->nonce is OAUTH2_EMISMATCH.
  *         *err (from p) says which claim.
  */
 apr_status_t oauth2_claims_validate(apr_pool_t *p,
