@@ -28,9 +28,12 @@ typedef struct oauth2_jws_t oauth2_jws_t;
 
 /**
  * Parses a JWK Set document (RFC 7517 §5) of len bytes.
- * Keys whose "use" is present and not "sig", whose kty/crv is not
- * supported (oct keys included), or that do not parse, are skipped; at
- * most OAUTH2_MAX_JWKS_KEYS keys are kept. A document that is not a JSON
+ * Keys whose "use" is present and not "sig", whose "key_ops" is present
+ * without "verify", whose kty/crv is not supported (oct keys included),
+ * whose kid or alg is not a string, RSA keys over OAUTH2_MAX_RSA_BITS, or
+ * that do not parse (EC points off their curve included), are skipped; at
+ * most OAUTH2_MAX_JWKS_KEYS keys are kept. The document is parsed in a
+ * subpool of p; only the keys stay in p. A document that is not a JSON
  * object with a "keys" array, or longer than OAUTH2_MAX_JWKS, is refused.
  * An empty usable set is not an error (oauth2_jose_jwks_count() says 0).
  * @param p pool that owns the result; EVP_PKEYs are freed by its cleanup
@@ -44,10 +47,12 @@ apr_status_t oauth2_jose_jwks_parse(apr_pool_t *p, const char *json,
 int oauth2_jose_jwks_count(const oauth2_jwks_t *jwks);
 
 /**
- * Parses a compact JWS of len bytes: exactly three base64url segments
- * separated by two dots, a protected header that is a JSON object with a
- * string "alg", no "crit" member, decoded sizes within bounds.h. The
- * signature is not checked here.
+ * Parses a compact JWS of len bytes: exactly three non-empty base64url
+ * segments separated by two dots (so the empty signature of an unsecured
+ * "none" JWT is malformed already), a protected header that is a JSON
+ * object with a non-empty string "alg", string "kid" and "typ" when
+ * present, no "crit" member, decoded sizes within bounds.h. Header keys
+ * (jwk, jku, x5u, x5c) are ignored. The signature is not checked here.
  * @return APR_SUCCESS, OAUTH2_EMALFORMED, OAUTH2_ETOOBIG; *err on failure
  */
 apr_status_t oauth2_jose_jws_parse(apr_pool_t *p, const char *compact,
@@ -69,14 +74,19 @@ const char *oauth2_jose_jws_payload(const oauth2_jws_t *jws,
 
 /**
  * Verifies the signature of jws with a key of jwks.
- * The key is the one whose "kid" equals the header's kid; without a kid in
- * the header, every key of a matching type is tried.
+ * The key is the one whose "kid" equals the header's kid (exactly, case
+ * included); without a kid in the header, every key of a matching type is
+ * tried. alg names are compared exactly ("none", "None", "HS256" are all
+ * refused).
  * @return APR_SUCCESS;
- *         OAUTH2_EREFUSED for none, HMAC, an unsupported alg, or an alg
- *         that does not fit the key (type, curve, size, the key's "alg");
- *         OAUTH2_ENOTFOUND when no key has that kid (or no key fits) —
+ *         OAUTH2_EREFUSED for none, HMAC, an unsupported alg, an alg that
+ *         does not fit the key named by kid (type, curve, size, the key's
+ *         "alg"), or a NULL argument;
+ *         OAUTH2_ENOTFOUND when no key has that kid (or, without a kid,
+ *         no key fits) —
  *         the caller may refetch the JWKS once and retry;
- *         OAUTH2_EBADSIG when the signature does not verify;
+ *         OAUTH2_EBADSIG when the signature does not verify (a signature
+ *         of the wrong length included);
  *         OAUTH2_ECRYPTO for an OpenSSL failure (its text in *err).
  */
 apr_status_t oauth2_jose_jws_verify(apr_pool_t *p, const oauth2_jws_t *jws,
