@@ -1,2 +1,594 @@
-/* placeholder */
+/*
+ * apache.c: the adapter between Apache's request_rec and the engine: the
+ * request view, sessions on requests (the hot path), the identity handed
+ * to the backend, starting a login, cookies and pages.
+ */
+#include <string.h>
+
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
 #include "apache.h"
+#include "base64url.h"
+#include "bounds.h"
+#include "cookie.h"
+#include "errors.h"
+#include "login.h"
+#include "redirect.h"
+#include "state.h"
+
+/* Per connection: a SHA-256 context reused by its requests. */
+typedef struct {
+    oauth2_hasher_t *hasher;
+} auth_oauth2_conn_t;
+
+/* Request headers that carry identity to the backend: a client's copies
+ * are removed on every request (SPEC: "What the backend receives"). */
+static const char *const identity_headers[] = {
+    "x-forwarded-user",
+    "x-forwarded-email",
+    "x-forwarded-preferred-username",
+    "x-forwarded-groups",
+    "x-forwarded-access-token",
+};
+#define CLAIM_HEADER_PREFIX "oauth2-claim-"
+
+auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &auth_oauth2_module);
+}
+
+oauth2_dir_cfg_t *auth_oauth2_dir(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &auth_oauth2_module);
+}
+
+auth_oauth2_req_t *auth_oauth2_req(request_rec *r)
+{
+    auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+
+    if (req == NULL) {
+        req = apr_pcalloc(r->pool, sizeof(*req));
+        ap_set_module_config(r->request_config, &auth_oauth2_module, req);
+    }
+    return req;
+}
+
+const oauth2_request_t *auth_oauth2_view(request_rec *r)
+{
+    oauth2_request_t *v = apr_pcalloc(r->pool, sizeof(*v));
+    apr_port_t port = ap_get_server_port(r);
+
+    v->method = r->method;
+    v->https = strcmp(ap_http_scheme(r), "https") == 0;
+    v->host = r->hostname ? apr_pstrdup(r->pool, r->hostname) : "";
+    ap_str_tolower((char *)v->host);
+    v->host_port = ap_is_default_port(port, r)
+                       ? v->host
+                       : apr_psprintf(r->pool, "%s:%u", v->host, port);
+    v->uri = r->unparsed_uri;
+    v->cookie = apr_table_get(r->headers_in, "Cookie");
+    v->accept = apr_table_get(r->headers_in, "Accept");
+    v->requested_with = apr_table_get(r->headers_in, "X-Requested-With");
+    v->sec_fetch_mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    v->authorization = apr_table_get(r->headers_in, "Authorization");
+    return v;
+}
+
+/* Does name equal want (lower-case, '-' separated), ignoring case and
+ * accepting '_' for '-'? want_len bytes of want are compared; prefix
+ * allows name to be longer. */
+static int name_matches(const char *name, const char *want, apr_size_t n,
+                        int prefix)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        char c = apr_tolower(name[i]);
+
+        if (name[i] == '\0'
+            || (c != want[i] && !(c == '_' && want[i] == '-'))) {
+            return 0;
+        }
+    }
+    return prefix || name[n] == '\0';
+}
+
+static int is_identity_header(const char *name)
+{
+    apr_size_t i;
+
+    if (name[0] == 'o' || name[0] == 'O') {
+        return name_matches(name, CLAIM_HEADER_PREFIX,
+                            sizeof(CLAIM_HEADER_PREFIX) - 1, 1);
+    }
+    if (name[0] != 'x' && name[0] != 'X') {
+        return 0;
+    }
+    for (i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]);
+         i++) {
+        if (name_matches(name, identity_headers[i], strlen(identity_headers[i]),
+                         0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Drops identity header names from Connection, so a client cannot have
+ * mod_proxy remove the module's own headers as hop-by-hop ones. */
+static void strip_connection(request_rec *r, const char *conn)
+{
+    char *copy = apr_pstrdup(r->pool, conn), *tok, *last = NULL;
+    const char *kept = NULL;
+    int dropped = 0;
+
+    for (tok = apr_strtok(copy, ", \t", &last); tok != NULL;
+         tok = apr_strtok(NULL, ", \t", &last)) {
+        if (is_identity_header(tok)) {
+            dropped = 1;
+            continue;
+        }
+        kept = kept ? apr_pstrcat(r->pool, kept, ", ", tok, NULL) : tok;
+    }
+    if (!dropped) {
+        return;
+    }
+    if (kept != NULL) {
+        apr_table_setn(r->headers_in, "Connection", kept);
+    }
+    else {
+        apr_table_unset(r->headers_in, "Connection");
+    }
+}
+
+void auth_oauth2_strip_identity(request_rec *r)
+{
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *drop[16];
+    int i, n = 0;
+    const char *conn;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (e[i].key != NULL && is_identity_header(e[i].key)) {
+            if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
+                break;
+            }
+            drop[n++] = e[i].key;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "OA2101: removed client-sent header %.64s", drop[i]);
+        apr_table_unset(r->headers_in, drop[i]);
+    }
+    if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
+        auth_oauth2_strip_identity(r); /* more than one batch */
+        return;
+    }
+    conn = apr_table_get(r->headers_in, "Connection");
+    if (conn != NULL) {
+        strip_connection(r, conn);
+    }
+}
+
+/* The connection's hasher, created with its first request. */
+static oauth2_hasher_t *conn_hasher(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    auth_oauth2_conn_t *cs =
+        ap_get_module_config(c->conn_config, &auth_oauth2_module);
+
+    if (cs == NULL) {
+        cs = apr_pcalloc(c->pool, sizeof(*cs));
+        if (oauth2_hasher_create(c->pool, &cs->hasher) != APR_SUCCESS) {
+            return NULL;
+        }
+        ap_set_module_config(c->conn_config, &auth_oauth2_module, cs);
+    }
+    return cs->hasher;
+}
+
+apr_status_t auth_oauth2_session_key(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv,
+                                     const char *id, apr_size_t len,
+                                     unsigned char *key)
+{
+    oauth2_hasher_t *h = conn_hasher(r);
+
+    if (h == NULL) {
+        return OAUTH2_ECRYPTO;
+    }
+    return oauth2_hasher_sha256(h, srv->key_tag, sizeof(srv->key_tag), id, len,
+                                key);
+}
+
+/* A session id as we issue them: 43 base64url characters. Checking the
+ * shape first keeps junk cookies away from the hash and the store. */
+static int id_shape_ok(const char *v, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n != OAUTH2_SESSION_ID_CHARS) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = v[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Moves the inactivity expiry forward when at least a tenth of the
+ * timeout (1 s .. 5 min) has passed since the last write-back, so an
+ * ordinary request writes nothing. */
+static void session_slide(request_rec *r, const auth_oauth2_srv_conf *srv,
+                          const auth_oauth2_req_t *req, apr_time_t now,
+                          apr_time_t expires)
+{
+    apr_interval_time_t timeout = apr_time_from_sec(srv->cfg->session_timeout);
+    apr_interval_time_t step = timeout / 10;
+    apr_time_t want = now + timeout;
+
+    if (step < apr_time_from_sec(1)) {
+        step = apr_time_from_sec(1);
+    }
+    if (step > apr_time_from_sec(300)) {
+        step = apr_time_from_sec(300);
+    }
+    if (want > req->session.max_expires) {
+        want = req->session.max_expires;
+    }
+    if (want - expires < step) {
+        return;
+    }
+    if (oauth2_store_touch(srv->store, r->pool, req->key, want, now)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "OA2102: could not extend the session's expiry");
+    }
+}
+
+/* Looks one candidate cookie value up in the store. */
+static apr_status_t session_lookup(request_rec *r,
+                                   const auth_oauth2_srv_conf *srv,
+                                   const oauth2_cookie_t *c, apr_time_t now,
+                                   auth_oauth2_req_t *req)
+{
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (!id_shape_ok(c->value, c->value_len)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len,
+                              &meta);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
+    }
+    if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2103: a session record in the store is malformed");
+        return OAUTH2_ENOTFOUND;
+    }
+    if (req->session.max_expires <= now) {
+        oauth2_store_remove(srv->store, r->pool, req->key);
+        return OAUTH2_ENOTFOUND;
+    }
+    req->record = rec;
+    req->record_len = len;
+    req->expires = meta.expires;
+    session_slide(r, srv, req, now, meta.expires);
+    return APR_SUCCESS;
+}
+
+apr_status_t auth_oauth2_session_find(request_rec *r,
+                                      const auth_oauth2_srv_conf *srv,
+                                      auth_oauth2_req_t *req)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    oauth2_cookie_t found[4];
+    apr_size_t n, i;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv = OAUTH2_ENOTFOUND;
+
+    if (header == NULL || srv->store == NULL) {
+        return OAUTH2_ENOTFOUND;
+    }
+    n = oauth2_cookie_find(header, srv->cfg->cookie_name, found, 4);
+    /* Duplicates (another path or a parent domain): the first one that
+     * names a live session wins; the others are never trusted more. */
+    for (i = 0; i < n; i++) {
+        rv = session_lookup(r, srv, &found[i], now, req);
+        if (rv != OAUTH2_ENOTFOUND) {
+            break;
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        req->authenticated = 1;
+    }
+    else if (rv == OAUTH2_ENOTFOUND && n > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2104: session cookie present but no valid session "
+                      "(expired, logged out, or forged)");
+    }
+    return rv;
+}
+
+/* The claim's header name: OAuth2-Claim-<path> with anything but
+ * letters, digits, '-', '.', '_' turned into '_'. */
+static const char *claim_name(apr_pool_t *p, const char *prefix,
+                              const char *path, int env)
+{
+    char *n = apr_pstrcat(p, prefix, path, NULL);
+    char *s;
+
+    for (s = n + strlen(prefix); *s; s++) {
+        if (!apr_isalnum(*s) && (env || (*s != '-' && *s != '.'))
+            && *s != '_') {
+            *s = '_';
+        }
+    }
+    return n;
+}
+
+/* Passes every claim as a header and/or variable; array elements (the
+ * same path repeated) are comma-joined. */
+static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
+{
+    const char *pos = NULL, *path, *value;
+
+    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
+           != NULL) {
+        value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos);
+        if (value == NULL) {
+            break;
+        }
+        if (how & OAUTH2_PASS_HEADERS) {
+            apr_table_merge(r->headers_in,
+                            claim_name(r->pool, "OAuth2-Claim-", path, 0),
+                            value);
+        }
+        if (how & OAUTH2_PASS_ENV) {
+            apr_table_merge(r->subprocess_env,
+                            claim_name(r->pool, "OAUTH2_CLAIM_", path, 1),
+                            value);
+        }
+    }
+}
+
+void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const oauth2_dir_cfg_t *dir,
+                              const auth_oauth2_req_t *req)
+{
+    const oauth2_session_t *s = &req->session;
+    int how = oauth2_dir_pass_claims(dir);
+
+    r->user = (char *)s->f[OAUTH2_SF_USER];
+    apr_table_setn(r->headers_in, "X-Forwarded-User", s->f[OAUTH2_SF_USER]);
+    if (s->len[OAUTH2_SF_EMAIL] > 0) {
+        apr_table_setn(r->headers_in, "X-Forwarded-Email",
+                       s->f[OAUTH2_SF_EMAIL]);
+    }
+    if (s->len[OAUTH2_SF_USERNAME] > 0) {
+        apr_table_setn(r->headers_in, "X-Forwarded-Preferred-Username",
+                       s->f[OAUTH2_SF_USERNAME]);
+    }
+    if (s->len[OAUTH2_SF_GROUPS_HEADER] > 0) {
+        apr_table_setn(r->headers_in, "X-Forwarded-Groups",
+                       s->f[OAUTH2_SF_GROUPS_HEADER]);
+    }
+    if (oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET)
+        && s->len[OAUTH2_SF_ACCESS_TOKEN] > 0) {
+        apr_table_setn(r->headers_in, "X-Forwarded-Access-Token",
+                       s->f[OAUTH2_SF_ACCESS_TOKEN]);
+    }
+    if (how != 0) {
+        pass_claims(r, s, how);
+    }
+}
+
+/* WWW-Authenticate for requests that cannot be sent to log in (RFC 6750
+ * §3); the realm is AuthName, quoted safely. */
+static void www_authenticate(request_rec *r, const char *error)
+{
+    const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth2";
+    char *q = apr_pstrdup(r->pool, realm), *s;
+
+    for (s = q; *s; s++) {
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) {
+            *s = '_';
+        }
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   error ? apr_psprintf(
+                       r->pool, "Bearer realm=\"%s\", error=\"%s\"", q, error)
+                         : apr_psprintf(r->pool, "Bearer realm=\"%s\"", q));
+}
+
+int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const oauth2_dir_cfg_t *dir)
+{
+    switch (oauth2_dir_unauth(dir)) {
+    case OAUTH2_UNAUTH_PASS:
+        /* Through, as nobody: "" satisfies mod_authz_core's need for a
+         * user, and the oauth2-* rules deny an anonymous request. */
+        auth_oauth2_req(r)->anonymous = 1;
+        r->user = "";
+        return OK;
+    case OAUTH2_UNAUTH_403:
+        return HTTP_FORBIDDEN;
+    case OAUTH2_UNAUTH_401:
+        www_authenticate(r, NULL);
+        return HTTP_UNAUTHORIZED;
+    case OAUTH2_UNAUTH_AUTO:
+        if (!oauth2_request_is_navigation(auth_oauth2_view(r))) {
+            www_authenticate(r, NULL);
+            return HTTP_UNAUTHORIZED;
+        }
+        break;
+    case OAUTH2_UNAUTH_LOGIN:
+    case OAUTH2_UNAUTH_UNSET:
+        break;
+    }
+    return auth_oauth2_login_start(r, srv, r->unparsed_uri);
+}
+
+const char *auth_oauth2_redirect_uri(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv)
+{
+    if (srv->cfg->redirect_uri != NULL) {
+        return srv->cfg->redirect_uri;
+    }
+    return ap_construct_url(r->pool, srv->callback_path, r);
+}
+
+void auth_oauth2_set_cookie(request_rec *r, const auth_oauth2_srv_conf *srv,
+                            const char *name, const char *value, long max_age,
+                            const char *path)
+{
+    const oauth2_cfg_t *c = srv->cfg;
+    oauth2_cookie_attrs_t a;
+
+    a.path = path ? path : "/";
+    a.domain = c->cookie_domain;
+    a.same_site = c->cookie_samesite;
+    a.secure = c->cookie_secure == OAUTH2_UNSET
+                   ? strcmp(ap_http_scheme(r), "https") == 0
+                   : c->cookie_secure;
+    apr_table_addn(r->err_headers_out, "Set-Cookie",
+                   oauth2_cookie_set_header(r->pool, name, value, max_age, &a));
+}
+
+/* Expires the login states a browser still holds when it already has
+ * the maximum, so state cookies never pile up. */
+static void prune_states(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    const char *pos = header, *end;
+    oauth2_cookie_t c;
+    const char *names[OAUTH2_MAX_STATE_COOKIES];
+    int n = 0, i;
+    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+
+    if (header == NULL || strlen(header) > OAUTH2_MAX_COOKIE_HEADER) {
+        return;
+    }
+    end = header + strlen(header);
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (c.name_len > plen
+            && strncmp(c.name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0) {
+            if (n == OAUTH2_MAX_STATE_COOKIES - 1) {
+                break;
+            }
+            names[n++] = apr_pstrmemdup(r->pool, c.name, c.name_len);
+        }
+    }
+    if (n < OAUTH2_MAX_STATE_COOKIES - 1) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        auth_oauth2_set_cookie(r, srv, names[i], "", 0, srv->callback_path);
+    }
+}
+
+int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
+                            const char *return_to)
+{
+    const oauth2_request_t *v = auth_oauth2_view(r);
+    const oauth2_endpoints_t *ep;
+    oauth2_client_t cl;
+    oauth2_state_t *st;
+    const char *err = NULL, *target;
+    char *value;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    rv = oauth2_redirect_validate(r->pool, return_to, v->host,
+                                  srv->cfg->redirect_hosts, &target, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2105: refused return URL %.200s (%s); using /",
+                      return_to ? return_to : "(none)", err ? err : "");
+        target = "/";
+    }
+    rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "OA2106: cannot start a login: %s", err);
+        return HTTP_BAD_GATEWAY;
+    }
+    rv = oauth2_state_create(r->pool, target, now, &st);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_state_seal(r->pool, srv->seal_state, st, &value, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "OA2107: cannot create a login state: %s",
+                      err ? err : oauth2_strerror(rv));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    prune_states(r, srv);
+    auth_oauth2_set_cookie(r, srv, oauth2_state_cookie_name(r->pool, st->state),
+                           value, OAUTH2_STATE_LIFETIME, srv->callback_path);
+    cl.cfg = srv->cfg;
+    cl.prov = srv->prov;
+    cl.http = &srv->http;
+    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    apr_table_setn(r->headers_out, "Location",
+                   oauth2_login_authorize_url(r->pool, &cl, ep, st));
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "OA2108: sent to log in, returning to %.200s", target);
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+int auth_oauth2_page(request_rec *r, int status, const char *title,
+                     const char *message, const char *link)
+{
+    r->status = status;
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   "default-src 'none'; style-src 'unsafe-inline'");
+    ap_rprintf(r,
+               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+               "<title>%s</title><style>body{font-family:sans-serif;"
+               "max-width:40em;margin:4em auto;padding:0 1em}</style></head>"
+               "<body><h1>%s</h1><p>%s</p>",
+               ap_escape_html2(r->pool, title, 1),
+               ap_escape_html2(r->pool, title, 1),
+               ap_escape_html2(r->pool, message, 1));
+    if (link != NULL) {
+        ap_rprintf(r, "<p><a href=\"%s\">Try again</a></p>",
+                   ap_escape_html2(r->pool, link, 1));
+    }
+    ap_rputs("</body></html>\n", r);
+    return OK;
+}
+
+const char *auth_oauth2_log_hash(apr_pool_t *p, const char *secret)
+{
+    unsigned char d[OAUTH2_SHA256_LEN];
+
+    if (secret == NULL
+        || oauth2_crypto_sha256(secret, strlen(secret), d) != APR_SUCCESS) {
+        return "-";
+    }
+    return oauth2_base64url_encode(p, d, 6);
+}

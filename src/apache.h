@@ -1,3 +1,133 @@
+/*
+ * apache.h: the Apache side of the module, shared by the glue
+ * (mod_auth_oauth2.c: directives, hooks) and the adapter files
+ * (src/apache.c: request view, sessions on requests, identity, pages;
+ * src/apache_endpoints.c: the module's own endpoints). These are the only
+ * files that see request_rec.
+ *
+ * Log tags: every message starts with "OA2nnnn: ", stable for tests and
+ * administrators' alerts:
+ *   OA2001-OA2099 configuration and startup (mod_auth_oauth2.c)
+ *   OA2100-OA2199 sessions and identity on requests (apache.c)
+ *   OA2200-OA2299 login, callback and logout (apache_endpoints.c)
+ *   OA2300-OA2399 authorization rules and bearer tokens
+ */
 #ifndef AUTH_OAUTH2_APACHE_H
 #define AUTH_OAUTH2_APACHE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include "config.h"
+#include "crypto.h"
+#include "http.h"
+#include "metadata.h"
+#include "request.h"
+#include "seal.h"
+#include "session.h"
+#include "store.h"
+
+/* The glue declares the module (AP_DECLARE_MODULE); the other files use
+ * its log index, so LogLevel auth_oauth2:... applies to them as well. */
+#ifndef AUTH_OAUTH2_GLUE
+APLOG_USE_MODULE(auth_oauth2);
 #endif
+extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
+
+#define AUTH_OAUTH2_TYPE    "oauth2"
+#define AUTH_OAUTH2_STATUS  "oauth2-status"
+#define AUTH_OAUTH2_VERSION "0.1.0"
+
+/** Server config: the engine config plus what post_config builds from it
+ * (read-only once children run). */
+typedef struct {
+    oauth2_cfg_t *cfg;
+    oauth2_provider_t *prov; /* NULL when no OAuth2Provider */
+    oauth2_http_opts_t http;
+    oauth2_seal_t *seal_state;
+    oauth2_seal_t *seal_session;
+    oauth2_seal_t *seal_store;
+    oauth2_store_t *store;     /* NULL for cookie sessions */
+    unsigned char key_tag[8];  /* binds session keys to this client */
+    const char *callback_path; /* path part of the redirect URI */
+} auth_oauth2_srv_conf;
+
+/** What one request learned about its user (r->request_config). */
+typedef struct {
+    oauth2_session_t session; /* decoded, points into record */
+    const char *record;
+    apr_size_t record_len;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    apr_time_t expires; /* when the session ends if idle */
+    int authenticated;  /* a valid session or bearer token */
+    int anonymous;      /* let through by OAuth2UnauthAction pass */
+} auth_oauth2_req_t;
+
+/** Module configs of a request. */
+auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s);
+oauth2_dir_cfg_t *auth_oauth2_dir(const request_rec *r);
+
+/** The request view for the engine (built once, cached per request). */
+const oauth2_request_t *auth_oauth2_view(request_rec *r);
+
+/** Per-request state, created on first use. */
+auth_oauth2_req_t *auth_oauth2_req(request_rec *r);
+
+/** Removes client-sent identity headers (any case, '_' for '-') and their
+ * names from Connection; runs on every request. */
+void auth_oauth2_strip_identity(request_rec *r);
+
+/**
+ * Finds the request's session: cookie, hash, store, expiry checks, sliding
+ * expiry written back when due. @return APR_SUCCESS (req filled),
+ * OAUTH2_ENOTFOUND (no valid session), OAUTH2_ESTORE (store failure)
+ */
+apr_status_t auth_oauth2_session_find(request_rec *r,
+                                      const auth_oauth2_srv_conf *srv,
+                                      auth_oauth2_req_t *req);
+
+/** The store key of a session id (SHA-256 of the client tag and the id). */
+apr_status_t auth_oauth2_session_key(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv,
+                                     const char *id, apr_size_t len,
+                                     unsigned char *key);
+
+/** Sets r->user and the backend's identity headers/variables. */
+void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const oauth2_dir_cfg_t *dir,
+                              const auth_oauth2_req_t *req);
+
+/** What to do without a session (OAuth2UnauthAction); an HTTP status. */
+int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const oauth2_dir_cfg_t *dir);
+
+/** Starts a login that returns to return_to: state cookie and redirect.
+ * Returns HTTP_MOVED_TEMPORARILY or an error status. */
+int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
+                            const char *return_to);
+
+/** Adds a Set-Cookie (err_headers_out, so it survives error pages). */
+void auth_oauth2_set_cookie(request_rec *r, const auth_oauth2_srv_conf *srv,
+                            const char *name, const char *value, long max_age,
+                            const char *path);
+
+/** The absolute callback URL for this request. */
+const char *auth_oauth2_redirect_uri(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv);
+
+/** Sends a small HTML page (status, title, message, optional link) from a
+ * handler; returns OK. The message is escaped. */
+int auth_oauth2_page(request_rec *r, int status, const char *title,
+                     const char *message, const char *link);
+
+/** The module's endpoints under OAuth2Prefix (quick handler). */
+int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv);
+
+/** SetHandler oauth2-status. */
+int auth_oauth2_status_handler(request_rec *r);
+
+/** A short, non-reversible tag of a secret value for logs. */
+const char *auth_oauth2_log_hash(apr_pool_t *p, const char *secret);
+
+#endif /* AUTH_OAUTH2_APACHE_H */

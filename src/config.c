@@ -1,2 +1,502 @@
-/* config.c: placeholder until implemented. */
-#include "errors.h"
+/*
+ * config.c: creating, merging, validating and defaulting the engine's
+ * configuration (see config.h). Every parser refuses what it does not
+ * understand, so a mistake stops `apache2 -t` instead of a login.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_env.h>
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "config.h"
+#include "http.h"
+
+#define MAX_VALUE_FILE (64 * 1024)
+
+static const char *const preset_names[] = {
+    "", "google", "github", "gitlab", "microsoft", "keycloak",
+};
+
+static const char *const endpoint_names[OAUTH2_EP_COUNT] = {
+    "authorization", "token", "userinfo", "jwks", "end_session", "github_api",
+};
+
+oauth2_cfg_t *oauth2_cfg_create(apr_pool_t *p)
+{
+    oauth2_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->client_auth_post = OAUTH2_UNSET;
+    c->shm_capacity = OAUTH2_UNSET;
+    c->session_timeout = OAUTH2_UNSET;
+    c->session_max_age = OAUTH2_UNSET;
+    c->cookie_secure = OAUTH2_UNSET;
+    c->clock_skew = OAUTH2_UNSET;
+    c->http_timeout = OAUTH2_UNSET;
+    return c;
+}
+
+#define MERGE_PTR(f) c->f = add->f != NULL ? add->f : base->f
+#define MERGE_INT(f) c->f = add->f != OAUTH2_UNSET ? add->f : base->f
+
+oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
+                               const oauth2_cfg_t *add)
+{
+    oauth2_cfg_t *c = apr_pcalloc(p, sizeof(*c));
+    const oauth2_cfg_t *prov = add->provider_set ? add : base;
+
+    /* The provider and its client are one unit: a virtual host that names
+     * its own provider inherits none of the main server's client
+     * settings; one that does not may still override them. */
+    c->issuer = prov->issuer;
+    c->preset = prov->preset;
+    c->preset_base = prov->preset_base;
+    c->provider_set = prov->provider_set;
+    memcpy(c->endpoints, prov->endpoints, sizeof(c->endpoints));
+    c->client_id = add->client_id ? add->client_id : prov->client_id;
+    c->client_secret =
+        add->client_secret ? add->client_secret : prov->client_secret;
+    c->client_auth_post = add->client_auth_post != OAUTH2_UNSET
+                              ? add->client_auth_post
+                              : prov->client_auth_post;
+    c->scope = add->scope ? add->scope : prov->scope;
+    c->auth_params = add->auth_params ? add->auth_params : prov->auth_params;
+    MERGE_PTR(secrets);
+    MERGE_PTR(prefix);
+    MERGE_PTR(redirect_uri);
+    c->store = add->store != OAUTH2_STORE_UNSET ? add->store : base->store;
+    MERGE_PTR(store_spec);
+    MERGE_INT(shm_capacity);
+    MERGE_INT(session_timeout);
+    MERGE_INT(session_max_age);
+    MERGE_PTR(cookie_name);
+    MERGE_PTR(cookie_domain);
+    MERGE_PTR(cookie_samesite);
+    MERGE_INT(cookie_secure);
+    MERGE_PTR(remote_user_claim);
+    MERGE_PTR(groups_claim);
+    MERGE_INT(clock_skew);
+    MERGE_INT(http_timeout);
+    MERGE_PTR(ca_file);
+    MERGE_PTR(redirect_hosts);
+    return c;
+}
+
+/* Scope and claim defaults that depend on the preset. */
+static void finalize_preset(oauth2_cfg_t *c)
+{
+    if (c->scope == NULL) {
+        c->scope = c->preset == OAUTH2_PRESET_GITHUB
+                       ? "read:user user:email read:org"
+                       : OAUTH2_DEFAULT_SCOPE;
+    }
+    if (c->remote_user_claim == NULL) {
+        c->remote_user_claim = c->preset == OAUTH2_PRESET_GITHUB
+                                   ? "preferred_username"
+                                   : OAUTH2_DEFAULT_USER_CLAIM;
+    }
+    if (c->groups_claim == NULL) {
+        c->groups_claim = c->preset == OAUTH2_PRESET_GITLAB
+                              ? "groups_direct"
+                              : OAUTH2_DEFAULT_GROUPS_CLAIM;
+    }
+}
+
+const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
+{
+    finalize_preset(c);
+    if (c->prefix == NULL) {
+        c->prefix = OAUTH2_DEFAULT_PREFIX;
+    }
+    if (c->client_auth_post == OAUTH2_UNSET) {
+        c->client_auth_post = 0;
+    }
+    if (c->store == OAUTH2_STORE_UNSET) {
+        c->store = OAUTH2_STORE_SHM;
+    }
+    if (c->shm_capacity == OAUTH2_UNSET) {
+        c->shm_capacity = OAUTH2_DEFAULT_SHM_CAPACITY;
+    }
+    if (c->session_timeout == OAUTH2_UNSET) {
+        c->session_timeout = OAUTH2_DEFAULT_TIMEOUT;
+    }
+    if (c->session_max_age == OAUTH2_UNSET) {
+        c->session_max_age = OAUTH2_DEFAULT_MAX_AGE;
+    }
+    if (c->cookie_name == NULL) {
+        c->cookie_name = OAUTH2_DEFAULT_COOKIE;
+    }
+    if (c->cookie_samesite == NULL) {
+        c->cookie_samesite = "Lax";
+    }
+    if (c->clock_skew == OAUTH2_UNSET) {
+        c->clock_skew = OAUTH2_DEFAULT_SKEW;
+    }
+    if (c->http_timeout == OAUTH2_UNSET) {
+        c->http_timeout = OAUTH2_DEFAULT_HTTP_TIMEOUT;
+    }
+    if (!c->provider_set) {
+        return NULL;
+    }
+    if (c->client_id == NULL) {
+        return "OAuth2ClientID: required when OAuth2Provider is set";
+    }
+    if (c->secrets == NULL || c->secrets->nelts == 0) {
+        return "OAuth2Secret: required when OAuth2Provider is set (e.g. "
+               "OAuth2Secret file:/etc/apache2/oauth2.secret with the output "
+               "of `openssl rand -base64 48`)";
+    }
+    if (strcmp(c->cookie_samesite, "None") == 0 && c->cookie_secure == 0) {
+        return "OAuth2CookieSameSite: None requires OAuth2CookieSecure On";
+    }
+    if (c->cookie_name[0] == '_' && strncmp(c->cookie_name, "__Host-", 7) == 0
+        && c->cookie_domain != NULL) {
+        return "OAuth2CookieDomain: a __Host- cookie cannot have a domain";
+    }
+    return NULL;
+}
+
+oauth2_dir_cfg_t *oauth2_dir_cfg_create(apr_pool_t *p)
+{
+    oauth2_dir_cfg_t *d = apr_pcalloc(p, sizeof(*d));
+
+    d->unauth = OAUTH2_UNAUTH_UNSET;
+    d->accept_bearer = OAUTH2_UNSET;
+    d->pass_access_token = OAUTH2_UNSET;
+    d->pass_claims = OAUTH2_UNSET;
+    return d;
+}
+
+oauth2_dir_cfg_t *oauth2_dir_cfg_merge(apr_pool_t *p,
+                                       const oauth2_dir_cfg_t *base,
+                                       const oauth2_dir_cfg_t *add)
+{
+    oauth2_dir_cfg_t *c = apr_palloc(p, sizeof(*c));
+
+    c->unauth = add->unauth != OAUTH2_UNAUTH_UNSET ? add->unauth : base->unauth;
+    MERGE_INT(accept_bearer);
+    MERGE_PTR(bearer_audience);
+    MERGE_INT(pass_access_token);
+    MERGE_INT(pass_claims);
+    return c;
+}
+
+oauth2_unauth_e oauth2_dir_unauth(const oauth2_dir_cfg_t *d)
+{
+    return d == NULL || d->unauth == OAUTH2_UNAUTH_UNSET ? OAUTH2_UNAUTH_AUTO
+                                                         : d->unauth;
+}
+
+int oauth2_dir_pass_claims(const oauth2_dir_cfg_t *d)
+{
+    return d == NULL || d->pass_claims == OAUTH2_UNSET ? 0 : d->pass_claims;
+}
+
+int oauth2_dir_flag(int value)
+{
+    return value == OAUTH2_UNSET ? 0 : value;
+}
+
+const char *oauth2_cfg_parse_int(apr_pool_t *p, const char *arg, int min,
+                                 int max, int *out)
+{
+    apr_int64_t v;
+    char *end = NULL;
+    const char *s;
+
+    if (arg == NULL || *arg == '\0') {
+        return "a number is required";
+    }
+    for (s = arg; *s; s++) {
+        if (*s < '0' || *s > '9') {
+            return apr_psprintf(p, "'%s' is not a whole number", arg);
+        }
+    }
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno == ERANGE || end == NULL || *end != '\0' || v < min || v > max) {
+        return apr_psprintf(p, "'%s' is outside %d..%d", arg, min, max);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
+/* Reads a whole (small) file into a string, without a trailing newline. */
+static const char *read_value_file(apr_pool_t *p, const char *path,
+                                   const char **out)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t n;
+    char *buf;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p)
+        != APR_SUCCESS) {
+        return apr_psprintf(p, "cannot read %s", path);
+    }
+    if (apr_file_info_get(&fi, APR_FINFO_SIZE, f) != APR_SUCCESS
+        || fi.size > MAX_VALUE_FILE) {
+        apr_file_close(f);
+        return apr_psprintf(p, "%s is larger than %d bytes", path,
+                            MAX_VALUE_FILE);
+    }
+    n = (apr_size_t)fi.size;
+    buf = apr_pcalloc(p, n + 1);
+    if (n > 0 && apr_file_read_full(f, buf, n, &n) != APR_SUCCESS) {
+        apr_file_close(f);
+        return apr_psprintf(p, "cannot read %s", path);
+    }
+    apr_file_close(f);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) {
+        buf[--n] = '\0';
+    }
+    *out = buf;
+    return NULL;
+}
+
+const char *oauth2_cfg_resolve_value(apr_pool_t *p, const char *arg,
+                                     const char **out)
+{
+    const char *v = arg;
+    char *env = NULL;
+
+    if (arg == NULL) {
+        return "a value is required";
+    }
+    if (strncmp(arg, "file:", 5) == 0) {
+        const char *err = read_value_file(p, arg + 5, &v);
+
+        if (err != NULL) {
+            return err;
+        }
+    }
+    else if (strncmp(arg, "env:", 4) == 0) {
+        if (apr_env_get(&env, arg + 4, p) != APR_SUCCESS || env == NULL) {
+            return apr_psprintf(p, "environment variable %s is not set",
+                                arg + 4);
+        }
+        v = env;
+    }
+    if (*v == '\0') {
+        return "the value is empty";
+    }
+    *out = v;
+    return NULL;
+}
+
+const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg, int no_query)
+{
+    apr_uri_t u;
+
+    if (arg == NULL || apr_uri_parse(p, arg, &u) != APR_SUCCESS
+        || u.scheme == NULL || u.hostname == NULL || *u.hostname == '\0') {
+        return apr_psprintf(p, "'%s' is not an absolute URL", arg);
+    }
+    if (strcasecmp(u.scheme, "https") != 0
+        && strcasecmp(u.scheme, "http") != 0) {
+        return apr_psprintf(p, "'%s' is not an http or https URL", arg);
+    }
+    if (u.user != NULL || u.password != NULL || u.fragment != NULL
+        || strchr(arg, '#') != NULL) {
+        return apr_psprintf(p, "'%s' must not have userinfo or a fragment",
+                            arg);
+    }
+    if (no_query && u.query != NULL) {
+        return apr_psprintf(p, "'%s' must not have a query", arg);
+    }
+    return NULL;
+}
+
+/* A preset name to its enum; OAUTH2_PRESET_NONE when unknown. */
+static oauth2_preset_e preset_lookup(const char *name)
+{
+    int i;
+
+    for (i = 1; i < (int)(sizeof(preset_names) / sizeof(preset_names[0]));
+         i++) {
+        if (strcasecmp(name, preset_names[i]) == 0) {
+            return (oauth2_preset_e)i;
+        }
+    }
+    return OAUTH2_PRESET_NONE;
+}
+
+const char *oauth2_cfg_preset_name(oauth2_preset_e preset)
+{
+    return preset_names[preset];
+}
+
+/* The preset's base URL argument: required for keycloak, a tenant (or
+ * URL) for microsoft, optional elsewhere. */
+static const char *set_preset_base(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                   const char *arg2)
+{
+    if (arg2 == NULL) {
+        if (cfg->preset == OAUTH2_PRESET_KEYCLOAK) {
+            return "keycloak needs the realm URL, e.g. "
+                   "https://sso.example.com/realms/myrealm";
+        }
+        if (cfg->preset == OAUTH2_PRESET_MICROSOFT) {
+            return "microsoft needs the tenant (id, domain, or "
+                   "organizations/common)";
+        }
+        return NULL;
+    }
+    if (cfg->preset == OAUTH2_PRESET_MICROSOFT && strstr(arg2, "://") == NULL) {
+        const char *s;
+
+        for (s = arg2; *s; s++) {
+            if (!apr_isalnum(*s) && *s != '-' && *s != '.') {
+                return apr_psprintf(p, "'%s' is not a tenant", arg2);
+            }
+        }
+        cfg->preset_base = arg2;
+        return NULL;
+    }
+    cfg->preset_base = apr_pstrdup(p, arg2);
+    while (*cfg->preset_base
+           && cfg->preset_base[strlen(cfg->preset_base) - 1] == '/') {
+        ((char *)cfg->preset_base)[strlen(cfg->preset_base) - 1] = '\0';
+    }
+    return oauth2_cfg_check_url(p, cfg->preset_base, 1);
+}
+
+const char *oauth2_cfg_set_provider(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                    const char *arg1, const char *arg2)
+{
+    const char *err;
+
+    if (cfg->provider_set) {
+        return "is set twice in this scope (one provider per virtual host)";
+    }
+    cfg->provider_set = 1;
+    if (strstr(arg1, "://") != NULL) {
+        if (arg2 != NULL) {
+            return "an issuer URL takes no second argument";
+        }
+        err = oauth2_cfg_check_url(p, arg1, 1);
+        if (err != NULL) {
+            return err;
+        }
+        cfg->issuer = arg1;
+        cfg->preset = OAUTH2_PRESET_NONE;
+        return NULL;
+    }
+    cfg->preset = preset_lookup(arg1);
+    if (cfg->preset == OAUTH2_PRESET_NONE) {
+        return apr_psprintf(p,
+                            "'%s' is neither an issuer URL nor a preset "
+                            "(google, github, gitlab, microsoft, keycloak)",
+                            arg1);
+    }
+    return set_preset_base(p, cfg, arg2);
+}
+
+const char *oauth2_cfg_set_endpoint(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                    const char *kind, const char *url)
+{
+    int i;
+    const char *err;
+
+    for (i = 0; i < OAUTH2_EP_COUNT; i++) {
+        if (strcasecmp(kind, endpoint_names[i]) == 0) {
+            break;
+        }
+    }
+    if (i == OAUTH2_EP_COUNT) {
+        return apr_psprintf(p,
+                            "unknown endpoint '%s' (authorization, token, "
+                            "userinfo, jwks, end_session, github_api)",
+                            kind);
+    }
+    err = oauth2_cfg_check_url(p, url, 0);
+    if (err != NULL) {
+        return err;
+    }
+    cfg->endpoints[i] = url;
+    return NULL;
+}
+
+const char *oauth2_cfg_set_store(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                 const char *arg)
+{
+    if (strcasecmp(arg, "shm") == 0) {
+        cfg->store = OAUTH2_STORE_SHM;
+        return NULL;
+    }
+    if (strncasecmp(arg, "shm:", 4) == 0) {
+        cfg->store = OAUTH2_STORE_SHM;
+        return oauth2_cfg_parse_int(p, arg + 4, 64, 4000000,
+                                    &cfg->shm_capacity);
+    }
+    if (strcasecmp(arg, "cookie") == 0) {
+        cfg->store = OAUTH2_STORE_COOKIE;
+        return NULL;
+    }
+    if (strchr(arg, ':') == NULL || arg[0] == ':') {
+        return apr_psprintf(p,
+                            "'%s' is not shm, shm:CAPACITY, cookie or a "
+                            "socache provider spec such as "
+                            "redis:127.0.0.1:6379",
+                            arg);
+    }
+    cfg->store = OAUTH2_STORE_SOCACHE;
+    cfg->store_spec = arg;
+    return NULL;
+}
+
+/* Checks one k=v pair of OAuth2AuthParams; the protocol's own
+ * parameters cannot be overridden. */
+static const char *check_param(apr_pool_t *p, const char *k)
+{
+    static const char *const reserved[] = {
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        NULL,
+    };
+    int i;
+
+    for (i = 0; reserved[i] != NULL; i++) {
+        if (strcmp(k, reserved[i]) == 0) {
+            return apr_psprintf(p, "'%s' is set by the module itself", k);
+        }
+    }
+    return NULL;
+}
+
+const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
+                                         const char **out)
+{
+    char *copy = apr_pstrdup(p, arg), *tok, *last = NULL;
+    const char *q = "";
+
+    for (tok = apr_strtok(copy, " \t", &last); tok != NULL;
+         tok = apr_strtok(NULL, " \t", &last)) {
+        char *eq = strchr(tok, '=');
+        const char *err;
+
+        if (eq == NULL || eq == tok) {
+            return apr_psprintf(p, "'%s' is not name=value", tok);
+        }
+        *eq = '\0';
+        err = check_param(p, tok);
+        if (err != NULL) {
+            return err;
+        }
+        q = apr_pstrcat(p, q, "&", oauth2_http_url_encode(p, tok), "=",
+                        oauth2_http_url_encode(p, eq + 1), NULL);
+    }
+    *out = q;
+    return NULL;
+}

@@ -1,2 +1,193 @@
-/* crypto.c: placeholder until implemented. */
+/*
+ * crypto.c: CSPRNG, constant-time comparison, SHA-256 and HKDF on OpenSSL
+ * 3 EVP (see crypto.h).
+ */
+#include <limits.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "base64url.h"
+#include "crypto.h"
 #include "errors.h"
+
+/* Fetched once during startup (oauth2_crypto_init), read-only after. */
+static EVP_MD *sha256_md;
+
+struct oauth2_hasher_t {
+    EVP_MD_CTX *ctx;
+};
+
+apr_status_t oauth2_crypto_init(void)
+{
+    if (sha256_md != NULL) {
+        return APR_SUCCESS;
+    }
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (sha256_md == NULL) {
+        ERR_clear_error();
+        return OAUTH2_ECRYPTO;
+    }
+    return APR_SUCCESS;
+}
+
+const char *oauth2_crypto_error(apr_pool_t *p, const char *what)
+{
+    char buf[256];
+    unsigned long e = ERR_get_error();
+
+    ERR_clear_error();
+    if (e == 0) {
+        return apr_pstrcat(p, what, ": failed", NULL);
+    }
+    ERR_error_string_n(e, buf, sizeof(buf));
+    return apr_pstrcat(p, what, ": ", buf, NULL);
+}
+
+apr_status_t oauth2_crypto_random(unsigned char *buf, apr_size_t len)
+{
+    if (buf == NULL || len > INT_MAX) {
+        return OAUTH2_ECRYPTO;
+    }
+    if (RAND_bytes(buf, (int)len) != 1) {
+        OPENSSL_cleanse(buf, len);
+        ERR_clear_error();
+        return OAUTH2_ECRYPTO;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_crypto_random_b64(apr_pool_t *p, apr_size_t nbytes,
+                                      char **out)
+{
+    unsigned char buf[64];
+    apr_status_t rv;
+
+    if (nbytes == 0 || nbytes > sizeof(buf)) {
+        return APR_EINVAL;
+    }
+    rv = oauth2_crypto_random(buf, nbytes);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = oauth2_base64url_encode(p, buf, nbytes);
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return APR_SUCCESS;
+}
+
+int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
+                        apr_size_t blen)
+{
+    if (a == NULL || b == NULL || alen != blen) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, alen) == 0;
+}
+
+static apr_status_t hasher_cleanup(void *data)
+{
+    oauth2_hasher_t *h = data;
+
+    EVP_MD_CTX_free(h->ctx);
+    h->ctx = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_hasher_create(apr_pool_t *p, oauth2_hasher_t **h)
+{
+    oauth2_hasher_t *n;
+
+    if (oauth2_crypto_init() != APR_SUCCESS) {
+        return OAUTH2_ECRYPTO;
+    }
+    n = apr_pcalloc(p, sizeof(*n));
+    n->ctx = EVP_MD_CTX_new();
+    if (n->ctx == NULL) {
+        ERR_clear_error();
+        return OAUTH2_ECRYPTO;
+    }
+    apr_pool_cleanup_register(p, n, hasher_cleanup, apr_pool_cleanup_null);
+    *h = n;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_hasher_sha256(oauth2_hasher_t *h, const void *a,
+                                  apr_size_t alen, const void *b,
+                                  apr_size_t blen,
+                                  unsigned char out[OAUTH2_SHA256_LEN])
+{
+    unsigned int outlen = 0;
+
+    if (h == NULL || h->ctx == NULL || a == NULL || sha256_md == NULL) {
+        return OAUTH2_ECRYPTO;
+    }
+    if (EVP_DigestInit_ex2(h->ctx, sha256_md, NULL) != 1
+        || EVP_DigestUpdate(h->ctx, a, alen) != 1
+        || (b != NULL && EVP_DigestUpdate(h->ctx, b, blen) != 1)
+        || EVP_DigestFinal_ex(h->ctx, out, &outlen) != 1
+        || outlen != OAUTH2_SHA256_LEN) {
+        ERR_clear_error();
+        return OAUTH2_ECRYPTO;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_crypto_sha256(const void *data, apr_size_t len,
+                                  unsigned char out[OAUTH2_SHA256_LEN])
+{
+    size_t outlen = 0;
+
+    if (data == NULL) {
+        return OAUTH2_ECRYPTO;
+    }
+    if (EVP_Q_digest(NULL, "SHA256", NULL, data, len, out, &outlen) != 1
+        || outlen != OAUTH2_SHA256_LEN) {
+        ERR_clear_error();
+        return OAUTH2_ECRYPTO;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_crypto_hkdf(apr_pool_t *p, const void *ikm,
+                                apr_size_t ikmlen, const char *salt,
+                                const char *info, unsigned char *out,
+                                apr_size_t outlen, const char **err)
+{
+    EVP_KDF *kdf = NULL;
+    EVP_KDF_CTX *kctx = NULL;
+    OSSL_PARAM params[5];
+    apr_status_t rv = OAUTH2_ECRYPTO;
+
+    if (ikm == NULL || salt == NULL || info == NULL || out == NULL) {
+        *err = "HKDF: missing input";
+        return OAUTH2_ECRYPTO;
+    }
+    params[0] =
+        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  (void *)ikm, ikmlen);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT,
+                                                  (void *)salt, strlen(salt));
+    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                                  (void *)info, strlen(info));
+    params[4] = OSSL_PARAM_construct_end();
+    kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    kctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+    if (kctx == NULL || EVP_KDF_derive(kctx, out, outlen, params) != 1) {
+        *err = oauth2_crypto_error(p, "HKDF");
+        OPENSSL_cleanse(out, outlen);
+        goto cleanup;
+    }
+    rv = APR_SUCCESS;
+cleanup:
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    return rv;
+}

@@ -1,3 +1,87 @@
+/*
+ * crypto.h: the small cryptographic toolbox of the engine, on OpenSSL 3
+ * EVP: CSPRNG bytes, constant-time comparison, SHA-256 (a fast reusable
+ * hasher for the per-request session-id hash), HKDF-SHA256.
+ *
+ * Authenticated encryption lives in seal.c; signatures in jose.c.
+ */
 #ifndef OAUTH2_CRYPTO_H
 #define OAUTH2_CRYPTO_H
-#endif
+
+#include <apr_pools.h>
+
+#define OAUTH2_SHA256_LEN 32
+
+/**
+ * Fetches the algorithms used on the hot path once (EVP_MD_fetch), so that
+ * hashing does not pay for an implicit fetch on every call. Call during
+ * single-threaded startup (post_config, and in unit tests before use);
+ * idempotent. @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_crypto_init(void);
+
+/**
+ * Fills buf with len bytes from OpenSSL's CSPRNG (RAND_bytes == 1).
+ * @return APR_SUCCESS or OAUTH2_ECRYPTO (buf is then cleansed)
+ */
+apr_status_t oauth2_crypto_random(unsigned char *buf, apr_size_t len);
+
+/**
+ * nbytes of CSPRNG output as a base64url string (from p), for state,
+ * nonce, PKCE verifiers and session ids. @return APR_SUCCESS or
+ * OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_crypto_random_b64(apr_pool_t *p, apr_size_t nbytes,
+                                      char **out);
+
+/**
+ * 1 when the two byte strings are equal, 0 otherwise (also when either is
+ * NULL). Lengths are compared first, then the contents with CRYPTO_memcmp,
+ * so the time does not depend on where they differ.
+ */
+int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
+                        apr_size_t blen);
+
+/** A SHA-256 context for repeated use by one thread at a time (one per
+ * connection): no allocation per hash. */
+typedef struct oauth2_hasher_t oauth2_hasher_t;
+
+/**
+ * Creates a hasher whose EVP_MD_CTX is freed with p.
+ * @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_hasher_create(apr_pool_t *p, oauth2_hasher_t **h);
+
+/**
+ * SHA-256 of the concatenation of (a, alen) and (b, blen) (b may be NULL)
+ * into out. @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_hasher_sha256(oauth2_hasher_t *h, const void *a,
+                                  apr_size_t alen, const void *b,
+                                  apr_size_t blen,
+                                  unsigned char out[OAUTH2_SHA256_LEN]);
+
+/**
+ * One-shot SHA-256 (not for the hot path: allocates an EVP_MD_CTX).
+ * @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_crypto_sha256(const void *data, apr_size_t len,
+                                  unsigned char out[OAUTH2_SHA256_LEN]);
+
+/**
+ * HKDF-SHA256 (RFC 5869) of ikm with salt and info into out (outlen
+ * bytes). @return APR_SUCCESS or OAUTH2_ECRYPTO (*err says why, from p)
+ */
+apr_status_t oauth2_crypto_hkdf(apr_pool_t *p, const void *ikm,
+                                apr_size_t ikmlen, const char *salt,
+                                const char *info, unsigned char *out,
+                                apr_size_t outlen, const char **err);
+
+/**
+ * The text of the oldest OpenSSL error of this thread (from p, or a fixed
+ * string when there is none); clears the thread's error queue so stale
+ * errors do not surface in its next request.
+ */
+const char *oauth2_crypto_error(apr_pool_t *p, const char *what);
+
+#endif /* OAUTH2_CRYPTO_H */

@@ -1,2 +1,327 @@
-/* login.c: placeholder until implemented. */
+/*
+ * login.c: authorization request, code redemption, ID token verification,
+ * userinfo and refresh (see login.h).
+ */
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+
+#include "bounds.h"
 #include "errors.h"
+#include "http.h"
+#include "jose.h"
+#include "login.h"
+
+const char *oauth2_login_authorize_url(apr_pool_t *p, const oauth2_client_t *cl,
+                                       const oauth2_endpoints_t *ep,
+                                       const oauth2_state_t *st)
+{
+    const char *sep = strchr(ep->authorization, '?') ? "&" : "?";
+    const char *url;
+
+    url = apr_pstrcat(
+        p, ep->authorization, sep, "response_type=code&client_id=",
+        oauth2_http_url_encode(p, cl->cfg->client_id),
+        "&redirect_uri=", oauth2_http_url_encode(p, cl->redirect_uri),
+        "&scope=", oauth2_http_url_encode(p, cl->cfg->scope),
+        "&state=", st->state, "&code_challenge=", st->challenge,
+        "&code_challenge_method=S256", NULL);
+    if (ep->oidc) {
+        url = apr_pstrcat(p, url, "&nonce=", st->nonce, NULL);
+    }
+    if (cl->cfg->auth_params != NULL) {
+        url = apr_pstrcat(p, url, cl->cfg->auth_params, NULL);
+    }
+    return url;
+}
+
+/* RFC 6749 §2.3.1: client_secret_basic with form-encoded id and secret. */
+static const char *basic_auth(apr_pool_t *p, const oauth2_cfg_t *cfg)
+{
+    const char *cred =
+        apr_pstrcat(p, oauth2_http_form_encode(p, cfg->client_id), ":",
+                    oauth2_http_form_encode(p, cfg->client_secret), NULL);
+    int n = (int)strlen(cred);
+    char *b64 = apr_palloc(p, apr_base64_encode_len(n));
+
+    apr_base64_encode(b64, cred, n);
+    return apr_pstrcat(p, "Authorization: Basic ", b64, NULL);
+}
+
+/* POSTs a form to the token endpoint with the client's authentication. */
+static apr_status_t token_call(apr_pool_t *p, const oauth2_client_t *cl,
+                               const oauth2_endpoints_t *ep, const char *form,
+                               oauth2_http_response_t **resp, const char **err)
+{
+    apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
+    const oauth2_cfg_t *cfg = cl->cfg;
+
+    if (ep->token == NULL) {
+        *err = "the provider has no token endpoint";
+        return OAUTH2_ECONFIG;
+    }
+    APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
+    if (cfg->client_secret != NULL && !cfg->client_auth_post) {
+        APR_ARRAY_PUSH(h, const char *) = basic_auth(p, cfg);
+    }
+    else {
+        form = apr_pstrcat(p, form, "&client_id=",
+                           oauth2_http_form_encode(p, cfg->client_id), NULL);
+        if (cfg->client_secret != NULL) {
+            form = apr_pstrcat(p, form, "&client_secret=",
+                               oauth2_http_form_encode(p, cfg->client_secret),
+                               NULL);
+        }
+    }
+    return oauth2_http_call(p, cl->http, ep->token, h, form,
+                            "application/x-www-form-urlencoded", resp, err);
+}
+
+/* A token value must be printable ASCII (RFC 6750 §2.1 b64token and
+ * RFC 6749 Appendix A.12-13 VSCHAR): it may end up in a header. */
+static int token_ok(const char *t)
+{
+    const unsigned char *s = (const unsigned char *)t;
+
+    if (t == NULL || *t == '\0' || strlen(t) > OAUTH2_MAX_JWT) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (*s < 0x20 || *s > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Reads a token response (RFC 6749 §5.1/§5.2). */
+static apr_status_t token_parse(apr_pool_t *p,
+                                const oauth2_http_response_t *resp,
+                                apr_time_t now, oauth2_login_result_t *res,
+                                const char **err)
+{
+    oauth2_claims_t *tr;
+    const char *e;
+    json_object *exp;
+
+    if (oauth2_claims_parse(p, resp->body, resp->body_len, OAUTH2_MAX_RESPONSE,
+                            &tr, err)
+        != APR_SUCCESS) {
+        *err = apr_psprintf(p,
+                            "token endpoint answered HTTP %ld with no "
+                            "JSON object (%s)",
+                            resp->status, *err);
+        return OAUTH2_EUPSTREAM;
+    }
+    e = oauth2_claims_get_string(tr, "error");
+    if (e != NULL || resp->status != 200) {
+        *err = apr_psprintf(p,
+                            "token endpoint answered HTTP %ld, error "
+                            "'%.100s'",
+                            resp->status, e ? e : "(none)");
+        return OAUTH2_EUPSTREAM;
+    }
+    res->access_token = oauth2_claims_get_string(tr, "access_token");
+    res->refresh_token = oauth2_claims_get_string(tr, "refresh_token");
+    res->id_token = oauth2_claims_get_string(tr, "id_token");
+    if (!token_ok(res->access_token)
+        || (res->refresh_token != NULL && !token_ok(res->refresh_token))) {
+        *err = "token response has no usable access_token";
+        return OAUTH2_EUPSTREAM;
+    }
+    exp = oauth2_claims_get(tr, "expires_in");
+    if (exp != NULL && json_object_is_type(exp, json_type_int)
+        && json_object_get_int64(exp) > 0
+        && json_object_get_int64(exp) < 10L * 365 * 86400) {
+        res->access_expires =
+            now + apr_time_from_sec(json_object_get_int64(exp));
+    }
+    return APR_SUCCESS;
+}
+
+/* Verifies an ID token: signature with the provider's keys, then the
+ * claims (OIDC Core §3.1.3.7). nonce NULL: a refreshed token (§12.2). */
+static apr_status_t verify_id_token(apr_pool_t *p, const oauth2_client_t *cl,
+                                    const oauth2_endpoints_t *ep,
+                                    const char *id_token, const char *nonce,
+                                    apr_time_t now, oauth2_claims_t **claims,
+                                    const char **err)
+{
+    oauth2_jws_t *jws;
+    const char *payload;
+    apr_size_t plen;
+    oauth2_claims_expect_t x;
+    apr_status_t rv;
+
+    rv = oauth2_jose_jws_parse(p, id_token, strlen(id_token), &jws, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_provider_verify(cl->prov, p, now, jws, err);
+    }
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrcat(p, "ID token: ", *err, NULL);
+        return rv;
+    }
+    payload = oauth2_jose_jws_payload(jws, &plen);
+    rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrcat(p, "ID token payload: ", *err, NULL);
+        return OAUTH2_EMALFORMED;
+    }
+    memset(&x, 0, sizeof(x));
+    x.kind = OAUTH2_TOKEN_ID;
+    x.issuer = ep->issuer;
+    x.audience = cl->cfg->client_id;
+    x.nonce = nonce;
+    x.now = now;
+    x.skew = apr_time_from_sec(cl->cfg->clock_skew);
+    rv = oauth2_claims_validate(p, *claims, &x, err);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrcat(p, "ID token: ", *err, NULL);
+    }
+    return rv;
+}
+
+/* Fetches the userinfo claims with the access token (OIDC Core §5.3). */
+static apr_status_t userinfo(apr_pool_t *p, const oauth2_client_t *cl,
+                             const char *url, const char *access_token,
+                             oauth2_claims_t **claims, const char **err)
+{
+    apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
+    oauth2_http_response_t *resp;
+    apr_status_t rv;
+
+    APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
+    APR_ARRAY_PUSH(h, const char *) =
+        apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
+    rv = oauth2_http_call(p, cl->http, url, h, NULL, NULL, &resp, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (resp->status != 200) {
+        *err = apr_psprintf(p, "userinfo endpoint answered HTTP %ld",
+                            resp->status);
+        return OAUTH2_EUPSTREAM;
+    }
+    rv = oauth2_claims_parse(p, resp->body, resp->body_len, OAUTH2_MAX_RESPONSE,
+                             claims, err);
+    if (rv != APR_SUCCESS) {
+        *err = apr_pstrcat(p, "userinfo response: ", *err, NULL);
+        return OAUTH2_EUPSTREAM;
+    }
+    return APR_SUCCESS;
+}
+
+/* Adds the userinfo claims; OIDC Core §5.3.2: its sub must be the ID
+ * token's, or the response is for someone else and must not be used. */
+static apr_status_t add_userinfo(apr_pool_t *p, const oauth2_client_t *cl,
+                                 const oauth2_endpoints_t *ep,
+                                 oauth2_login_result_t *res, const char **err)
+{
+    oauth2_claims_t *ui;
+    const char *sub, *uisub;
+    apr_status_t rv;
+
+    if (ep->userinfo == NULL) {
+        if (res->claims == NULL) {
+            *err = "no ID token and no userinfo endpoint: nothing says who "
+                   "the user is (set OAuth2Endpoint userinfo)";
+            return OAUTH2_ECONFIG;
+        }
+        return APR_SUCCESS;
+    }
+    rv = userinfo(p, cl, ep->userinfo, res->access_token, &ui, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (res->claims == NULL) {
+        res->claims = ui;
+        return APR_SUCCESS;
+    }
+    sub = oauth2_claims_get_string(res->claims, "sub");
+    uisub = oauth2_claims_get_string(ui, "sub");
+    if (uisub == NULL || sub == NULL || strcmp(sub, uisub) != 0) {
+        *err = "userinfo is about another subject than the ID token";
+        return OAUTH2_EMISMATCH;
+    }
+    oauth2_claims_merge(res->claims, ui);
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
+                                 const oauth2_endpoints_t *ep,
+                                 const oauth2_state_t *st, const char *code,
+                                 apr_time_t now, oauth2_login_result_t **out,
+                                 const char **err)
+{
+    oauth2_login_result_t *res = apr_pcalloc(p, sizeof(*res));
+    oauth2_http_response_t *resp;
+    const char *form;
+    apr_status_t rv;
+
+    form = apr_pstrcat(
+        p,
+        "grant_type=authorization_code&code=", oauth2_http_form_encode(p, code),
+        "&redirect_uri=", oauth2_http_form_encode(p, cl->redirect_uri),
+        "&code_verifier=", st->verifier, NULL);
+    rv = token_call(p, cl, ep, form, &resp, err);
+    if (rv == APR_SUCCESS) {
+        rv = token_parse(p, resp, now, res, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (ep->oidc && res->id_token == NULL) {
+        *err = "token response has no id_token (is the openid scope set?)";
+        return OAUTH2_EUPSTREAM;
+    }
+    if (res->id_token != NULL) {
+        rv = verify_id_token(p, cl, ep, res->id_token, st->nonce, now,
+                             &res->claims, err);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    rv = add_userinfo(p, cl, ep, res, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    *out = res;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
+                                  const oauth2_endpoints_t *ep,
+                                  const char *refresh_token, const char *sub,
+                                  apr_time_t now, oauth2_login_result_t **out,
+                                  const char **err)
+{
+    oauth2_login_result_t *res = apr_pcalloc(p, sizeof(*res));
+    oauth2_http_response_t *resp;
+    const char *form, *nsub;
+    apr_status_t rv;
+
+    form = apr_pstrcat(p, "grant_type=refresh_token&refresh_token=",
+                       oauth2_http_form_encode(p, refresh_token), NULL);
+    rv = token_call(p, cl, ep, form, &resp, err);
+    if (rv == APR_SUCCESS) {
+        rv = token_parse(p, resp, now, res, err);
+    }
+    if (rv != APR_SUCCESS || res->id_token == NULL) {
+        *out = res;
+        return rv;
+    }
+    rv =
+        verify_id_token(p, cl, ep, res->id_token, NULL, now, &res->claims, err);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* OIDC Core §12.2: a refreshed ID token is about the same subject. */
+    nsub = oauth2_claims_get_string(res->claims, "sub");
+    if (sub == NULL || nsub == NULL || strcmp(sub, nsub) != 0) {
+        *err = "refreshed ID token is about another subject";
+        return OAUTH2_EMISMATCH;
+    }
+    *out = res;
+    return APR_SUCCESS;
+}

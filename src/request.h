@@ -1,3 +1,34 @@
+/*
+ * request.h: the small view of an HTTP request that the engine reads,
+ * built once per request by the Apache adapter (src/apache.c) so that no
+ * other engine file needs request_rec, and unit tests can make one.
+ */
 #ifndef OAUTH2_REQUEST_H
 #define OAUTH2_REQUEST_H
-#endif
+
+#include <apr_pools.h>
+
+/** A request as the engine sees it. Strings may be NULL when absent. */
+typedef struct {
+    const char *method;          /* "GET" */
+    int https;                   /* 1 when the client used TLS */
+    const char *host;            /* host name, lower-case, no port */
+    const char *host_port;       /* host[:port] as the client addressed it */
+    const char *uri;             /* path?query as received */
+    const char *cookie;          /* Cookie header */
+    const char *accept;          /* Accept */
+    const char *requested_with;  /* X-Requested-With */
+    const char *sec_fetch_mode;  /* Sec-Fetch-Mode */
+    const char *authorization;   /* Authorization */
+} oauth2_request_t;
+
+/**
+ * Is this a browser navigation that may be sent to log in (OAuth2UnauthAction
+ * auto)? Yes for GET and HEAD with Sec-Fetch-Mode "navigate", or without
+ * Sec-Fetch headers when Accept allows HTML (or is absent) and the request
+ * does not say X-Requested-With. Everything else (scripts, APIs, other
+ * methods, cors and no-cors fetches) is not.
+ */
+int oauth2_request_is_navigation(const oauth2_request_t *req);
+
+#endif /* OAUTH2_REQUEST_H */

@@ -1,2 +1,355 @@
-/* session.c: placeholder until implemented. */
+/*
+ * session.c: building, encoding and decoding session records (see
+ * session.h for the layout).
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "bounds.h"
 #include "errors.h"
+#include "session.h"
+
+#define SESSION_MAGIC   "OA2S"
+#define SESSION_VERSION 1
+/* Claims kept per session, all values together. */
+#define SESSION_MAX_CLAIMS_BYTES (16 * 1024)
+
+/* A growing NUL-separated list. */
+typedef struct {
+    apr_pool_t *p;
+    char *buf;
+    apr_size_t len, cap, max;
+    apr_uint32_t count;
+    int full;
+} list_t;
+
+/* Copies s into dst replacing control characters (CR, LF, NUL, ...) with
+ * spaces, so a value can never split or end a header line. */
+static void copy_clean(char *dst, const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        dst[i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    }
+}
+
+/* Appends one entry; refuses quietly (sets full) beyond the cap. */
+static void list_add(list_t *l, const char *s, apr_size_t n)
+{
+    if (n > OAUTH2_MAX_HEADER_VALUE) {
+        n = OAUTH2_MAX_HEADER_VALUE;
+    }
+    if (l->full || n + 1 > l->max - l->len) {
+        l->full = 1;
+        return;
+    }
+    if (l->len + n + 1 > l->cap) {
+        apr_size_t cap = l->cap ? l->cap * 2 : 256;
+        char *nb;
+
+        while (cap < l->len + n + 1) {
+            cap *= 2;
+        }
+        nb = apr_palloc(l->p, cap);
+        if (l->len) {
+            memcpy(nb, l->buf, l->len);
+        }
+        l->buf = nb;
+        l->cap = cap;
+    }
+    copy_clean(l->buf + l->len, s, n);
+    l->buf[l->len + n] = '\0';
+    l->len += n + 1;
+}
+
+/* Claims that describe the token, not the user: not kept. */
+static int claim_skipped(const char *path)
+{
+    return strcmp(path, "nonce") == 0 || strcmp(path, "at_hash") == 0
+           || strcmp(path, "c_hash") == 0 || strcmp(path, "s_hash") == 0;
+}
+
+static int add_claim(void *ctx, const char *path, const char *value,
+                     apr_size_t len)
+{
+    list_t *l = ctx;
+
+    if (claim_skipped(path)) {
+        return 0;
+    }
+    list_add(l, path, strlen(path));
+    list_add(l, value, len);
+    if (!l->full) {
+        l->count++;
+    }
+    return l->full;
+}
+
+/* A clean copy of a string claim, or "" when absent or not a string. */
+static const char *clean_claim(apr_pool_t *p, const oauth2_claims_t *c,
+                               const char *path)
+{
+    apr_array_header_t *v = oauth2_claims_get_values(p, c, path);
+    const char *s;
+    apr_size_t n;
+    char *out;
+
+    if (v->nelts < 1) {
+        return "";
+    }
+    s = APR_ARRAY_IDX(v, 0, const char *);
+    n = strlen(s);
+    if (n > OAUTH2_MAX_HEADER_VALUE) {
+        n = OAUTH2_MAX_HEADER_VALUE;
+    }
+    out = apr_palloc(p, n + 1);
+    copy_clean(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Groups as a list and as the comma-joined X-Forwarded-Groups value. */
+static void build_groups(apr_pool_t *p, const oauth2_session_input_t *in,
+                         oauth2_session_t *s)
+{
+    apr_array_header_t *v =
+        oauth2_claims_get_values(p, in->claims, in->groups_claim);
+    list_t l = { p, NULL, 0, 0, SESSION_MAX_CLAIMS_BYTES, 0, 0 };
+    int i;
+
+    for (i = 0; i < v->nelts && i < OAUTH2_MAX_GROUPS; i++) {
+        const char *g = APR_ARRAY_IDX(v, i, const char *);
+
+        if (*g != '\0') {
+            list_add(&l, g, strlen(g));
+            l.count += l.full ? 0 : 1;
+        }
+    }
+    s->f[OAUTH2_SF_GROUPS] = l.buf ? l.buf : "";
+    s->len[OAUTH2_SF_GROUPS] = (apr_uint32_t)l.len;
+    s->ngroups = l.count;
+    if (l.count == 0) {
+        s->f[OAUTH2_SF_GROUPS_HEADER] = "";
+    }
+    else {
+        char *h = apr_palloc(p, l.len);
+
+        /* The list with its separators turned into commas. */
+        memcpy(h, l.buf, l.len);
+        for (i = 0; i < (int)l.len - 1; i++) {
+            h[i] = h[i] == '\0' ? ',' : h[i];
+        }
+        s->f[OAUTH2_SF_GROUPS_HEADER] = h;
+    }
+}
+
+static void set_lengths(oauth2_session_t *s)
+{
+    int i;
+
+    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        if (s->f[i] == NULL) {
+            s->f[i] = "";
+        }
+        if (i != OAUTH2_SF_GROUPS && i != OAUTH2_SF_CLAIMS) {
+            s->len[i] = (apr_uint32_t)strlen(s->f[i]);
+        }
+    }
+}
+
+apr_status_t oauth2_session_build(apr_pool_t *p,
+                                  const oauth2_session_input_t *in,
+                                  oauth2_session_t **out, const char **err)
+{
+    oauth2_session_t *s = apr_pcalloc(p, sizeof(*s));
+    list_t claims = { p, NULL, 0, 0, SESSION_MAX_CLAIMS_BYTES, 0, 0 };
+    json_object *ev;
+
+    s->f[OAUTH2_SF_USER] = clean_claim(p, in->claims, in->user_claim);
+    if (*s->f[OAUTH2_SF_USER] == '\0') {
+        *err = apr_psprintf(p,
+                            "the ID token and userinfo have no '%s' claim "
+                            "for the user (OAuth2RemoteUserClaim)",
+                            in->user_claim);
+        return OAUTH2_EMISMATCH;
+    }
+    s->f[OAUTH2_SF_EMAIL] = clean_claim(p, in->claims, "email");
+    s->f[OAUTH2_SF_USERNAME] = clean_claim(p, in->claims, "preferred_username");
+    s->f[OAUTH2_SF_SUB] = clean_claim(p, in->claims, "sub");
+    s->f[OAUTH2_SF_SID] = clean_claim(p, in->claims, "sid");
+    s->f[OAUTH2_SF_ISS] = clean_claim(p, in->claims, "iss");
+    ev = oauth2_claims_get(in->claims, "email_verified");
+    if (ev != NULL && json_object_is_type(ev, json_type_boolean)
+        && json_object_get_boolean(ev)) {
+        s->flags |= OAUTH2_SESSION_EMAIL_VERIFIED;
+    }
+    build_groups(p, in, s);
+    oauth2_claims_walk(p, in->claims, add_claim, &claims);
+    s->f[OAUTH2_SF_CLAIMS] = claims.buf ? claims.buf : "";
+    s->len[OAUTH2_SF_CLAIMS] = (apr_uint32_t)claims.len;
+    s->nclaims = claims.count;
+    s->f[OAUTH2_SF_ACCESS_TOKEN] = in->access_token;
+    s->f[OAUTH2_SF_REFRESH_TOKEN] = in->refresh_token;
+    s->f[OAUTH2_SF_ID_TOKEN] = in->id_token;
+    s->created = in->now;
+    s->max_expires = in->now + in->max_age;
+    s->access_expires = in->access_expires;
+    set_lengths(s);
+    *out = s;
+    return APR_SUCCESS;
+}
+
+static void put_u32(unsigned char *b, apr_uint32_t v)
+{
+    b[0] = (unsigned char)v;
+    b[1] = (unsigned char)(v >> 8);
+    b[2] = (unsigned char)(v >> 16);
+    b[3] = (unsigned char)(v >> 24);
+}
+
+static void put_i64(unsigned char *b, apr_int64_t v)
+{
+    apr_uint64_t u = (apr_uint64_t)v;
+
+    put_u32(b, (apr_uint32_t)u);
+    put_u32(b + 4, (apr_uint32_t)(u >> 32));
+}
+
+static apr_uint32_t get_u32(const unsigned char *b)
+{
+    return (apr_uint32_t)b[0] | ((apr_uint32_t)b[1] << 8)
+           | ((apr_uint32_t)b[2] << 16) | ((apr_uint32_t)b[3] << 24);
+}
+
+static apr_int64_t get_i64(const unsigned char *b)
+{
+    return (apr_int64_t)((apr_uint64_t)get_u32(b)
+                         | ((apr_uint64_t)get_u32(b + 4) << 32));
+}
+
+apr_status_t oauth2_session_encode(apr_pool_t *p, const oauth2_session_t *s,
+                                   char **rec, apr_size_t *len)
+{
+    apr_size_t total = OAUTH2_SESSION_HEADER_LEN, off, hot = 0;
+    unsigned char *b;
+    int i;
+
+    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        total += (apr_size_t)s->len[i] + 1;
+    }
+    if (total > OAUTH2_MAX_SESSION_RECORD) {
+        return OAUTH2_ETOOBIG;
+    }
+    b = apr_pcalloc(p, total);
+    memcpy(b, SESSION_MAGIC, 4);
+    b[4] = SESSION_VERSION;
+    b[5] = (unsigned char)s->flags;
+    put_i64(b + 8, s->created);
+    put_i64(b + 16, s->max_expires);
+    put_i64(b + 24, s->access_expires);
+    put_u32(b + 32, s->ngroups);
+    put_u32(b + 36, s->nclaims);
+    off = OAUTH2_SESSION_HEADER_LEN;
+    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        put_u32(b + 44 + i * 8, (apr_uint32_t)off);
+        put_u32(b + 48 + i * 8, s->len[i]);
+        memcpy(b + off, s->f[i], s->len[i]);
+        off += s->len[i] + 1;
+        if (i == OAUTH2_SF_HOT_END - 1) {
+            hot = off;
+        }
+    }
+    put_u32(b + 40, (apr_uint32_t)hot);
+    *rec = (char *)b;
+    *len = total;
+    return APR_SUCCESS;
+}
+
+apr_size_t oauth2_session_hot_len(const char *rec, apr_size_t len)
+{
+    const unsigned char *b = (const unsigned char *)rec;
+    apr_uint32_t hot;
+
+    if (rec == NULL || len < OAUTH2_SESSION_HEADER_LEN
+        || memcmp(b, SESSION_MAGIC, 4) != 0) {
+        return 0;
+    }
+    hot = get_u32(b + 40);
+    return hot <= len && hot >= OAUTH2_SESSION_HEADER_LEN ? hot : 0;
+}
+
+apr_status_t oauth2_session_decode(const char *rec, apr_size_t len,
+                                   oauth2_session_t *s)
+{
+    const unsigned char *b = (const unsigned char *)rec;
+    apr_size_t hot = oauth2_session_hot_len(rec, len);
+    int i;
+
+    if (hot == 0 || b[4] != SESSION_VERSION) {
+        return OAUTH2_EMALFORMED;
+    }
+    s->flags = b[5];
+    s->created = get_i64(b + 8);
+    s->max_expires = get_i64(b + 16);
+    s->access_expires = get_i64(b + 24);
+    s->ngroups = get_u32(b + 32);
+    s->nclaims = get_u32(b + 36);
+    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        apr_uint64_t off = get_u32(b + 44 + i * 8);
+        apr_uint64_t n = get_u32(b + 48 + i * 8);
+
+        s->f[i] = "";
+        s->len[i] = 0;
+        if (i >= OAUTH2_SF_HOT_END && off + n >= len) {
+            continue; /* a hot-only copy: tokens left out */
+        }
+        if (off < OAUTH2_SESSION_HEADER_LEN || off + n >= len
+            || b[off + n] != '\0') {
+            return OAUTH2_EMALFORMED;
+        }
+        s->f[i] = rec + off;
+        s->len[i] = (apr_uint32_t)n;
+    }
+    return APR_SUCCESS;
+}
+
+const char *oauth2_session_list_next(const oauth2_session_t *s,
+                                     oauth2_session_field_e field,
+                                     const char **pos)
+{
+    const char *start = s->f[field], *end = start + s->len[field];
+    const char *cur = *pos == NULL ? start : *pos;
+
+    if (cur >= end) {
+        return NULL;
+    }
+    *pos = cur + strlen(cur) + 1;
+    return cur;
+}
+
+oauth2_session_t *
+oauth2_session_with_tokens(apr_pool_t *p, const oauth2_session_t *s,
+                           const char *access_token, const char *refresh_token,
+                           const char *id_token, apr_time_t access_expires)
+{
+    oauth2_session_t *n = apr_pmemdup(p, s, sizeof(*s));
+
+    n->f[OAUTH2_SF_ACCESS_TOKEN] = access_token ? access_token : "";
+    if (refresh_token != NULL) {
+        n->f[OAUTH2_SF_REFRESH_TOKEN] = refresh_token;
+    }
+    if (id_token != NULL) {
+        n->f[OAUTH2_SF_ID_TOKEN] = id_token;
+    }
+    n->access_expires = access_expires;
+    n->len[OAUTH2_SF_ACCESS_TOKEN] =
+        (apr_uint32_t)strlen(n->f[OAUTH2_SF_ACCESS_TOKEN]);
+    n->len[OAUTH2_SF_REFRESH_TOKEN] =
+        (apr_uint32_t)strlen(n->f[OAUTH2_SF_REFRESH_TOKEN]);
+    n->len[OAUTH2_SF_ID_TOKEN] = (apr_uint32_t)strlen(n->f[OAUTH2_SF_ID_TOKEN]);
+    return n;
+}

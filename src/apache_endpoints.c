@@ -1,0 +1,547 @@
+/*
+ * apache_endpoints.c: the module's own endpoints under OAuth2Prefix,
+ * served from the quick handler, before any access control, so they need
+ * no AuthType block and a Require rule around them cannot lock the login
+ * out: callback (the authorization response), start, logout, userinfo.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "apr_lib.h"
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "apache.h"
+#include "base64url.h"
+#include "bounds.h"
+#include "cookie.h"
+#include "errors.h"
+#include "login.h"
+#include "redirect.h"
+#include "state.h"
+
+/* Query parameters that must appear at most once (RFC 6749 §3.1: "request
+ * and response parameters MUST NOT be included more than once"). */
+static const char *const single_params[] = {
+    "state", "code", "error", "iss", "rd", NULL,
+};
+
+/* Parses r->args into a table. A repeated single parameter is an error
+ * (returned as its name). */
+static const char *parse_args(request_rec *r, apr_table_t **out)
+{
+    apr_table_t *t = apr_table_make(r->pool, 8);
+    char *args, *pair, *last = NULL;
+    int i;
+
+    *out = t;
+    if (r->args == NULL) {
+        return NULL;
+    }
+    args = apr_pstrdup(r->pool, r->args);
+    for (pair = apr_strtok(args, "&", &last); pair != NULL;
+         pair = apr_strtok(NULL, "&", &last)) {
+        char *eq = strchr(pair, '=');
+        char *v = eq ? eq + 1 : "";
+
+        if (eq != NULL) {
+            *eq = '\0';
+        }
+        if (ap_unescape_urlencoded(pair) != OK
+            || ap_unescape_urlencoded(v) != OK) {
+            return "(malformed)";
+        }
+        for (i = 0; single_params[i] != NULL; i++) {
+            if (strcmp(pair, single_params[i]) == 0
+                && apr_table_get(t, pair) != NULL) {
+                return single_params[i];
+            }
+        }
+        apr_table_addn(t, pair, v);
+    }
+    return NULL;
+}
+
+/* A state value as we generate them: 22 base64url characters. */
+static int state_shape_ok(const char *s)
+{
+    apr_size_t i, n = strlen(s);
+
+    if (n != OAUTH2_BASE64URL_LEN(OAUTH2_STATE_ID_BYTES)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Finds, clears and opens the state cookie of this callback. */
+static int callback_state(request_rec *r, const auth_oauth2_srv_conf *srv,
+                          const char *state, oauth2_state_t **st)
+{
+    const char *name, *err = NULL;
+    oauth2_cookie_t c;
+    apr_status_t rv;
+
+    if (state == NULL || !state_shape_ok(state)) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2201: callback without a valid state parameter");
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "The login response is incomplete.", "/");
+    }
+    name = oauth2_state_cookie_name(r->pool, state);
+    if (oauth2_cookie_find(apr_table_get(r->headers_in, "Cookie"), name, &c, 1)
+        == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2202: callback without its state cookie (expired, "
+                      "another browser, or login CSRF)");
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "This login was not started in this browser, "
+                                "or it took too long.",
+                                "/");
+    }
+    auth_oauth2_set_cookie(r, srv, name, "", 0, srv->callback_path);
+    rv = oauth2_state_open(r->pool, srv->seal_state, c.value, c.value_len,
+                           state, apr_time_now(),
+                           apr_time_from_sec(OAUTH2_STATE_LIFETIME), st, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK,
+                      rv == OAUTH2_EEXPIRED ? APLOG_INFO : APLOG_WARNING, 0, r,
+                      "OA2203: state cookie refused: %s", err);
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                rv == OAUTH2_EEXPIRED
+                                    ? "The login took too long."
+                                    : "The login state is not valid.",
+                                "/");
+    }
+    return DECLINED;
+}
+
+/* Marks the state used (RFC 9700 §4.7: one-time use); refuses a replay. */
+static int callback_once(request_rec *r, const auth_oauth2_srv_conf *srv,
+                         const oauth2_state_t *st)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *id = apr_pstrcat(r->pool, "state:", st->state, NULL);
+    apr_status_t rv;
+
+    if (srv->store == NULL) {
+        return DECLINED; /* cookie sessions: the cleared cookie is all */
+    }
+    rv = auth_oauth2_session_key(r, srv, id, strlen(id), key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_add(srv->store, r->pool, key,
+                              st->created
+                                  + apr_time_from_sec(OAUTH2_STATE_LIFETIME),
+                              apr_time_now());
+    }
+    if (rv == OAUTH2_EREPLAY) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2204: replayed login state refused");
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "This login response was already used.", "/");
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      "OA2205: session store failed while checking the state");
+        return auth_oauth2_page(r, HTTP_SERVICE_UNAVAILABLE,
+                                "Login unavailable",
+                                "The session store is not available.", NULL);
+    }
+    return DECLINED;
+}
+
+/* The provider answered with error= (RFC 6749 §4.1.2.1). */
+static int callback_error(request_rec *r, const char *error,
+                          const oauth2_state_t *st)
+{
+    int denied = strcmp(error, "access_denied") == 0
+                 || strcmp(error, "login_required") == 0
+                 || strcmp(error, "consent_required") == 0
+                 || strcmp(error, "interaction_required") == 0;
+
+    ap_log_rerror(APLOG_MARK, denied ? APLOG_INFO : APLOG_ERR, 0, r,
+                  "OA2206: the provider ended the login with error=%.64s",
+                  error);
+    return auth_oauth2_page(
+        r, denied ? HTTP_FORBIDDEN : HTTP_BAD_GATEWAY, "Login failed",
+        apr_psprintf(r->pool, "The login provider answered: %.64s.", error),
+        st->return_to);
+}
+
+/* HTTP status and log level for a failed redemption. */
+static int redeem_status(apr_status_t rv, int *level)
+{
+    switch (rv) {
+    case OAUTH2_EBADSIG:
+    case OAUTH2_EREFUSED:
+    case OAUTH2_ENOTFOUND:
+    case OAUTH2_EMISMATCH:
+    case OAUTH2_EEXPIRED:
+    case OAUTH2_ENOTYET:
+    case OAUTH2_EMALFORMED:
+        *level = APLOG_WARNING;
+        return HTTP_UNAUTHORIZED;
+    case OAUTH2_ECONFIG:
+    case OAUTH2_ECRYPTO:
+        *level = APLOG_ERR;
+        return HTTP_INTERNAL_SERVER_ERROR;
+    default:
+        *level = APLOG_ERR;
+        return HTTP_BAD_GATEWAY;
+    }
+}
+
+/* Stores a new session for the login's result and sets its cookie. */
+static apr_status_t session_create(request_rec *r,
+                                   const auth_oauth2_srv_conf *srv,
+                                   const oauth2_login_result_t *res,
+                                   const char **err)
+{
+    oauth2_session_input_t in;
+    oauth2_session_t *s;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    char *id, *rec;
+    apr_size_t len;
+    apr_time_t now = apr_time_now(), expires;
+    apr_status_t rv;
+
+    memset(&in, 0, sizeof(in));
+    in.claims = res->claims;
+    in.user_claim = srv->cfg->remote_user_claim;
+    in.groups_claim = srv->cfg->groups_claim;
+    in.access_token = res->access_token;
+    in.refresh_token = res->refresh_token;
+    in.id_token = res->id_token;
+    in.access_expires = res->access_expires;
+    in.now = now;
+    in.max_age = apr_time_from_sec(srv->cfg->session_max_age);
+    rv = oauth2_session_build(r->pool, &in, &s, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_encode(r->pool, s, &rec, &len);
+        *err = "the session is too large";
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Always a new id: one the browser presented is never reused. */
+    rv = oauth2_crypto_random_b64(r->pool, OAUTH2_SESSION_ID_BYTES, &id);
+    if (rv == APR_SUCCESS) {
+        rv = auth_oauth2_session_key(r, srv, id, strlen(id), key);
+    }
+    expires = now + apr_time_from_sec(srv->cfg->session_timeout);
+    if (expires > s->max_expires) {
+        expires = s->max_expires;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_put(srv->store, r->pool, key, rec, len, expires, now);
+        *err = "the session store failed";
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
+    }
+    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, id, -1, "/");
+    r->user = (char *)s->f[OAUTH2_SF_USER];
+    return APR_SUCCESS;
+}
+
+/* Redeems the code and logs the user in. */
+static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
+                           const oauth2_state_t *st, const char *code)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_login_result_t *res = NULL;
+    oauth2_client_t cl;
+    const char *err = NULL;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+    int level, status;
+
+    cl.cfg = srv->cfg;
+    cl.prov = srv->prov;
+    cl.http = &srv->http;
+    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_login_redeem(r->pool, &cl, ep, st, code, now, &res, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        status = redeem_status(rv, &level);
+        ap_log_rerror(APLOG_MARK, level, 0, r, "OA2207: login failed: %s (%s)",
+                      err ? err : "", oauth2_strerror(rv));
+        return auth_oauth2_page(r, status, "Login failed",
+                                status == HTTP_UNAUTHORIZED
+                                    ? "The identity token could not be "
+                                      "verified."
+                                    : "The login provider could not complete "
+                                      "the login.",
+                                st->return_to);
+    }
+    rv = session_create(r, srv, res, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK,
+                      rv == OAUTH2_EMISMATCH ? APLOG_WARNING : APLOG_ERR, 0, r,
+                      "OA2208: cannot create the session: %s", err);
+        return auth_oauth2_page(
+            r,
+            rv == OAUTH2_EMISMATCH ? HTTP_FORBIDDEN : HTTP_SERVICE_UNAVAILABLE,
+            "Login failed", err, NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OA2209: user %.200s logged in",
+                  r->user);
+    apr_table_setn(r->headers_out, "Location", st->return_to);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    apr_table_t *args;
+    const char *dup = parse_args(r, &args), *error, *iss, *code;
+    oauth2_state_t *st = NULL;
+    int rc;
+
+    if (dup != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2210: callback with a repeated or malformed "
+                      "parameter %s",
+                      dup);
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "The login response is malformed.", "/");
+    }
+    rc = callback_state(r, srv, apr_table_get(args, "state"), &st);
+    if (rc == DECLINED) {
+        rc = callback_once(r, srv, st);
+    }
+    if (rc != DECLINED) {
+        return rc;
+    }
+    error = apr_table_get(args, "error");
+    if (error != NULL) {
+        return callback_error(r, error, st);
+    }
+    /* RFC 9207 §2.4: an iss parameter must name our provider (mix-up). */
+    iss = apr_table_get(args, "iss");
+    if (iss != NULL && strcmp(iss, oauth2_provider_issuer(srv->prov)) != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2211: callback from another issuer %.200s", iss);
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "The login response came from another "
+                                "provider.",
+                                "/");
+    }
+    code = apr_table_get(args, "code");
+    if (code == NULL || *code == '\0' || strlen(code) > OAUTH2_MAX_URL) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2212: callback without a usable code");
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                                "The login response has no code.", "/");
+    }
+    return callback_finish(r, srv, st, code);
+}
+
+/* start?rd=URL: begins a login explicitly. */
+static int endpoint_start(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    apr_table_t *args;
+    const char *rd;
+
+    if (parse_args(r, &args) != NULL) {
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
+                                "The request has repeated parameters.", "/");
+    }
+    rd = apr_table_get(args, "rd");
+    return auth_oauth2_login_start(r, srv, rd ? rd : "/");
+}
+
+/* A validated rd, or "/". */
+static const char *checked_rd(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const char *rd)
+{
+    const char *out, *err = NULL;
+
+    if (rd == NULL) {
+        return "/";
+    }
+    if (oauth2_redirect_validate(r->pool, rd, auth_oauth2_view(r)->host,
+                                 srv->cfg->redirect_hosts, &out, &err)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2213: refused redirect target %.200s (%s)", rd,
+                      err ? err : "");
+        return "/";
+    }
+    return out;
+}
+
+/* logout?rd=URL: ends the local session. */
+static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    apr_table_t *args;
+    auth_oauth2_req_t *req = auth_oauth2_req(r);
+    const char *rd;
+
+    if (parse_args(r, &args) != NULL) {
+        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
+                                "The request has repeated parameters.", "/");
+    }
+    rd = checked_rd(r, srv, apr_table_get(args, "rd"));
+    if (auth_oauth2_session_find(r, srv, req) == APR_SUCCESS) {
+        oauth2_store_remove(srv->store, r->pool, req->key);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2214: user %.200s logged out",
+                      req->session.f[OAUTH2_SF_USER]);
+    }
+    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, "", 0, "/");
+    apr_table_setn(r->headers_out, "Location", rd);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+/* A JSON string literal (RFC 8259 §7) of s. */
+static const char *json_str(apr_pool_t *p, const char *s)
+{
+    json_object *o = json_object_new_string(s);
+    const char *out = apr_pstrdup(
+        p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return out;
+}
+
+/* userinfo: the current session as JSON, or 401. */
+static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    auth_oauth2_req_t *req = auth_oauth2_req(r);
+    const oauth2_session_t *s = &req->session;
+    const char *pos = NULL, *g, *groups = "";
+
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    if (auth_oauth2_session_find(r, srv, req) != APR_SUCCESS) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Bearer realm=\"oauth2\"");
+        r->status = HTTP_UNAUTHORIZED;
+        ap_set_content_type(r, "application/json");
+        ap_rputs("{\"error\":\"not logged in\"}\n", r);
+        return OK;
+    }
+    while ((g = oauth2_session_list_next(s, OAUTH2_SF_GROUPS, &pos)) != NULL) {
+        groups = apr_pstrcat(r->pool, groups, *groups ? "," : "",
+                             json_str(r->pool, g), NULL);
+    }
+    ap_set_content_type(r, "application/json");
+    ap_rprintf(r,
+               "{\"user\":%s,\"email\":%s,\"preferred_username\":%s,"
+               "\"groups\":[%s],\"expires\":%" APR_TIME_T_FMT "}\n",
+               json_str(r->pool, s->f[OAUTH2_SF_USER]),
+               json_str(r->pool, s->f[OAUTH2_SF_EMAIL]),
+               json_str(r->pool, s->f[OAUTH2_SF_USERNAME]), groups,
+               apr_time_sec(req->expires < s->max_expires ? req->expires
+                                                          : s->max_expires));
+    return OK;
+}
+
+/* Which endpoint a path names, or NULL. */
+static const char *endpoint_name(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv)
+{
+    const char *prefix = srv->cfg->prefix;
+    apr_size_t n = strlen(prefix);
+
+    if (strcmp(r->uri, srv->callback_path) == 0) {
+        return "callback";
+    }
+    if (strncmp(r->uri, prefix, n) != 0 || r->uri[n] != '/') {
+        return NULL;
+    }
+    return r->uri + n + 1;
+}
+
+typedef int (*endpoint_fn)(request_rec *, const auth_oauth2_srv_conf *);
+
+/* The endpoints, each with the one method it answers. */
+static const struct {
+    const char *name;
+    int method;
+    endpoint_fn fn;
+} endpoints[] = {
+    { "callback", M_GET, endpoint_callback },
+    { "start", M_GET, endpoint_start },
+    { "logout", M_GET, endpoint_logout },
+    { "userinfo", M_GET, endpoint_userinfo },
+};
+
+int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    const char *sub = endpoint_name(r, srv);
+    apr_size_t i;
+
+    if (sub == NULL) {
+        return DECLINED;
+    }
+    for (i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+        if (strcmp(sub, endpoints[i].name) != 0) {
+            continue;
+        }
+        if (r->method_number != endpoints[i].method) {
+            r->allowed = AP_METHOD_BIT << endpoints[i].method;
+            return HTTP_METHOD_NOT_ALLOWED;
+        }
+        return endpoints[i].fn(r, srv);
+    }
+    return DECLINED;
+}
+
+int auth_oauth2_status_handler(request_rec *r)
+{
+    const auth_oauth2_srv_conf *srv = auth_oauth2_srv(r->server);
+    oauth2_shm_t *shm;
+    oauth2_shm_stats_t st;
+    oauth2_provider_stats_t ps;
+
+    if (r->handler == NULL || strcmp(r->handler, AUTH_OAUTH2_STATUS) != 0) {
+        return DECLINED;
+    }
+    if (r->method_number != M_GET) {
+        r->allowed = AP_METHOD_BIT << M_GET;
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    shm = srv->store ? oauth2_store_get_shm(srv->store) : NULL;
+    if (shm != NULL) {
+        oauth2_shm_stats(shm, &st);
+        ap_rprintf(r,
+                   "# TYPE oauth2_sessions_capacity gauge\n"
+                   "oauth2_sessions_capacity %u\n"
+                   "# TYPE oauth2_sessions_live gauge\n"
+                   "oauth2_sessions_live %u\n"
+                   "# TYPE oauth2_shm_chunks_free gauge\n"
+                   "oauth2_shm_chunks_free %u\n"
+                   "# TYPE oauth2_shm_bytes gauge\n"
+                   "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+                   "# TYPE oauth2_sessions_evicted_total counter\n"
+                   "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n",
+                   st.capacity, st.live, st.chunks_free, st.size, st.evictions);
+    }
+    if (srv->prov != NULL) {
+        oauth2_provider_stats(srv->prov, &ps);
+        ap_rprintf(
+            r,
+            "# TYPE oauth2_discovery_fetches_total counter\n"
+            "oauth2_discovery_fetches_total{pid=\"%" APR_PID_T_FMT "\"} %u\n"
+            "# TYPE oauth2_jwks_fetches_total counter\n"
+            "oauth2_jwks_fetches_total{pid=\"%" APR_PID_T_FMT "\"} %u\n"
+            "# TYPE oauth2_fetch_failures_total counter\n"
+            "oauth2_fetch_failures_total{pid=\"%" APR_PID_T_FMT "\"} %u\n",
+            getpid(), ps.discovery_fetches, getpid(), ps.jwks_fetches, getpid(),
+            ps.fetch_failures);
+    }
+    return OK;
+}

@@ -1,0 +1,192 @@
+/*
+ * config.h: the engine's view of the configuration: one provider and its
+ * client per virtual host (oauth2_cfg_t), the per-place options
+ * (oauth2_dir_cfg_t), and the parsers the directive setters use, so that
+ * every value is validated at startup with the directive's name in the
+ * message.
+ *
+ * The glue (mod_auth_oauth2.c) owns the directive table and Apache's
+ * create/merge calls; it stores these structures as its module config.
+ * Fields start UNSET (-1 or NULL) and take their defaults in
+ * oauth2_cfg_finalize(), so "not set" stays distinct from "set to the
+ * default" through merging.
+ */
+#ifndef OAUTH2_CONFIG_H
+#define OAUTH2_CONFIG_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+#define OAUTH2_UNSET (-1)
+
+/** OAuth2Provider presets. */
+typedef enum {
+    OAUTH2_PRESET_NONE = 0, /* a plain OpenID Connect issuer */
+    OAUTH2_PRESET_GOOGLE,
+    OAUTH2_PRESET_GITHUB,
+    OAUTH2_PRESET_GITLAB,
+    OAUTH2_PRESET_MICROSOFT,
+    OAUTH2_PRESET_KEYCLOAK
+} oauth2_preset_e;
+
+/** OAuth2Endpoint kinds. */
+typedef enum {
+    OAUTH2_EP_AUTHORIZATION = 0,
+    OAUTH2_EP_TOKEN,
+    OAUTH2_EP_USERINFO,
+    OAUTH2_EP_JWKS,
+    OAUTH2_EP_END_SESSION,
+    OAUTH2_EP_GITHUB_API,
+    OAUTH2_EP_COUNT
+} oauth2_endpoint_e;
+
+/** OAuth2SessionStore kinds. */
+typedef enum {
+    OAUTH2_STORE_UNSET = 0,
+    OAUTH2_STORE_SHM,
+    OAUTH2_STORE_SOCACHE,
+    OAUTH2_STORE_COOKIE
+} oauth2_store_kind_e;
+
+/** OAuth2UnauthAction. */
+typedef enum {
+    OAUTH2_UNAUTH_UNSET = 0,
+    OAUTH2_UNAUTH_AUTO,
+    OAUTH2_UNAUTH_LOGIN,
+    OAUTH2_UNAUTH_401,
+    OAUTH2_UNAUTH_403,
+    OAUTH2_UNAUTH_PASS
+} oauth2_unauth_e;
+
+/** OAuth2PassClaims: a bit set. */
+enum {
+    OAUTH2_PASS_HEADERS = 1,
+    OAUTH2_PASS_ENV = 2
+};
+
+/** Server / virtual host scope: the provider, the client, sessions. */
+typedef struct {
+    /* OAuth2Provider */
+    const char *issuer;         /* issuer URL (discovery), or NULL */
+    oauth2_preset_e preset;
+    const char *preset_base;    /* preset BASE-URL argument */
+    int provider_set;           /* 1 once OAuth2Provider was given */
+    const char *endpoints[OAUTH2_EP_COUNT]; /* OAuth2Endpoint overrides */
+    const char *client_id;
+    const char *client_secret;
+    int client_auth_post;       /* OAuth2ClientAuth post (else basic) */
+    const char *scope;
+    const char *auth_params;    /* "k=v k=v", form-encoded at startup */
+    apr_array_header_t *secrets; /* const char *, resolved */
+    const char *prefix;         /* OAuth2Prefix, no trailing slash */
+    const char *redirect_uri;   /* OAuth2RedirectURI (absolute) or NULL */
+    oauth2_store_kind_e store;
+    const char *store_spec;     /* socache "provider:args" */
+    int shm_capacity;           /* shm:N */
+    int session_timeout;        /* seconds */
+    int session_max_age;        /* seconds */
+    const char *cookie_name;
+    const char *cookie_domain;
+    const char *cookie_samesite; /* "Lax", "Strict", "None" */
+    int cookie_secure;          /* 1 on, 0 off, OAUTH2_UNSET: by scheme */
+    const char *remote_user_claim;
+    const char *groups_claim;
+    int clock_skew;             /* seconds */
+    int http_timeout;           /* seconds */
+    const char *ca_file;
+    apr_array_header_t *redirect_hosts; /* OAuth2AllowedRedirectHosts */
+} oauth2_cfg_t;
+
+/** Directory scope: how a protected place behaves. */
+typedef struct {
+    oauth2_unauth_e unauth;
+    int accept_bearer;          /* On/Off, OAUTH2_UNSET */
+    const char *bearer_audience;
+    int pass_access_token;      /* On/Off, OAUTH2_UNSET */
+    int pass_claims;            /* OAUTH2_PASS_* bits, OAUTH2_UNSET */
+} oauth2_dir_cfg_t;
+
+/* Defaults (SPEC.md). */
+#define OAUTH2_DEFAULT_PREFIX       "/oauth2"
+#define OAUTH2_DEFAULT_SCOPE        "openid email profile"
+#define OAUTH2_DEFAULT_COOKIE       "oauth2_session"
+#define OAUTH2_DEFAULT_TIMEOUT      3600
+#define OAUTH2_DEFAULT_MAX_AGE      28800
+#define OAUTH2_DEFAULT_SKEW         60
+#define OAUTH2_DEFAULT_HTTP_TIMEOUT 10
+#define OAUTH2_DEFAULT_USER_CLAIM   "sub"
+#define OAUTH2_DEFAULT_GROUPS_CLAIM "groups"
+#define OAUTH2_DEFAULT_SHM_CAPACITY 10000
+
+/** A server config with every field UNSET. */
+oauth2_cfg_t *oauth2_cfg_create(apr_pool_t *p);
+
+/** base merged with add (add's set fields win), from p. */
+oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
+                               const oauth2_cfg_t *add);
+
+/**
+ * Applies defaults to UNSET fields and checks what only the whole
+ * configuration can tell (a provider without OAuth2ClientID or
+ * OAuth2Secret). Returns NULL when usable, else "Directive: reason".
+ */
+const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *cfg);
+
+/** A directory config with every field UNSET. */
+oauth2_dir_cfg_t *oauth2_dir_cfg_create(apr_pool_t *p);
+
+/** base merged with add; runs per request, so pointer copies only. */
+oauth2_dir_cfg_t *oauth2_dir_cfg_merge(apr_pool_t *p,
+                                       const oauth2_dir_cfg_t *base,
+                                       const oauth2_dir_cfg_t *add);
+
+/* Accessors applying directory defaults. */
+oauth2_unauth_e oauth2_dir_unauth(const oauth2_dir_cfg_t *d);
+int oauth2_dir_pass_claims(const oauth2_dir_cfg_t *d);
+int oauth2_dir_flag(int value); /* UNSET -> 0 */
+
+/*
+ * Parsers for the directive setters. Each returns NULL on success or an
+ * error message (from p) without the directive name, which the glue adds.
+ */
+
+/** An integer in [min, max], decimal digits only. */
+const char *oauth2_cfg_parse_int(apr_pool_t *p, const char *arg, int min,
+                                 int max, int *out);
+
+/**
+ * A secret-like value: "file:/path" (file contents, trailing newline
+ * removed, at most 64 KiB), "env:NAME" (must be set and non-empty), or
+ * the literal value.
+ */
+const char *oauth2_cfg_resolve_value(apr_pool_t *p, const char *arg,
+                                     const char **out);
+
+/**
+ * An absolute http(s) URL with a host, no fragment, no userinfo;
+ * no_query also refuses a query (issuers, OIDC Discovery §2).
+ */
+const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg,
+                                 int no_query);
+
+/** OAuth2Provider arguments into cfg. */
+const char *oauth2_cfg_set_provider(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                    const char *arg1, const char *arg2);
+
+/** OAuth2Endpoint KIND URL into cfg. */
+const char *oauth2_cfg_set_endpoint(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                    const char *kind, const char *url);
+
+/** OAuth2SessionStore into cfg. */
+const char *oauth2_cfg_set_store(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                 const char *arg);
+
+/** OAuth2AuthParams "k=v k=v" into a query string fragment (from p). */
+const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
+                                         const char **out);
+
+/** The preset's name ("github"), for messages. */
+const char *oauth2_cfg_preset_name(oauth2_preset_e preset);
+
+#endif /* OAUTH2_CONFIG_H */
