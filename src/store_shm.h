@@ -12,6 +12,8 @@
  * registers it with ap_mutex_register so the Mutex directive applies).
  * Work per call is bounded: a fixed probe window, a fixed number of slots
  * swept for expired records per write; never a scan of the whole table.
+ * A record is expired at now when expires <= now. The layout is described
+ * at the top of store_shm.c (1,560 bytes of segment per record).
  */
 #ifndef OAUTH2_STORE_SHM_H
 #define OAUTH2_STORE_SHM_H
@@ -20,7 +22,7 @@
 #include <apr_global_mutex.h>
 #include <apr_time.h>
 
-#define OAUTH2_SHM_KEY_LEN      32
+#define OAUTH2_SHM_KEY_LEN 32
 /* Capacity limits (records); the segment size is computed from these. */
 #define OAUTH2_SHM_MIN_CAPACITY 64
 #define OAUTH2_SHM_MAX_CAPACITY 4000000
@@ -30,26 +32,30 @@ typedef struct oauth2_shm_t oauth2_shm_t;
 
 /** What a read learns about a record besides its bytes. */
 typedef struct {
-    apr_time_t expires;    /* absolute expiry of the record */
-    apr_uint32_t slot;     /* slot index, for oauth2_shm_check() */
-    apr_uint32_t version;  /* the slot's version when read */
+    apr_time_t expires;   /* absolute expiry of the record */
+    apr_uint32_t slot;    /* slot index, for oauth2_shm_check() */
+    apr_uint32_t version; /* the slot's version when read */
 } oauth2_shm_meta_t;
 
 /** Counters for the status page. */
 typedef struct {
-    apr_uint32_t capacity;       /* slots */
-    apr_uint32_t live;           /* records stored (expired ones included
-                                    until swept) */
-    apr_uint32_t chunks_total;   /* overflow chunks */
+    apr_uint32_t capacity;     /* slots */
+    apr_uint32_t live;         /* records stored (expired ones included
+                                  until swept) */
+    apr_uint32_t chunks_total; /* overflow chunks */
     apr_uint32_t chunks_free;
-    apr_uint64_t evictions;      /* live records dropped to make room */
-    apr_uint64_t size;           /* bytes of the segment */
+    apr_uint64_t evictions; /* live records dropped to make room */
+    apr_uint64_t size;      /* bytes of the segment */
 } oauth2_shm_stats_t;
 
 /**
  * Bytes needed for a table of `capacity` records (slots plus overflow
  * chunks), computed in 64 bits; 0 when capacity is outside
- * [OAUTH2_SHM_MIN_CAPACITY, OAUTH2_SHM_MAX_CAPACITY].
+ * [OAUTH2_SHM_MIN_CAPACITY, OAUTH2_SHM_MAX_CAPACITY] or the size does not
+ * fit in apr_size_t. Size it at ~1.5x the sessions expected: random keys
+ * filling 65% of the slots evict 0.02% of them, at 75% 0.25%, at 90%
+ * 2.5%. The overflow chunks (4 per slot) hold a full table of records
+ * averaging up to 1,472 bytes; beyond that a put answers OAUTH2_EFULL.
  */
 apr_uint64_t oauth2_shm_size(apr_uint32_t capacity);
 
@@ -65,25 +71,33 @@ apr_status_t oauth2_shm_format(void *base, apr_uint64_t size,
 
 /**
  * Attaches to a formatted table at base. The handle is allocated from p;
- * mutex serializes writers (may be shared by several processes).
+ * mutex (required) serializes writers (may be shared by several
+ * processes). Works on a table that already holds records.
  * @return APR_SUCCESS, or APR_EINVAL when base does not hold a table of
- *         this version and size (*err says why)
+ *         this version and size or mutex is NULL (*err says why: a
+ *         constant string)
  */
 apr_status_t oauth2_shm_attach(apr_pool_t *p, void *base, apr_uint64_t size,
                                apr_global_mutex_t *mutex, oauth2_shm_t **shm,
                                const char **err);
 
 /** The capacity a formatted table was made with (0 when base is not a
- * table); lets the glue decide whether a kept segment can be reused. */
+ * table); lets the glue decide whether a kept segment can be reused.
+ * Reuse it only together with the same mutex: during a graceful restart
+ * children of the old generation still write to the segment, and writers
+ * under two different mutexes would corrupt it. */
 apr_uint32_t oauth2_shm_capacity(const void *base, apr_uint64_t size);
 
 /**
- * Copies the record stored under key into buf, without taking a lock.
+ * Copies the record stored under key into buf, without taking a lock or
+ * making a system call. meta may be NULL; buf may be NULL with bufsize 0
+ * (a size query).
  * @return APR_SUCCESS with *len and *meta set;
  *         OAUTH2_ENOTFOUND when absent or expired at now;
  *         OAUTH2_ETOOBIG when bufsize is too small (*len = needed size);
  *         OAUTH2_EBUSY when writers kept changing the slot during
- *         every retry (rare; callers treat it as a store failure)
+ *         every retry (rare; callers treat it as a store failure);
+ *         APR_EINVAL when shm, key or len is NULL
  */
 apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
@@ -93,25 +107,29 @@ apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
 /**
  * Is the record last read as (meta->slot, meta->version) unchanged and
  * not expired at now? Lock-free; lets a connection that kept a copy of a
- * record skip the copy. Sets *expires to the current expiry.
- * @return APR_SUCCESS, OAUTH2_ENOTFOUND (changed, removed or expired)
+ * record skip the copy. Sets *expires (may be NULL) to the current
+ * expiry, which oauth2_shm_touch() may have moved without a change.
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND (changed, removed or expired),
+ *         APR_EINVAL when shm or meta is NULL
  */
-apr_status_t oauth2_shm_check(oauth2_shm_t *shm,
-                              const oauth2_shm_meta_t *meta, apr_time_t now,
-                              apr_time_t *expires);
+apr_status_t oauth2_shm_check(oauth2_shm_t *shm, const oauth2_shm_meta_t *meta,
+                              apr_time_t now, apr_time_t *expires);
 
 /**
  * Stores (inserts or replaces) the record under key, expiring at expires.
  * Takes the mutex. To make room it reuses an empty or expired slot in the
  * key's probe window, else evicts the record there that expires first.
+ * A replace happens in place: concurrent readers of the key retry, and
+ * may get OAUTH2_EBUSY, but never ENOTFOUND or a mix of the two records.
  * @return APR_SUCCESS; OAUTH2_ETOOBIG (len > OAUTH2_MAX_SESSION_RECORD);
- *         OAUTH2_EFULL (not enough overflow chunks even after sweeping);
- *         an APR code from the mutex
+ *         OAUTH2_EFULL (not enough overflow chunks even after sweeping;
+ *         the table is unchanged); APR_EINVAL (NULL shm or key, or NULL
+ *         rec with len > 0); an APR code from the mutex
  */
 apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            const void *rec, apr_size_t len,
-                            apr_time_t expires, apr_time_t now);
+                            const void *rec, apr_size_t len, apr_time_t expires,
+                            apr_time_t now);
 
 /**
  * Stores the record only if no unexpired record has that key (for
@@ -120,22 +138,26 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
  */
 apr_status_t oauth2_shm_add(oauth2_shm_t *shm,
                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            const void *rec, apr_size_t len,
-                            apr_time_t expires, apr_time_t now);
+                            const void *rec, apr_size_t len, apr_time_t expires,
+                            apr_time_t now);
 
 /**
  * Moves the expiry of the record under key to expires (the sliding
  * inactivity timeout). Uses a try-lock: when another writer holds the
  * mutex the update is skipped and APR_EBUSY returned (the next request
- * will try again).
- * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EBUSY
+ * will try again). Only the expiry changes, not the slot's version, so
+ * copies validated with oauth2_shm_check() stay valid. It does not look
+ * at the current expiry: touch after a successful get, not blindly.
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EBUSY, APR_EINVAL
  */
 apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
                               const unsigned char key[OAUTH2_SHM_KEY_LEN],
                               apr_time_t expires);
 
 /**
- * Removes the record under key. @return APR_SUCCESS, OAUTH2_ENOTFOUND
+ * Removes the record under key (takes the mutex).
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EINVAL, an APR code from
+ *         the mutex
  */
 apr_status_t oauth2_shm_delete(oauth2_shm_t *shm,
                                const unsigned char key[OAUTH2_SHM_KEY_LEN]);
