@@ -699,6 +699,17 @@ static int check_authn(request_rec *r)
     return auth_oauth2_unauthenticated(r, srv, dir);
 }
 
+/* The backend never sees the module's cookies. */
+static int fixups(request_rec *r)
+{
+    auth_oauth2_srv_conf *srv = auth_oauth2_srv(r->server);
+
+    if (srv->prov != NULL) {
+        auth_oauth2_strip_cookies(r, srv);
+    }
+    return DECLINED;
+}
+
 /* OAuth2UnauthAction pass: authenticate even where Require lets everyone
  * in, so a logged-in user is still known there. */
 static int force_authn(request_rec *r)
@@ -735,6 +746,7 @@ static void register_hooks(apr_pool_t *p)
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_force_authn(force_authn, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(auth_oauth2_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

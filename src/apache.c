@@ -592,3 +592,96 @@ const char *auth_oauth2_log_hash(apr_pool_t *p, const char *secret)
     }
     return oauth2_base64url_encode(p, d, 6);
 }
+
+/* Is this cookie one of the module's own? */
+static int own_cookie(const auth_oauth2_srv_conf *srv, const oauth2_cookie_t *c)
+{
+    const char *name = srv->cfg->cookie_name;
+    apr_size_t n = strlen(name);
+    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+
+    return (c->name_len == n && memcmp(c->name, name, n) == 0)
+           || (c->name_len > plen
+               && memcmp(c->name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0);
+}
+
+void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    const char *pos, *end;
+    char *out, *o;
+    oauth2_cookie_t c;
+    int dropped = 0;
+
+    if (header == NULL || srv->cfg->cookie_name == NULL
+        || strlen(header) > OAUTH2_MAX_COOKIE_HEADER) {
+        return;
+    }
+    pos = header;
+    end = header + strlen(header);
+    o = out = apr_palloc(r->pool, (apr_size_t)(end - header) + 1);
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (own_cookie(srv, &c)) {
+            dropped = 1;
+            continue;
+        }
+        if (o != out) {
+            memcpy(o, "; ", 2);
+            o += 2;
+        }
+        /* name=value exactly as sent, quotes included. */
+        memcpy(o, c.name, c.name_len);
+        o += c.name_len;
+        *o++ = '=';
+        if (c.value > header && c.value[-1] == '"' && c.value < end
+            && c.value[c.value_len] == '"') {
+            memcpy(o, c.value - 1, c.value_len + 2);
+            o += c.value_len + 2;
+        }
+        else {
+            memcpy(o, c.value, c.value_len);
+            o += c.value_len;
+        }
+    }
+    if (!dropped) {
+        return;
+    }
+    *o = '\0';
+    if (o == out) {
+        apr_table_unset(r->headers_in, "Cookie");
+    }
+    else {
+        apr_table_setn(r->headers_in, "Cookie", out);
+    }
+}
+
+/* Overwrites the value of param in s (a copy of the request line). */
+static void redact_param(char *s, const char *param)
+{
+    apr_size_t n = strlen(param);
+    char *p = s;
+
+    while ((p = strstr(p, param)) != NULL) {
+        if (p > s && (p[-1] == '?' || p[-1] == '&') && p[n] == '=') {
+            char *v = p + n + 1;
+
+            while (*v && *v != '&' && *v != ' ' && *v != '#') {
+                *v++ = 'x';
+            }
+        }
+        p += n;
+    }
+}
+
+void auth_oauth2_redact_request_line(request_rec *r)
+{
+    char *line;
+
+    if (r->the_request == NULL) {
+        return;
+    }
+    line = apr_pstrdup(r->pool, r->the_request);
+    redact_param(line, "code");
+    redact_param(line, "state");
+    r->the_request = line;
+}

@@ -78,6 +78,14 @@ auth_oauth2_req_t *auth_oauth2_req(request_rec *r);
  * names from Connection; runs on every request. */
 void auth_oauth2_strip_identity(request_rec *r);
 
+/** Removes the module's own cookies (session, login states) from the
+ * Cookie header, so the backend never receives a session credential. */
+void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv);
+
+/** Replaces the code and state values in the request line that the access
+ * log writes (%r), for the callback. */
+void auth_oauth2_redact_request_line(request_rec *r);
+
 /**
  * Finds the request's session: cookie, hash, store, expiry checks, sliding
  * expiry written back when due. @return APR_SUCCESS (req filled),

@@ -307,6 +307,7 @@ static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
     oauth2_state_t *st = NULL;
     int rc;
 
+    auth_oauth2_redact_request_line(r);
     if (dup != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "OA2210: callback with a repeated or malformed "
