@@ -21,8 +21,9 @@
 #include "src/errors.h"
 #include "src/store_shm.h"
 
-#define SHM_MUTEX_TYPE "auth-oauth2-shm"
-#define SHM_USERDATA   "auth_oauth2_shm"
+#define SHM_MUTEX_TYPE     "auth-oauth2-shm"
+#define SHM_USERDATA       "auth_oauth2_shm"
+#define SHM_MUTEX_USERDATA "auth_oauth2_shm_mutex"
 
 /* Handles made during single-threaded startup, read-only afterwards. */
 static apr_shm_t *shm_segment;
@@ -423,6 +424,26 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return OK;
 }
 
+/* The writers' mutex lives as long as the segment: during a graceful
+ * restart, children of both generations write to the same table. */
+static apr_status_t shm_mutex_setup(server_rec *s, int fresh)
+{
+    void *kept = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_pool_userdata_get(&kept, SHM_MUTEX_USERDATA, s->process->pool);
+    shm_mutex = kept;
+    if (shm_mutex == NULL || fresh) {
+        rv = ap_global_mutex_create(&shm_mutex, NULL, SHM_MUTEX_TYPE, NULL, s,
+                                    s->process->pool, 0);
+        if (rv == APR_SUCCESS) {
+            apr_pool_userdata_set(shm_mutex, SHM_MUTEX_USERDATA, NULL,
+                                  s->process->pool);
+        }
+    }
+    return rv;
+}
+
 /* The shared-memory session table: one for the whole server, kept in
  * the process pool so that a graceful or plain restart (which rereads the
  * configuration in the same parent) keeps every session. */
@@ -433,6 +454,7 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
     unsigned char seed[16];
     const char *err = NULL;
     void *kept = NULL;
+    int fresh = 0;
     apr_status_t rv;
 
     apr_pool_userdata_get(&kept, SHM_USERDATA, s->process->pool);
@@ -447,6 +469,7 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
         shm_segment = NULL;
     }
     if (shm_segment == NULL) {
+        fresh = 1;
         rv = apr_shm_create(&shm_segment, (apr_size_t)size, NULL,
                             s->process->pool);
         if (rv == APR_SUCCESS) {
@@ -466,8 +489,7 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
         apr_pool_userdata_set(shm_segment, SHM_USERDATA, NULL,
                               s->process->pool);
     }
-    rv = ap_global_mutex_create(&shm_mutex, NULL, SHM_MUTEX_TYPE, NULL, s,
-                                pconf, 0);
+    rv = shm_mutex_setup(s, fresh);
     if (rv == APR_SUCCESS) {
         rv = oauth2_shm_attach(pconf, apr_shm_baseaddr_get(shm_segment),
                                apr_shm_size_get(shm_segment), shm_mutex, table,

@@ -41,6 +41,10 @@ static apr_status_t shm_get(void *ctx, apr_pool_t *p, const unsigned char *key,
     char *buf = apr_palloc(p, size);
 
     rv = oauth2_shm_get(ctx, key, now, buf, size, len, &meta->shm);
+    if (rv == OAUTH2_EBUSY) {
+        /* A writer replaced this very record while we read; once more. */
+        rv = oauth2_shm_get(ctx, key, now, buf, size, len, &meta->shm);
+    }
     if (rv == OAUTH2_ETOOBIG && *len <= OAUTH2_MAX_SESSION_RECORD) {
         size = *len;
         buf = apr_palloc(p, size);
