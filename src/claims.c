@@ -558,7 +558,7 @@ static apr_status_t check_nonce(apr_pool_t *p, json_object *obj,
     apr_size_t len;
     apr_status_t rv;
 
-    if (x->nonce == NULL) {
+    if (x->nonce == NULL || x->nonce[0] == '\0') {
         set_err(err, "no nonce to check the ID token against");
         return OAUTH2_EMISMATCH;
     }
@@ -663,7 +663,8 @@ static apr_status_t check_logout_token(apr_pool_t *p, json_object *obj,
 static apr_status_t check_expect(const oauth2_claims_expect_t *x,
                                  const char **err)
 {
-    if (x->issuer == NULL || x->audience == NULL) {
+    if (x->issuer == NULL || x->audience == NULL || x->issuer[0] == '\0'
+        || x->audience[0] == '\0') {
         set_err(err, "no issuer or audience to check against");
         return OAUTH2_ECONFIG;
     }

@@ -120,9 +120,10 @@ typedef struct {
  *         OAUTH2_ENOTYET when nbf or iat > now + skew;
  *         OAUTH2_EMALFORMED when a claim has the wrong JSON type (sub,
  *         jti, sid present but empty included), or claims/x is NULL;
- *         OAUTH2_ECONFIG when x has no issuer or audience, or a skew
- *         outside [0, OAUTH2_MAX_CLOCK_SKEW seconds].
- *         An ID token checked without x->nonce is OAUTH2_EMISMATCH.
+ *         OAUTH2_ECONFIG when x has no (or an empty) issuer or audience,
+ *         or a skew outside [0, OAUTH2_MAX_CLOCK_SKEW seconds].
+ *         An ID token checked without x->nonce (NULL or empty) is
+ *         OAUTH2_EMISMATCH.
  *         *err (from p) says which claim.
  */
 apr_status_t oauth2_claims_validate(apr_pool_t *p,

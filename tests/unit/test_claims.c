@@ -676,11 +676,26 @@ static void test_claims_validate_bad_expectations(void **state)
     assert_int_equal(oauth2_claims_validate(p, c, &x, &err), APR_SUCCESS);
     x.nonce = NULL;
     assert_int_equal(oauth2_claims_validate(p, c, &x, &err), OAUTH2_EMISMATCH);
+    /* An empty expected nonce would match an empty claim. */
+    x.nonce = "";
+    assert_int_equal(
+        oauth2_claims_validate(
+            p,
+            parse_ok(p, "{\"iss\":\"https://op.example\",\"aud\":\"client\","
+                        "\"exp\":1700000600,\"iat\":1699999990,"
+                        "\"nonce\":\"\",\"sub\":\"alice\"}"),
+            &x, &err),
+        OAUTH2_EMISMATCH);
     x = expect(OAUTH2_TOKEN_ID);
     x.issuer = NULL;
     assert_int_equal(oauth2_claims_validate(p, c, &x, &err), OAUTH2_ECONFIG);
     x = expect(OAUTH2_TOKEN_ID);
     x.audience = NULL;
+    assert_int_equal(oauth2_claims_validate(p, c, &x, &err), OAUTH2_ECONFIG);
+    x.audience = "";
+    assert_int_equal(oauth2_claims_validate(p, c, &x, &err), OAUTH2_ECONFIG);
+    x = expect(OAUTH2_TOKEN_ID);
+    x.issuer = "";
     assert_int_equal(oauth2_claims_validate(p, c, &x, &err), OAUTH2_ECONFIG);
     x = expect(OAUTH2_TOKEN_ID);
     x.skew = -1;
