@@ -302,7 +302,8 @@ static apr_status_t check_ip_literal(const char *a, apr_size_t alen,
             return refuse(err, "character not allowed in an IP literal");
         }
     }
-    if (i >= alen || i == 1) {
+    /* an IPv6 address has a ':' ("[10.0.0.1]" is no host at all) */
+    if (i >= alen || !memchr(a, ':', i)) {
         return refuse(err, "malformed IP literal");
     }
     *hlen = i + 1;
@@ -414,7 +415,8 @@ static int host_matches(const char *h, apr_size_t hlen, const char *entry,
     if (hlen == elen && ascii_caseeq(h, entry, elen)) {
         return 1;
     }
-    return h[0] == '[' && hlen == elen + 2 && ascii_caseeq(h + 1, entry, elen);
+    return h[0] == '[' && hlen == elen + 2 && strchr(entry, ':')
+           && ascii_caseeq(h + 1, entry, elen);
 }
 
 static int host_allowed(const char *h, apr_size_t hlen, const char *this_host,

@@ -7,9 +7,11 @@
  * http(s) URL whose host is this host or one an administrator allowed.
  * Refused: everything a browser could resolve to another host or a script:
  * "//x", "/\x", "\\x", schemes other than http(s), "https:x" without "//",
- * userinfo ("https://good@evil"), control characters, spaces and
- * backslashes (raw or percent-encoded, also double-encoded), encoded
- * slashes at the start, dot segments, non-ASCII bytes, over-long targets.
+ * userinfo ("https://good@evil"), control characters and backslashes
+ * (raw or percent-encoded, also double-encoded), raw spaces and encoded
+ * ones next to a '/' or at either end ("/a%20b" is fine), encoded slashes
+ * at the start or anywhere that makes "//", dot segments, raw non-ASCII
+ * bytes and encoded bytes that are not UTF-8, over-long targets.
  * The check is made on the decoded form as well as the raw form, so no
  * decoding a browser or backend might apply turns an accepted target into
  * a foreign one.

@@ -382,6 +382,13 @@ static void test_redirect_allows_ip_hosts_only_exactly(void **state)
     assert_int_equal(oauth2_redirect_validate(pool, "http://[::0:1]/",
                                               THIS_HOST, ips, &out, &err),
                      OAUTH2_EREFUSED);
+    /* found by fuzz_redirect: an IPv4 address in brackets is no host */
+    assert_int_equal(oauth2_redirect_validate(pool, "http://[10.0.0.1]/",
+                                              THIS_HOST, ips, &out, &err),
+                     OAUTH2_EREFUSED);
+    assert_int_equal(oauth2_redirect_validate(pool, "http://[]/", THIS_HOST,
+                                              ips, &out, &err),
+                     OAUTH2_EREFUSED);
 }
 
 static void test_redirect_without_allow_list(void **state)
