@@ -13,7 +13,7 @@
 # NAME is the file name without "fuzz_" and ".c" (fuzz_jws.c: jws); no NAME
 # means every target. Targets are compiled with clang and
 # -fsanitize=fuzzer,address,undefined against the engine (src/*.c except
-# src/apache.c, which needs Apache), APR, APR-util, json-c, libcurl and
+# src/apache*.c, which need Apache), APR, APR-util, json-c, libcurl and
 # OpenSSL. A target (or an engine file) that does not compile yet is
 # reported and skipped by build and run.
 #
@@ -62,24 +62,27 @@ build_engine() {
     mkdir -p "$OUT/engine"
     newest_h=$(ls -t "$TOP"/src/*.h 2>/dev/null | head -1)
     for src in "$TOP"/src/*.c; do
-        [ "${src##*/}" = apache.c ] && continue
+        case "${src##*/}" in apache*.c) continue ;; esac
         obj="$OUT/engine/$(basename "$src" .c).o"
         log="$OUT/engine/$(basename "$src" .c).log"
         if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] \
             || { [ -n "$newest_h" ] && [ "$newest_h" -nt "$obj" ]; }; then
             # shellcheck disable=SC2086
             if ! $CC $CPPFLAGS_F $CFLAGS_F -fsanitize=fuzzer-no-link,address,undefined \
-                -c "$src" -o "$obj" 2>"$log"; then
-                rm -f "$obj"
+                -c "$src" -o "$obj.$$" 2>"$log"; then
+                rm -f "$obj" "$obj.$$"
                 say "engine file ${src#"$TOP"/} does not compile (see $log); left out"
                 failed=1
                 continue
             fi
         fi
+        [ -f "$obj.$$" ] && mv -f "$obj.$$" "$obj"
         objs+=("$obj")
     done
-    rm -f "$OUT/libengine.a"
-    ar rcs "$OUT/libengine.a" "${objs[@]}" || die "ar failed"
+    # built aside and renamed: someone else may be linking at the same time
+    rm -f "$OUT/libengine.a.$$"
+    ar rcs "$OUT/libengine.a.$$" "${objs[@]}" || die "ar failed"
+    mv -f "$OUT/libengine.a.$$" "$OUT/libengine.a"
     return $failed
 }
 
@@ -88,16 +91,15 @@ build_target() {
     local name=$1 src="$FUZZ_DIR/fuzz_$1.c" bin="$OUT/fuzz_$1"
     local log="$OUT/fuzz_$1.log"
     [ -f "$src" ] || { say "no such target: $src"; return 1; }
-    rm -f "$bin"
     # shellcheck disable=SC2086
     if ! $CC $CPPFLAGS_F $CFLAGS_F -fsanitize=fuzzer,address,undefined \
-        "$src" "$OUT/libengine.a" $LIBS_F -o "$bin" >"$log" 2>&1; then
-        rm -f "$bin"
+        "$src" "$OUT/libengine.a" $LIBS_F -o "$bin.$$" >"$log" 2>&1; then
+        rm -f "$bin" "$bin.$$"
         say "target $name does not build (see $log): skipped"
-        sed -n '1,5p' "$log" | sed 's/^/    /' >&2
+        grep -E 'error|undefined reference' "$log" | head -5 | sed 's/^/    /' >&2
         return 1
     fi
-    return 0
+    mv -f "$bin.$$" "$bin"
 }
 
 # build [NAME...]: every target that builds; lists those that do not.
@@ -147,22 +149,24 @@ cmd_replay() {
     say "replay passed"
 }
 
-# Fuzzes one built target for $1 seconds; prints new crash files.
+# Fuzzes one built target for $1 seconds in a run directory of its own
+# (several people may fuzz in the same tree); prints new crash files.
 run_one() {
-    local secs=$1 name=$2 bin="$OUT/fuzz_$2" scratch crashes dict=()
+    local secs=$1 name=$2 bin="$OUT/fuzz_$2" run crashes dict=()
     crashes="$FUZZ_DIR/crashes/$name"
     mkdir -p "$crashes" "$OUT/runs"
-    scratch=$(mktemp -d "$OUT/runs/$name.XXXXXX")
-    [ -d "$FUZZ_DIR/corpus/$name" ] && cp -R "$FUZZ_DIR/corpus/$name/." "$scratch/"
+    run=$(mktemp -d "$OUT/runs/$name.XXXXXX")
+    mkdir "$run/corpus"
+    [ -d "$FUZZ_DIR/corpus/$name" ] && cp -R "$FUZZ_DIR/corpus/$name/." "$run/corpus/"
     [ -f "$FUZZ_DIR/$name.dict" ] && dict=("-dict=$FUZZ_DIR/$name.dict")
-    touch "$OUT/runs/$name.start"
     # shellcheck disable=SC2086
-    "$bin" "$scratch" "${dict[@]}" -max_total_time="$secs" -timeout=25 \
+    "$bin" "$run/corpus" "${dict[@]}" -max_total_time="$secs" -timeout=25 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$crashes/" \
-        ${FUZZ_FLAGS:-} >"$OUT/runs/$name.log" 2>&1
-    say "run $name: $(grep -E '^stat::number_of_executed_units' "$OUT/runs/$name.log" \
-        | awk '{print $2}') executions, corpus $(find "$scratch" -type f | wc -l) inputs in $scratch"
-    find "$crashes" -type f -newer "$OUT/runs/$name.start"
+        ${FUZZ_FLAGS:-} >"$run/log" 2>&1
+    say "run $name: $(awk '/^stat::number_of_executed_units/ {print $2}' "$run/log") executions," \
+        "corpus $(find "$run/corpus" -type f | wc -l) inputs in $run/corpus (log: $run/log)"
+    # libFuzzer names every crash, leak, timeout or OOM input it keeps
+    sed -n 's/.*Test unit written to //p' "$run/log"
 }
 
 # run SECONDS [NAME...]: fuzz every target that builds.
@@ -171,9 +175,9 @@ cmd_run() {
     [[ "$secs" =~ ^[0-9]+$ ]] || die "usage: fuzz.sh run SECONDS [NAME...]"
     shift
     cmd_build "$@"
-    local name jobs=${FUZZ_JOBS:-1} list="$OUT/runs.new-crashes"
-    mkdir -p "$OUT"
-    : >"$list"
+    local name jobs=${FUZZ_JOBS:-1} list
+    mkdir -p "$OUT/runs"
+    list=$(mktemp "$OUT/runs/new-crashes.XXXXXX")
     for name in "${BUILT[@]}"; do
         while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
         run_one "$secs" "$name" >>"$list" &
@@ -182,8 +186,10 @@ cmd_run() {
     if [ -s "$list" ]; then
         say "NEW CRASHES (reproduce: build-fuzz/fuzz_NAME FILE):"
         sed 's/^/    /' "$list" >&2
+        rm -f "$list"
         exit 1
     fi
+    rm -f "$list"
     say "no new crash"
 }
 
