@@ -134,7 +134,8 @@ cmd_replay() {
             empty=$(mktemp -d "$OUT/empty.XXXXXX")
             corpus=$empty
         fi
-        if "$bin" -runs=0 -timeout=25 -rss_limit_mb=2048 "$corpus" \
+        if "$bin" -runs=0 -timeout=25 -rss_limit_mb=2048 \
+            -artifact_prefix="$OUT/replay_$name-" "$corpus" \
             >"$OUT/replay_$name.log" 2>&1; then
             say "replay $name: ok ($(find "$corpus" -type f | wc -l) inputs)"
         else
