@@ -742,11 +742,20 @@ static int force_authn(request_rec *r)
                : DECLINED;
 }
 
-/* mod_authz_core asks the AuthType's module to explain a 401. */
+/* mod_authz_core asks the AuthType's module to explain a 401. For a
+ * logged-in user who failed a Require rule that is a 403 instead (see
+ * insert_error_filter), whatever AuthzSendForbiddenOnFailure says. */
 static int note_auth_failure(request_rec *r, const char *type)
 {
+    auth_oauth2_req_t *req;
+
     if (strcasecmp(type, AUTH_OAUTH2_TYPE) != 0) {
         return DECLINED;
+    }
+    req = ap_get_module_config(r->request_config, &auth_oauth2_module);
+    if (req != NULL && req->authenticated) {
+        req->forbidden = 1;
+        return OK;
     }
     if (apr_table_get(r->err_headers_out, "WWW-Authenticate") == NULL) {
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
@@ -755,8 +764,25 @@ static int note_auth_failure(request_rec *r, const char *type)
     return OK;
 }
 
+static void insert_error_filter(request_rec *r)
+{
+    auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+
+    if (req != NULL && req->forbidden && r->status == HTTP_UNAUTHORIZED) {
+        ap_add_output_filter(AUTH_OAUTH2_FORBIDDEN_FILTER, NULL, r,
+                             r->connection);
+    }
+}
+
 static void register_hooks(apr_pool_t *p)
 {
+    auth_oauth2_register_authz(p);
+    ap_register_output_filter(AUTH_OAUTH2_FORBIDDEN_FILTER,
+                              auth_oauth2_forbidden_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);

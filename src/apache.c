@@ -685,3 +685,49 @@ void auth_oauth2_redact_request_line(request_rec *r)
     redact_param(line, "state");
     r->the_request = line;
 }
+
+/* The page a logged-in user gets when a Require rule refuses them. */
+static const char *forbidden_page(request_rec *r)
+{
+    const char *user = r->user ? r->user : "";
+
+    return apr_psprintf(
+        r->pool,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<title>Access denied</title><style>body{font-family:sans-serif;"
+        "max-width:40em;margin:4em auto;padding:0 1em}</style></head><body>"
+        "<h1>Access denied</h1><p>You are logged in as <b>%s</b>, but this "
+        "account is not allowed to open this page.</p></body></html>\n",
+        ap_escape_html2(r->pool, user, 1));
+}
+
+apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
+                                          apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket *e;
+    const char *page;
+    int eos = 0;
+
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        eos |= APR_BUCKET_IS_EOS(e);
+    }
+    /* mod_authz_core's 401 page is dropped; ours replaces it at the end. */
+    apr_brigade_cleanup(bb);
+    if (!eos) {
+        return APR_SUCCESS;
+    }
+    r->status = HTTP_FORBIDDEN;
+    r->status_line = NULL;
+    apr_table_unset(r->headers_out, "WWW-Authenticate");
+    apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    apr_table_unset(r->headers_out, "Content-Length");
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    page = forbidden_page(r);
+    APR_BRIGADE_INSERT_TAIL(
+        bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}

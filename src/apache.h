@@ -18,6 +18,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "util_filter.h"
 
 #include "config.h"
 #include "crypto.h"
@@ -62,6 +63,7 @@ typedef struct {
     apr_time_t expires; /* when the session ends if idle */
     int authenticated;  /* a valid session or bearer token */
     int anonymous;      /* let through by OAuth2UnauthAction pass */
+    int forbidden;      /* a logged-in user failed a Require rule */
 } auth_oauth2_req_t;
 
 /** Module configs of a request. */
@@ -131,6 +133,16 @@ int auth_oauth2_page(request_rec *r, int status, const char *title,
 
 /** The module's endpoints under OAuth2Prefix (quick handler). */
 int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv);
+
+/** The output filter that turns mod_authz_core's 401 for a logged-in user
+ * who fails a Require rule into a 403 page (AUTH_OAUTH2_FORBIDDEN_FILTER). */
+#define AUTH_OAUTH2_FORBIDDEN_FILTER "OAUTH2_FORBIDDEN"
+apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
+                                          apr_bucket_brigade *bb);
+
+/** Registers the oauth2-group, oauth2-claim and oauth2-email-domain
+ * authorization providers (register_hooks). */
+void auth_oauth2_register_authz(apr_pool_t *p);
 
 /** SetHandler oauth2-status. */
 int auth_oauth2_status_handler(request_rec *r);

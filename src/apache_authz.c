@@ -1,0 +1,119 @@
+/*
+ * apache_authz.c: the authorization providers behind Require oauth2-group,
+ * oauth2-claim and oauth2-email-domain, registered with mod_authz_core so
+ * that <RequireAll>, <RequireAny>, <RequireNone> and .htaccess work. Each
+ * parses its Require line once (configuration time) and checks it against
+ * the session that authentication decoded for the request.
+ */
+#include "apache.h"
+
+#include "apr_strings.h"
+#include "ap_provider.h"
+#include "ap_regex.h"
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include "authz.h"
+
+static const void *regex_compile(apr_pool_t *p, const char *pattern,
+                                 const char **err)
+{
+    ap_regex_t *re = ap_pregcomp(p, pattern, AP_REG_EXTENDED | AP_REG_NOSUB);
+
+    if (re == NULL) {
+        *err = apr_psprintf(p, "'%s' is not a regular expression", pattern);
+    }
+    return re;
+}
+
+static int regex_match(const void *re, const char *value)
+{
+    return ap_regexec(re, value, 0, NULL, 0) == 0;
+}
+
+/* Splits a Require line (quotes as in any directive) and parses it. */
+static const char *parse_rule(cmd_parms *cmd, const char *line,
+                              const void **parsed, oauth2_rule_kind_e kind,
+                              const char *name)
+{
+    apr_array_header_t *words = apr_array_make(cmd->pool, 4, sizeof(char *));
+    oauth2_rule_t *rule = NULL;
+    const char *err = NULL;
+
+    while (*line != '\0') {
+        char *w = ap_getword_conf(cmd->pool, &line);
+
+        if (*w != '\0') {
+            APR_ARRAY_PUSH(words, char *) = w;
+        }
+    }
+    if (oauth2_authz_parse(cmd->pool, kind, words, regex_compile, regex_match,
+                           &rule, &err)
+        != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "Require %s: %s", name, err);
+    }
+    *parsed = rule;
+    return NULL;
+}
+
+static const char *parse_group(cmd_parms *cmd, const char *line,
+                               const void **parsed)
+{
+    return parse_rule(cmd, line, parsed, OAUTH2_RULE_GROUP, "oauth2-group");
+}
+
+static const char *parse_claim(cmd_parms *cmd, const char *line,
+                               const void **parsed)
+{
+    return parse_rule(cmd, line, parsed, OAUTH2_RULE_CLAIM, "oauth2-claim");
+}
+
+static const char *parse_domain(cmd_parms *cmd, const char *line,
+                                const void **parsed)
+{
+    return parse_rule(cmd, line, parsed, OAUTH2_RULE_EMAIL_DOMAIN,
+                      "oauth2-email-domain");
+}
+
+/* One check for the three providers: the rule reads the session that
+ * authentication decoded for this request. */
+static authz_status check_rule(request_rec *r, const char *line,
+                               const void *parsed)
+{
+    const auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+
+    if (r->user == NULL) {
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (parsed == NULL) {
+        return AUTHZ_GENERAL_ERROR;
+    }
+    if (req == NULL || !req->authenticated) {
+        return AUTHZ_DENIED;
+    }
+    if (oauth2_authz_check(parsed, &req->session)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OA2301: user %.200s does not satisfy Require %.200s",
+                  r->user, line);
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider group_provider = { check_rule, parse_group };
+static const authz_provider claim_provider = { check_rule, parse_claim };
+static const authz_provider domain_provider = { check_rule, parse_domain };
+
+void auth_oauth2_register_authz(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-group",
+                              AUTHZ_PROVIDER_VERSION, &group_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-claim",
+                              AUTHZ_PROVIDER_VERSION, &claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-email-domain",
+                              AUTHZ_PROVIDER_VERSION, &domain_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}
