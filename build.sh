@@ -97,10 +97,16 @@ cmd_integration() {
         --test-reporter=spec tests/integration/
 }
 
+cmd_fuzz_replay() {
+    log "fuzz corpus replay (libFuzzer, ASan+UBSan)"
+    tests/fuzz/fuzz.sh replay
+}
+
 cmd_test() {
     cmd_deps
     cmd_build
     cmd_unit
+    cmd_fuzz_replay
     cmd_integration
     log "all tests passed"
 }
@@ -135,6 +141,7 @@ unit) cmd_build; cmd_unit ;;
 integration) cmd_build; shift; cmd_integration "$@" ;;
 demo) shift; cmd_demo "$@" ;;
 install) cmd_install ;;
+fuzz) cmd_deps; tests/fuzz/fuzz.sh run "${2:-60}" ;;
 -h|--help|help) usage 0 ;;
 *) usage 1 ;;
 esac
