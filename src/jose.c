@@ -480,6 +480,9 @@ static apr_status_t jws_header(apr_pool_t *p, const char *b64, apr_size_t len,
     rv = oauth2_claims_parse(p, (const char *)text, tlen, OAUTH2_MAX_JWS_HEADER,
                              &hdr, err);
     if (rv != APR_SUCCESS) {
+        if (err != NULL && *err != NULL) {
+            *err = apr_pstrcat(p, "JWS header: ", *err, NULL);
+        }
         return rv;
     }
     obj = oauth2_claims_json(hdr);
