@@ -690,6 +690,7 @@ static int check_authn(request_rec *r)
     oauth2_dir_cfg_t *dir;
     auth_oauth2_req_t *req;
     apr_status_t rv;
+    int rc;
 
     if (!is_ours(r)) {
         return DECLINED;
@@ -707,6 +708,13 @@ static int check_authn(request_rec *r)
     }
     dir = auth_oauth2_dir(r);
     req = auth_oauth2_req(r);
+    rc = auth_oauth2_bearer(r, srv, dir, req);
+    if (rc == OK) {
+        auth_oauth2_identity_set(r, srv, dir, req);
+    }
+    if (rc != DECLINED) {
+        return rc;
+    }
     rv = auth_oauth2_session_find(r, srv, req);
     if (rv == APR_SUCCESS) {
         auth_oauth2_identity_set(r, srv, dir, req);

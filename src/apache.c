@@ -13,6 +13,7 @@
 
 #include "apache.h"
 #include "base64url.h"
+#include "bearer.h"
 #include "bounds.h"
 #include "cookie.h"
 #include "errors.h"
@@ -329,6 +330,140 @@ apr_status_t auth_oauth2_session_find(request_rec *r,
     return rv;
 }
 
+/* WWW-Authenticate for requests that cannot be sent to log in (RFC 6750
+ * §3); the realm is AuthName, quoted safely. */
+static void www_authenticate(request_rec *r, const char *error)
+{
+    const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth2";
+    char *q = apr_pstrdup(r->pool, realm), *s;
+
+    for (s = q; *s; s++) {
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) {
+            *s = '_';
+        }
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   error ? apr_psprintf(
+                       r->pool, "Bearer realm=\"%s\", error=\"%s\"", q, error)
+                         : apr_psprintf(r->pool, "Bearer realm=\"%s\"", q));
+}
+
+/* Looks a bearer token up in the store (verified earlier). */
+static apr_status_t bearer_cached(request_rec *r,
+                                  const auth_oauth2_srv_conf *srv,
+                                  auth_oauth2_req_t *req, apr_time_t now)
+{
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv =
+        oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len, &meta);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+        return OAUTH2_ENOTFOUND;
+    }
+    req->record = rec;
+    req->record_len = len;
+    req->expires = meta.expires;
+    return APR_SUCCESS;
+}
+
+/* Builds and caches the session of a freshly verified bearer token. */
+static apr_status_t bearer_store(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 const oauth2_claims_t *claims,
+                                 auth_oauth2_req_t *req, apr_time_t now,
+                                 const char **err)
+{
+    oauth2_session_input_t in;
+    oauth2_session_t *s;
+    json_object *exp = oauth2_claims_get(claims, "exp");
+    apr_time_t expires = apr_time_from_sec(json_object_get_int64(exp));
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    memset(&in, 0, sizeof(in));
+    in.claims = claims;
+    in.user_claim = srv->cfg->remote_user_claim;
+    in.groups_claim = srv->cfg->groups_claim;
+    in.now = now;
+    in.max_age = expires - now;
+    rv = oauth2_session_build(r->pool, &in, &s, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_encode(r->pool, s, &rec, &len);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A cache failure only costs a verification next time. */
+    oauth2_store_put(srv->store, r->pool, req->key, rec, len, expires, now);
+    req->session = *s;
+    req->expires = expires;
+    return APR_SUCCESS;
+}
+
+/* 401 for a bad bearer token (RFC 6750 §3.1). */
+static int bearer_refused(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OA2303: bearer token refused: %s", why);
+    www_authenticate(r, "invalid_token");
+    return HTTP_UNAUTHORIZED;
+}
+
+int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
+                       const oauth2_dir_cfg_t *dir, auth_oauth2_req_t *req)
+{
+    const char *header = apr_table_get(r->headers_in, "Authorization");
+    const char *token, *id, *err = NULL;
+    oauth2_claims_t *claims;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer) || header == NULL
+        || strncasecmp(header, "Bearer", 6) != 0) {
+        return DECLINED;
+    }
+    if (dir->bearer_audience == NULL || srv->store == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2302: OAuth2AcceptBearer On needs "
+                      "OAuth2BearerAudience (and a server-side store)");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    token = oauth2_bearer_token(header);
+    if (token == NULL) {
+        return bearer_refused(r, "malformed Authorization header");
+    }
+    /* The audience is part of the key: a token good for one place's
+     * audience is not cached as good for another's. */
+    id = apr_pstrcat(r->pool, "bearer:", dir->bearer_audience, "\n", token,
+                     NULL);
+    rv = auth_oauth2_session_key(r, srv, id, strlen(id), req->key);
+    if (rv == APR_SUCCESS) {
+        rv = bearer_cached(r, srv, req, now);
+    }
+    if (rv == APR_SUCCESS) {
+        req->authenticated = 1;
+        return OK;
+    }
+    rv = oauth2_bearer_verify(r->pool, srv->prov, token, dir->bearer_audience,
+                              now, apr_time_from_sec(srv->cfg->clock_skew),
+                              &claims, &err);
+    if (rv == APR_SUCCESS) {
+        rv = bearer_store(r, srv, claims, req, now, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        return bearer_refused(r, err ? err : oauth2_strerror(rv));
+    }
+    req->authenticated = 1;
+    return OK;
+}
+
 /* The claim's header name: OAuth2-Claim-<path> with anything but
  * letters, digits, '-', '.', '_' turned into '_'. */
 static const char *claim_name(apr_pool_t *p, const char *prefix,
@@ -400,24 +535,6 @@ void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (how != 0) {
         pass_claims(r, s, how);
     }
-}
-
-/* WWW-Authenticate for requests that cannot be sent to log in (RFC 6750
- * §3); the realm is AuthName, quoted safely. */
-static void www_authenticate(request_rec *r, const char *error)
-{
-    const char *realm = ap_auth_name(r) ? ap_auth_name(r) : "oauth2";
-    char *q = apr_pstrdup(r->pool, realm), *s;
-
-    for (s = q; *s; s++) {
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) {
-            *s = '_';
-        }
-    }
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   error ? apr_psprintf(
-                       r->pool, "Bearer realm=\"%s\", error=\"%s\"", q, error)
-                         : apr_psprintf(r->pool, "Bearer realm=\"%s\"", q));
 }
 
 int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,

@@ -103,6 +103,16 @@ apr_status_t auth_oauth2_session_key(request_rec *r,
                                      const char *id, apr_size_t len,
                                      unsigned char *key);
 
+/**
+ * Authenticates an `Authorization: Bearer` JWT where OAuth2AcceptBearer is
+ * On. A verified token is cached in the store under a hash of the token
+ * until it expires, so a repeated token costs one hash. @return OK (req
+ * filled), DECLINED (no bearer token here), or an HTTP status (401 with
+ * WWW-Authenticate error="invalid_token", 500, 503)
+ */
+int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
+                       const oauth2_dir_cfg_t *dir, auth_oauth2_req_t *req);
+
 /** Sets r->user and the backend's identity headers/variables. */
 void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
                               const oauth2_dir_cfg_t *dir,

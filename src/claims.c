@@ -595,7 +595,8 @@ static apr_status_t check_id_token(apr_pool_t *p, json_object *obj,
     const char *sub;
     apr_status_t rv = check_azp(p, obj, x, naud, err);
 
-    if (rv == APR_SUCCESS) {
+    /* OIDC Core §12.2: an ID token from a refresh carries no new nonce. */
+    if (rv == APR_SUCCESS && x->kind == OAUTH2_TOKEN_ID) {
         rv = check_nonce(p, obj, x, err);
     }
     if (rv == APR_SUCCESS) {
@@ -707,6 +708,7 @@ apr_status_t oauth2_claims_validate(apr_pool_t *p,
     }
     switch (x->kind) {
     case OAUTH2_TOKEN_ID:
+    case OAUTH2_TOKEN_ID_REFRESHED:
         return check_id_token(p, obj, x, naud, err);
     case OAUTH2_TOKEN_ACCESS:
         /* RFC 9068 §2.2: sub, when present, is a string. */

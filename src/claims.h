@@ -91,6 +91,9 @@ void oauth2_claims_walk(apr_pool_t *p, const oauth2_claims_t *claims,
 typedef enum {
     /* OpenID Connect Core §3.1.3.7: iss, aud (+azp), exp, iat, nonce, sub. */
     OAUTH2_TOKEN_ID,
+    /* An ID token returned by a refresh (OIDC Core §12.2): as an ID
+     * token, without the nonce check. */
+    OAUTH2_TOKEN_ID_REFRESHED,
     /* A JWT access token presented as a bearer token (RFC 9068 §4):
      * iss, aud, exp required; nbf and iat checked when present. */
     OAUTH2_TOKEN_ACCESS,

@@ -169,7 +169,7 @@ static apr_status_t verify_id_token(apr_pool_t *p, const oauth2_client_t *cl,
         return OAUTH2_EMALFORMED;
     }
     memset(&x, 0, sizeof(x));
-    x.kind = OAUTH2_TOKEN_ID;
+    x.kind = nonce ? OAUTH2_TOKEN_ID : OAUTH2_TOKEN_ID_REFRESHED;
     x.issuer = ep->issuer;
     x.audience = cl->cfg->client_id;
     x.nonce = nonce;

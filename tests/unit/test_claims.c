@@ -521,6 +521,17 @@ static const vcase_t vcases[] = {
       OAUTH2_EMALFORMED },
     { "access sub number", OAUTH2_TOKEN_ACCESS, "sub", "1", NULL, NULL,
       OAUTH2_EMALFORMED },
+    /* ID tokens from a refresh: OIDC Core §12.2, no nonce check. */
+    { "refreshed without nonce", OAUTH2_TOKEN_ID_REFRESHED, "nonce", DEL, NULL,
+      NULL, APR_SUCCESS },
+    { "refreshed with nonce", OAUTH2_TOKEN_ID_REFRESHED, NULL, NULL, NULL, NULL,
+      APR_SUCCESS },
+    { "refreshed wrong aud", OAUTH2_TOKEN_ID_REFRESHED, "aud", "\"other\"",
+      "nonce", DEL, OAUTH2_EMISMATCH },
+    { "refreshed expired", OAUTH2_TOKEN_ID_REFRESHED, "exp", "1699999000", NULL,
+      NULL, OAUTH2_EEXPIRED },
+    { "refreshed without sub", OAUTH2_TOKEN_ID_REFRESHED, "sub", DEL, NULL,
+      NULL, OAUTH2_EMISMATCH },
     { "access nonce ignored", OAUTH2_TOKEN_ACCESS, "nonce", "\"other\"", NULL,
       NULL, APR_SUCCESS },
     /* Logout tokens: Back-Channel Logout §2.4 and §2.6. */
@@ -589,9 +600,11 @@ static void set_member(json_object *obj, const char *m, const char *v)
 
 static oauth2_claims_t *build(apr_pool_t *p, const vcase_t *vc)
 {
-    const char *base = vc->kind == OAUTH2_TOKEN_ID       ? base_id
-                       : vc->kind == OAUTH2_TOKEN_ACCESS ? base_access
-                                                         : base_logout;
+    const char *base =
+        vc->kind == OAUTH2_TOKEN_ID || vc->kind == OAUTH2_TOKEN_ID_REFRESHED
+            ? base_id
+        : vc->kind == OAUTH2_TOKEN_ACCESS ? base_access
+                                          : base_logout;
     json_object *obj = json_tokener_parse(base);
     const char *text;
 

@@ -1,0 +1,79 @@
+/*
+ * bearer.c: bearer JWT access tokens (see bearer.h).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+
+#include "bearer.h"
+#include "bounds.h"
+#include "errors.h"
+#include "jose.h"
+
+/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/" ) *"=" */
+static int b64token_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_'
+           || c == '~' || c == '+' || c == '/';
+}
+
+const char *oauth2_bearer_token(const char *header)
+{
+    const char *t, *s;
+
+    if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0) {
+        return NULL;
+    }
+    t = header + 7;
+    while (*t == ' ') {
+        t++;
+    }
+    for (s = t; b64token_char(*s); s++) {
+    }
+    while (*s == '=') {
+        s++;
+    }
+    if (s == t || *s != '\0' || (apr_size_t)(s - t) > OAUTH2_MAX_JWT) {
+        return NULL;
+    }
+    return t;
+}
+
+apr_status_t oauth2_bearer_verify(apr_pool_t *p, oauth2_provider_t *prov,
+                                  const char *token, const char *audience,
+                                  apr_time_t now, apr_interval_time_t skew,
+                                  oauth2_claims_t **claims, const char **err)
+{
+    oauth2_jws_t *jws;
+    oauth2_claims_expect_t x;
+    const char *payload;
+    apr_size_t plen;
+    apr_status_t rv;
+
+    if (token == NULL || audience == NULL) {
+        *err = "no token or no audience";
+        return OAUTH2_EMALFORMED;
+    }
+    rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_provider_verify(prov, p, now, jws, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    payload = oauth2_jose_jws_payload(jws, &plen);
+    rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
+    if (rv != APR_SUCCESS) {
+        return OAUTH2_EMALFORMED;
+    }
+    memset(&x, 0, sizeof(x));
+    x.kind = OAUTH2_TOKEN_ACCESS;
+    x.issuer = oauth2_provider_issuer(prov);
+    x.audience = audience;
+    x.now = now;
+    x.skew = skew;
+    return oauth2_claims_validate(p, *claims, &x, err);
+}
