@@ -514,6 +514,7 @@ void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
     int how = oauth2_dir_pass_claims(dir);
 
     r->user = (char *)s->f[OAUTH2_SF_USER];
+    r->ap_auth_type = AUTH_OAUTH2_TYPE;
     apr_table_setn(r->headers_in, "X-Forwarded-User", s->f[OAUTH2_SF_USER]);
     if (s->len[OAUTH2_SF_EMAIL] > 0) {
         apr_table_setn(r->headers_in, "X-Forwarded-Email",

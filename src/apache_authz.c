@@ -75,6 +75,20 @@ static const char *parse_domain(cmd_parms *cmd, const char *line,
                       "oauth2-email-domain");
 }
 
+/* The Require word of a rule, for messages. */
+static const char *rule_name(const oauth2_rule_t *rule)
+{
+    switch (rule->kind) {
+    case OAUTH2_RULE_GROUP:
+        return "oauth2-group";
+    case OAUTH2_RULE_CLAIM:
+        return "oauth2-claim";
+    case OAUTH2_RULE_EMAIL_DOMAIN:
+        return "oauth2-email-domain";
+    }
+    return "oauth2-?";
+}
+
 /* One check for the three providers: the rule reads the session that
  * authentication decoded for this request. */
 static authz_status check_rule(request_rec *r, const char *line,
@@ -96,8 +110,8 @@ static authz_status check_rule(request_rec *r, const char *line,
         return AUTHZ_GRANTED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "OA2301: user %.200s does not satisfy Require %.200s",
-                  r->user, line);
+                  "OA2301: user %.200s does not satisfy Require %s %.200s",
+                  r->user, rule_name(parsed), line);
     return AUTHZ_DENIED;
 }
 
