@@ -9,6 +9,7 @@
 
 #include "bounds.h"
 #include "errors.h"
+#include "github.h"
 #include "http.h"
 #include "jose.h"
 #include "login.h"
@@ -222,6 +223,10 @@ static apr_status_t add_userinfo(apr_pool_t *p, const oauth2_client_t *cl,
     const char *sub, *uisub;
     apr_status_t rv;
 
+    if (ep->github_api != NULL && res->claims == NULL) {
+        return oauth2_github_claims(p, cl->http, ep->github_api,
+                                    res->access_token, &res->claims, err);
+    }
     if (ep->userinfo == NULL) {
         if (res->claims == NULL) {
             *err = "no ID token and no userinfo endpoint: nothing says who "
