@@ -144,6 +144,8 @@ async function main() {
     };
     process.on('SIGINT', () => stopAll(0));
     process.on('SIGTERM', () => stopAll(0));
+    // The harness's servers do not keep node alive (so tests never hang): this does.
+    setInterval(() => {}, 1 << 30);
 
     try {
         const backend = await startBackend({ render: renderBackend });

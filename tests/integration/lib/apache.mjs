@@ -52,7 +52,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitForPort, waitFor, trackChild, killGroup, LOOPBACK } from './ports.mjs';
+import { freePort, waitForPort, waitFor, trackChild, killGroup, guardedCommand, LOOPBACK } from './ports.mjs';
 
 export const APACHE_BIN = process.env.APACHE_BIN ?? '/usr/sbin/apache2';
 export const MODULES_DIR = process.env.APACHE_MODULES_DIR ?? '/usr/lib/apache2/modules';
@@ -72,7 +72,7 @@ const MPM_CONFIG = {
         'ServerLimit 16', 'MaxRequestWorkers 16'],
 };
 
-const READY_LINE = /AH00489: .* resuming normal operations/g;
+const READY_LINE = /AH00(489|163): .* resuming normal operations/g;
 const IS_ROOT = process.getuid?.() === 0;
 
 // Directories of instances not yet removed: deleted when the process exits.
@@ -243,7 +243,9 @@ export class Apache {
         if (this.running) return this;
         this.writeConfig();
         this.output = '';
-        const child = spawn(APACHE_BIN, ['-DFOREGROUND', '-f', this.confPath], {
+        // SIGTERM from the kernel if this process dies without stopping it.
+        const [bin, args] = guardedCommand(APACHE_BIN, ['-DFOREGROUND', '-f', this.confPath]);
+        const child = spawn(bin, args, {
             detached: true,
             env: this.env(),
             stdio: ['ignore', 'pipe', 'pipe'],
@@ -252,6 +254,11 @@ export class Apache {
         this.untrack = trackChild(child);
         child.stdout.on('data', (d) => { this.output += d; });
         child.stderr.on('data', (d) => { this.output += d; });
+        // A test that forgets stop() must not hang: the process may exit,
+        // and its exit hook (or the kernel's pdeathsig) ends apache2.
+        child.unref();
+        child.stdout.unref();
+        child.stderr.unref();
         this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
         child.once('error', (e) => { this.output += `spawn error: ${e.message}\n`; });
         try {

@@ -65,6 +65,7 @@ export async function startBackend({ port = 0, render } = {}) {
         server.once('error', reject);
         server.listen({ port, host: LOOPBACK }, resolve);
     });
+    server.unref(); // a forgotten stop() must not keep the process alive
     const actual = server.address().port;
     let stopped = false;
     return {

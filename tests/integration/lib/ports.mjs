@@ -15,9 +15,14 @@
 //                                    this node process exits while it still runs;
 //                                    returns an untrack() function
 //   killGroup(pid, signal)        -> signals a process group, ignoring ESRCH
+//   guardedCommand(bin, args, signal = 'SIGTERM') -> [bin, args] that run the
+//                                    command so it gets `signal` when this node
+//                                    process dies, even by SIGKILL (setpriv
+//                                    --pdeathsig, util-linux; unwrapped without it)
 //
 // Every wait has a timeout, so a test never hangs on a server that does not
 // come up. Spawn servers with `detached: true` so each one leads its own group.
+import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -147,4 +152,12 @@ export function trackChild(child) {
     installHooks();
     tracked.add(child.pid);
     return () => tracked.delete(child.pid);
+}
+
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+
+/** Wraps a command so that the kernel signals it when this process dies. */
+export function guardedCommand(bin, args, signal = 'SIGTERM') {
+    if (!SETPRIV) return [bin, args];
+    return [SETPRIV, [`--pdeathsig=${signal}`, '--', bin, ...args]];
 }

@@ -294,7 +294,7 @@ async function applyFault(ctx, fault, live) {
         ctx.respond = false;
         live.add(ctx.req.socket);
         if (fault.ms) {
-            const t = setTimeout(() => ctx.req.socket.destroy(), fault.ms);
+            const t = setTimeout(() => ctx.req.socket.destroy(), fault.ms).unref();
             live.timers.add(t);
         }
         return undefined;
@@ -311,7 +311,7 @@ async function applyFault(ctx, fault, live) {
                 return;
             }
             res.write(' ');
-        }, fault.interval ?? 500);
+        }, fault.interval ?? 500).unref();
         live.timers.add(t);
         return undefined;
     }
@@ -448,6 +448,8 @@ export async function startProvider(opts = {}) {
     const server = http.createServer((req, res) => handler(req, res));
     server.keepAliveTimeout = 2000;
     const port = await listen(server, opts.port ?? 0);
+    // A test that forgets stop() must not keep its process alive forever.
+    server.unref();
     const issuer = `http://${LOOPBACK}:${port}`;
 
     const provider = new Provider(issuer, buildConfig(opts, accounts, keys, clients));

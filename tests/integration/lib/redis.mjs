@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor, trackChild, killGroup, LOOPBACK } from './ports.mjs';
+import { freePort, waitFor, trackChild, killGroup, guardedCommand, LOOPBACK } from './ports.mjs';
 
 /* ------------------------------------------------------------- RESP */
 
@@ -99,11 +99,22 @@ function exchange(port, bytes, isComplete, { timeout = 5000 } = {}) {
 
 /* ---------------------------------------------------------- servers */
 
+// Directories of servers not stopped: removed when this process exits.
+const dirs = new Set();
+process.on('exit', () => {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 function spawnServer(bin, args, dir) {
-    const child = spawn(bin, args, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    dirs.add(dir);
+    const [cmd, argv] = guardedCommand(bin, args, 'SIGKILL');
+    const child = spawn(cmd, argv, { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
+    child.unref(); // a forgotten stop() must not keep the process alive
+    child.stdout.unref();
+    child.stderr.unref();
     const untrack = trackChild(child);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.once('error', (e) => { output += `spawn error: ${e.message}\n`; });
@@ -130,6 +141,7 @@ async function stopServer(s, dir, signal = 'SIGTERM') {
     killGroup(child.pid, 'SIGKILL');
     s.untrack();
     fs.rmSync(dir, { recursive: true, force: true });
+    dirs.delete(dir);
 }
 
 async function waitReady(s, probe, what) {
