@@ -131,8 +131,10 @@ static apr_status_t state_check(const char *f[STATE_FIELDS], apr_time_t now,
     char *end = NULL;
     apr_int64_t created;
 
+    /* A negative time is never ours, and INT64_MIN would overflow the
+     * age computation below. */
     if (apr_strtoff(&created, f[5], &end, 10) != APR_SUCCESS || end == f[5]
-        || *end != '\0') {
+        || *end != '\0' || created < 0) {
         *err = "state has a malformed time";
         return OAUTH2_EMALFORMED;
     }
