@@ -47,6 +47,7 @@
 //       confirms the provider's RP-initiated logout page.
 //   follow(browser, url, opts) -> same shape, submitting no forms.
 //   parseForms(html) -> [{ id, action, method, inputs: {name: value} }]
+//   parseSetCookie(line) -> { name, value, attrs: {lower-case name: value} } | null
 //
 //   rawRequest(port, bytes, {host = '127.0.0.1', timeout = 5000, end = true})
 //       -> { raw (latin1 string), buffer, statusLine, status, headers (lower-

@@ -19,12 +19,15 @@
 //                              // DEFAULT_ACCOUNTS (alice, bob). `password` is
 //                              // optional: without it any password logs in;
 //                              // unknown logins get the form again (the event
-//                              // 'login.refused' is recorded). Any claim name is allowed:
-//                              // unknown ones (groups, hd, realm_access, ...) are
-//                              // released with the `openid` scope.
+//                              // 'login.refused' is recorded). Any claim name is
+//                              // allowed: groups and non-standard ones (hd,
+//                              // realm_access, ...) come with the `openid` scope,
+//                              // email/profile claims with those scopes.
 //     signingAlgs: ['RS256'],  // one key per key type needed: RS*/PS* -> RSA 2048,
 //                              // ES256/384/512 -> P-256/384/521, EdDSA -> Ed25519
-//     claimsInIdToken: true,   // false: scope claims only via userinfo (conformIdTokenClaims)
+//     claimsInIdToken: true,   // false: the ID token has sub (and protocol claims)
+//                              // only; every other claim comes from userinfo
+//     claims: {},              // extra scope -> [claims] entries
 //     pkceRequired: true,
 //     autoConsent: true,       // consent granted for every scope/claim requested
 //     refreshTokens: false,    // true: always issue a refresh token to clients
@@ -60,8 +63,8 @@
 //   op.setJwks(doc) / op.setJwks(null) serve `doc` at the jwks endpoint instead
 //   op.counts                          requests per endpoint: discovery, jwks,
 //                                      authorization, resume, interaction, token,
-//                                      userinfo, end_session, revocation,
-//                                      introspection, other
+//                                      userinfo, end_session, end_session_confirm,
+//                                      revocation, introspection, other
 //   op.requests                        [{endpoint, method, path, query, headers,
 //                                        body (form POSTs to token/userinfo/...), status}]
 //   op.resetCounts()                   clears counts and requests
@@ -80,7 +83,8 @@
 //                                      (server_error, backchannel.success/error,
 //                                      grant.success, end_session.success,
 //                                      login.refused, ...)
-//   op.waitForEvent(name, {timeout})   resolves with the next/first such event
+//   op.waitForEvent(name, {timeout = 5000, since = 0})  resolves with the first
+//                                      such event at or after `since` (ms epoch)
 //   op.sendBackchannelLogout({clientId, sub, sid})  the provider POSTs a logout token
 //   op.stop()                          closes the server and every connection
 import http from 'node:http';
@@ -88,9 +92,8 @@ import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT, base64url } from 'jose';
-import { LOOPBACK, waitFor } from './ports.mjs';
-
 import Provider from 'oidc-provider';
+import { LOOPBACK, waitFor } from './ports.mjs';
 
 export const DEFAULT_ACCOUNTS = Object.freeze([
     {
@@ -199,14 +202,18 @@ function normalizeAccounts(accounts) {
     return map;
 }
 
-function claimsConfig(accounts, extra = {}) {
+// groups and the accounts' non-standard claims (hd, realm_access, ...) come
+// with the openid scope, so they reach the ID token; with claimsInIdToken
+// false they come with `profile` instead, so that only userinfo has them.
+function claimsConfig(accounts, extra = {}, inIdToken = true) {
     const known = new Set(Object.values(STANDARD_CLAIMS).flat());
-    const custom = new Set();
+    const custom = new Set(['groups']);
     for (const { claims } of accounts.values()) {
         for (const name of Object.keys(claims)) if (!known.has(name)) custom.add(name);
     }
     const claims = { ...STANDARD_CLAIMS, ...extra };
-    claims.openid = [...new Set([...claims.openid, 'groups', ...custom])];
+    const scope = inIdToken ? 'openid' : 'profile';
+    claims[scope] = [...new Set([...claims[scope], ...custom])];
     return claims;
 }
 
@@ -356,7 +363,7 @@ function buildConfig(opts, accounts, keys, clients) {
     const config = {
         clients,
         jwks: { keys: [...keys.values()].map((k) => k.privateJwk) },
-        claims: claimsConfig(accounts, opts.claims),
+        claims: claimsConfig(accounts, opts.claims, opts.claimsInIdToken ?? true),
         scopes: ['openid', 'offline_access', ...(opts.scopes ?? [])],
         conformIdTokenClaims: !(opts.claimsInIdToken ?? true),
         clockTolerance: opts.clockTolerance ?? 15,
