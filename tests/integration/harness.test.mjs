@@ -4,6 +4,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader, decodeJwt } from 'jose';
 
 import { startProvider, DEFAULT_ACCOUNTS } from './lib/provider.mjs';
@@ -416,6 +417,24 @@ describe('apache without the module', () => {
         const good = await configtest('ServerTokens Prod');
         assert.equal(good.code, 0, good.output);
         assert.match(good.output, /Syntax OK/);
+    });
+
+    it('runs prefork with the asked number of servers and logs from a mark on', async () => {
+        const pre = await createApache({ mpm: 'prefork', mpmConfig: 'StartServers 3\nMinSpareServers 3\nMaxSpareServers 5' });
+        try {
+            await pre.start();
+            const mark = pre.mark();
+            assert.equal((await request(pre.href('/nothing-here'))).status, 404);
+            const line = await pre.waitForLog(/"GET \/nothing-here HTTP\/1\.1" 404/, { since: mark, log: 'access' });
+            assert.match(line, /pid=\d+ us=\d+$/);
+            const children = fs.readFileSync(`/proc/${pre.pid}/task/${pre.pid}/children`, 'utf8').trim().split(/\s+/);
+            assert.ok(children.length >= 3, `children: ${children}`);
+            assert.match(pre.renderConfig(), /LoadModule mpm_prefork_module/);
+        } finally {
+            await pre.stop();
+            pre.remove();
+        }
+        assert.equal(pre.running, false);
     });
 
     it('start() rejects with the reason when apache2 cannot start', async () => {
