@@ -504,8 +504,9 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
 }
 
 /* Derives what a virtual host needs at run time from its configuration. */
-static const char *srv_setup(apr_pool_t *pconf, server_rec *s,
-                             auth_oauth2_srv_conf *srv, oauth2_store_t *shm)
+static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
+                             server_rec *s, auth_oauth2_srv_conf *srv,
+                             oauth2_store_t *shm)
 {
     oauth2_cfg_t *c = srv->cfg;
     const char *err = NULL;
@@ -545,15 +546,15 @@ static const char *srv_setup(apr_pool_t *pconf, server_rec *s,
         return "cannot hash the client identity";
     }
     memcpy(srv->key_tag, d, sizeof(srv->key_tag));
-    switch (c->store) {
-    case OAUTH2_STORE_SHM:
-    case OAUTH2_STORE_UNSET:
-        srv->store = shm;
-        return NULL;
-    case OAUTH2_STORE_SOCACHE:
-    case OAUTH2_STORE_COOKIE:
-        return "OAuth2SessionStore: only shm is available in this version";
+    /* Cookie sessions keep the one-time markers and the bearer cache in
+     * shared memory. */
+    srv->cookie_sessions = c->store == OAUTH2_STORE_COOKIE;
+    if (c->store == OAUTH2_STORE_SOCACHE) {
+        return auth_oauth2_socache_create(pconf, ptemp, s, c->store_spec,
+                                          srv->seal_store, &srv->socache,
+                                          &srv->store);
     }
+    srv->store = shm;
     return NULL;
 }
 
@@ -565,7 +566,7 @@ static apr_uint32_t shm_capacity(server_rec *s)
     for (; s != NULL; s = s->next) {
         const oauth2_cfg_t *c = auth_oauth2_srv(s)->cfg;
 
-        if (c->provider_set && c->store == OAUTH2_STORE_SHM
+        if (c->provider_set && c->store != OAUTH2_STORE_SOCACHE
             && (apr_uint32_t)c->shm_capacity > cap) {
             cap = (apr_uint32_t)c->shm_capacity;
         }
@@ -605,7 +606,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         if (!srv->cfg->provider_set) {
             continue;
         }
-        err = srv_setup(pconf, vs, srv, shm);
+        err = srv_setup(pconf, ptemp, vs, srv, shm);
         if (err != NULL) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "OA2006: %s", err);
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -629,6 +630,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 
+        auth_oauth2_socache_child_init(srv->socache, p);
         if (srv->prov != NULL
             && oauth2_provider_child_init(srv->prov, p) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -716,10 +718,14 @@ static int check_authn(request_rec *r)
         return rc;
     }
     rv = auth_oauth2_session_find(r, srv, req);
+    if (rv == APR_SUCCESS && oauth2_dir_flag(dir->pass_access_token)) {
+        rv = auth_oauth2_session_refresh(r, srv, req);
+    }
     if (rv == APR_SUCCESS) {
         auth_oauth2_identity_set(r, srv, dir, req);
         return OK;
     }
+    req->authenticated = 0;
     if (rv != OAUTH2_ENOTFOUND) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       "OA2010: the session store (%s) is unavailable",

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "http.h"
+#include "login.h"
 #include "metadata.h"
 #include "request.h"
 #include "seal.h"
@@ -36,9 +37,13 @@ APLOG_USE_MODULE(auth_oauth2);
 #endif
 extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 
-#define AUTH_OAUTH2_TYPE    "oauth2"
-#define AUTH_OAUTH2_STATUS  "oauth2-status"
-#define AUTH_OAUTH2_VERSION "0.1.0"
+#define AUTH_OAUTH2_TYPE          "oauth2"
+#define AUTH_OAUTH2_STATUS        "oauth2-status"
+#define AUTH_OAUTH2_VERSION       "0.1.0"
+#define AUTH_OAUTH2_SOCACHE_MUTEX "auth-oauth2-socache"
+
+/** A session store on an ap_socache provider (apache_socache.c). */
+typedef struct auth_oauth2_socache_t auth_oauth2_socache_t;
 
 /** Server config: the engine config plus what post_config builds from it
  * (read-only once children run). */
@@ -49,9 +54,12 @@ typedef struct {
     oauth2_seal_t *seal_state;
     oauth2_seal_t *seal_session;
     oauth2_seal_t *seal_store;
-    oauth2_store_t *store;     /* NULL for cookie sessions */
-    unsigned char key_tag[8];  /* binds session keys to this client */
-    const char *callback_path; /* path part of the redirect URI */
+    oauth2_store_t *store;          /* sessions; with cookie sessions only the
+                                       one-time markers and the bearer cache */
+    auth_oauth2_socache_t *socache; /* when the store is a socache */
+    int cookie_sessions;            /* OAuth2SessionStore cookie */
+    unsigned char key_tag[8];       /* binds session keys to this client */
+    const char *callback_path;      /* path part of the redirect URI */
 } auth_oauth2_srv_conf;
 
 /** What one request learned about its user (r->request_config). */
@@ -96,6 +104,43 @@ void auth_oauth2_redact_request_line(request_rec *r);
 apr_status_t auth_oauth2_session_find(request_rec *r,
                                       const auth_oauth2_srv_conf *srv,
                                       auth_oauth2_req_t *req);
+
+/** Creates the session of a finished login: in the store with a new id
+ * in the cookie, or sealed into the cookies. Sets r->user. */
+apr_status_t auth_oauth2_session_create(request_rec *r,
+                                        const auth_oauth2_srv_conf *srv,
+                                        const oauth2_login_result_t *res,
+                                        const char **err);
+
+/** Removes the request's session (store record and cookies). */
+void auth_oauth2_session_remove(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const auth_oauth2_req_t *req);
+
+/** Back-channel logout: removes the sessions of a sid (or, without one,
+ * of a sub). Returns how many were removed (1 for cookie sessions, which
+ * are revoked by a marker). */
+int auth_oauth2_session_logout_by(request_rec *r,
+                                  const auth_oauth2_srv_conf *srv,
+                                  const char *sid, const char *sub);
+
+/** Refreshes an expired access token (OAuth2PassAccessToken): one
+ * refresh per session at a time; a failed refresh ends the session.
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND (session ended), OAUTH2_EBUSY,
+ *         OAUTH2_ESTORE */
+apr_status_t auth_oauth2_session_refresh(request_rec *r,
+                                         const auth_oauth2_srv_conf *srv,
+                                         auth_oauth2_req_t *req);
+
+/** Sets up a socache session store (post_config). Returns NULL or an
+ * error message. */
+const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                       server_rec *s, const char *spec,
+                                       const oauth2_seal_t *seal,
+                                       auth_oauth2_socache_t **out,
+                                       oauth2_store_t **store);
+
+/** Re-attaches the socache store's mutex in a child. */
+void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p);
 
 /** The store key of a session id (SHA-256 of the client tag and the id). */
 apr_status_t auth_oauth2_session_key(request_rec *r,

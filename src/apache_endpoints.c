@@ -22,6 +22,7 @@
 #include "login.h"
 #include "redirect.h"
 #include "state.h"
+#include "http.h"
 
 /* Query parameters that must appear at most once (RFC 6749 §3.1: "request
  * and response parameters MUST NOT be included more than once"). */
@@ -198,59 +199,6 @@ static int redeem_status(apr_status_t rv, int *level)
     }
 }
 
-/* Stores a new session for the login's result and sets its cookie. */
-static apr_status_t session_create(request_rec *r,
-                                   const auth_oauth2_srv_conf *srv,
-                                   const oauth2_login_result_t *res,
-                                   const char **err)
-{
-    oauth2_session_input_t in;
-    oauth2_session_t *s;
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
-    char *id, *rec;
-    apr_size_t len;
-    apr_time_t now = apr_time_now(), expires;
-    apr_status_t rv;
-
-    memset(&in, 0, sizeof(in));
-    in.claims = res->claims;
-    in.user_claim = srv->cfg->remote_user_claim;
-    in.groups_claim = srv->cfg->groups_claim;
-    in.access_token = res->access_token;
-    in.refresh_token = res->refresh_token;
-    in.id_token = res->id_token;
-    in.access_expires = res->access_expires;
-    in.now = now;
-    in.max_age = apr_time_from_sec(srv->cfg->session_max_age);
-    rv = oauth2_session_build(r->pool, &in, &s, err);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_session_encode(r->pool, s, &rec, &len);
-        *err = "the session is too large";
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    /* Always a new id: one the browser presented is never reused. */
-    rv = oauth2_crypto_random_b64(r->pool, OAUTH2_SESSION_ID_BYTES, &id);
-    if (rv == APR_SUCCESS) {
-        rv = auth_oauth2_session_key(r, srv, id, strlen(id), key);
-    }
-    expires = now + apr_time_from_sec(srv->cfg->session_timeout);
-    if (expires > s->max_expires) {
-        expires = s->max_expires;
-    }
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_store_put(srv->store, r->pool, key, rec, len, expires, now);
-        *err = "the session store failed";
-    }
-    if (rv != APR_SUCCESS) {
-        return rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
-    }
-    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, id, -1, "/");
-    r->user = (char *)s->f[OAUTH2_SF_USER];
-    return APR_SUCCESS;
-}
-
 /* Redeems the code and logs the user in. */
 static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                            const oauth2_state_t *st, const char *code)
@@ -283,7 +231,7 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                                       "the login.",
                                 st->return_to);
     }
-    rv = session_create(r, srv, res, &err);
+    rv = auth_oauth2_session_create(r, srv, res, &err);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK,
                       rv == OAUTH2_EMISMATCH ? APLOG_WARNING : APLOG_ERR, 0, r,
@@ -381,12 +329,40 @@ static const char *checked_rd(request_rec *r, const auth_oauth2_srv_conf *srv,
     return out;
 }
 
-/* logout?rd=URL: ends the local session. */
+/* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
+ * provider's end_session_endpoint with the ID token as a hint and the
+ * (absolute) target to come back to, which the provider must have
+ * registered as a post_logout_redirect_uri. */
+static const char *end_session_url(request_rec *r,
+                                   const auth_oauth2_srv_conf *srv,
+                                   const auth_oauth2_req_t *req, const char *rd)
+{
+    const oauth2_endpoints_t *ep;
+    const char *err, *back;
+
+    if (req->session.len[OAUTH2_SF_ID_TOKEN] == 0
+        || oauth2_provider_endpoints(srv->prov, r->pool, apr_time_now(), &ep,
+                                     &err)
+               != APR_SUCCESS
+        || ep->end_session == NULL) {
+        return NULL;
+    }
+    back = rd[0] == '/' ? ap_construct_url(r->pool, rd, r) : rd;
+    return apr_pstrcat(
+        r->pool, ep->end_session, strchr(ep->end_session, '?') ? "&" : "?",
+        "id_token_hint=",
+        oauth2_http_url_encode(r->pool, req->session.f[OAUTH2_SF_ID_TOKEN]),
+        "&client_id=", oauth2_http_url_encode(r->pool, srv->cfg->client_id),
+        "&post_logout_redirect_uri=", oauth2_http_url_encode(r->pool, back),
+        NULL);
+}
+
+/* logout?rd=URL: ends the local session, then at the provider. */
 static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
     apr_table_t *args;
     auth_oauth2_req_t *req = auth_oauth2_req(r);
-    const char *rd;
+    const char *rd, *to = NULL;
 
     if (parse_args(r, &args) != NULL) {
         return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
@@ -394,15 +370,113 @@ static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
     }
     rd = checked_rd(r, srv, apr_table_get(args, "rd"));
     if (auth_oauth2_session_find(r, srv, req) == APR_SUCCESS) {
-        oauth2_store_remove(srv->store, r->pool, req->key);
+        to = end_session_url(r, srv, req, rd);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "OA2214: user %.200s logged out",
-                      req->session.f[OAUTH2_SF_USER]);
+                      "OA2214: user %.200s logged out%s",
+                      req->session.f[OAUTH2_SF_USER],
+                      to ? ", continuing at the provider" : "");
     }
-    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, "", 0, "/");
-    apr_table_setn(r->headers_out, "Location", rd);
+    auth_oauth2_session_remove(r, srv, req);
+    apr_table_setn(r->headers_out, "Location", to ? to : rd);
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     return HTTP_MOVED_TEMPORARILY;
+}
+
+/* An error answer of the back-channel logout endpoint (§2.8). */
+static int backchannel_error(request_rec *r, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "OA2215: back-channel logout refused: %s", why);
+    r->status = HTTP_BAD_REQUEST;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, "application/json");
+    ap_rputs("{\"error\":\"invalid_request\"}\n", r);
+    return OK;
+}
+
+/* The logout_token of a form-encoded POST body (bounded). */
+static const char *backchannel_token(request_rec *r)
+{
+    apr_array_header_t *pairs = NULL;
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    const char *token = NULL;
+    int i;
+
+    if (ct == NULL
+        || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0
+        || ap_parse_form_data(r, NULL, &pairs, 8, OAUTH2_MAX_JWT + 1024) != OK
+        || pairs == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        apr_off_t len = 0;
+        apr_size_t size;
+        char *buf;
+
+        if (strcmp(pair->name, "logout_token") != 0) {
+            continue;
+        }
+        if (token != NULL) {
+            return NULL; /* repeated */
+        }
+        apr_brigade_length(pair->value, 1, &len);
+        if (len <= 0 || len > OAUTH2_MAX_JWT) {
+            return NULL;
+        }
+        size = (apr_size_t)len;
+        buf = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, buf, &size);
+        buf[size] = '\0';
+        token = buf;
+    }
+    return token;
+}
+
+/* backchannel-logout: the provider POSTs a logout token (OpenID Connect
+ * Back-Channel Logout 1.0 §2.5-2.8). */
+static int endpoint_backchannel(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    const char *token = backchannel_token(r), *err = NULL, *jti, *sid, *sub;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_claims_t *claims;
+    oauth2_client_t cl;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+    int n;
+
+    if (token == NULL) {
+        return backchannel_error(r, "no single logout_token in a form body");
+    }
+    cl.cfg = srv->cfg;
+    cl.prov = srv->prov;
+    cl.http = &srv->http;
+    cl.redirect_uri = NULL;
+    rv = oauth2_login_verify_logout_token(r->pool, &cl, token, now, &claims,
+                                          &err);
+    if (rv != APR_SUCCESS) {
+        return backchannel_error(r, err ? err : oauth2_strerror(rv));
+    }
+    jti = oauth2_claims_get_string(claims, "jti");
+    rv = auth_oauth2_session_key(
+        r, srv, apr_pstrcat(r->pool, "jti:", jti, NULL), strlen(jti) + 4, key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_add(srv->store, r->pool, key,
+                              now + apr_time_from_sec(3600), now);
+    }
+    if (rv != APR_SUCCESS) {
+        return backchannel_error(r, rv == OAUTH2_EREPLAY
+                                        ? "replayed logout token (jti)"
+                                        : "the store failed");
+    }
+    sid = oauth2_claims_get_string(claims, "sid");
+    sub = oauth2_claims_get_string(claims, "sub");
+    n = auth_oauth2_session_logout_by(r, srv, sid, sub);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OA2216: back-channel logout of %s %.200s: %d session(s)",
+                  sid ? "sid" : "sub", sid ? sid : sub, n);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return OK;
 }
 
 /* A JSON string literal (RFC 8259 §7) of s. */
@@ -476,6 +550,7 @@ static const struct {
     { "start", M_GET, endpoint_start },
     { "logout", M_GET, endpoint_logout },
     { "userinfo", M_GET, endpoint_userinfo },
+    { "backchannel-logout", M_POST, endpoint_backchannel },
 };
 
 int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv)

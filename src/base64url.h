@@ -44,8 +44,7 @@ apr_status_t oauth2_base64url_decode(apr_pool_t *p, const char *in,
  * APR_SUCCESS, OAUTH2_EMALFORMED, or OAUTH2_ETOOBIG when outsize is too
  * small.
  */
-apr_status_t oauth2_base64url_decode_buf(unsigned char *out,
-                                         apr_size_t outsize,
+apr_status_t oauth2_base64url_decode_buf(unsigned char *out, apr_size_t outsize,
                                          const char *in, apr_size_t len,
                                          apr_size_t *outlen);
 

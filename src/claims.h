@@ -42,8 +42,7 @@ json_object *oauth2_claims_json(const oauth2_claims_t *claims);
  * object before it: "realm_access.roles", "resource_access.app.roles".
  * @return the JSON value, or NULL when absent or path is NULL/invalid
  */
-json_object *oauth2_claims_get(const oauth2_claims_t *claims,
-                               const char *path);
+json_object *oauth2_claims_get(const oauth2_claims_t *claims, const char *path);
 
 /** The claim at path when it is a JSON string, else NULL (also NULL when
  * the string holds a NUL byte, which would cut it short as a C string). */

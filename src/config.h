@@ -68,32 +68,32 @@ enum {
 /** Server / virtual host scope: the provider, the client, sessions. */
 typedef struct {
     /* OAuth2Provider */
-    const char *issuer;         /* issuer URL (discovery), or NULL */
+    const char *issuer; /* issuer URL (discovery), or NULL */
     oauth2_preset_e preset;
-    const char *preset_base;    /* preset BASE-URL argument */
-    int provider_set;           /* 1 once OAuth2Provider was given */
+    const char *preset_base; /* preset BASE-URL argument */
+    int provider_set;        /* 1 once OAuth2Provider was given */
     const char *endpoints[OAUTH2_EP_COUNT]; /* OAuth2Endpoint overrides */
     const char *client_id;
     const char *client_secret;
-    int client_auth_post;       /* OAuth2ClientAuth post (else basic) */
+    int client_auth_post; /* OAuth2ClientAuth post (else basic) */
     const char *scope;
-    const char *auth_params;    /* "k=v k=v", form-encoded at startup */
+    const char *auth_params;     /* "k=v k=v", form-encoded at startup */
     apr_array_header_t *secrets; /* const char *, resolved */
-    const char *prefix;         /* OAuth2Prefix, no trailing slash */
-    const char *redirect_uri;   /* OAuth2RedirectURI (absolute) or NULL */
+    const char *prefix;          /* OAuth2Prefix, no trailing slash */
+    const char *redirect_uri;    /* OAuth2RedirectURI (absolute) or NULL */
     oauth2_store_kind_e store;
-    const char *store_spec;     /* socache "provider:args" */
-    int shm_capacity;           /* shm:N */
-    int session_timeout;        /* seconds */
-    int session_max_age;        /* seconds */
+    const char *store_spec; /* socache "provider:args" */
+    int shm_capacity;       /* shm:N */
+    int session_timeout;    /* seconds */
+    int session_max_age;    /* seconds */
     const char *cookie_name;
     const char *cookie_domain;
     const char *cookie_samesite; /* "Lax", "Strict", "None" */
-    int cookie_secure;          /* 1 on, 0 off, OAUTH2_UNSET: by scheme */
+    int cookie_secure;           /* 1 on, 0 off, OAUTH2_UNSET: by scheme */
     const char *remote_user_claim;
     const char *groups_claim;
-    int clock_skew;             /* seconds */
-    int http_timeout;           /* seconds */
+    int clock_skew;   /* seconds */
+    int http_timeout; /* seconds */
     const char *ca_file;
     apr_array_header_t *redirect_hosts; /* OAuth2AllowedRedirectHosts */
 } oauth2_cfg_t;
@@ -101,10 +101,10 @@ typedef struct {
 /** Directory scope: how a protected place behaves. */
 typedef struct {
     oauth2_unauth_e unauth;
-    int accept_bearer;          /* On/Off, OAUTH2_UNSET */
+    int accept_bearer; /* On/Off, OAUTH2_UNSET */
     const char *bearer_audience;
-    int pass_access_token;      /* On/Off, OAUTH2_UNSET */
-    int pass_claims;            /* OAUTH2_PASS_* bits, OAUTH2_UNSET */
+    int pass_access_token; /* On/Off, OAUTH2_UNSET */
+    int pass_claims;       /* OAUTH2_PASS_* bits, OAUTH2_UNSET */
 } oauth2_dir_cfg_t;
 
 /* Defaults (SPEC.md). */
@@ -167,8 +167,7 @@ const char *oauth2_cfg_resolve_value(apr_pool_t *p, const char *arg,
  * An absolute http(s) URL with a host, no fragment, no userinfo;
  * no_query also refuses a query (issuers, OIDC Discovery §2).
  */
-const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg,
-                                 int no_query);
+const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg, int no_query);
 
 /** OAuth2Provider arguments into cfg. */
 const char *oauth2_cfg_set_provider(apr_pool_t *p, oauth2_cfg_t *cfg,

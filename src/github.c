@@ -5,8 +5,7 @@
 #include "errors.h"
 #include "github.h"
 
-apr_status_t oauth2_github_claims(apr_pool_t *p,
-                                  const oauth2_http_opts_t *http,
+apr_status_t oauth2_github_claims(apr_pool_t *p, const oauth2_http_opts_t *http,
                                   const char *api_base,
                                   const char *access_token,
                                   oauth2_claims_t **claims, const char **err)

@@ -25,10 +25,10 @@ typedef struct {
 
 /** A response. Header names are as sent (look up case-insensitively). */
 typedef struct {
-    long status;             /* HTTP status */
-    const char *body;        /* NUL-terminated copy of the body */
+    long status;      /* HTTP status */
+    const char *body; /* NUL-terminated copy of the body */
     apr_size_t body_len;
-    apr_table_t *headers;    /* response headers (last response only) */
+    apr_table_t *headers; /* response headers (last response only) */
 } oauth2_http_response_t;
 
 /**
@@ -47,7 +47,8 @@ apr_status_t oauth2_http_init(void);
  *         it never contains the request body.
  */
 apr_status_t oauth2_http_call(apr_pool_t *p, const oauth2_http_opts_t *opts,
-                              const char *url, const apr_array_header_t *headers,
+                              const char *url,
+                              const apr_array_header_t *headers,
                               const char *body, const char *content_type,
                               oauth2_http_response_t **resp, const char **err);
 

@@ -69,8 +69,7 @@ const char *oauth2_jose_jws_kid(const oauth2_jws_t *jws);
 const char *oauth2_jose_jws_typ(const oauth2_jws_t *jws);
 
 /** The decoded payload (followed by a NUL byte) and its length. */
-const char *oauth2_jose_jws_payload(const oauth2_jws_t *jws,
-                                    apr_size_t *len);
+const char *oauth2_jose_jws_payload(const oauth2_jws_t *jws, apr_size_t *len);
 
 /**
  * Verifies the signature of jws with a key of jwks.

@@ -330,3 +330,40 @@ apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
     *out = res;
     return APR_SUCCESS;
 }
+
+apr_status_t oauth2_login_verify_logout_token(apr_pool_t *p,
+                                              const oauth2_client_t *cl,
+                                              const char *token, apr_time_t now,
+                                              oauth2_claims_t **claims,
+                                              const char **err)
+{
+    oauth2_jws_t *jws;
+    oauth2_claims_expect_t x;
+    const char *payload;
+    apr_size_t plen;
+    apr_status_t rv;
+
+    if (token == NULL || strlen(token) > OAUTH2_MAX_JWT) {
+        *err = "no logout token, or one too long";
+        return OAUTH2_EMALFORMED;
+    }
+    rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_provider_verify(cl->prov, p, now, jws, err);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    payload = oauth2_jose_jws_payload(jws, &plen);
+    rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
+    if (rv != APR_SUCCESS) {
+        return OAUTH2_EMALFORMED;
+    }
+    memset(&x, 0, sizeof(x));
+    x.kind = OAUTH2_TOKEN_LOGOUT;
+    x.issuer = oauth2_provider_issuer(cl->prov);
+    x.audience = cl->cfg->client_id;
+    x.now = now;
+    x.skew = apr_time_from_sec(cl->cfg->clock_skew);
+    return oauth2_claims_validate(p, *claims, &x, err);
+}

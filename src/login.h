@@ -21,7 +21,7 @@
 
 /** What a finished login (or refresh) produced. */
 typedef struct {
-    oauth2_claims_t *claims;   /* ID token claims + userinfo claims */
+    oauth2_claims_t *claims; /* ID token claims + userinfo claims */
     const char *access_token;
     const char *refresh_token; /* NULL when none was issued */
     const char *id_token;      /* NULL for plain OAuth 2.0 */
@@ -30,18 +30,17 @@ typedef struct {
 
 /** The client: who we are to the provider. */
 typedef struct {
-    const oauth2_cfg_t *cfg;   /* client id, secret, auth method, scope */
+    const oauth2_cfg_t *cfg; /* client id, secret, auth method, scope */
     oauth2_provider_t *prov;
     const oauth2_http_opts_t *http;
-    const char *redirect_uri;  /* the callback URL for this request */
+    const char *redirect_uri; /* the callback URL for this request */
 } oauth2_client_t;
 
 /**
  * The authorization request URL (RFC 6749 §4.1.1 with PKCE S256, state,
  * nonce, and OAuth2AuthParams), from p.
  */
-const char *oauth2_login_authorize_url(apr_pool_t *p,
-                                       const oauth2_client_t *cl,
+const char *oauth2_login_authorize_url(apr_pool_t *p, const oauth2_client_t *cl,
                                        const oauth2_endpoints_t *ep,
                                        const oauth2_state_t *st);
 
@@ -74,5 +73,18 @@ apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
                                   const char *refresh_token, const char *sub,
                                   apr_time_t now, oauth2_login_result_t **res,
                                   const char **err);
+
+/**
+ * Verifies a back-channel logout token (OpenID Connect Back-Channel Logout
+ * 1.0 §2.6): signature with the provider's keys, then iss, aud (our client
+ * id), iat, jti, the back-channel-logout event, sid or sub, no nonce.
+ * Replay of its jti is the caller's check.
+ * @return as oauth2_claims_validate, plus the signature errors
+ */
+apr_status_t oauth2_login_verify_logout_token(apr_pool_t *p,
+                                              const oauth2_client_t *cl,
+                                              const char *token, apr_time_t now,
+                                              oauth2_claims_t **claims,
+                                              const char **err);
 
 #endif /* OAUTH2_LOGIN_H */

@@ -21,7 +21,7 @@
 #include "jose.h"
 
 /* Lifetime of a discovery document and of a JWKS. */
-#define OAUTH2_METADATA_TTL      apr_time_from_sec(3600)
+#define OAUTH2_METADATA_TTL apr_time_from_sec(3600)
 /* At most one JWKS refetch per this interval for an unknown kid. */
 #define OAUTH2_JWKS_MIN_INTERVAL apr_time_from_sec(30)
 /* Backoff after a failed fetch: starts here, doubles, stops at the max. */
@@ -57,8 +57,7 @@ typedef struct {
  */
 apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
                                     const oauth2_http_opts_t *http,
-                                    oauth2_provider_t **prov,
-                                    const char **err);
+                                    oauth2_provider_t **prov, const char **err);
 
 /**
  * Per-process initialization (child_init): the mutexes guarding the caches.
@@ -76,8 +75,8 @@ const char *oauth2_provider_issuer(const oauth2_provider_t *prov);
  * @return APR_SUCCESS; OAUTH2_EUNREACHABLE, OAUTH2_EUPSTREAM (bad or
  *         foreign document, in backoff), OAUTH2_ETOOBIG
  */
-apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov,
-                                       apr_pool_t *p, apr_time_t now,
+apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
+                                       apr_time_t now,
                                        const oauth2_endpoints_t **ep,
                                        const char **err);
 

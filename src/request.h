@@ -10,16 +10,16 @@
 
 /** A request as the engine sees it. Strings may be NULL when absent. */
 typedef struct {
-    const char *method;          /* "GET" */
-    int https;                   /* 1 when the client used TLS */
-    const char *host;            /* host name, lower-case, no port */
-    const char *host_port;       /* host[:port] as the client addressed it */
-    const char *uri;             /* path?query as received */
-    const char *cookie;          /* Cookie header */
-    const char *accept;          /* Accept */
-    const char *requested_with;  /* X-Requested-With */
-    const char *sec_fetch_mode;  /* Sec-Fetch-Mode */
-    const char *authorization;   /* Authorization */
+    const char *method;         /* "GET" */
+    int https;                  /* 1 when the client used TLS */
+    const char *host;           /* host name, lower-case, no port */
+    const char *host_port;      /* host[:port] as the client addressed it */
+    const char *uri;            /* path?query as received */
+    const char *cookie;         /* Cookie header */
+    const char *accept;         /* Accept */
+    const char *requested_with; /* X-Requested-With */
+    const char *sec_fetch_mode; /* Sec-Fetch-Mode */
+    const char *authorization;  /* Authorization */
 } oauth2_request_t;
 
 /**

@@ -43,7 +43,7 @@ typedef enum {
     OAUTH2_SF_COUNT
 } oauth2_session_field_e;
 
-#define OAUTH2_SESSION_HEADER_LEN (8 + 24 + 12 + OAUTH2_SF_COUNT * 8)
+#define OAUTH2_SESSION_HEADER_LEN     (8 + 24 + 12 + OAUTH2_SF_COUNT * 8)
 #define OAUTH2_SESSION_EMAIL_VERIFIED 0x01
 
 /** A decoded session: pointers into the record it was decoded from. */
@@ -54,7 +54,7 @@ typedef struct {
     unsigned flags;            /* OAUTH2_SESSION_* */
     apr_uint32_t ngroups;
     apr_uint32_t nclaims;
-    const char *f[OAUTH2_SF_COUNT];   /* NUL-terminated, "" when absent */
+    const char *f[OAUTH2_SF_COUNT]; /* NUL-terminated, "" when absent */
     apr_uint32_t len[OAUTH2_SF_COUNT];
 } oauth2_session_t;
 
@@ -116,11 +116,9 @@ const char *oauth2_session_list_next(const oauth2_session_t *s,
 /**
  * Replaces the tokens of a session (after a refresh) in a copy from p.
  */
-oauth2_session_t *oauth2_session_with_tokens(apr_pool_t *p,
-                                             const oauth2_session_t *s,
-                                             const char *access_token,
-                                             const char *refresh_token,
-                                             const char *id_token,
-                                             apr_time_t access_expires);
+oauth2_session_t *
+oauth2_session_with_tokens(apr_pool_t *p, const oauth2_session_t *s,
+                           const char *access_token, const char *refresh_token,
+                           const char *id_token, apr_time_t access_expires);
 
 #endif /* OAUTH2_SESSION_H */

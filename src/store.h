@@ -43,8 +43,7 @@ typedef struct {
                         apr_time_t now);
     apr_status_t (*touch)(void *ctx, apr_pool_t *p, const unsigned char *key,
                           apr_time_t expires, apr_time_t now);
-    apr_status_t (*remove)(void *ctx, apr_pool_t *p,
-                           const unsigned char *key);
+    apr_status_t (*remove)(void *ctx, apr_pool_t *p, const unsigned char *key);
 } oauth2_store_ops_t;
 
 /** A store: an implementation, its context, and (for remote stores) the

@@ -1,0 +1,729 @@
+/*
+ * apache_session.c: sessions on requests: finding the request's session
+ * (the hot path: cookie, one SHA-256, a lock-free store read), creating
+ * one at login, removing it at logout, sliding its expiry, refreshing its
+ * access token, cookie sessions (the whole session sealed into the
+ * browser's cookies), and the sid/sub index that back-channel logout uses.
+ */
+#include <string.h>
+
+#include "apr_strings.h"
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include "apache.h"
+#include "base64url.h"
+#include "bounds.h"
+#include "cookie.h"
+#include "errors.h"
+#include "login.h"
+
+/* Per connection: a SHA-256 context reused by its requests. */
+typedef struct {
+    oauth2_hasher_t *hasher;
+} auth_oauth2_conn_t;
+
+/* The connection's hasher, created with its first request. */
+static oauth2_hasher_t *conn_hasher(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    auth_oauth2_conn_t *cs =
+        ap_get_module_config(c->conn_config, &auth_oauth2_module);
+
+    if (cs == NULL) {
+        cs = apr_pcalloc(c->pool, sizeof(*cs));
+        if (oauth2_hasher_create(c->pool, &cs->hasher) != APR_SUCCESS) {
+            return NULL;
+        }
+        ap_set_module_config(c->conn_config, &auth_oauth2_module, cs);
+    }
+    return cs->hasher;
+}
+
+apr_status_t auth_oauth2_session_key(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv,
+                                     const char *id, apr_size_t len,
+                                     unsigned char *key)
+{
+    oauth2_hasher_t *h = conn_hasher(r);
+
+    if (h == NULL) {
+        return OAUTH2_ECRYPTO;
+    }
+    return oauth2_hasher_sha256(h, srv->key_tag, sizeof(srv->key_tag), id, len,
+                                key);
+}
+
+/* A session id as we issue them: 43 base64url characters. Checking the
+ * shape first keeps junk cookies away from the hash and the store. */
+static int id_shape_ok(const char *v, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n != OAUTH2_SESSION_ID_CHARS) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        char c = v[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+              || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* When the inactivity expiry is due to move: at least a tenth of the
+ * timeout (1 s .. 5 min) after the last write-back, so an ordinary request
+ * writes nothing. Returns the new expiry, or 0 when not due. */
+static apr_time_t slide_due(const auth_oauth2_srv_conf *srv,
+                            const oauth2_session_t *s, apr_time_t now,
+                            apr_time_t expires)
+{
+    apr_interval_time_t timeout = apr_time_from_sec(srv->cfg->session_timeout);
+    apr_interval_time_t step = timeout / 10;
+    apr_time_t want = now + timeout;
+
+    if (step < apr_time_from_sec(1)) {
+        step = apr_time_from_sec(1);
+    }
+    if (step > apr_time_from_sec(300)) {
+        step = apr_time_from_sec(300);
+    }
+    if (want > s->max_expires) {
+        want = s->max_expires;
+    }
+    return want - expires >= step ? want : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sessions in a store (shm, socache)                                  */
+
+/* Looks one candidate cookie value up in the store. */
+static apr_status_t store_lookup(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 const oauth2_cookie_t *c, apr_time_t now,
+                                 auth_oauth2_req_t *req)
+{
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+    apr_time_t want;
+    apr_status_t rv;
+
+    if (!id_shape_ok(c->value, c->value_len)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len,
+                              &meta);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
+    }
+    if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2103: a session record in the store is malformed");
+        return OAUTH2_ENOTFOUND;
+    }
+    if (req->session.max_expires <= now) {
+        oauth2_store_remove(srv->store, r->pool, req->key);
+        return OAUTH2_ENOTFOUND;
+    }
+    req->record = rec;
+    req->record_len = len;
+    req->expires = meta.expires;
+    want = slide_due(srv, &req->session, now, meta.expires);
+    if (want != 0
+        && oauth2_store_touch(srv->store, r->pool, req->key, want, now)
+               == APR_SUCCESS) {
+        req->expires = want;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
+                               const char *header, apr_time_t now,
+                               auth_oauth2_req_t *req)
+{
+    oauth2_cookie_t found[4];
+    apr_size_t n, i;
+    apr_status_t rv = OAUTH2_ENOTFOUND;
+
+    n = oauth2_cookie_find(header, srv->cfg->cookie_name, found, 4);
+    /* Duplicates (another path or a parent domain): the first one that
+     * names a live session wins; the others are never trusted more. */
+    for (i = 0; i < n; i++) {
+        rv = store_lookup(r, srv, &found[i], now, req);
+        if (rv != OAUTH2_ENOTFOUND) {
+            break;
+        }
+    }
+    if (rv == OAUTH2_ENOTFOUND && n > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2104: session cookie present but no valid session "
+                      "(expired, logged out, or forged)");
+    }
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Cookie sessions: the record, sealed, in the browser's cookies       */
+
+/* Characters per cookie; with the name and attributes a cookie stays
+ * under the 4 KB browsers accept. Larger sessions are split into
+ * "<name>_1" .. "<name>_N" with "<name>=~N" (N <= OAUTH2_MAX_COOKIE_CHUNKS). */
+#define CHUNK_CHARS 3800
+
+static const char *chunk_name(apr_pool_t *p, const char *base, int i)
+{
+    return apr_psprintf(p, "%s_%d", base, i);
+}
+
+/* The chunk count of a "~N" value: 1..OAUTH2_MAX_COOKIE_CHUNKS, else 0.
+ * A forged count costs nothing: at most two digits are read. */
+static int chunk_count(const char *v, apr_size_t len)
+{
+    int n = 0;
+    apr_size_t i;
+
+    if (len < 2 || len > 3 || v[0] != '~') {
+        return 0;
+    }
+    for (i = 1; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9') {
+            return 0;
+        }
+        n = n * 10 + (v[i] - '0');
+    }
+    return n >= 1 && n <= OAUTH2_MAX_COOKIE_CHUNKS ? n : 0;
+}
+
+/* The whole sealed value from the request's cookies (joined chunks). */
+static const char *cookie_value(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const char *header)
+{
+    const char *base = srv->cfg->cookie_name;
+    oauth2_cookie_t c;
+    char *joined;
+    int n, i;
+
+    if (oauth2_cookie_find(header, base, &c, 1) == 0) {
+        return NULL;
+    }
+    n = chunk_count(c.value, c.value_len);
+    if (n == 0) {
+        return apr_pstrmemdup(r->pool, c.value, c.value_len);
+    }
+    joined = "";
+    for (i = 1; i <= n; i++) {
+        if (oauth2_cookie_find(header, chunk_name(r->pool, base, i), &c, 1) == 0
+            || c.value_len > CHUNK_CHARS) {
+            return NULL;
+        }
+        joined =
+            apr_pstrcat(r->pool, joined,
+                        apr_pstrmemdup(r->pool, c.value, c.value_len), NULL);
+    }
+    return joined;
+}
+
+/* Opens a cookie session: expiry (8 bytes) | record. */
+static apr_status_t cookie_open(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const char *value, apr_time_t now,
+                                auth_oauth2_req_t *req)
+{
+    unsigned char *pt;
+    apr_size_t len;
+    const char *err;
+    apr_uint64_t exp = 0;
+    int i;
+
+    if (oauth2_seal_open_b64(r->pool, srv->seal_session, srv->cfg->cookie_name,
+                             value, strlen(value),
+                             (apr_size_t)CHUNK_CHARS * OAUTH2_MAX_COOKIE_CHUNKS,
+                             &pt, &len, &err)
+            != APR_SUCCESS
+        || len < 8) {
+        return OAUTH2_ENOTFOUND;
+    }
+    for (i = 0; i < 8; i++) {
+        exp = (exp << 8) | pt[i];
+    }
+    req->expires = (apr_time_t)exp;
+    if (req->expires <= now
+        || oauth2_session_decode((char *)pt + 8, len - 8, &req->session)
+               != APR_SUCCESS
+        || req->session.max_expires <= now) {
+        return OAUTH2_ENOTFOUND;
+    }
+    req->record = (char *)pt + 8;
+    req->record_len = len - 8;
+    return APR_SUCCESS;
+}
+
+/* Expires the chunk cookies from first to the maximum that the request
+ * carries (left over from a larger session). */
+static void cookie_clear_chunks(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                int first)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    oauth2_cookie_t c;
+    int i;
+
+    for (i = first; header != NULL && i <= OAUTH2_MAX_COOKIE_CHUNKS; i++) {
+        const char *name = chunk_name(r->pool, srv->cfg->cookie_name, i);
+
+        if (oauth2_cookie_find(header, name, &c, 1) > 0) {
+            auth_oauth2_set_cookie(r, srv, name, "", 0, "/");
+        }
+    }
+}
+
+/* Seals expiry | record into the session cookie(s). */
+static apr_status_t cookie_write(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 const char *rec, apr_size_t len,
+                                 apr_time_t expires, const char **err)
+{
+    const char *base = srv->cfg->cookie_name;
+    unsigned char *pt = apr_palloc(r->pool, len + 8);
+    apr_uint64_t exp = (apr_uint64_t)expires;
+    char *value;
+    apr_size_t vlen;
+    int i, n;
+
+    for (i = 7; i >= 0; i--, exp >>= 8) {
+        pt[i] = (unsigned char)(exp & 0xff);
+    }
+    memcpy(pt + 8, rec, len);
+    if (oauth2_seal_b64(r->pool, srv->seal_session, base, pt, len + 8, &value,
+                        err)
+        != APR_SUCCESS) {
+        return OAUTH2_ECRYPTO;
+    }
+    vlen = strlen(value);
+    n = (int)((vlen + CHUNK_CHARS - 1) / CHUNK_CHARS);
+    if (n > OAUTH2_MAX_COOKIE_CHUNKS) {
+        *err = "the session is too large for cookies (use shm or a socache "
+               "store)";
+        return OAUTH2_ETOOBIG;
+    }
+    if (n <= 1) {
+        auth_oauth2_set_cookie(r, srv, base, value, -1, "/");
+        cookie_clear_chunks(r, srv, 1);
+        return APR_SUCCESS;
+    }
+    auth_oauth2_set_cookie(r, srv, base, apr_psprintf(r->pool, "~%d", n), -1,
+                           "/");
+    for (i = 1; i <= n; i++) {
+        apr_size_t off = (apr_size_t)(i - 1) * CHUNK_CHARS;
+
+        auth_oauth2_set_cookie(
+            r, srv, chunk_name(r->pool, base, i),
+            apr_pstrmemdup(r->pool, value + off,
+                           vlen - off < CHUNK_CHARS ? vlen - off : CHUNK_CHARS),
+            -1, "/");
+    }
+    cookie_clear_chunks(r, srv, n + 1);
+    return APR_SUCCESS;
+}
+
+/* A key for an index or marker entry: kind and value under the client. */
+static apr_status_t marker_key(request_rec *r, const auth_oauth2_srv_conf *srv,
+                               const char *kind, const char *value,
+                               unsigned char *key)
+{
+    const char *id = apr_pstrcat(r->pool, kind, ":", value, NULL);
+
+    return auth_oauth2_session_key(r, srv, id, strlen(id), key);
+}
+
+/* Has a back-channel logout revoked this cookie session (by sid, or by
+ * sub after the session was created)? */
+static int cookie_revoked(request_rec *r, const auth_oauth2_srv_conf *srv,
+                          const oauth2_session_t *s, apr_time_t now)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+
+    if (s->len[OAUTH2_SF_SID] > 0
+        && marker_key(r, srv, "revoked-sid", s->f[OAUTH2_SF_SID], key)
+               == APR_SUCCESS
+        && oauth2_store_get(srv->store, r->pool, key, now, &rec, &len, &meta)
+               == APR_SUCCESS) {
+        return 1;
+    }
+    if (s->len[OAUTH2_SF_SUB] > 0
+        && marker_key(r, srv, "revoked-sub", s->f[OAUTH2_SF_SUB], key)
+               == APR_SUCCESS
+        && oauth2_store_get(srv->store, r->pool, key, now, &rec, &len, &meta)
+               == APR_SUCCESS) {
+        /* The marker expires one max age after the revocation: sessions
+         * created before the revocation are refused. */
+        return s->created + apr_time_from_sec(srv->cfg->session_max_age)
+               <= meta.expires;
+    }
+    return 0;
+}
+
+static apr_status_t cookie_find(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const char *header, apr_time_t now,
+                                auth_oauth2_req_t *req)
+{
+    const char *value = cookie_value(r, srv, header);
+    const char *err = NULL;
+    apr_time_t want;
+
+    if (value == NULL) {
+        return OAUTH2_ENOTFOUND;
+    }
+    if (cookie_open(r, srv, value, now, req) != APR_SUCCESS
+        || cookie_revoked(r, srv, &req->session, now)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2104: session cookie present but no valid session "
+                      "(expired, logged out, or forged)");
+        return OAUTH2_ENOTFOUND;
+    }
+    want = slide_due(srv, &req->session, now, req->expires);
+    if (want != 0
+        && cookie_write(r, srv, req->record, req->record_len, want, &err)
+               == APR_SUCCESS) {
+        req->expires = want;
+    }
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding, creating, removing                                         */
+
+apr_status_t auth_oauth2_session_find(request_rec *r,
+                                      const auth_oauth2_srv_conf *srv,
+                                      auth_oauth2_req_t *req)
+{
+    const char *header = apr_table_get(r->headers_in, "Cookie");
+    apr_time_t now = apr_time_now();
+    apr_status_t rv;
+
+    if (header == NULL || srv->store == NULL) {
+        return OAUTH2_ENOTFOUND;
+    }
+    rv = srv->cookie_sessions ? cookie_find(r, srv, header, now, req)
+                              : store_find(r, srv, header, now, req);
+    if (rv == APR_SUCCESS) {
+        req->authenticated = 1;
+    }
+    return rv;
+}
+
+/* Records which sessions a sid and a sub have, for back-channel logout
+ * (OpenID Connect Back-Channel Logout §2.7). The sub list keeps the most
+ * recent OAUTH2_SUB_SESSIONS keys. */
+#define OAUTH2_SUB_SESSIONS 16
+static void index_add(request_rec *r, const auth_oauth2_srv_conf *srv,
+                      const oauth2_session_t *s, const unsigned char *key,
+                      apr_time_t now)
+{
+    unsigned char ikey[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    char *old = NULL, *list;
+    apr_size_t len = 0, keep;
+
+    if (s->len[OAUTH2_SF_SID] > 0
+        && marker_key(r, srv, "sid", s->f[OAUTH2_SF_SID], ikey)
+               == APR_SUCCESS) {
+        oauth2_store_put(srv->store, r->pool, ikey, (const char *)key,
+                         OAUTH2_STORE_KEY_LEN, s->max_expires, now);
+    }
+    if (s->len[OAUTH2_SF_SUB] == 0
+        || marker_key(r, srv, "sub", s->f[OAUTH2_SF_SUB], ikey)
+               != APR_SUCCESS) {
+        return;
+    }
+    if (oauth2_store_get(srv->store, r->pool, ikey, now, &old, &len, &meta)
+            != APR_SUCCESS
+        || len % OAUTH2_STORE_KEY_LEN != 0) {
+        len = 0;
+    }
+    keep = len < (OAUTH2_SUB_SESSIONS - 1) * OAUTH2_STORE_KEY_LEN
+               ? len
+               : (OAUTH2_SUB_SESSIONS - 1) * OAUTH2_STORE_KEY_LEN;
+    list = apr_palloc(r->pool, keep + OAUTH2_STORE_KEY_LEN);
+    memcpy(list, key, OAUTH2_STORE_KEY_LEN);
+    if (keep > 0) {
+        memcpy(list + OAUTH2_STORE_KEY_LEN, old, keep);
+    }
+    oauth2_store_put(srv->store, r->pool, ikey, list,
+                     keep + OAUTH2_STORE_KEY_LEN, s->max_expires, now);
+}
+
+/* Builds the session of a login. */
+static apr_status_t session_build(request_rec *r,
+                                  const auth_oauth2_srv_conf *srv,
+                                  const oauth2_login_result_t *res,
+                                  apr_time_t now, oauth2_session_t **s,
+                                  const char **err)
+{
+    oauth2_session_input_t in;
+
+    memset(&in, 0, sizeof(in));
+    in.claims = res->claims;
+    in.user_claim = srv->cfg->remote_user_claim;
+    in.groups_claim = srv->cfg->groups_claim;
+    in.access_token = res->access_token;
+    in.refresh_token = res->refresh_token;
+    in.id_token = res->id_token;
+    in.access_expires = res->access_expires;
+    in.now = now;
+    in.max_age = apr_time_from_sec(srv->cfg->session_max_age);
+    return oauth2_session_build(r->pool, &in, s, err);
+}
+
+apr_status_t auth_oauth2_session_create(request_rec *r,
+                                        const auth_oauth2_srv_conf *srv,
+                                        const oauth2_login_result_t *res,
+                                        const char **err)
+{
+    oauth2_session_t *s;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    char *id, *rec;
+    apr_size_t len;
+    apr_time_t now = apr_time_now(), expires;
+    apr_status_t rv = session_build(r, srv, res, now, &s, err);
+
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_encode(r->pool, s, &rec, &len);
+        *err = "the session is too large";
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    expires = now + apr_time_from_sec(srv->cfg->session_timeout);
+    expires = expires < s->max_expires ? expires : s->max_expires;
+    r->user = (char *)s->f[OAUTH2_SF_USER];
+    if (srv->cookie_sessions) {
+        return cookie_write(r, srv, rec, len, expires, err);
+    }
+    /* Always a new id: one the browser presented is never reused. */
+    rv = oauth2_crypto_random_b64(r->pool, OAUTH2_SESSION_ID_BYTES, &id);
+    if (rv == APR_SUCCESS) {
+        rv = auth_oauth2_session_key(r, srv, id, strlen(id), key);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_put(srv->store, r->pool, key, rec, len, expires, now);
+        *err = "the session store failed";
+    }
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
+    }
+    index_add(r, srv, s, key, now);
+    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, id, -1, "/");
+    return APR_SUCCESS;
+}
+
+void auth_oauth2_session_remove(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                const auth_oauth2_req_t *req)
+{
+    if (!srv->cookie_sessions) {
+        oauth2_store_remove(srv->store, r->pool, req->key);
+    }
+    auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, "", 0, "/");
+    cookie_clear_chunks(r, srv, 1);
+}
+
+/* Removes the sessions a list of keys names. */
+static int remove_keys(request_rec *r, const auth_oauth2_srv_conf *srv,
+                       const char *list, apr_size_t len)
+{
+    apr_size_t off;
+    int n = 0;
+
+    for (off = 0; off + OAUTH2_STORE_KEY_LEN <= len;
+         off += OAUTH2_STORE_KEY_LEN) {
+        n += oauth2_store_remove(srv->store, r->pool,
+                                 (const unsigned char *)list + off)
+             == APR_SUCCESS;
+    }
+    return n;
+}
+
+int auth_oauth2_session_logout_by(request_rec *r,
+                                  const auth_oauth2_srv_conf *srv,
+                                  const char *sid, const char *sub)
+{
+    unsigned char ikey[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    apr_time_t now = apr_time_now();
+    apr_time_t until = now + apr_time_from_sec(srv->cfg->session_max_age);
+    const char *kind = sid ? "sid" : "sub", *value = sid ? sid : sub;
+    char *list;
+    apr_size_t len;
+
+    if (value == NULL) {
+        return 0;
+    }
+    if (srv->cookie_sessions) {
+        /* Nothing server-side to delete: remember the revocation until
+         * every session it covers has expired anyway. */
+        if (marker_key(r, srv, sid ? "revoked-sid" : "revoked-sub", value, ikey)
+            == APR_SUCCESS) {
+            oauth2_store_put(srv->store, r->pool, ikey, "1", 1, until, now);
+        }
+        return 1;
+    }
+    if (marker_key(r, srv, kind, value, ikey) != APR_SUCCESS
+        || oauth2_store_get(srv->store, r->pool, ikey, now, &list, &len, &meta)
+               != APR_SUCCESS) {
+        return 0;
+    }
+    oauth2_store_remove(srv->store, r->pool, ikey);
+    return remove_keys(r, srv, list, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* Refreshing the access token                                         */
+
+/* Writes the session with its new tokens back where it lives. */
+static apr_status_t refresh_save(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 auth_oauth2_req_t *req,
+                                 const oauth2_login_result_t *res,
+                                 apr_time_t now)
+{
+    oauth2_session_t *s = oauth2_session_with_tokens(
+        r->pool, &req->session, res->access_token, res->refresh_token,
+        res->id_token, res->access_expires);
+    const char *err = NULL;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv = oauth2_session_encode(r->pool, s, &rec, &len);
+
+    if (rv == APR_SUCCESS) {
+        rv = srv->cookie_sessions
+                 ? cookie_write(r, srv, rec, len, req->expires, &err)
+                 : oauth2_store_put(srv->store, r->pool, req->key, rec, len,
+                                    req->expires, now);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_decode(rec, len, &req->session);
+        req->record = rec;
+        req->record_len = len;
+    }
+    return rv;
+}
+
+/* Another process or host holds the refresh: wait for its result. */
+static apr_status_t refresh_wait(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 auth_oauth2_req_t *req)
+{
+    apr_time_t before = req->session.access_expires;
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+    int i;
+
+    for (i = 0; i < 50 && !srv->cookie_sessions; i++) {
+        apr_sleep(apr_time_from_msec(100));
+        if (oauth2_store_get(srv->store, r->pool, req->key, apr_time_now(),
+                             &rec, &len, &meta)
+                != APR_SUCCESS
+            || oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+            return OAUTH2_ENOTFOUND; /* the refresh failed: session ended */
+        }
+        if (req->session.access_expires != before) {
+            req->record = rec;
+            req->record_len = len;
+            return APR_SUCCESS;
+        }
+    }
+    return OAUTH2_EBUSY;
+}
+
+/* Redeems the refresh token; ends the session when that fails. */
+static apr_status_t refresh_run(request_rec *r, const auth_oauth2_srv_conf *srv,
+                                auth_oauth2_req_t *req, apr_time_t now)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_login_result_t *res = NULL;
+    oauth2_client_t cl;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    cl.cfg = srv->cfg;
+    cl.prov = srv->prov;
+    cl.http = &srv->http;
+    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_login_refresh(
+            r->pool, &cl, ep, req->session.f[OAUTH2_SF_REFRESH_TOKEN],
+            req->session.f[OAUTH2_SF_SUB], now, &res, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = refresh_save(r, srv, req, res, now);
+        err = "cannot store the refreshed session";
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2120: refreshing the access token failed, session "
+                      "ended: %s (%s)",
+                      err ? err : "", oauth2_strerror(rv));
+        auth_oauth2_session_remove(r, srv, req);
+        return OAUTH2_ENOTFOUND;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OA2121: access token of %.200s refreshed",
+                  req->session.f[OAUTH2_SF_USER]);
+    return APR_SUCCESS;
+}
+
+apr_status_t auth_oauth2_session_refresh(request_rec *r,
+                                         const auth_oauth2_srv_conf *srv,
+                                         auth_oauth2_req_t *req)
+{
+    const oauth2_session_t *s = &req->session;
+    unsigned char lkey[OAUTH2_STORE_KEY_LEN];
+    apr_time_t now = apr_time_now();
+    const char *id;
+    apr_status_t rv;
+
+    /* Fresh enough (with a margin for the request's way to the backend). */
+    if (s->access_expires == 0
+        || s->access_expires > now + apr_time_from_sec(10)) {
+        return APR_SUCCESS;
+    }
+    if (s->len[OAUTH2_SF_REFRESH_TOKEN] == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2122: access token expired and no refresh token: "
+                      "session ended");
+        auth_oauth2_session_remove(r, srv, req);
+        return OAUTH2_ENOTFOUND;
+    }
+    /* One refresh per session at a time, across processes and hosts: a
+     * marker in the store is the lock. */
+    id = apr_pstrcat(
+        r->pool, "refresh:",
+        oauth2_base64url_encode(r->pool, req->key, OAUTH2_STORE_KEY_LEN), NULL);
+    rv = auth_oauth2_session_key(r, srv, id, strlen(id), lkey);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_add(srv->store, r->pool, lkey,
+                              now + apr_time_from_sec(30), now);
+    }
+    if (rv == OAUTH2_EREPLAY) {
+        /* A cookie session is refreshed by the browser's other request,
+         * whose cookie will replace this one: pass this token as it is. */
+        return srv->cookie_sessions ? APR_SUCCESS : refresh_wait(r, srv, req);
+    }
+    if (rv != APR_SUCCESS) {
+        return OAUTH2_ESTORE;
+    }
+    rv = refresh_run(r, srv, req, now);
+    oauth2_store_remove(srv->store, r->pool, lkey);
+    return rv;
+}
