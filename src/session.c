@@ -77,27 +77,40 @@ static int add_claim(void *ctx, const char *path, const char *value,
                      apr_size_t len)
 {
     list_t *l = ctx;
+    apr_size_t before = l->len;
 
     if (claim_skipped(path)) {
         return 0;
     }
     list_add(l, path, strlen(path));
     list_add(l, value, len);
-    if (!l->full) {
-        l->count++;
+    if (l->full) {
+        /* Whole pairs only: a name whose value did not fit goes too, or
+         * readers of the list would pair names with values wrongly. */
+        l->len = before;
+        return 1;
     }
-    return l->full;
+    l->count++;
+    return 0;
 }
 
-/* A clean copy of a string claim, or "" when absent or not a string. */
+/* A clean copy of a string claim (or a number's text), or "" when absent
+ * or of another kind: an array, object or boolean is not a user name. */
 static const char *clean_claim(apr_pool_t *p, const oauth2_claims_t *c,
                                const char *path)
 {
-    apr_array_header_t *v = oauth2_claims_get_values(p, c, path);
+    json_object *j = oauth2_claims_get(c, path);
+    apr_array_header_t *v;
     const char *s;
     apr_size_t n;
     char *out;
 
+    if (!json_object_is_type(j, json_type_string)
+        && !json_object_is_type(j, json_type_int)
+        && !json_object_is_type(j, json_type_double)) {
+        return "";
+    }
+    v = oauth2_claims_get_values(p, c, path);
     if (v->nelts < 1) {
         return "";
     }
@@ -161,6 +174,18 @@ static void set_lengths(oauth2_session_t *s)
     }
 }
 
+/* The size of the encoded record, in 64 bits (no overflow). */
+static apr_uint64_t record_len(const oauth2_session_t *s)
+{
+    apr_uint64_t total = OAUTH2_SESSION_HEADER_LEN;
+    int i;
+
+    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        total += (apr_uint64_t)s->len[i] + 1;
+    }
+    return total;
+}
+
 apr_status_t oauth2_session_build(apr_pool_t *p,
                                   const oauth2_session_input_t *in,
                                   oauth2_session_t **out, const char **err)
@@ -199,6 +224,13 @@ apr_status_t oauth2_session_build(apr_pool_t *p,
     s->max_expires = in->now + in->max_age;
     s->access_expires = in->access_expires;
     set_lengths(s);
+    if (record_len(s) > OAUTH2_MAX_SESSION_RECORD) {
+        *err = apr_psprintf(p,
+                            "the session would take more than %d bytes "
+                            "(tokens or claims too large)",
+                            OAUTH2_MAX_SESSION_RECORD);
+        return OAUTH2_ETOOBIG;
+    }
     *out = s;
     return APR_SUCCESS;
 }
@@ -234,16 +266,14 @@ static apr_int64_t get_i64(const unsigned char *b)
 apr_status_t oauth2_session_encode(apr_pool_t *p, const oauth2_session_t *s,
                                    char **rec, apr_size_t *len)
 {
-    apr_size_t total = OAUTH2_SESSION_HEADER_LEN, off, hot = 0;
+    apr_size_t total, off, hot = 0;
     unsigned char *b;
     int i;
 
-    for (i = 0; i < OAUTH2_SF_COUNT; i++) {
-        total += (apr_size_t)s->len[i] + 1;
-    }
-    if (total > OAUTH2_MAX_SESSION_RECORD) {
+    if (record_len(s) > OAUTH2_MAX_SESSION_RECORD) {
         return OAUTH2_ETOOBIG;
     }
+    total = (apr_size_t)record_len(s);
     b = apr_pcalloc(p, total);
     memcpy(b, SESSION_MAGIC, 4);
     b[4] = SESSION_VERSION;
