@@ -43,7 +43,7 @@ export async function startStack(opts = {}) {
                 client_id: s.clientId,
                 client_secret: s.clientSecret,
                 redirect_uris: [`http://127.0.0.1:${port}/oauth2/callback`],
-                post_logout_redirect_uris: [`http://127.0.0.1:${port}/`],
+                post_logout_redirect_uris: [`http://127.0.0.1:${port}/`, `http://127.0.0.1:${port}/public/bye`],
                 ...opts.client,
             },
             ...(opts.provider?.clients ?? []),
