@@ -91,6 +91,10 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
             }
             continue;
         }
+        if (kind == OAUTH2_RULE_GROUP && *w == '\0') {
+            *err = "an empty group name";
+            return APR_EINVAL;
+        }
         if (kind == OAUTH2_RULE_EMAIL_DOMAIN) {
             w = parse_domain(p, w);
             if (w == NULL) {
