@@ -48,15 +48,20 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
 {
     oauth2_cfg_t *c = apr_pcalloc(p, sizeof(*c));
     const oauth2_cfg_t *prov = add->provider_set ? add : base;
+    int i;
 
     /* The provider and its client are one unit: a virtual host that names
      * its own provider inherits none of the main server's client
-     * settings; one that does not may still override them. */
+     * settings or endpoints; one that does not may still override them
+     * (an OAuth2Endpoint of its own replaces that one endpoint). */
     c->issuer = prov->issuer;
     c->preset = prov->preset;
     c->preset_base = prov->preset_base;
     c->provider_set = prov->provider_set;
-    memcpy(c->endpoints, prov->endpoints, sizeof(c->endpoints));
+    for (i = 0; i < OAUTH2_EP_COUNT; i++) {
+        c->endpoints[i] =
+            add->endpoints[i] ? add->endpoints[i] : prov->endpoints[i];
+    }
     c->client_id = add->client_id ? add->client_id : prov->client_id;
     c->client_secret =
         add->client_secret ? add->client_secret : prov->client_secret;
@@ -350,6 +355,11 @@ static const char *set_preset_base(apr_pool_t *p, oauth2_cfg_t *cfg,
     if (cfg->preset == OAUTH2_PRESET_MICROSOFT && strstr(arg2, "://") == NULL) {
         const char *s;
 
+        /* The tenant becomes a path segment of the Entra ID URLs: not
+         * empty, and not "." or ".." either. */
+        if (!apr_isalnum(*arg2)) {
+            return apr_psprintf(p, "'%s' is not a tenant", arg2);
+        }
         for (s = arg2; *s; s++) {
             if (!apr_isalnum(*s) && *s != '-' && *s != '.') {
                 return apr_psprintf(p, "'%s' is not a tenant", arg2);
