@@ -24,10 +24,28 @@
 /**
  * Builds the claims of the user who owns access_token from the API at
  * api_base ("https://api.github.com", or "https://HOST/api/v3" for GitHub
- * Enterprise Server). At most OAUTH2_MAX_PAGES pages per list.
- * @return APR_SUCCESS; OAUTH2_EUPSTREAM (an API error: 401, 403 rate
- *         limit, a malformed answer; *err says which call and status);
- *         OAUTH2_EUNREACHABLE; OAUTH2_ETOOBIG
+ * Enterprise Server; a trailing '/' is ignored). Every call sends
+ * "Authorization: Bearer", "Accept: application/vnd.github+json",
+ * "X-GitHub-Api-Version: 2022-11-28" and http->user_agent (GitHub refuses
+ * requests without a User-Agent). Lists are read 100 to a page, following
+ * the Link header's "next" target for at most OAUTH2_MAX_PAGES pages, and
+ * only while that target stays under api_base (same scheme, host, port
+ * and path prefix, no dot segments): the token is never sent elsewhere.
+ *
+ * Fails closed: any page that cannot be read, a next link that leaves the
+ * API, more pages or groups than the limits, all refuse the login, so a
+ * user never gets fewer groups than GitHub has for them.
+ *
+ * @param p       the claims and *err are allocated from it; the pages are
+ *                read in subpools destroyed before returning
+ * @return APR_SUCCESS; OAUTH2_EUPSTREAM (an API error: 401, 403 with or
+ *         without a rate limit, 429, any status but 200, a malformed
+ *         answer, an off-API next link, more than OAUTH2_MAX_GROUPS
+ *         groups, an access token unfit for a header); OAUTH2_ETOOBIG
+ *         (more than OAUTH2_MAX_PAGES pages, or a body over the cap);
+ *         OAUTH2_EUNREACHABLE; OAUTH2_ECONFIG (no API base URL or token).
+ *         *err names the call, the page and the status, and never holds
+ *         the token.
  */
 apr_status_t oauth2_github_claims(apr_pool_t *p, const oauth2_http_opts_t *http,
                                   const char *api_base,
