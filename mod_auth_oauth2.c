@@ -399,10 +399,14 @@ static const command_rec auth_oauth2_cmds[] = {
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    return ap_mutex_register(pconf, SHM_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
-                   == APR_SUCCESS
-               ? OK
-               : HTTP_INTERNAL_SERVER_ERROR;
+    if (ap_mutex_register(pconf, SHM_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
+            != APR_SUCCESS
+        || ap_mutex_register(pconf, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
+                             APR_LOCK_DEFAULT, 0)
+               != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 /* Finalizes every virtual host's configuration; runs for `apache2 -t`
@@ -727,9 +731,10 @@ static int check_authn(request_rec *r)
     }
     req->authenticated = 0;
     if (rv != OAUTH2_ENOTFOUND) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "OA2010: the session store (%s) is unavailable",
-                      srv->store ? oauth2_store_name(srv->store) : "cookie");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2010: the session store (%s) is unavailable (%s)",
+                      srv->store ? oauth2_store_name(srv->store) : "cookie",
+                      oauth2_strerror(rv));
         return HTTP_SERVICE_UNAVAILABLE;
     }
     return auth_oauth2_unauthenticated(r, srv, dir);

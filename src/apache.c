@@ -489,8 +489,9 @@ int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "OA2106: cannot start a login: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2106: cannot start a login: %s (%s)", err,
+                      oauth2_strerror(rv));
         return HTTP_BAD_GATEWAY;
     }
     rv = oauth2_state_create(r->pool, target, now, &st);
@@ -498,7 +499,7 @@ int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
         rv = oauth2_state_seal(r->pool, srv->seal_state, st, &value, &err);
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "OA2107: cannot create a login state: %s",
                       err ? err : oauth2_strerror(rv));
         return HTTP_INTERNAL_SERVER_ERROR;

@@ -149,8 +149,10 @@ static int callback_once(request_rec *r, const auth_oauth2_srv_conf *srv,
                                 "This login response was already used.", "/");
     }
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      "OA2205: session store failed while checking the state");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2205: session store failed while checking the state "
+                      "(%s)",
+                      oauth2_strerror(rv));
         return auth_oauth2_page(r, HTTP_SERVICE_UNAVAILABLE,
                                 "Login unavailable",
                                 "The session store is not available.", NULL);
@@ -199,6 +201,18 @@ static int redeem_status(apr_status_t rv, int *level)
     }
 }
 
+/* HTTP status for a session that could not be created: the user's claims
+ * (403), the store (503), or the configuration (500, e.g. a session too
+ * large for cookies). */
+static int session_status(apr_status_t rv)
+{
+    if (rv == OAUTH2_EMISMATCH) {
+        return HTTP_FORBIDDEN;
+    }
+    return rv == OAUTH2_ESTORE ? HTTP_SERVICE_UNAVAILABLE
+                               : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 /* Redeems the code and logs the user in. */
 static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                            const oauth2_state_t *st, const char *code)
@@ -236,10 +250,8 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
         ap_log_rerror(APLOG_MARK,
                       rv == OAUTH2_EMISMATCH ? APLOG_WARNING : APLOG_ERR, 0, r,
                       "OA2208: cannot create the session: %s", err);
-        return auth_oauth2_page(
-            r,
-            rv == OAUTH2_EMISMATCH ? HTTP_FORBIDDEN : HTTP_SERVICE_UNAVAILABLE,
-            "Login failed", err, NULL);
+        return auth_oauth2_page(r, session_status(rv), "Login failed", err,
+                                NULL);
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "OA2209: user %.200s logged in",
                   r->user);

@@ -695,7 +695,7 @@ apr_status_t auth_oauth2_session_refresh(request_rec *r,
 
     /* Fresh enough (with a margin for the request's way to the backend). */
     if (s->access_expires == 0
-        || s->access_expires > now + apr_time_from_sec(10)) {
+        || s->access_expires > now + apr_time_from_sec(2)) {
         return APR_SUCCESS;
     }
     if (s->len[OAUTH2_SF_REFRESH_TOKEN] == 0) {

@@ -32,7 +32,15 @@ struct auth_oauth2_socache_t {
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
     server_rec *s;
     const char *spec;
+    /* When the store last failed (this process). apr_redis and
+     * apr_memcache answer "not found" without trying while they consider
+     * a server dead (a few seconds after a failure), which must not pass
+     * for "no such session". */
+    apr_uint64_t failed_at; /* __atomic access: threads share it */
 };
+
+/* How long after a failure a "not found" is not believed. */
+#define SOCACHE_DEAD_WINDOW apr_time_from_sec(6)
 
 static apr_status_t lock(const auth_oauth2_socache_t *c)
 {
@@ -44,6 +52,36 @@ static void unlock(const auth_oauth2_socache_t *c)
     if (c->mutex) {
         apr_global_mutex_unlock(c->mutex);
     }
+}
+
+/* socache providers say "not found" in more than one way. */
+static int is_notfound(apr_status_t rv)
+{
+    return rv == APR_NOTFOUND || APR_STATUS_IS_NOTFOUND(rv)
+           || APR_STATUS_IS_ENOENT(rv);
+}
+
+/* Remembers failures; a "not found" soon after one is a failure too. */
+static apr_status_t health(auth_oauth2_socache_t *c, apr_status_t rv)
+{
+    apr_time_t now = apr_time_now();
+
+    apr_uint64_t failed = __atomic_load_n(&c->failed_at, __ATOMIC_RELAXED);
+
+    if (rv == APR_SUCCESS) {
+        if (failed != 0) {
+            __atomic_store_n(&c->failed_at, 0, __ATOMIC_RELAXED);
+        }
+        return rv;
+    }
+    if (!is_notfound(rv)) {
+        __atomic_store_n(&c->failed_at, (apr_uint64_t)now, __ATOMIC_RELAXED);
+        return rv;
+    }
+    if (failed != 0 && now - (apr_time_t)failed < SOCACHE_DEAD_WINDOW) {
+        return APR_EGENERAL;
+    }
+    return rv;
 }
 
 static void put_expiry(unsigned char *b, apr_time_t t)
@@ -82,8 +120,17 @@ static apr_status_t raw_get(auth_oauth2_socache_t *c, apr_pool_t *p,
     }
     rv = c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, buf,
                                &n, p);
+    if (rv != APR_SUCCESS && !is_notfound(rv)
+        && !APR_STATUS_IS_ECONNREFUSED(rv)) {
+        /* A connection the server closed fails once (apr_redis,
+         * apr_memcache drop it then): try again on a fresh one. */
+        n = SOCACHE_MAX_VALUE;
+        rv = c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
+                                   buf, &n, p);
+    }
     unlock(c);
-    if (APR_STATUS_IS_NOTFOUND(rv) || rv == APR_NOTFOUND) {
+    rv = health(c, rv);
+    if (is_notfound(rv)) {
         return OAUTH2_ENOTFOUND;
     }
     if (rv != APR_SUCCESS) {
@@ -138,8 +185,15 @@ static apr_status_t sc_put(void *ctx, apr_pool_t *p, const unsigned char *key,
         rv = c->provider->store(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
                                 expires, val,
                                 (unsigned int)(len + SOCACHE_EXPIRY_LEN), p);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNREFUSED(rv)) {
+            /* once more, as in raw_get */
+            rv = c->provider->store(
+                c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, expires, val,
+                (unsigned int)(len + SOCACHE_EXPIRY_LEN), p);
+        }
         unlock(c);
     }
+    rv = health(c, rv == APR_SUCCESS || !is_notfound(rv) ? rv : APR_EGENERAL);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, c->s,
                      "OA2111: session store %s: write failed", c->spec);
@@ -188,9 +242,13 @@ static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
 
     if (rv == APR_SUCCESS) {
         rv = c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p);
+        if (rv != APR_SUCCESS && !is_notfound(rv)) { /* as in raw_get */
+            rv = c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
+                                     p);
+        }
         unlock(c);
     }
-    if (APR_STATUS_IS_NOTFOUND(rv) || rv == APR_NOTFOUND) {
+    if (is_notfound(rv)) {
         return OAUTH2_ENOTFOUND;
     }
     return rv == APR_SUCCESS ? APR_SUCCESS : OAUTH2_ESTORE;
