@@ -142,6 +142,7 @@ integration) cmd_build; shift; cmd_integration "$@" ;;
 demo) shift; cmd_demo "$@" ;;
 install) cmd_install ;;
 fuzz) cmd_deps; tests/fuzz/fuzz.sh run "${2:-60}" ;;
+bench) shift; cmd_deps; cmd_build; exec tests/bench/bench.sh --module "$BUILD/.libs/mod_auth_oauth2.so" "$@" ;;
 -h|--help|help) usage 0 ;;
 *) usage 1 ;;
 esac
