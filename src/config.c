@@ -91,23 +91,33 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
     return c;
 }
 
-/* Scope and claim defaults that depend on the preset. */
+/* Scope, claim and client defaults that depend on the preset. */
 static void finalize_preset(oauth2_cfg_t *c)
 {
+    int github = c->preset == OAUTH2_PRESET_GITHUB;
+
+    /* GitHub docs "Scopes for OAuth apps": read:user for /user,
+     * user:email for /user/emails, read:org for /user/orgs and teams. */
     if (c->scope == NULL) {
-        c->scope = c->preset == OAUTH2_PRESET_GITHUB
-                       ? "read:user user:email read:org"
-                       : OAUTH2_DEFAULT_SCOPE;
+        c->scope =
+            github ? "read:user user:email read:org" : OAUTH2_DEFAULT_SCOPE;
     }
+    /* GitHub's numeric id means nothing to people; its login does. */
     if (c->remote_user_claim == NULL) {
-        c->remote_user_claim = c->preset == OAUTH2_PRESET_GITHUB
-                                   ? "preferred_username"
-                                   : OAUTH2_DEFAULT_USER_CLAIM;
+        c->remote_user_claim =
+            github ? "preferred_username" : OAUTH2_DEFAULT_USER_CLAIM;
     }
+    /* GitLab: "groups_direct" is in the ID token; "groups" (userinfo)
+     * adds the subgroups inherited from an ancestor group. */
     if (c->groups_claim == NULL) {
         c->groups_claim = c->preset == OAUTH2_PRESET_GITLAB
                               ? "groups_direct"
                               : OAUTH2_DEFAULT_GROUPS_CLAIM;
+    }
+    /* GitHub docs "Authorizing OAuth apps", step 2: client_id and
+     * client_secret are parameters of the access_token request. */
+    if (c->client_auth_post == OAUTH2_UNSET && github) {
+        c->client_auth_post = 1;
     }
 }
 

@@ -134,6 +134,38 @@ static const char *preset_setup(apr_pool_t *p, oauth2_provider_t *prov)
     return NULL;
 }
 
+/* 1 when the space-separated scope holds "openid": without it the
+ * request is plain OAuth 2.0 (OIDC Core §3.1.2.1) and no ID token comes
+ * back; identity is then the userinfo endpoint's business. */
+static int scope_has_openid(const char *scope)
+{
+    const char *s = scope ? scope : OAUTH2_DEFAULT_SCOPE;
+
+    while (*s != '\0') {
+        apr_size_t n;
+
+        s += strspn(s, " \t");
+        n = strcspn(s, " \t");
+        if (n == 6 && strncmp(s, "openid", 6) == 0) {
+            return 1;
+        }
+        s += n;
+    }
+    return 0;
+}
+
+/* OpenID Connect always reads the discovery document (issuer, keys);
+ * plain OAuth 2.0 only when OAuth2Endpoint does not name both the
+ * authorization and the token endpoints; GitHub never. */
+static int needs_discovery(const oauth2_provider_t *prov)
+{
+    if (prov->cfg->preset == OAUTH2_PRESET_GITHUB) {
+        return 0;
+    }
+    return prov->fixed.oidc || prov->fixed.authorization == NULL
+           || prov->fixed.token == NULL;
+}
+
 /* Endpoint overrides win over everything discovered. */
 static void apply_overrides(const oauth2_cfg_t *c, oauth2_endpoints_t *ep)
 {
@@ -165,9 +197,10 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
         return APR_EINVAL;
     }
     prov->fixed.issuer = prov->issuer;
-    prov->fixed.oidc = cfg->preset != OAUTH2_PRESET_GITHUB;
+    prov->fixed.oidc =
+        cfg->preset != OAUTH2_PRESET_GITHUB && scope_has_openid(cfg->scope);
     apply_overrides(cfg, &prov->fixed);
-    if (prov->fixed.oidc) {
+    if (needs_discovery(prov)) {
         const char *iss = prov->issuer;
         apr_size_t n = strlen(iss);
 
@@ -234,7 +267,9 @@ static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
     oauth2_claims_t *doc;
     const char *iss;
     apr_status_t rv;
-    int no_jwks = prov->cfg->endpoints[OAUTH2_EP_JWKS] != NULL;
+    /* Plain OAuth 2.0 has no ID token to verify, so no keys to find. */
+    int no_jwks =
+        prov->cfg->endpoints[OAUTH2_EP_JWKS] != NULL || !prov->fixed.oidc;
 
     rv = oauth2_claims_parse(p, body, len, OAUTH2_MAX_RESPONSE, &doc, err);
     if (rv != APR_SUCCESS) {
