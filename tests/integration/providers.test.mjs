@@ -97,7 +97,7 @@ const KC = { alice: '5f1c1e2a-0000-4000-8000-00000000kc01', bob: '5f1c1e2a-0000-
 
 /* -------------------------------------------------------------- config */
 
-const SITES = ['github', 'ghes', 'plain', 'google', 'gitlab', 'entra', 'kcrealm', 'kcclient', 'ghcom', 'gheremote'];
+const SITES = ['github', 'ghes', 'plain', 'google', 'gitlab', 'entra', 'entraname', 'kcrealm', 'kcclient', 'ghcom', 'gheremote'];
 
 function protect(backend, place, require, extra = '') {
     return `
@@ -170,6 +170,12 @@ function siteConfig(env, name) {
     ${protect(backend, '/tenant', `Require oauth2-claim tid:${TENANT}`)}
     ${protect(backend, '/role', 'Require oauth2-claim roles:Reports.Read')}
     ${protect(backend, '/email', 'Require oauth2-email-domain contoso.com')}`,
+        // The provider under another name than its issuer (as a tenant's
+        // domain name instead of its ID would be): discovery names the
+        // real issuer, which does not match.
+        entraname: `
+    OAuth2Provider microsoft http://localhost:${op.port}
+    ${client('entra-app')}`,
         kcrealm: `
     OAuth2Provider keycloak ${op.issuer}
     ${client('kcrealm-app')}
@@ -577,6 +583,14 @@ describe('Microsoft Entra ID preset (oidc-provider with Entra-shaped claims)', (
         assert.equal(max.res.final.json().headers['x-forwarded-groups'], undefined);
         assert.equal(await statusAs(max.b, 'entra', '/grp/eng'), 403);
         assert.equal(await statusAs(max.b, 'entra', '/tenant'), 200);
+    });
+
+    it('refuses an issuer that is not exactly the provider\'s (OA2106 names the right one)', async () => {
+        const mark = env.apache.mark();
+        const r = await request(site('entraname')('/app/'), { headers: { Accept: 'text/html' } });
+        assert.equal(r.status, 502);
+        const line = await env.apache.waitForLog(/OA2106/, { since: mark });
+        assert.match(line, new RegExp(`names issuer '${env.op.issuer}', not the configured 'http://localhost:${env.op.port}'`));
     });
 
     it('never passes oauth2-email-domain (Entra ID sends no email_verified)', async () => {
