@@ -474,6 +474,31 @@ describe('the GitHub simulation answers as GitHub documents', () => {
         assert.ok(sub.searchParams.get('code'), 'a subdirectory of the callback URL is fine');
     });
 
+    it('authorize: the login page, the authorize page, or an immediate redirect', async () => {
+        const start = `${env.gh.endpoints.authorization}?client_id=gh-app&scope=read:org&state=s2`;
+        const stop = { onRedirect: (u) => (u.includes('/oauth2/callback') ? false : u) };
+        env.gh.opts.autoAuthorize = false;
+        try {
+            const first = await login(newBrowser(), start, { username: 'hubot', ...stop });
+            assert.ok(first.loginForm, 'the login page was shown');
+            assert.ok(first.hops.some((h) => /<form id="authorize"/.test(h.body ?? '')), 'the authorize page was shown');
+            assert.ok(new URL(first.stoppedAt).searchParams.get('code'));
+        } finally {
+            env.gh.opts.autoAuthorize = true;
+        }
+        env.gh.opts.autoLogin = 'hubot';
+        try {
+            const r = await request(start);
+            assert.equal(r.status, 302);
+            const cb = new URL(r.headers.location);
+            assert.equal(cb.origin + cb.pathname, site('github')('/oauth2/callback'));
+            assert.equal(cb.searchParams.get('state'), 's2');
+            assert.match(cb.searchParams.get('code'), /^[0-9a-f]{20}$/);
+        } finally {
+            delete env.gh.opts.autoLogin;
+        }
+    });
+
     it('API: User-Agent required, 401 for a bad token, scopes checked, rate limit with its headers', async () => {
         const token = env.gh.issueToken('hubot', { scopes: ['read:user'] });
         const auth = { Authorization: `Bearer ${token}` };
