@@ -254,7 +254,7 @@ static const char *link_params(apr_pool_t *p, const char *s, int *next)
  * types include "next", or NULL. */
 static const char *link_next(apr_pool_t *p, const char *s)
 {
-    while (*(s = ows(s)) != '\0') {
+    for (s = ows(s); *s != '\0'; s = ows(s)) {
         const char *target, *end;
         int next = 0;
 

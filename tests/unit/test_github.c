@@ -130,8 +130,11 @@ static void serve_one(const srv_t *s, int c)
     char *hdr, *body, *head;
     FILE *log;
 
-    while (n < sizeof(req) - 1
-           && (r = read(c, req + n, sizeof(req) - 1 - n)) > 0) {
+    while (n < sizeof(req) - 1) {
+        r = read(c, req + n, sizeof(req) - 1 - n);
+        if (r <= 0) {
+            break;
+        }
         n += (size_t)r;
         req[n] = '\0';
         if (strstr(req, "\r\n\r\n") != NULL) {
@@ -150,11 +153,11 @@ static void serve_one(const srv_t *s, int c)
     body = expand(rt ? rt->body ? rt->body : "" : "{\"message\":\"Not Found\"}",
                   s->base, target);
     head = malloc(strlen(hdr) + 256);
-    sprintf(head,
-            "HTTP/1.1 %d X\r\nContent-Type: application/json; "
-            "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n"
-            "%s\r\n",
-            rt ? rt->status : 404, strlen(body), hdr);
+    snprintf(head, strlen(hdr) + 256,
+             "HTTP/1.1 %d X\r\nContent-Type: application/json; "
+             "charset=utf-8\r\nContent-Length: %zu\r\nConnection: close\r\n"
+             "%s\r\n",
+             rt ? rt->status : 404, strlen(body), hdr);
     if (write(c, head, strlen(head)) < 0 || write(c, body, strlen(body)) < 0) {
         /* the client went away: nothing to do */
     }
@@ -180,7 +183,7 @@ static void srv_start(srv_t *s)
     assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
     s->port = ntohs(a.sin_port);
     snprintf(s->base, sizeof(s->base), "http://127.0.0.1:%d", s->port);
-    strcpy(s->log, "/tmp/test_github_XXXXXX");
+    snprintf(s->log, sizeof(s->log), "/tmp/test_github_XXXXXX");
     lfd = mkstemp(s->log);
     assert_true(lfd >= 0);
     close(lfd);
