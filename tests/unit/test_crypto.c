@@ -340,6 +340,9 @@ static void test_crypto_hkdf_rfc5869_case1(void **state)
                                           0x05, 0x06, 0x07, 0x08, 0x09,
                                           0x0a, 0x0b, 0x0c };
     static const char info[] = "\xf0\xf1\xf2\xf3\xf4\xf5\xf6\xf7\xf8\xf9";
+    /* salt[1..12] as a C string */
+    static const char salt1[] = "\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+                                "\x0b\x0c";
     unsigned char ikm[22], out[42], ref[42];
     const char *err = NULL;
 
@@ -350,9 +353,8 @@ static void test_crypto_hkdf_rfc5869_case1(void **state)
     assert_string_equal(hex(ref, sizeof(ref)),
                         "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d"
                         "56ecc4c5bf34007208d5b887185865");
-    assert_int_equal(oauth2_crypto_hkdf(pool, ikm, sizeof(ikm),
-                                        (const char *)salt + 1, info, out,
-                                        sizeof(out), &err),
+    assert_int_equal(oauth2_crypto_hkdf(pool, ikm, sizeof(ikm), salt1, info,
+                                        out, sizeof(out), &err),
                      APR_SUCCESS);
     assert_string_equal(hex(out, sizeof(out)),
                         "a87f013b13db3498686464800fbdf8ba03ebb8e252313ec541be22"
