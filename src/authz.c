@@ -85,7 +85,10 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
         const char *w = APR_ARRAY_IDX(words, i, const char *);
 
         if (kind == OAUTH2_RULE_CLAIM) {
-            if (parse_term(p, w, compile, apr_array_push(r->values), err)
+            /* A regex that could not be matched is no rule: without a
+             * matcher, ~ terms do not parse. */
+            if (parse_term(p, w, match != NULL ? compile : NULL,
+                           apr_array_push(r->values), err)
                 != APR_SUCCESS) {
                 return APR_EINVAL;
             }
