@@ -232,6 +232,15 @@ static void test_authz_parse_regex_compile_failure(void **state)
                                         &err),
                      APR_EINVAL);
     assert_non_null(err);
+    /* a compiler without a matcher: the term could never be checked */
+    err = NULL;
+    compiles = 0;
+    assert_int_equal(oauth2_authz_parse(pool, OAUTH2_RULE_CLAIM,
+                                        words("email~^a", NULL), posix_compile,
+                                        NULL, &r, &err),
+                     APR_EINVAL);
+    assert_non_null(err);
+    assert_int_equal(compiles, 0);
     /* NAME:VALUE terms never call the compiler */
     compiles = 0;
     assert_int_equal(oauth2_authz_parse(pool, OAUTH2_RULE_CLAIM,
