@@ -14,7 +14,8 @@
 //       mpmConfig: undefined,  // replaces the default MPM sizing lines
 //       logLevel: 'warn',      // e.g. 'warn auth_oauth2:trace3'
 //       port: 0,               // 0 = a free loopback port
-//       env: {},               // extra environment (LD_PRELOAD, ASAN_OPTIONS, ...)
+//       env: {},               // extra environment (LD_PRELOAD, ASAN_OPTIONS, ...);
+//                              // $MOD_AUTH_OAUTH2_ENV (JSON) adds to every instance
 //       files: {},             // {'htdocs/x.html': 'text', 'cgi-bin/a.cgi': {content, mode}}
 //       keep: false,           // keep the directory at exit (also $KEEP_APACHE_DIR=1)
 //       startTimeout: 15000,
@@ -79,6 +80,11 @@ const MPM_CONFIG = {
     prefork: ['StartServers 3', 'MinSpareServers 3', 'MaxSpareServers 5',
         'ServerLimit 16', 'MaxRequestWorkers 16'],
 };
+
+// Extra environment for every apache2 started here (not for this node
+// process), a JSON object in $MOD_AUTH_OAUTH2_ENV: tests/sanitize.sh passes
+// the ASan runtime (LD_PRELOAD) and ASAN_OPTIONS/UBSAN_OPTIONS this way.
+const EXTRA_ENV = process.env.MOD_AUTH_OAUTH2_ENV ? JSON.parse(process.env.MOD_AUTH_OAUTH2_ENV) : {};
 
 // Each MPM numbers it: AH00489 event, AH00292 worker, AH00163 prefork.
 const READY_LINE = /AH\d{5}: .* resuming normal operations/g;
@@ -209,7 +215,7 @@ export class Apache {
     }
 
     env() {
-        return { ...process.env, ...(this.opts.env ?? {}) };
+        return { ...process.env, ...EXTRA_ENV, ...(this.opts.env ?? {}) };
     }
 
     errorLog({ since = 0 } = {}) {
