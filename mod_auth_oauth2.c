@@ -721,7 +721,8 @@ static int check_authn(request_rec *r)
     if (rc != DECLINED) {
         return rc;
     }
-    rv = auth_oauth2_session_find(r, srv, req);
+    rv = auth_oauth2_session_find(r, srv,
+                                  oauth2_dir_flag(dir->pass_access_token), req);
     if (rv == APR_SUCCESS && oauth2_dir_flag(dir->pass_access_token)) {
         rv = auth_oauth2_session_refresh(r, srv, req);
     }

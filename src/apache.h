@@ -98,12 +98,14 @@ void auth_oauth2_redact_request_line(request_rec *r);
 
 /**
  * Finds the request's session: cookie, hash, store, expiry checks, sliding
- * expiry written back when due. @return APR_SUCCESS (req filled),
- * OAUTH2_ENOTFOUND (no valid session), OAUTH2_ESTORE (store failure)
+ * expiry written back when due. need_tokens: the tokens must be read too
+ * (otherwise only the fields a request needs are copied). @return APR_SUCCESS
+ * (req filled), OAUTH2_ENOTFOUND (no valid session), OAUTH2_ESTORE (store
+ * failure)
  */
 apr_status_t auth_oauth2_session_find(request_rec *r,
                                       const auth_oauth2_srv_conf *srv,
-                                      auth_oauth2_req_t *req);
+                                      int need_tokens, auth_oauth2_req_t *req);
 
 /** Creates the session of a finished login: in the store with a new id
  * in the cookie, or sealed into the cookies. Sets r->user. */

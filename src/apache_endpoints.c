@@ -381,7 +381,7 @@ static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
                                 "The request has repeated parameters.", "/");
     }
     rd = checked_rd(r, srv, apr_table_get(args, "rd"));
-    if (auth_oauth2_session_find(r, srv, req) == APR_SUCCESS) {
+    if (auth_oauth2_session_find(r, srv, 1, req) == APR_SUCCESS) {
         to = end_session_url(r, srv, req, rd);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "OA2214: user %.200s logged out%s",
@@ -510,7 +510,7 @@ static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
     const char *pos = NULL, *g, *groups = "";
 
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    if (auth_oauth2_session_find(r, srv, req) != APR_SUCCESS) {
+    if (auth_oauth2_session_find(r, srv, 0, req) != APR_SUCCESS) {
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Bearer realm=\"oauth2\"");
         r->status = HTTP_UNAUTHORIZED;

@@ -19,13 +19,30 @@
 #include "errors.h"
 #include "login.h"
 
-/* Per connection: a SHA-256 context reused by its requests. */
+/* Per connection: a SHA-256 context reused by its requests, and the
+ * session it verified last. A keep-alive connection that presents the
+ * same session id again skips the hash and the copy, and only rechecks
+ * the slot's version and expiry (oauth2_shm_check). */
 typedef struct {
     oauth2_hasher_t *hasher;
+    const auth_oauth2_srv_conf *srv; /* the virtual host of the copy */
+    int valid;                       /* the fields below describe a copy */
+    int whole;                       /* the copy holds the tokens too */
+    char id[OAUTH2_SESSION_ID_CHARS];
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_shm_meta_t meta;
+    oauth2_session_t session; /* decoded, points into buf */
+    char *buf;                /* from the connection's pool */
+    apr_size_t cap;
+    apr_size_t len; /* bytes copied */
 } auth_oauth2_conn_t;
 
-/* The connection's hasher, created with its first request. */
-static oauth2_hasher_t *conn_hasher(request_rec *r)
+/* The first copy of a record reads this much: the hot fields of an
+ * ordinary session, and nothing per request beyond it. */
+#define CONN_FIRST_READ 2048
+
+/* The connection's state, created with its first request. */
+static auth_oauth2_conn_t *conn_state(request_rec *r)
 {
     conn_rec *c = r->connection;
     auth_oauth2_conn_t *cs =
@@ -38,7 +55,14 @@ static oauth2_hasher_t *conn_hasher(request_rec *r)
         }
         ap_set_module_config(c->conn_config, &auth_oauth2_module, cs);
     }
-    return cs->hasher;
+    return cs;
+}
+
+static oauth2_hasher_t *conn_hasher(request_rec *r)
+{
+    auth_oauth2_conn_t *cs = conn_state(r);
+
+    return cs ? cs->hasher : NULL;
 }
 
 apr_status_t auth_oauth2_session_key(request_rec *r,
@@ -101,21 +125,98 @@ static apr_time_t slide_due(const auth_oauth2_srv_conf *srv,
 /* ------------------------------------------------------------------ */
 /* Sessions in a store (shm, socache)                                  */
 
-/* Looks one candidate cookie value up in the store. */
-static apr_status_t store_lookup(request_rec *r,
-                                 const auth_oauth2_srv_conf *srv,
-                                 const oauth2_cookie_t *c, apr_time_t now,
-                                 auth_oauth2_req_t *req)
+/* Grows the connection's copy buffer to at least n bytes. */
+static void conn_reserve(request_rec *r, auth_oauth2_conn_t *cs, apr_size_t n)
+{
+    if (cs->cap < n) {
+        cs->cap = n < CONN_FIRST_READ ? CONN_FIRST_READ : n;
+        cs->buf = apr_palloc(r->connection->pool, cs->cap);
+    }
+}
+
+/* Copies the record of cs->key from shared memory into the connection's
+ * buffer: its hot part only unless the tokens are needed. */
+static apr_status_t shm_copy(request_rec *r, oauth2_shm_t *shm,
+                             auth_oauth2_conn_t *cs, apr_time_t now,
+                             int need_tokens)
+{
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    conn_reserve(r, cs, CONN_FIRST_READ);
+    rv = oauth2_shm_get_prefix(shm, cs->key, now, cs->buf, cs->cap, &len,
+                               &cs->meta);
+    if (rv == OAUTH2_EBUSY) {
+        /* A writer replaced this very record while we read; once more. */
+        rv = oauth2_shm_get_prefix(shm, cs->key, now, cs->buf, cs->cap, &len,
+                                   &cs->meta);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    cs->len = len < cs->cap ? len : cs->cap;
+    if (len > cs->cap
+        && (need_tokens || oauth2_session_hot_len(cs->buf, cs->len) == 0)) {
+        conn_reserve(r, cs, len);
+        rv = oauth2_shm_get(shm, cs->key, now, cs->buf, cs->cap, &cs->len,
+                            &cs->meta);
+    }
+    cs->whole = rv == APR_SUCCESS && cs->len == len;
+    return rv;
+}
+
+/* The shared-memory read with the connection's copy: the same session id
+ * again on this connection costs a version check, not a hash and a copy. */
+static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
+                             oauth2_shm_t *shm, const oauth2_cookie_t *c,
+                             apr_time_t now, int need_tokens,
+                             auth_oauth2_req_t *req)
+{
+    auth_oauth2_conn_t *cs = conn_state(r);
+    apr_time_t expires;
+    apr_status_t rv;
+
+    if (cs == NULL) {
+        return OAUTH2_ECRYPTO;
+    }
+    if (!(cs->valid && cs->srv == srv && (cs->whole || !need_tokens)
+          && oauth2_crypto_equal(cs->id, sizeof(cs->id), c->value, c->value_len)
+          && oauth2_shm_check(shm, &cs->meta, now, &expires) == APR_SUCCESS)) {
+        cs->valid = 0;
+        rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, cs->key);
+        if (rv == APR_SUCCESS) {
+            rv = shm_copy(r, shm, cs, now, need_tokens);
+        }
+        if (rv != APR_SUCCESS) {
+            return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
+        }
+        if (oauth2_session_decode(cs->buf, cs->len, &cs->session)
+            != APR_SUCCESS) {
+            return OAUTH2_EMALFORMED;
+        }
+        memcpy(cs->id, c->value, sizeof(cs->id));
+        cs->srv = srv;
+        cs->valid = 1;
+        expires = cs->meta.expires;
+    }
+    memcpy(req->key, cs->key, sizeof(req->key));
+    req->session = cs->session;
+    req->record = cs->buf;
+    req->record_len = cs->len;
+    req->expires = expires;
+    return APR_SUCCESS;
+}
+
+/* Reads a session from a store of another kind (socache). */
+static apr_status_t other_read(request_rec *r, const auth_oauth2_srv_conf *srv,
+                               const oauth2_cookie_t *c, apr_time_t now,
+                               auth_oauth2_req_t *req)
 {
     oauth2_store_meta_t meta;
     char *rec;
     apr_size_t len;
-    apr_time_t want;
     apr_status_t rv;
 
-    if (!id_shape_ok(c->value, c->value_len)) {
-        return OAUTH2_ENOTFOUND;
-    }
     rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len,
@@ -125,18 +226,42 @@ static apr_status_t store_lookup(request_rec *r,
         return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
     }
     if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+        return OAUTH2_EMALFORMED;
+    }
+    req->record = rec;
+    req->record_len = len;
+    req->expires = meta.expires;
+    return APR_SUCCESS;
+}
+
+/* Looks one candidate cookie value up in the store. */
+static apr_status_t store_lookup(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 const oauth2_cookie_t *c, apr_time_t now,
+                                 int need_tokens, auth_oauth2_req_t *req)
+{
+    oauth2_shm_t *shm = oauth2_store_get_shm(srv->store);
+    apr_time_t want;
+    apr_status_t rv;
+
+    if (!id_shape_ok(c->value, c->value_len)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    rv = shm ? shm_read(r, srv, shm, c, now, need_tokens, req)
+             : other_read(r, srv, c, now, req);
+    if (rv == OAUTH2_EMALFORMED) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "OA2103: a session record in the store is malformed");
         return OAUTH2_ENOTFOUND;
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
     }
     if (req->session.max_expires <= now) {
         oauth2_store_remove(srv->store, r->pool, req->key);
         return OAUTH2_ENOTFOUND;
     }
-    req->record = rec;
-    req->record_len = len;
-    req->expires = meta.expires;
-    want = slide_due(srv, &req->session, now, meta.expires);
+    want = slide_due(srv, &req->session, now, req->expires);
     if (want != 0
         && oauth2_store_touch(srv->store, r->pool, req->key, want, now)
                == APR_SUCCESS) {
@@ -147,7 +272,7 @@ static apr_status_t store_lookup(request_rec *r,
 
 static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
                                const char *header, apr_time_t now,
-                               auth_oauth2_req_t *req)
+                               int need_tokens, auth_oauth2_req_t *req)
 {
     oauth2_cookie_t found[4];
     apr_size_t n, i;
@@ -157,7 +282,7 @@ static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
     /* Duplicates (another path or a parent domain): the first one that
      * names a live session wins; the others are never trusted more. */
     for (i = 0; i < n; i++) {
-        rv = store_lookup(r, srv, &found[i], now, req);
+        rv = store_lookup(r, srv, &found[i], now, need_tokens, req);
         if (rv != OAUTH2_ENOTFOUND) {
             break;
         }
@@ -404,7 +529,7 @@ static apr_status_t cookie_find(request_rec *r, const auth_oauth2_srv_conf *srv,
 
 apr_status_t auth_oauth2_session_find(request_rec *r,
                                       const auth_oauth2_srv_conf *srv,
-                                      auth_oauth2_req_t *req)
+                                      int need_tokens, auth_oauth2_req_t *req)
 {
     const char *header = apr_table_get(r->headers_in, "Cookie");
     apr_time_t now = apr_time_now();
@@ -413,8 +538,9 @@ apr_status_t auth_oauth2_session_find(request_rec *r,
     if (header == NULL || srv->store == NULL) {
         return OAUTH2_ENOTFOUND;
     }
-    rv = srv->cookie_sessions ? cookie_find(r, srv, header, now, req)
-                              : store_find(r, srv, header, now, req);
+    rv = srv->cookie_sessions
+             ? cookie_find(r, srv, header, now, req)
+             : store_find(r, srv, header, now, need_tokens, req);
     if (rv == APR_SUCCESS) {
         req->authenticated = 1;
     }

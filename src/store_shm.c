@@ -147,6 +147,7 @@ typedef enum {
 typedef struct {
     unsigned char *buf;
     apr_size_t bufsize;
+    int prefix; /* copy what fits instead of READ_TOOBIG */
     apr_uint32_t len;
     apr_uint32_t version;
     apr_time_t expires;
@@ -488,11 +489,13 @@ static shm_read_result_e slot_read_once(const oauth2_shm_t *shm,
     else if (len > OAUTH2_MAX_SESSION_RECORD) {
         res = READ_TORN;
     }
-    else if (len > rd->bufsize) {
+    else if (len > rd->bufsize && !rd->prefix) {
         res = READ_TOOBIG;
     }
     else {
-        res = record_copy(shm, s, first, len, rd->buf) ? READ_MATCH : READ_TORN;
+        apr_uint32_t n = len < rd->bufsize ? len : (apr_uint32_t)rd->bufsize;
+
+        res = record_copy(shm, s, first, n, rd->buf) ? READ_MATCH : READ_TORN;
     }
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     v2 = __atomic_load_n(&s->version, __ATOMIC_RELAXED);
@@ -548,12 +551,14 @@ static apr_uint32_t tag_scan(const oauth2_shm_t *shm, apr_uint64_t tag,
     return SHM_WINDOW;
 }
 
-apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
-                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            apr_time_t now, void *buf, apr_size_t bufsize,
-                            apr_size_t *len, oauth2_shm_meta_t *meta)
+/* A lookup; prefix: copy what fits of a larger record. */
+static apr_status_t shm_lookup(oauth2_shm_t *shm,
+                               const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                               apr_time_t now, void *buf, apr_size_t bufsize,
+                               int prefix, apr_size_t *len,
+                               oauth2_shm_meta_t *meta)
 {
-    shm_read_t rd = { buf, buf != NULL ? bufsize : 0, 0, 0, 0 };
+    shm_read_t rd = { buf, buf != NULL ? bufsize : 0, prefix, 0, 0, 0 };
     apr_uint64_t tag;
     apr_uint32_t bucket, pos, idx = 0;
     shm_read_result_e res = READ_OTHER;
@@ -589,6 +594,26 @@ apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
         meta->version = rd.version;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
+                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                            apr_time_t now, void *buf, apr_size_t bufsize,
+                            apr_size_t *len, oauth2_shm_meta_t *meta)
+{
+    return shm_lookup(shm, key, now, buf, bufsize, 0, len, meta);
+}
+
+apr_status_t oauth2_shm_get_prefix(oauth2_shm_t *shm,
+                                   const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                   apr_time_t now, void *buf,
+                                   apr_size_t bufsize, apr_size_t *len,
+                                   oauth2_shm_meta_t *meta)
+{
+    if (buf == NULL || bufsize == 0) {
+        return APR_EINVAL;
+    }
+    return shm_lookup(shm, key, now, buf, bufsize, 1, len, meta);
 }
 
 apr_status_t oauth2_shm_check(oauth2_shm_t *shm, const oauth2_shm_meta_t *meta,

@@ -105,6 +105,19 @@ apr_status_t oauth2_shm_get(oauth2_shm_t *shm,
                             apr_size_t *len, oauth2_shm_meta_t *meta);
 
 /**
+ * As oauth2_shm_get, but a record larger than bufsize is not an error:
+ * its first bufsize bytes are copied and *len is its whole length (so a
+ * reader that needs only the start of a record — the "hot" fields of a
+ * session — copies no more). buf must not be NULL.
+ * @return as oauth2_shm_get, without OAUTH2_ETOOBIG
+ */
+apr_status_t oauth2_shm_get_prefix(oauth2_shm_t *shm,
+                                   const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                   apr_time_t now, void *buf,
+                                   apr_size_t bufsize, apr_size_t *len,
+                                   oauth2_shm_meta_t *meta);
+
+/**
  * Is the record last read as (meta->slot, meta->version) unchanged and
  * not expired at now? Lock-free; lets a connection that kept a copy of a
  * record skip the copy. Sets *expires (may be NULL) to the current

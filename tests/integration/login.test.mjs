@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStack } from './lib/stack.mjs';
+import http from 'node:http';
 import { newBrowser, login, request } from './lib/http.mjs';
 
 /* Starts a login in browser b for url and stops at the callback, returning
@@ -91,6 +92,37 @@ describe('login', () => {
         assert.equal(lines.length, 40);
         assert.ok(lines.every((l) => l.includes(' - alice [')));
         assert.ok(pids.size >= 2, `requests served by ${pids.size} process(es)`);
+    });
+
+    it('rechecks a session remembered by a keep-alive connection', async () => {
+        const alice = newBrowser();
+        await login(alice, s.url('/app/ka'));
+        const bob = newBrowser();
+        await login(bob, s.url('/app/ka'), { username: 'bob' });
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const get = (cookie) => new Promise((resolve, reject) => {
+            const req = http.get(s.url('/app/ka'), { agent, headers: { Accept: 'application/json', Cookie: `oauth2_session=${cookie}` } }, (res) => {
+                let body = '';
+                res.on('data', (d) => { body += d; });
+                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
+            });
+            req.on('error', reject);
+        });
+        const a = alice.cookie('oauth2_session', s.url('/'));
+        const first = await get(a);
+        assert.equal(JSON.parse(first.body).headers['x-forwarded-user'], 'alice');
+        const again = await get(a);
+        assert.ok(again.reused, 'the same connection');
+        assert.equal(JSON.parse(again.body).headers['x-forwarded-user'], 'alice');
+        const other = await get(bob.cookie('oauth2_session', s.url('/')));
+        assert.ok(other.reused);
+        assert.equal(JSON.parse(other.body).headers['x-forwarded-user'], 'bob', 'another session id on the same connection');
+        await get(a);
+        await alice.get(s.url('/oauth2/logout?rd=/'));
+        const after = await get(a);
+        assert.ok(after.reused);
+        assert.equal(after.status, 401, 'a session logged out elsewhere is refused on the kept-alive connection');
+        agent.destroy();
     });
 
     it('runs parallel logins of one browser in two tabs', async () => {

@@ -637,6 +637,46 @@ static void test_store_shm_too_big(void **state)
     fx_close(&fx);
 }
 
+/* get_prefix copies the start of a larger record (inline part and into
+ * the chunks) and reports the whole length; smaller records come whole. */
+static void test_store_shm_get_prefix(void **state)
+{
+    static const apr_size_t sizes[] = { 1, 100, 447, 448, 449, 1000, 3000 };
+    unsigned char key[OAUTH2_SHM_KEY_LEN], buf[1000];
+    oauth2_shm_meta_t meta;
+    apr_size_t len, i;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        memset(buf, 0, sizeof(buf));
+        assert_int_equal(put_n(&fx, i + 1, sizes[i], 1000, 0), APR_SUCCESS);
+        make_key(key, i + 1);
+        len = 0;
+        assert_int_equal(oauth2_shm_get_prefix(fx.shm, key, 0, buf, sizeof(buf),
+                                               &len, &meta),
+                         APR_SUCCESS);
+        assert_int_equal(len, sizes[i]);
+        assert_true(matches(buf, len < sizeof(buf) ? len : sizeof(buf), i + 1));
+        assert_int_equal(meta.expires, 1000);
+        {
+            apr_time_t exp = 0;
+
+            assert_int_equal(oauth2_shm_check(fx.shm, &meta, 0, &exp),
+                             APR_SUCCESS);
+            assert_int_equal(exp, 1000);
+        }
+    }
+    assert_int_equal(oauth2_shm_get_prefix(fx.shm, key, 0, NULL, 0, &len, NULL),
+                     APR_EINVAL);
+    make_key(key, 99);
+    assert_int_equal(
+        oauth2_shm_get_prefix(fx.shm, key, 0, buf, sizeof(buf), &len, NULL),
+        OAUTH2_ENOTFOUND);
+    fx_close(&fx);
+}
+
 static void test_store_shm_evicts_when_window_full(void **state)
 {
     oauth2_shm_stats_t st;
@@ -1209,6 +1249,7 @@ int main(void)
         cmocka_unit_test(test_store_shm_check_tracks_changes),
         cmocka_unit_test(test_store_shm_record_sizes_at_boundaries),
         cmocka_unit_test(test_store_shm_too_big),
+        cmocka_unit_test(test_store_shm_get_prefix),
         cmocka_unit_test(test_store_shm_evicts_when_window_full),
         cmocka_unit_test(test_store_shm_reuses_expired_before_evicting),
         cmocka_unit_test(test_store_shm_chunk_exhaustion_and_recovery),
