@@ -513,7 +513,7 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
                              oauth2_store_t *shm)
 {
     oauth2_cfg_t *c = srv->cfg;
-    const char *err = NULL;
+    const char *err = NULL, *ident;
     unsigned char d[OAUTH2_SHA256_LEN];
     apr_uri_t u;
 
@@ -538,15 +538,11 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
         && apr_uri_parse(pconf, c->redirect_uri, &u) == APR_SUCCESS) {
         srv->callback_path = u.path ? u.path : "/";
     }
-    /* Session keys are bound to this issuer and client: a cookie from a
+    /* Session keys are bound to this provider and client: a cookie from a
      * virtual host with another provider never finds a session here. */
-    if (oauth2_crypto_sha256(apr_pstrcat(pconf,
-                                         oauth2_provider_issuer(srv->prov),
-                                         "\n", c->client_id, NULL),
-                             strlen(oauth2_provider_issuer(srv->prov)) + 1
-                                 + strlen(c->client_id),
-                             d)
-        != APR_SUCCESS) {
+    ident = apr_pstrcat(pconf, oauth2_provider_identity(srv->prov), "\n",
+                        c->client_id, NULL);
+    if (oauth2_crypto_sha256(ident, strlen(ident), d) != APR_SUCCESS) {
         return "cannot hash the client identity";
     }
     memcpy(srv->key_tag, d, sizeof(srv->key_tag));

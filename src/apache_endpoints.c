@@ -201,6 +201,22 @@ static int redeem_status(apr_status_t rv, int *level)
     }
 }
 
+/* Microsoft Entra ID leaves the groups out of a token when a user has
+ * too many ("group overage": _claim_names.groups or hasgroups instead);
+ * group rules then see none, which an administrator should learn. */
+static void warn_overage(request_rec *r, const oauth2_claims_t *claims)
+{
+    json_object *has = oauth2_claims_get(claims, "hasgroups");
+
+    if (oauth2_claims_get(claims, "_claim_names.groups") != NULL
+        || (has != NULL && json_object_get_boolean(has))) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2217: the provider left the user's groups out of the "
+                      "token (group overage): Require oauth2-group sees no "
+                      "groups for this user");
+    }
+}
+
 /* HTTP status for a session that could not be created: the user's claims
  * (403), the store (503), or the configuration (500, e.g. a session too
  * large for cookies). */
@@ -245,6 +261,7 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                                       "the login.",
                                 st->return_to);
     }
+    warn_overage(r, res->claims);
     rv = auth_oauth2_session_create(r, srv, res, &err);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK,

@@ -280,6 +280,11 @@ apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
         *err = "token response has no id_token (is the openid scope set?)";
         return OAUTH2_EUPSTREAM;
     }
+    if (!ep->oidc) {
+        /* Plain OAuth 2.0: no ID token was asked for (no openid scope, no
+         * nonce); one sent anyway is neither verified nor kept. */
+        res->id_token = NULL;
+    }
     if (res->id_token != NULL) {
         rv = verify_id_token(p, cl, ep, res->id_token, st->nonce, now,
                              &res->claims, err);

@@ -236,6 +236,14 @@ const char *oauth2_provider_issuer(const oauth2_provider_t *prov)
     return prov->issuer;
 }
 
+const char *oauth2_provider_identity(const oauth2_provider_t *prov)
+{
+    if (prov->issuer != NULL && *prov->issuer != '\0') {
+        return prov->issuer;
+    }
+    return prov->fixed.authorization ? prov->fixed.authorization : "";
+}
+
 /* A member that must be an absolute http(s) URL when present. */
 static apr_status_t doc_url(apr_pool_t *p, const oauth2_claims_t *doc,
                             const char *name, int required, const char **out,

@@ -69,6 +69,11 @@ apr_status_t oauth2_provider_child_init(oauth2_provider_t *prov,
  * plain OAuth 2.0 presets). */
 const char *oauth2_provider_issuer(const oauth2_provider_t *prov);
 
+/** What names this provider for binding sessions to it: the issuer, or
+ * for plain OAuth 2.0 providers without one (GitHub) the authorization
+ * endpoint. Never NULL. */
+const char *oauth2_provider_identity(const oauth2_provider_t *prov);
+
 /**
  * The endpoints, fetching the discovery document when needed. The result
  * stays valid until p is cleared.

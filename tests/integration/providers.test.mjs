@@ -603,7 +603,9 @@ describe('Microsoft Entra ID preset (oidc-provider with Entra-shaped claims)', (
     });
 
     it('denies group rules in the groups overage case (no groups claim, _claim_names instead)', async () => {
+        const mark = env.apache.mark();
         const max = await loginAt('entra', ENTRA.max);
+        await env.apache.waitForLog(/OA2217: the provider left the user's groups out/, { since: mark });
         assert.equal(max.res.final.status, 200);
         assert.equal(max.res.final.json().headers['x-forwarded-groups'], undefined);
         assert.equal(await statusAs(max.b, 'entra', '/grp/eng'), 403);
