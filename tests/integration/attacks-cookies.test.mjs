@@ -255,6 +255,72 @@ LimitRequestFieldSize 131072
         }
     });
 
+    /* ----------------------- sessions remembered by a connection */
+
+    /* Requests on one keep-alive connection, in turn; each answer with
+     * whether the connection was reused. */
+    async function onOneConnection(steps) {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const out = [];
+        try {
+            for (const step of steps) {
+                if (typeof step === 'function') {
+                    await step();
+                    continue;
+                }
+                const [path, cookie] = step;
+                out.push(await new Promise((resolve, reject) => {
+                    const req = http.get(s.url(path), { agent, headers: { ...HTML, ...(cookie ? { Cookie: cookie } : {}) } }, (res) => {
+                        const chunks = [];
+                        res.on('data', (c) => chunks.push(c));
+                        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString(), reused: req.reusedSocket }));
+                    });
+                    req.on('error', reject);
+                }));
+            }
+        }
+        finally {
+            agent.destroy();
+        }
+        return out;
+    }
+
+    const userOf = (r) => (r.status === 200 ? JSON.parse(r.body).headers['x-forwarded-user'] : `(${r.status})`);
+
+    it('serves each request of a shared keep-alive connection as its own cookie\'s user (a proxy in front)', async () => {
+        const bobSid = bob.cookie('oauth2_session', s.url('/'));
+        const flipped = sid.slice(0, 42) + (sid[42] === 'A' ? 'Q' : 'A');
+        const answers = await onOneConnection([
+            ['/app/k1', `oauth2_session=${sid}`],
+            ['/app/k2', `oauth2_session=${bobSid}`],
+            ['/app/k3', `oauth2_session=${sid}`],
+            ['/app/k4', null],
+            ['/app/k5', `oauth2_session=${flipped}`],
+            ['/app/k6', `oauth2_session=${sid.slice(0, 42)}`],
+            ['/app/k7', `oauth2_session=${sid}`],
+            ['/public/k8', `oauth2_session=${sid}`],
+            ['/app/k9', `oauth2_session=${bobSid}`],
+        ]);
+        assert.ok(answers.slice(1).every((r) => r.reused), 'one connection throughout');
+        assert.deepEqual(answers.map(userOf), ['alice', 'bob', 'alice', '(302)', '(302)', '(302)', 'alice', undefined, 'bob']);
+        for (const r of answers.filter((x) => x.status !== 200)) assertNoBackendBody(r);
+    });
+
+    it('notices on a keep-alive connection that its session was logged out elsewhere', async () => {
+        const b = newBrowser();
+        await login(b, s.url('/app/kl'));
+        const mine = b.cookie('oauth2_session', s.url('/'));
+        const answers = await onOneConnection([
+            ['/app/kl1', `oauth2_session=${mine}`],
+            ['/app/kl2', `oauth2_session=${mine}`],
+            async () => assert.equal((await b.get(s.url('/oauth2/logout?rd=/'))).status, 302),
+            ['/app/kl3', `oauth2_session=${mine}`],
+        ]);
+        assert.ok(answers[2].reused, 'the same connection');
+        assert.deepEqual(answers.map(userOf), ['alice', 'alice', '(302)']);
+        assertNoBackendBody(answers[2]);
+    });
+
     /* ---------------------------------------------------- requests */
 
     it('answers POST without Content-Type: 401 without a session, proxied with one', async () => {
