@@ -18,7 +18,10 @@ static const char *term_split(const char *w)
     const char *start = w, *sep = strstr(w, "://");
 
     if (sep != NULL && strcspn(w, ":~") == (apr_size_t)(sep - w)) {
+        /* A URL claim name: its authority (host and port) and the path
+         * up to the separator belong to the name. */
         start = sep + 3;
+        start += strcspn(start, "/");
     }
     return start + strcspn(start, ":~");
 }

@@ -168,9 +168,18 @@ const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
     if (strcmp(c->cookie_samesite, "None") == 0 && c->cookie_secure == 0) {
         return "OAuth2CookieSameSite: None requires OAuth2CookieSecure On";
     }
-    if (c->cookie_name[0] == '_' && strncmp(c->cookie_name, "__Host-", 7) == 0
+    if (strncmp(c->cookie_name, "__Host-", 7) == 0
         && c->cookie_domain != NULL) {
         return "OAuth2CookieDomain: a __Host- cookie cannot have a domain";
+    }
+    /* RFC 6265bis §4.1.3: browsers drop __Secure-/__Host- cookies that
+     * are not Secure (with OAuth2CookieSecure unset, https requests set
+     * it; Off would make every login loop). */
+    if ((strncmp(c->cookie_name, "__Host-", 7) == 0
+         || strncmp(c->cookie_name, "__Secure-", 9) == 0)
+        && c->cookie_secure == 0) {
+        return "OAuth2Cookie: a __Host- or __Secure- cookie needs "
+               "OAuth2CookieSecure On";
     }
     return NULL;
 }
@@ -458,7 +467,8 @@ const char *oauth2_cfg_set_store(apr_pool_t *p, oauth2_cfg_t *cfg,
         cfg->store = OAUTH2_STORE_COOKIE;
         return NULL;
     }
-    if (strchr(arg, ':') == NULL || arg[0] == ':') {
+    if (strchr(arg, ':') == NULL || arg[0] == ':'
+        || strchr(arg, ':')[1] == '\0') {
         return apr_psprintf(p,
                             "'%s' is not shm, shm:CAPACITY, cookie or a "
                             "socache provider spec such as "
@@ -488,7 +498,7 @@ static const char *check_param(apr_pool_t *p, const char *k)
     int i;
 
     for (i = 0; reserved[i] != NULL; i++) {
-        if (strcmp(k, reserved[i]) == 0) {
+        if (strcasecmp(k, reserved[i]) == 0) {
             return apr_psprintf(p, "'%s' is set by the module itself", k);
         }
     }

@@ -151,8 +151,9 @@ static apr_status_t failure(apr_pool_t *p, CURLcode rc, const http_call_t *call,
 {
     if (call->body.too_big || call->head.too_big) {
         *err = apr_psprintf(
-            p, "response from %.200s exceeds %" APR_SIZE_T_FMT " bytes", url,
-            call->body.max);
+            p, "response %s from %.200s exceeds %" APR_SIZE_T_FMT " bytes",
+            call->head.too_big ? "headers" : "body", url,
+            call->head.too_big ? call->head.max : call->body.max);
         return OAUTH2_ETOOBIG;
     }
     if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT) {

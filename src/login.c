@@ -3,6 +3,7 @@
  * userinfo and refresh (see login.h).
  */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_base64.h>
 #include <apr_strings.h>
@@ -96,6 +97,31 @@ static int token_ok(const char *t)
     return 1;
 }
 
+/* When the access token expires (RFC 6749 §5.1 expires_in, seconds): a
+ * JSON number, or a string of digits as some providers send; 0 when
+ * absent or out of range. */
+static apr_time_t expires_at(const oauth2_claims_t *tr, apr_time_t now)
+{
+    json_object *exp = oauth2_claims_get(tr, "expires_in");
+    apr_int64_t secs = 0;
+    const char *s;
+
+    if (exp != NULL && json_object_is_type(exp, json_type_int)) {
+        secs = json_object_get_int64(exp);
+    }
+    else if (exp != NULL && json_object_is_type(exp, json_type_string)) {
+        s = json_object_get_string(exp);
+        for (; *s >= '0' && *s <= '9' && secs < 1000000000; s++) {
+            secs = secs * 10 + (*s - '0');
+        }
+        secs = *s == '\0' ? secs : 0;
+    }
+    if (secs <= 0 || secs >= 10L * 365 * 86400) {
+        return 0;
+    }
+    return now + apr_time_from_sec(secs);
+}
+
 /* Reads a token response (RFC 6749 §5.1/§5.2). */
 static apr_status_t token_parse(apr_pool_t *p,
                                 const oauth2_http_response_t *resp,
@@ -103,8 +129,7 @@ static apr_status_t token_parse(apr_pool_t *p,
                                 const char **err)
 {
     oauth2_claims_t *tr;
-    const char *e;
-    json_object *exp;
+    const char *e, *type;
 
     if (oauth2_claims_parse(p, resp->body, resp->body_len, OAUTH2_MAX_RESPONSE,
                             &tr, err)
@@ -131,13 +156,17 @@ static apr_status_t token_parse(apr_pool_t *p,
         *err = "token response has no usable access_token";
         return OAUTH2_EUPSTREAM;
     }
-    exp = oauth2_claims_get(tr, "expires_in");
-    if (exp != NULL && json_object_is_type(exp, json_type_int)
-        && json_object_get_int64(exp) > 0
-        && json_object_get_int64(exp) < 10L * 365 * 86400) {
-        res->access_expires =
-            now + apr_time_from_sec(json_object_get_int64(exp));
+    /* RFC 6749 §7.1: a token of a type the client does not understand
+     * (DPoP, MAC) must not be used as a bearer token. */
+    type = oauth2_claims_get_string(tr, "token_type");
+    if (type != NULL && strcasecmp(type, "bearer") != 0) {
+        *err = apr_psprintf(p,
+                            "token response has token_type '%.40s', not "
+                            "Bearer",
+                            type);
+        return OAUTH2_EUPSTREAM;
     }
+    res->access_expires = expires_at(tr, now);
     return APR_SUCCESS;
 }
 

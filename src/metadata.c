@@ -213,11 +213,27 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
     return APR_SUCCESS;
 }
 
+/* Releases the cached documents when the process ends (their pools are
+ * unmanaged: nothing else would free them). */
+static apr_status_t provider_cleanup(void *data)
+{
+    oauth2_provider_t *prov = data;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        snap_unref_locked(prov->docs[i].cur);
+        prov->docs[i].cur = NULL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t oauth2_provider_child_init(oauth2_provider_t *prov,
                                         apr_pool_t *pchild)
 {
     apr_status_t rv;
 
+    apr_pool_cleanup_register(pchild, prov, provider_cleanup,
+                              apr_pool_cleanup_null);
     rv =
         apr_thread_mutex_create(&prov->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (rv == APR_SUCCESS) {

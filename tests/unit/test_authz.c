@@ -269,6 +269,11 @@ static void test_authz_parse_claim_terms(void **state)
           "admin" },
         { "https://example.com/roles:a:b", "https://example.com/roles", "a:b" },
         { "https://example.com/roles~^adm", "https://example.com/roles", NULL },
+        /* A port is part of the URL name, not the separator. */
+        { "https://example.com:8443/roles:admin",
+          "https://example.com:8443/roles", "admin" },
+        { "https://example.com:8443/roles~^a", "https://example.com:8443/roles",
+          NULL },
         { "urn:x", "urn", "x" },
     };
     apr_size_t i;

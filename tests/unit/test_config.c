@@ -487,6 +487,7 @@ static void test_config_set_store(void **state)
         { "shmcb:/run/apache2/oauth2(512000)", 1, OAUTH2_STORE_SOCACHE,
           OAUTH2_UNSET, "shmcb:/run/apache2/oauth2(512000)" },
         { "redis", 0, 0, 0, NULL },
+        { "redis:", 0, 0, 0, NULL },
         { "files", 0, 0, 0, NULL },
         { ":6379", 0, 0, 0, NULL },
         { "", 0, 0, 0, NULL },
@@ -547,6 +548,8 @@ static void test_config_auth_params(void **state)
         { "scope=admin", NULL },
         { "state=x", NULL },
         { "nonce=x", NULL },
+        { "State=x", NULL },
+        { "REDIRECT_URI=x", NULL },
         { "code_challenge=x", NULL },
         { "code_challenge_method=plain", NULL },
         { "prompt=login state=x", NULL },
@@ -857,6 +860,17 @@ static void test_config_finalize_refusals(void **state)
     assert_non_null(err);
     assert_true(strncmp(err, "OAuth2CookieDomain:", 19) == 0);
     c->cookie_domain = NULL;
+    assert_null(oauth2_cfg_finalize(pool, c));
+
+    /* __Host- and __Secure- cookies must be Secure (RFC 6265bis §4.1.3):
+     * OAuth2CookieSecure Off refused, On or by scheme accepted. */
+    c->cookie_secure = 0;
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2Cookie:", 13) == 0);
+    c->cookie_name = "__Secure-session";
+    assert_non_null(oauth2_cfg_finalize(pool, c));
+    c->cookie_secure = 1;
     assert_null(oauth2_cfg_finalize(pool, c));
 }
 

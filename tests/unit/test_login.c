@@ -678,6 +678,9 @@ static void test_login_token_response_refusals(void **state)
         { 200, "{\"access_token\":\"AT\",\"refresh_token\":\"R\\nT\"}" },
         { 200, "{\"access_token\":\"AT\",\"refresh_token\":\"\"}" },
         { 200, "{\"access_token\":\"AT\"} trailing" },
+        /* RFC 6749 §7.1: only Bearer tokens are understood. */
+        { 200, "{\"access_token\":\"AT\",\"token_type\":\"DPoP\"}" },
+        { 200, "{\"access_token\":\"AT\",\"token_type\":\"mac\"}" },
     };
     fx_t *fx = fixture(0, 0, CLIENT_SECRET);
     apr_size_t i;
@@ -736,7 +739,11 @@ static void test_login_expires_in(void **state)
         { "9223372036854775807", 0 },
         { "0", 0 },
         { "-60", 0 },
-        { "\"3600\"", 0 },
+        /* Some providers send a string of digits. */
+        { "\"3600\"", NOW + apr_time_from_sec(3600) },
+        { "\"36x\"", 0 },
+        { "\"\"", 0 },
+        { "\"-5\"", 0 },
         { "3600.5", 0 },
         { "null", 0 },
         { "true", 0 },
