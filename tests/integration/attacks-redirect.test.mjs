@@ -1,7 +1,9 @@
 // attacks-redirect.test.mjs: open redirects (issue 6, attack catalog) through
-// every target the module follows: `rd` of /oauth2/logout and /oauth2/start,
-// and the original URL of a protected request (a raw request target, stored
-// in the login state and followed by the callback). Each Location is resolved
+// every target the module follows: `rd` of /oauth2/logout (without a session
+// the Location itself; with one, the post_logout_redirect_uri handed to the
+// provider's end_session endpoint) and of /oauth2/start, and the original
+// URL of a protected request (a raw request target, stored in the login
+// state and followed by the callback). Each Location is resolved
 // as a browser does (WHATWG URL: '\' is '/', tabs and newlines vanish), and
 // its host must be this one, or the allow-listed good.com exactly.
 import { describe, it, before, after } from 'node:test';
@@ -108,6 +110,25 @@ describe('attacks: open redirects', () => {
         return r.headers.location;
     }
 
+    /* With a session, logout continues at the provider's end_session
+     * endpoint (RP-Initiated Logout): the post-logout target is its
+     * post_logout_redirect_uri. */
+    async function viaLogoutWithSession(payload) {
+        const b = newBrowser();
+        b.jar = new Map([...user.jar].filter(([, c]) => !c.name.startsWith('oauth2_')));
+        await throughLogin(s.url('/oauth2/start?rd=/'), b).then(() => null);
+        const cb = await b.get(s.url('/app/logged-in'));
+        assert.equal(cb.status, 200, 'logged in');
+        const r = await b.get(s.url(`/oauth2/logout?rd=${encodeURIComponent(payload)}`));
+        assert.equal(r.status, 302);
+        assertNoBackendBody(r);
+        const end = new URL(r.headers.location);
+        assert.equal(end.origin, s.op.issuer, 'continues at the provider');
+        assert.equal(end.pathname, new URL(s.op.metadata.end_session_endpoint).pathname);
+        assert.equal(b.cookie('oauth2_session', s.url('/')), undefined, 'the session cookie is gone');
+        return end.searchParams.get('post_logout_redirect_uri');
+    }
+
     /* Follows a login from url (on Apache) to the callback; the callback's
      * Location as sent. The provider already knows the user. */
     async function throughLogin(url, browser = user) {
@@ -160,9 +181,13 @@ describe('attacks: open redirects', () => {
     }
 
     for (const [payload, raw] of NAMED) {
-        it(`refuses ${JSON.stringify(payload)} as logout rd, start rd and original URL`, async () => {
+        it(`refuses ${JSON.stringify(payload)} as logout rd (post-logout target), start rd and original URL`, async () => {
             let mark = s.apache.mark();
             assert.equal(await viaLogout(payload), '/');
+            assert.equal(countLog(s.apache, /OA2213: refused redirect target/, mark), 1, 'OA2213 logged');
+
+            mark = s.apache.mark();
+            assert.equal(await viaLogoutWithSession(payload), base, 'the provider is told to come back to /');
             assert.equal(countLog(s.apache, /OA2213: refused redirect target/, mark), 1, 'OA2213 logged');
 
             mark = s.apache.mark();
@@ -189,6 +214,8 @@ describe('attacks: open redirects', () => {
         it(`follows the allowed target ${target}`, async () => {
             const mark = s.apache.mark();
             assert.equal(await viaLogout(target), target);
+            // Relative targets are made absolute on this host; others are kept as they are.
+            assert.equal(await viaLogoutWithSession(target), target.startsWith('/') ? new URL(target, base).href : target);
             assert.equal(await viaStart(target), target);
             assert.equal(countLog(s.apache, /OA2213|OA2105/, mark), 0);
         });
@@ -250,7 +277,7 @@ describe('attacks: open redirects', () => {
         await assertServing(s, user);
     });
 
-    it('keeps every public corpus payload on this host (all at logout, a sample of 100 at start and as the original URL)', async (t) => {
+    it('keeps every public corpus payload on this host (all at logout, a sample of 100 at start and as the original URL, 50 of them as post-logout targets)', async (t) => {
         if (!corporaAvailable()) {
             t.skip(`public corpora not found in ${CORPORA_DIR} (set OAUTH2_CORPORA)`);
             return;
@@ -268,6 +295,10 @@ describe('attacks: open redirects', () => {
         }
         t.diagnostic(`${payloads.length} payloads at logout: ${payloads.length - kept} refused, ${kept} kept as same-host targets`);
         const some = sample(payloads, 100);
+        for (const p of some.slice(0, 50)) {
+            const after = await viaLogoutWithSession(p);
+            assert.equal(new URL(after).host, new URL(base).host, `post-logout target of ${JSON.stringify(p)}: ${after}`);
+        }
         for (const p of some) {
             const back = await viaStart(p);
             assert.equal(new URL(back, base).host, new URL(base).host, `start rd=${JSON.stringify(p)} -> ${back}`);
