@@ -328,6 +328,19 @@ static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
     return rv;
 }
 
+apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
+                                            apr_pool_t *p, const char *body,
+                                            apr_size_t len,
+                                            oauth2_endpoints_t *ep,
+                                            const char **err)
+{
+    if (prov == NULL || body == NULL || ep == NULL) {
+        *err = "no document";
+        return OAUTH2_EUPSTREAM;
+    }
+    return parse_discovery(p, prov, body, len, ep, err);
+}
+
 /* GET url; anything but a 200 is the provider's failure. */
 static apr_status_t fetch(apr_pool_t *p, oauth2_provider_t *prov,
                           const char *url, apr_size_t max,

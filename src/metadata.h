@@ -94,6 +94,20 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
                                     apr_time_t now, const oauth2_jws_t *jws,
                                     const char **err);
 
+/**
+ * Checks a discovery document (OpenID Connect Discovery 1.0 §3, §4.3) as a
+ * fetch would: a JSON object naming exactly this provider's issuer, with
+ * http(s) authorization, token and (unless OAuth2Endpoint jwks is set)
+ * jwks_uri endpoints; OAuth2Endpoint overrides applied. For tests and
+ * fuzzing; the cache calls the same code.
+ * @return APR_SUCCESS or OAUTH2_EUPSTREAM (*err says why)
+ */
+apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
+                                            apr_pool_t *p, const char *body,
+                                            apr_size_t len,
+                                            oauth2_endpoints_t *ep,
+                                            const char **err);
+
 /** Current counters of this process. */
 void oauth2_provider_stats(oauth2_provider_t *prov,
                            oauth2_provider_stats_t *st);
