@@ -121,7 +121,8 @@ static void finalize_preset(oauth2_cfg_t *c)
     }
 }
 
-const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
+/* The defaults of every UNSET field (SPEC.md). */
+static void finalize_defaults(oauth2_cfg_t *c)
 {
     finalize_preset(c);
     if (c->prefix == NULL) {
@@ -154,17 +155,11 @@ const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
     if (c->http_timeout == OAUTH2_UNSET) {
         c->http_timeout = OAUTH2_DEFAULT_HTTP_TIMEOUT;
     }
-    if (!c->provider_set) {
-        return NULL;
-    }
-    if (c->client_id == NULL) {
-        return "OAuth2ClientID: required when OAuth2Provider is set";
-    }
-    if (c->secrets == NULL || c->secrets->nelts == 0) {
-        return "OAuth2Secret: required when OAuth2Provider is set (e.g. "
-               "OAuth2Secret file:/etc/apache2/oauth2.secret with the output "
-               "of `openssl rand -base64 48`)";
-    }
+}
+
+/* The cookie attributes that browsers would refuse together. */
+static const char *check_cookie(const oauth2_cfg_t *c)
+{
     if (strcmp(c->cookie_samesite, "None") == 0 && c->cookie_secure == 0) {
         return "OAuth2CookieSameSite: None requires OAuth2CookieSecure On";
     }
@@ -182,6 +177,23 @@ const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
                "OAuth2CookieSecure On";
     }
     return NULL;
+}
+
+const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
+{
+    finalize_defaults(c);
+    if (!c->provider_set) {
+        return NULL;
+    }
+    if (c->client_id == NULL) {
+        return "OAuth2ClientID: required when OAuth2Provider is set";
+    }
+    if (c->secrets == NULL || c->secrets->nelts == 0) {
+        return "OAuth2Secret: required when OAuth2Provider is set (e.g. "
+               "OAuth2Secret file:/etc/apache2/oauth2.secret with the output "
+               "of `openssl rand -base64 48`)";
+    }
+    return check_cookie(c);
 }
 
 oauth2_dir_cfg_t *oauth2_dir_cfg_create(apr_pool_t *p)
