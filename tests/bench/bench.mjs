@@ -1,0 +1,893 @@
+// bench.mjs: what `./build.sh bench` runs (through tests/bench/bench.sh).
+//
+// The same /usr/sbin/apache2 on loopback in three configurations, all serving
+// the same 1 KB static file (/static/1k.html) and the same path proxied by
+// mod_proxy to a small backend (/proxy/1k):
+//   plain    no authentication
+//   oauth2   mod_auth_oauth2 (AuthType oauth2, Require valid-user, shm store)
+//   openidc  Debian's mod_auth_openidc (AuthType openid-connect, shm cache)
+// Both modules log in at the same oidc-provider (tests/integration/lib), each
+// with its own client. Sessions are created by real logins (harness login()),
+// then wrk runs against each configuration in turn, interleaved, in rounds;
+// callgrind counts instructions per request. tests/bench/bench.sh installs
+// wrk, valgrind and mod_auth_openidc first.
+//
+//   node tests/bench/bench.mjs --module build/.libs/mod_auth_oauth2.so [--quick]
+//       [--sessions 1,10000,100000] [--rounds 5] [--seconds 5] [--no-callgrind]
+//       [--no-wrk] [--no-openidc] [--out build/bench-results.md]
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { createApache, REPO_ROOT, APACHE_BIN } from '../integration/lib/apache.mjs';
+import { Browser, login, request } from '../integration/lib/http.mjs';
+import { freePort, waitFor, waitForPort, guardedCommand, killGroup } from '../integration/lib/ports.mjs';
+import { startServerWorker } from './servers.mjs';
+import {
+    sleep, median, wrk, RawConnection, rawGet, run, track, killChildren, apacheChildrenMem,
+    sharedMappedBytes, fmtInt, fmtMs, fmtRatio, table,
+} from './lib.mjs';
+
+/* ------------------------------------------------------------- options */
+
+function parseArgs(argv) {
+    const o = { quick: false, callgrind: true, wrk: true, openidc: true };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const val = () => {
+            if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+            return argv[++i];
+        };
+        if (a === '--quick') o.quick = true;
+        else if (a === '--full') o.quick = false;
+        else if (a === '--module') o.module = val();
+        else if (a === '--sessions') o.sessions = val().split(',').map(Number);
+        else if (a === '--rounds') o.rounds = Number(val());
+        else if (a === '--seconds') o.seconds = Number(val());
+        else if (a === '--connections') o.connections = Number(val());
+        else if (a === '--threads') o.threads = Number(val());
+        else if (a === '--login-concurrency') o.loginConcurrency = Number(val());
+        else if (a === '--openidc-login-budget') o.openidcBudget = Number(val());
+        else if (a === '--callgrind-requests') o.cgRequests = Number(val());
+        else if (a === '--no-callgrind') o.callgrind = false;
+        else if (a === '--only-callgrind') {
+            o.wrk = false;
+            o.sessions = [];
+        }
+        else if (a === '--no-wrk') o.wrk = false;
+        else if (a === '--no-openidc') o.openidc = false;
+        else if (a === '--out') o.out = val();
+        else if (a === '-h' || a === '--help') {
+            console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 18).join('\n'));
+            process.exit(0);
+        } else throw new Error(`unknown argument ${a}`);
+    }
+    const q = o.quick;
+    return {
+        module: path.resolve(o.module ?? path.join(REPO_ROOT, 'build/.libs/mod_auth_oauth2.so')),
+        quick: q,
+        sessions: o.sessions ?? (q ? [1, 2000] : [1, 10000, 100000]),
+        rounds: o.rounds ?? (q ? 2 : 5),
+        seconds: o.seconds ?? (q ? 1 : 5),
+        warmup: q ? 0 : 1,
+        threads: o.threads ?? 2,
+        connections: o.connections ?? 32,
+        loginConcurrency: o.loginConcurrency ?? 24,
+        loginSamples: q ? 5 : 30,
+        // mod_auth_openidc scans its whole cache under one lock for every
+        // new entry: past this many seconds of logins it is left where it is.
+        openidcBudget: o.openidcBudget ?? (q ? 15 : 300),
+        cgRequests: o.cgRequests ?? (q ? 100 : 1000),
+        callgrind: o.callgrind,
+        wrk: o.wrk,
+        openidc: o.openidc && fs.existsSync(OPENIDC_SO),
+        out: path.resolve(o.out ?? path.join(REPO_ROOT, 'build/bench-results.md')),
+    };
+}
+
+const OPENIDC_SO = '/usr/lib/apache2/modules/mod_auth_openidc.so';
+const STATIC = '/static/1k.html';
+const PROXY = '/proxy/1k';
+const OAUTH2_SHM_SESSIONS = 150000;
+const SECRET = crypto.randomBytes(33).toString('base64url');
+// mod_auth_openidc stores about three cache entries per login (issue 7);
+// its cache is sized for that many per session wanted, plus a margin.
+const OPENIDC_SLOTS_PER_SESSION = 3;
+
+const MPM = [
+    'StartServers 2', 'ServerLimit 2', 'ThreadLimit 32', 'ThreadsPerChild 32',
+    'MinSpareThreads 1', 'MaxSpareThreads 64', 'MaxRequestWorkers 64',
+    'MaxConnectionsPerChild 0', 'MaxKeepAliveRequests 0',
+].join('\n');
+// apache2 -X under callgrind: one process, a few threads.
+const MPM_CALLGRIND = [
+    'StartServers 1', 'ServerLimit 1', 'ThreadLimit 4', 'ThreadsPerChild 4',
+    'MinSpareThreads 1', 'MaxSpareThreads 4', 'MaxRequestWorkers 4',
+    'MaxConnectionsPerChild 0', 'MaxKeepAliveRequests 0',
+].join('\n');
+
+// Chrome 120's headers for a navigation, plus a few unrelated cookies.
+function browserHeaderLines(cookie) {
+    return [
+        'Connection: keep-alive',
+        'sec-ch-ua: "Not_A Brand";v="8", "Chromium";v="120", "Google Chrome";v="120"',
+        'sec-ch-ua-mobile: ?0',
+        'sec-ch-ua-platform: "Linux"',
+        'Upgrade-Insecure-Requests: 1',
+        'User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+        'Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7',
+        'Sec-Fetch-Site: none',
+        'Sec-Fetch-Mode: navigate',
+        'Sec-Fetch-User: ?1',
+        'Sec-Fetch-Dest: document',
+        'Accept-Encoding: gzip, deflate, br',
+        'Accept-Language: en-US,en;q=0.9,de;q=0.8',
+        `Cookie: _ga=GA1.1.1234567890.1700000000; _ga_ABCDEF1234=GS1.1.1700000000.3.1.1700000123.0.0.0; theme=dark; csrftoken=Zx8pQ2mN4rT6vW9yB1cD3fG5hJ7kL0aS; ${cookie}; lang=en`,
+    ];
+}
+
+/* ------------------------------------------------------------ servers */
+
+const USERS = Array.from({ length: 64 }, (_, i) => {
+    const id = `user${String(i + 1).padStart(2, '0')}`;
+    return {
+        id,
+        email: `${id}@example.com`,
+        email_verified: true,
+        name: `Bench User ${i + 1}`,
+        given_name: 'Bench',
+        family_name: `User ${i + 1}`,
+        preferred_username: id,
+        groups: ['staff', `team-${i % 8}`],
+    };
+});
+
+function commonConfig(ctx) {
+    return `
+ProxyPass /proxy/ ${ctx.backend.url}/
+ProxyPassReverse /proxy/ ${ctx.backend.url}/
+`;
+}
+
+function plainConfig(ctx) {
+    return () => commonConfig(ctx);
+}
+
+function oauth2Config(ctx) {
+    return () => `
+OAuth2Provider ${ctx.op.issuer}
+OAuth2ClientID bench-oauth2
+OAuth2ClientSecret bench-oauth2-secret
+OAuth2Secret ${SECRET}
+OAuth2SessionStore shm:${OAUTH2_SHM_SESSIONS}
+OAuth2SessionTimeout 28800
+OAuth2SessionMaxAge 28800
+${commonConfig(ctx)}
+<Location />
+    AuthType oauth2
+    Require valid-user
+</Location>
+<Location /bench-status>
+    SetHandler oauth2-status
+    AuthType None
+    Require all granted
+</Location>
+`;
+}
+
+function openidcConfig(ctx, slots) {
+    return (apache) => `
+LoadModule auth_openidc_module ${OPENIDC_SO}
+OIDCProviderMetadataURL ${ctx.op.issuer}/.well-known/openid-configuration
+OIDCClientID bench-openidc
+OIDCClientSecret bench-openidc-secret
+OIDCRedirectURI ${apache.url}/redirect_uri
+OIDCCryptoPassphrase ${SECRET}
+OIDCPKCEMethod S256
+OIDCScope "openid email profile"
+OIDCCacheType shm
+OIDCCacheShmMax ${slots()}
+OIDCSessionInactivityTimeout 28800
+OIDCSessionMaxDuration 28800
+${commonConfig(ctx)}
+<Location />
+    AuthType openid-connect
+    Require valid-user
+</Location>
+`;
+}
+
+/** Turns the harness's access log off (the same in every configuration). */
+function noAccessLog(apache) {
+    const render = apache.renderConfig.bind(apache);
+    apache.renderConfig = (extra) => render(extra).replace(/^CustomLog .*$/m, '# access log off for the bench');
+    return apache;
+}
+
+const FILES = {
+    'htdocs/static/1k.html': `<!doctype html><title>1k</title><p>${'0123456789abcdef'.repeat(64)}`.slice(0, 1023) + '\n',
+};
+
+/* ------------------------------------------------------------- logins */
+
+class Target {
+    constructor(name, apache, cookieName) {
+        Object.assign(this, { name, apache, cookieName });
+        this.sessions = []; // cookie values, oldest first
+        this.browsers = [];
+    }
+
+    cookie(v) {
+        return `${this.cookieName}=${v}`;
+    }
+}
+
+function isAppCookie(name) {
+    return name.startsWith('oauth2') || name.startsWith('mod_auth_openidc');
+}
+
+const CALLBACK = /\/oauth2\/callback\?|\/redirect_uri\?/;
+
+/**
+ * One login of `username` in `browser` (its provider cookies kept, so after
+ * the first one the provider answers at once, as for a user with an open
+ * session there). Without `whole`, it stops at the callback's answer (the
+ * session cookie is set there) instead of loading the page again.
+ */
+async function loginOnce(t, browser, username, { whole = false } = {}) {
+    for (const c of browser.cookies()) if (isAppCookie(c.name)) browser.deleteCookie(c.name);
+    const r = await login(browser, t.apache.href(STATIC), {
+        username, password: 'x', timeout: 60000,
+        onRedirect: (url, hop) => (whole || !CALLBACK.test(hop.url) ? undefined : false),
+    });
+    const v = browser.cookie(t.cookieName);
+    const ok = whole || r.stoppedAt ? (whole ? r.final?.status === 200 : r.final?.status === 302) : false;
+    if (!ok || !v) {
+        throw new Error(`${t.name}: login ended with ${r.final?.status} at ${r.final?.url} (cookie ${v ? 'set' : 'missing'})\n${r.final?.body?.slice(0, 400)}`);
+    }
+    return v;
+}
+
+/** Logs in until t has n sessions (or the budget in seconds runs out). */
+async function createSessions(t, n, { concurrency, budget = Infinity, log }) {
+    const start = Date.now();
+    const first = t.sessions.length;
+    let next = first;
+    let stop = false;
+    let lastReport = Date.now();
+    const workers = Array.from({ length: Math.min(concurrency, n - first) }, async (_, i) => {
+        t.browsers[i] ??= new Browser({ name: `${t.name}-${i}` });
+        const b = t.browsers[i];
+        while (!stop && next < n) {
+            next++;
+            t.sessions.push(await loginOnce(t, b, USERS[i % USERS.length].id));
+            if ((Date.now() - start) / 1000 > budget) stop = true;
+            if (Date.now() - lastReport > 5000) {
+                lastReport = Date.now();
+                const done = t.sessions.length - first;
+                log(`  ${t.name}: ${fmtInt(t.sessions.length)}/${fmtInt(n)} sessions (${fmtInt(done / ((Date.now() - start) / 1000))} logins/s)`);
+            }
+        }
+    });
+    await Promise.all(workers);
+    const secs = (Date.now() - start) / 1000;
+    const made = t.sessions.length - first;
+    return { made, secs, rate: made / secs, complete: t.sessions.length >= n };
+}
+
+/** Median wall time of `samples` logins, one at a time, each in a new browser. */
+async function loginRoundTrip(t, samples) {
+    const times = [];
+    for (let i = 0; i < samples; i++) {
+        const b = new Browser({ name: `${t.name}-rt-${i}` });
+        const t0 = process.hrtime.bigint();
+        t.sessions.push(await loginOnce(t, b, USERS[i % USERS.length].id, { whole: true }));
+        times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    // And the same with the provider's session already there (SSO): the part
+    // that is Apache's (redirect, callback, token exchange, session).
+    const sso = [];
+    const b = new Browser({ name: `${t.name}-rt-sso` });
+    t.sessions.push(await loginOnce(t, b, 'user01'));
+    for (let i = 0; i < samples; i++) {
+        const t0 = process.hrtime.bigint();
+        t.sessions.push(await loginOnce(t, b, 'user01', { whole: true }));
+        sso.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    return { full: median(times), sso: median(sso) };
+}
+
+async function statusOf(t, session) {
+    const r = await request(t.apache.href(STATIC), { headers: { Cookie: t.cookie(session) }, timeout: 30000 });
+    return r.status === 200 && r.body.length === 1024 ? 200 : r.status;
+}
+
+async function oauth2Metrics(t) {
+    const r = await request(t.apache.href('/bench-status'), { timeout: 10000 });
+    const m = {};
+    for (const [, k, v] of r.body.matchAll(/^(oauth2_\w+)(?:\{[^}]*\})? (\d+)$/gm)) m[k] = Number(v);
+    return m;
+}
+
+/* ----------------------------------------------------------- callgrind */
+
+/**
+ * One apache2 -X under callgrind: started, logged in (oauth2/openidc), warmed
+ * up, sent `n` requests of `what` ('plain' | 'browser') on one keep-alive
+ * connection, stopped. Returns {total, file}. The cost of `n` requests is the
+ * difference between such a run and one with n = 0 (startup, login, warm-up
+ * and shutdown are the same in both).
+ */
+async function callgrindOnce(kind, ctx, opts, what, n, log, slot) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mao2-bench-cg-'));
+    if (!process.env.BENCH_KEEP_CALLGRIND) cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    fs.chmodSync(dir, 0o777);
+    const port = ctx.cgPorts[kind][slot];
+    const config = kind === 'plain' ? plainConfig(ctx)
+        : kind === 'oauth2' ? oauth2Config(ctx) : openidcConfig(ctx, () => 1000);
+    const apache = noAccessLog(await createApache({
+        withModule: kind === 'oauth2', modulePath: opts.module, port,
+        mpmConfig: MPM_CALLGRIND, config, files: FILES,
+    }));
+    apache.writeConfig();
+    const vg = ['valgrind', '--tool=callgrind', '--vgdb=no', '--dump-instr=no',
+        `--callgrind-out-file=${dir}/cg.%p`, APACHE_BIN, '-X', '-f', apache.confPath];
+    // apache2 -X as root would switch to www-data before callgrind writes
+    // its file at exit; run it all as www-data from the start instead.
+    if (process.getuid() === 0) {
+        for (const d of ['logs', 'run']) fs.chmodSync(path.join(apache.dir, d), 0o777);
+        vg.unshift('/usr/bin/setpriv', '--reuid=www-data', '--regid=www-data', '--clear-groups', '--');
+    }
+    const [bin, args] = guardedCommand(vg[0], vg.slice(1), 'SIGKILL');
+    const child = spawn(bin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    track(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const exited = new Promise((r) => child.once('exit', r));
+    const pid = child.pid;
+    const cookieName = kind === 'openidc' ? 'mod_auth_openidc_session' : 'oauth2_session';
+    try {
+        await waitForPort(port, { timeout: 120000, interval: 200, child });
+        // The port answers during startup before apache2 serves (a connection
+        // made then may be dropped): wait for a real answer.
+        await waitFor(async () => (await request(apache.href('/'), { timeout: 30000 })).status > 0,
+            { timeout: 120000, interval: 300, what: 'apache2 -X under valgrind to answer' });
+        let cookie;
+        if (kind === 'plain') {
+            // The same request as oauth2's: a cookie of the same shape (Apache ignores it).
+            cookie = `oauth2_session=${crypto.randomBytes(32).toString('base64url')}`;
+        } else {
+            const t = new Target(`callgrind-${kind}`, apache, cookieName);
+            cookie = t.cookie(await loginOnce(t, new Browser(), 'user01'));
+        }
+        let conn = await new RawConnection(port).connect();
+        const reqs = {
+            plain: rawGet(port, STATIC, ['Connection: keep-alive', `Cookie: ${cookie}`]),
+            browser: rawGet(port, STATIC, browserHeaderLines(cookie)),
+        };
+        for (const req of Object.values(reqs)) {
+            const r = await conn.request(req).catch(async (e) => {
+                // Once more on a new connection (the first one may meet apache2 still starting).
+                log(`  callgrind ${kind}: ${e.message}; once more`);
+                conn.close();
+                conn = await new RawConnection(port).connect();
+                return conn.request(req);
+            });
+            if (r.status !== 200 || r.body.length !== 1024) throw new Error(`callgrind ${kind}: ${r.status} (${r.body.length} bytes)`);
+        }
+        for (let i = 0; i < 50; i++) {
+            await conn.request(reqs.plain);
+            await conn.request(reqs.browser);
+        }
+        for (let i = 0; i < n; i++) await conn.request(reqs[what]);
+        conn.close();
+        process.kill(pid, 'SIGTERM');
+        const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 60000);
+        await exited;
+        clearTimeout(timer);
+        const file = path.join(dir, `cg.${pid}`);
+        const m = /^(?:totals|summary):\s+(\d+)/m.exec(fs.readFileSync(file, 'utf8'));
+        if (!m) throw new Error(`callgrind ${kind}: no totals in ${file}`);
+        if (process.env.BENCH_KEEP_CALLGRIND) log(`  callgrind ${kind} ${what} x ${n}: ${m[1]} in ${file}`);
+        return { total: Number(m[1]), file, functions: await annotate(file) };
+    } catch (e) {
+        e.message += `\n--- valgrind stderr (tail) ---\n${stderr.split('\n').slice(-20).join('\n')}\n--- error.log ---\n${apache.errorLog().slice(-2000)}`;
+        throw e;
+    } finally {
+        killGroup(pid, 'SIGKILL');
+        apache.remove();
+    }
+}
+
+/** callgrind_annotate's functions: Map "file:function [object]" -> {self, incl}. */
+async function annotate(file) {
+    const fns = new Map();
+    for (const inclusive of [false, true]) {
+        const r = await run('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', file]);
+        for (const line of r.stdout.split('\n')) {
+            const m = /^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(\S.*?)\s*$/.exec(line);
+            if (!m || !m[2].includes(':') || /^(Ir|file:function)\b/.test(m[2])) continue;
+            const e = fns.get(m[2]) ?? { self: 0, incl: 0 };
+            e[inclusive ? 'incl' : 'self'] = Number(m[1].replace(/,/g, ''));
+            fns.set(m[2], e);
+        }
+    }
+    return fns;
+}
+
+async function callgrindRun(kind, ctx, opts, log) {
+    const N = opts.cgRequests;
+    // The three runs side by side (instruction counts do not depend on load).
+    const [base, plain, browser] = await Promise.all([
+        callgrindOnce(kind, ctx, opts, 'plain', 0, log, 0),
+        callgrindOnce(kind, ctx, opts, 'plain', N, log, 1),
+        callgrindOnce(kind, ctx, opts, 'browser', N, log, 2),
+    ]);
+    const res = {
+        plain: (plain.total - base.total) / N,
+        browser: (browser.total - base.total) / N,
+    };
+    // Per-request cost of each function: the browser-like run minus the base run.
+    const per = [];
+    for (const [name, e] of browser.functions) {
+        const b = base.functions.get(name) ?? { self: 0, incl: 0 };
+        per.push({ name, self: (e.self - b.self) / N, incl: (e.incl - b.incl) / N });
+    }
+    const so = kind === 'oauth2' ? 'mod_auth_oauth2' : kind === 'openidc' ? 'mod_auth_openidc' : null;
+    const clean = (r) => {
+        const m = /^(.*?)(?:\s+\[([^\]]+)\])?$/.exec(r.name);
+        return { ...r, fn: m[1].replace(/^.*\/(src\/|mod_auth_oauth2\.c)/, (x, y) => y), obj: m[2] ?? '' };
+    };
+    const all = per.map(clean);
+    res.hot = {
+        inclusive: so ? all.filter((r) => r.obj.includes(so) || r.fn.includes(so)).sort((a, b) => b.incl - a.incl).slice(0, 12) : [],
+        selfAll: [...all].sort((a, b) => b.self - a.self).slice(0, 12),
+    };
+    log(`  callgrind ${kind}: ${fmtInt(res.plain)} instructions per plain request, ${fmtInt(res.browser)} per browser-like request`);
+    return res;
+}
+
+/* ---------------------------------------------------------------- main */
+
+const cleanups = [];
+let cleaningUp = null;
+async function cleanup() {
+    cleaningUp ??= (async () => {
+        killChildren();
+        for (const f of cleanups.reverse()) {
+            try {
+                await f();
+            } catch { /* best effort */ }
+        }
+    })();
+    return cleaningUp;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(sig, async () => {
+        process.stderr.write(`\nbench: ${sig}, stopping every server\n`);
+        await cleanup();
+        process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })[sig]);
+    });
+}
+
+function machine() {
+    const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?';
+    const ver = (cmd, args, re) => {
+        const r = spawnSync(cmd, args, { encoding: 'utf8' });
+        return re.exec(`${r.stdout}${r.stderr}`)?.[1] ?? '?';
+    };
+    const pkg = (p) => spawnSync('dpkg-query', ['-W', '-f=${Version}', p], { encoding: 'utf8' }).stdout || '?';
+    const git = spawnSync('git', ['-C', REPO_ROOT, 'describe', '--always', '--dirty'], { encoding: 'utf8' }).stdout.trim();
+    return {
+        cpu: `${cpu}, ${os.cpus().length} cores`,
+        mem: `${Math.round(os.totalmem() / 2 ** 30)} GB`,
+        kernel: os.release(),
+        apache: ver(APACHE_BIN, ['-v'], /Server version:\s*(\S+)/),
+        openidc: pkg('libapache2-mod-auth-openidc'),
+        wrk: ver('wrk', ['-v'], /(wrk \S+)/),
+        valgrind: ver('valgrind', ['--version'], /(valgrind-\S+)/),
+        node: process.version,
+        git,
+    };
+}
+
+async function main() {
+    const opts = parseArgs(process.argv.slice(2));
+    const t0 = Date.now();
+    const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(0)}s`;
+    const log = (s) => process.stderr.write(`[${elapsed()}] ${s}\n`);
+    if (!fs.existsSync(opts.module)) throw new Error(`no module at ${opts.module} (./build.sh build)`);
+    // A copy: the same binary for the whole run, even if build/ is rebuilt meanwhile.
+    const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mao2-bench-so-'));
+    cleanups.push(() => fs.rmSync(modDir, { recursive: true, force: true }));
+    fs.chmodSync(modDir, 0o755);
+    const modCopy = path.join(modDir, 'mod_auth_oauth2.so');
+    fs.copyFileSync(opts.module, modCopy);
+    fs.chmodSync(modCopy, 0o755);
+    opts.moduleSha = crypto.createHash('sha256').update(fs.readFileSync(modCopy)).digest('hex').slice(0, 12);
+    opts.module = modCopy;
+    const env = machine();
+    log(`bench (${opts.quick ? 'quick' : 'full'}): sessions ${opts.sessions.join(', ')}; wrk ${opts.rounds} rounds x ${opts.seconds}s, -t${opts.threads} -c${opts.connections}`);
+
+    const ctx = {};
+    ctx.backend = await startServerWorker('backend', { bytes: 1024 });
+    cleanups.push(() => ctx.backend.stop());
+    const ports = { plain: await freePort(), oauth2: await freePort(), openidc: await freePort() };
+    ctx.cgPorts = {};
+    for (const k of ['plain', 'oauth2', 'openidc']) ctx.cgPorts[k] = [await freePort(), await freePort(), await freePort()];
+    ctx.op = await startServerWorker('provider', {
+        accounts: USERS,
+        // ES256 ID tokens: the provider signs one per login, and RSA signing
+        // would make it the slowest part of creating 100,000 sessions.
+        signingAlgs: ['ES256'],
+        clients: [
+            {
+                client_id: 'bench-oauth2',
+                client_secret: 'bench-oauth2-secret',
+                redirect_uris: [ports.oauth2, ...ctx.cgPorts.oauth2].map((p) => `http://127.0.0.1:${p}/oauth2/callback`),
+            },
+            {
+                client_id: 'bench-openidc',
+                client_secret: 'bench-openidc-secret',
+                redirect_uris: [ports.openidc, ...ctx.cgPorts.openidc].map((p) => `http://127.0.0.1:${p}/redirect_uri`),
+            },
+        ],
+    });
+    cleanups.push(() => ctx.op.stop());
+    log(`provider ${ctx.op.issuer}, backend ${ctx.backend.url}`);
+
+    // Callgrind first, alone on the machine (instruction counts do not depend on load,
+    // but valgrind is slow and the three run side by side).
+    let cg = null;
+    if (opts.callgrind) {
+        log(`callgrind: apache2 -X under valgrind, ${opts.cgRequests} requests of each kind after warm-up`);
+        const kinds = ['plain', 'oauth2', ...(opts.openidc ? ['openidc'] : [])];
+        const results = await Promise.all(kinds.map((k) => callgrindRun(k, ctx, opts, log)));
+        cg = Object.fromEntries(kinds.map((k, i) => [k, results[i]]));
+    }
+
+    let openidcSlots = 0;
+    const mk = async (name, extra) => {
+        const a = noAccessLog(await createApache({ port: ports[name], mpmConfig: MPM, files: FILES, ...extra }));
+        cleanups.push(() => a.stop());
+        return a;
+    };
+    const apaches = {
+        plain: await mk('plain', { config: plainConfig(ctx) }),
+        oauth2: await mk('oauth2', { withModule: true, modulePath: opts.module, config: oauth2Config(ctx) }),
+    };
+    if (opts.openidc) apaches.openidc = await mk('openidc', { config: openidcConfig(ctx, () => openidcSlots) });
+    const targets = {
+        oauth2: new Target('oauth2', apaches.oauth2, 'oauth2_session'),
+        ...(opts.openidc ? { openidc: new Target('openidc', apaches.openidc, 'mod_auth_openidc_session') } : {}),
+    };
+    const slotsFor = (n) => Math.max(1000, n * OPENIDC_SLOTS_PER_SESSION + 1000);
+    openidcSlots = slotsFor(opts.sessions[0] ?? 1);
+    await Promise.all(Object.values(apaches).map((a) => a.start()));
+    log(`apache: plain ${apaches.plain.url}, oauth2 ${apaches.oauth2.url}${opts.openidc ? `, openidc ${apaches.openidc.url}` : ''}`);
+
+    const results = []; // {count, config, path, session, rounds: [...]} per target
+    const perCount = []; // {count, sessions: {oauth2, openidc}, notes, rss, shm}
+    let loginTimes = null;
+    const notes = [];
+
+    for (const count of opts.sessions) {
+        log(`== ${fmtInt(count)} sessions`);
+        const info = { count, held: {}, rss: {}, live: {}, notes: [], created: {} };
+        for (const [name, t] of Object.entries(targets)) {
+            let want = count;
+            if (name === 'openidc' && slotsFor(count) > openidcSlots) {
+                // A cache sized for this many sessions: a restart (the shm cache is
+                // created anew, so its sessions are logged in again).
+                openidcSlots = slotsFor(count);
+                await apaches.openidc.stop();
+                await apaches.openidc.start();
+                t.sessions = [];
+                log(`  openidc: restarted with OIDCCacheShmMax ${fmtInt(openidcSlots)}`);
+            }
+            want = Math.max(want, 1);
+            if (t.sessions.length < want) {
+                const r = await createSessions(t, want, {
+                    concurrency: opts.loginConcurrency,
+                    budget: name === 'openidc' ? opts.openidcBudget : Infinity,
+                    log,
+                });
+                log(`  ${name}: ${fmtInt(r.made)} logins in ${r.secs.toFixed(1)}s (${fmtInt(r.rate)}/s), ${fmtInt(t.sessions.length)} sessions`);
+                if (r.made > 100) info.created[name] = r;
+                if (!r.complete) {
+                    const eta = (count - t.sessions.length) / r.rate;
+                    const note = `mod_auth_openidc did not reach ${fmtInt(count)} sessions: ${fmtInt(t.sessions.length)} created in ${r.secs.toFixed(0)} s `
+                        + `(${r.rate.toFixed(1)} logins/s with OIDCCacheShmMax ${fmtInt(openidcSlots)}; the rest would take about ${fmtInt(eta / 60)} min more); measured with ${fmtInt(t.sessions.length)}`;
+                    info.notes.push(note);
+                    log(`  ${note}`);
+                }
+            }
+            info.held[name] = t.sessions.length;
+            // Are the oldest, a random and the newest session all still valid?
+            const idx = [0, Math.floor(Math.random() * t.sessions.length), t.sessions.length - 1];
+            const st = [];
+            for (const i of idx) st.push(await statusOf(t, t.sessions[i]));
+            info.live[name] = st;
+            if (st[2] !== 200 || st[1] !== 200) throw new Error(`${name}: the newest/random session answers ${st[2]}/${st[1]}`);
+            if (st[0] !== 200) {
+                const note = `${name}: the oldest of ${fmtInt(t.sessions.length)} sessions is no longer valid (${st[0]}): the store did not hold them all`;
+                info.notes.push(note);
+                log(`  ${note}`);
+            }
+            t.randomIndex = idx[1];
+        }
+        const m = await oauth2Metrics(targets.oauth2);
+        info.oauth2Metrics = m;
+        log(`  oauth2 store: ${fmtInt(m.oauth2_sessions_live)} live of ${fmtInt(m.oauth2_sessions_capacity)}, ${fmtInt(m.oauth2_shm_bytes)} bytes of shm`);
+
+        if (opts.wrk) {
+            const oauth2 = targets.oauth2;
+            const recent = oauth2.cookie(oauth2.sessions.at(-1));
+            const list = [
+                { config: 'plain', path: STATIC, session: '—', cookie: recent, apache: apaches.plain },
+                { config: 'plain', path: PROXY, session: '—', cookie: recent, apache: apaches.plain },
+            ];
+            for (const [name, t] of Object.entries(targets)) {
+                list.push({ config: name, path: STATIC, session: 'newest', cookie: t.cookie(t.sessions.at(-1)), apache: apaches[name], t });
+                list.push({ config: name, path: PROXY, session: 'newest', cookie: t.cookie(t.sessions.at(-1)), apache: apaches[name], t });
+                list.push({ config: name, path: STATIC, session: 'random', cookie: t.cookie(t.sessions[t.randomIndex]), apache: apaches[name], t });
+            }
+            for (const e of list) e.rounds = [];
+            const wopts = { threads: opts.threads, connections: opts.connections };
+            if (count === opts.sessions[0]) {
+                // node's JIT and mod_proxy's backend connections: warm before any round.
+                await wrk(apaches.plain.href(PROXY), { ...wopts, seconds: 1 });
+            }
+            for (let round = -opts.warmup; round < opts.rounds; round++) {
+                // Interleaved; the order turns each round.
+                const order = list.map((_, i) => list[(i + Math.max(round, 0)) % list.length]);
+                for (const e of order) {
+                    const url = e.apache.href(e.path);
+                    const r = await wrk(url, { ...wopts, seconds: round < 0 ? opts.warmup : opts.seconds, headers: [`Cookie: ${e.cookie}`] });
+                    // A non-2xx answer means a broken set-up; a few socket read errors
+                    // (a connection closed as wrk stops) are only counted.
+                    if (r.non2xx || r.errors > r.requests / 1000) {
+                        throw new Error(`wrk ${e.config} ${e.path}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n${r.raw}`);
+                    }
+                    if (round >= 0) e.rounds.push(r);
+                }
+                if (round >= 0) log(`  round ${round + 1}/${opts.rounds}: ${list.map((e) => `${e.config}${e.path === PROXY ? '/proxy' : ''}${e.session === 'random' ? '/rand' : ''} ${fmtInt(e.rounds.at(-1).rps)}`).join(', ')}`);
+            }
+            // Still the same answer after the load (a redirect would count as success in wrk).
+            for (const e of list) {
+                if (!e.t) continue;
+                const st = await statusOf(e.t, e.cookie.slice(e.cookie.indexOf('=') + 1));
+                if (st !== 200) throw new Error(`${e.config}: the session answers ${st} after the load`);
+            }
+            for (const e of list) {
+                results.push({
+                    count, config: e.config, path: e.path, session: e.session,
+                    rps: median(e.rounds.map((r) => r.rps)),
+                    min: Math.min(...e.rounds.map((r) => r.rps)),
+                    max: Math.max(...e.rounds.map((r) => r.rps)),
+                    p50: median(e.rounds.map((r) => r.p50)),
+                    p99: median(e.rounds.map((r) => r.p99)),
+                    held: e.t ? e.t.sessions.length : null,
+                    errors: e.rounds.reduce((a, r) => a + r.errors, 0),
+                    requests: e.rounds.reduce((a, r) => a + r.requests, 0),
+                });
+            }
+        }
+        for (const [name, a] of Object.entries(apaches)) {
+            const kids = apacheChildrenMem(a.pid);
+            info.rss[name] = {
+                children: kids.length,
+                rss: kids.reduce((s, k) => s + k.rss, 0),
+                shmem: kids.reduce((s, k) => s + k.shmem, 0),
+                shared: sharedMappedBytes(a.pid),
+            };
+        }
+        info.openidcSlots = openidcSlots;
+        perCount.push(info);
+
+        if (count === opts.sessions[0]) {
+            log(`login round trips (${opts.loginSamples} each, one at a time)`);
+            loginTimes = {};
+            for (const [name, t] of Object.entries(targets)) loginTimes[name] = await loginRoundTrip(t, opts.loginSamples);
+        }
+    }
+    if (!opts.sessions.length) loginTimes = null;
+
+    const report = render({ opts, env, cg, results, perCount, loginTimes, notes, elapsed: (Date.now() - t0) / 1000 });
+    process.stdout.write(`\n${report.text}\n`);
+    fs.mkdirSync(path.dirname(opts.out), { recursive: true });
+    fs.writeFileSync(opts.out, report.md);
+    log(`results written to ${path.relative(process.cwd(), opts.out) || opts.out}`);
+}
+
+/* -------------------------------------------------------------- report */
+
+function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
+    const text = [];
+    const md = [];
+    const both = (s) => {
+        text.push(s);
+        md.push(s);
+    };
+    const tbl = (h, rows) => {
+        const t = table(h, rows);
+        text.push(t.text, '');
+        md.push(t.md, '');
+    };
+    md.push(`# ./build.sh bench${opts.quick ? ' --quick' : ''}`, '');
+    text.push(`=== ./build.sh bench${opts.quick ? ' --quick' : ''} (${fmtInt(elapsed)} s)`, '');
+    both(`Machine: ${env.cpu}, ${env.mem}, Linux ${env.kernel}; ${env.apache} (event MPM, 2 children x 32 threads, `
+        + `LogLevel warn, no access log, unlimited keep-alive); mod_auth_openidc ${env.openidc}; ${env.wrk}; ${env.valgrind}; `
+        + `node ${env.node}; mod_auth_oauth2 ${env.git} (module sha256 ${opts.moduleSha}…).`);
+    both('');
+    both(`wrk -t${opts.threads} -c${opts.connections}, keep-alive, the session cookie as a header; ${opts.rounds} rounds x ${opts.seconds} s per line, `
+        + 'the configurations interleaved. 1 KB static file, and the same size proxied by mod_proxy to a node backend. '
+        + 'Ratio = requests/s over plain Apache for the same path and session count.');
+    both('');
+
+    const baseline = (count, p) => results.find((r) => r.count === count && r.config === 'plain' && r.path === p);
+    if (results.length) {
+        const rows = [];
+        for (const r of results) {
+            const b = baseline(r.count, r.path);
+            const label = r.config === 'plain' ? 'plain Apache' : r.config === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc';
+            const sessions = r.held !== null && r.held < r.count ? `${fmtInt(r.held)} (of ${fmtInt(r.count)})` : fmtInt(r.count);
+            rows.push([sessions, label, r.path === STATIC ? 'static' : 'proxy', r.session,
+                fmtInt(r.rps), `${fmtInt(r.min)}–${fmtInt(r.max)}`, fmtMs(r.p50), fmtMs(r.p99),
+                r.config === 'plain' ? '1.00' : fmtRatio(r.rps / b.rps)]);
+        }
+        both('## Throughput');
+        both('');
+        const errs = results.filter((r) => r.errors);
+        if (errs.length) {
+            both(`Socket errors seen by wrk (at most 1 in 1,000 requests is tolerated): ${errs.map((r) => `${r.config} ${r.path} `
+                + `@${fmtInt(r.count)}: ${r.errors} of ${fmtInt(r.requests)}`).join('; ')}.`);
+            both('');
+        }
+        tbl(['sessions', 'configuration', 'path', 'session', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'ratio'], rows);
+    }
+
+    if (cg) {
+        both('## Instructions per request (callgrind)');
+        both('');
+        both(`apache2 -X under valgrind --tool=callgrind (one process, as www-data), one keep-alive connection: after startup, a login `
+            + `and 100 requests of warm-up, ${opts.cgRequests} more requests; minus the same run without them, divided by ${opts.cgRequests} `
+            + '(startup, login, warm-up and shutdown cancel out). The 1 KB static file with a valid session; "plain" sends only the '
+            + 'session cookie, "browser-like" sends Chrome 120\'s navigation headers (Accept, Accept-Encoding, Accept-Language, '
+            + 'Sec-Fetch-*, sec-ch-ua*, Upgrade-Insecure-Requests, User-Agent) and five other cookies beside the session\'s.');
+        both('');
+        const rows = [['plain Apache', fmtInt(cg.plain.plain), '1.00', fmtInt(cg.plain.browser), '1.00']];
+        for (const k of ['oauth2', 'openidc']) {
+            if (!cg[k]) continue;
+            rows.push([k === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc', fmtInt(cg[k].plain), `${fmtRatio(cg[k].plain / cg.plain.plain)}×`,
+                fmtInt(cg[k].browser), `${fmtRatio(cg[k].browser / cg.plain.browser)}×`]);
+        }
+        tbl(['configuration', 'plain request', 'ratio', 'browser-like request', 'ratio'], rows);
+        for (const k of ['oauth2', 'openidc']) {
+            const h = cg[k]?.hot;
+            if (!h) continue;
+            const name = k === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc';
+            if (h.inclusive.length) {
+                both(`Hottest functions of ${name} (browser-like request, instructions per request, inclusive of callees):`);
+                both('');
+                tbl(['function', 'inclusive', 'self'], h.inclusive.map((r) => [r.fn, fmtInt(r.incl), fmtInt(r.self)]));
+            }
+            both(`Top functions by own instructions with ${name} (whole process, browser-like request):`);
+            both('');
+            tbl(['function', 'object', 'self'], h.selfAll.map((r) => [r.fn, path.basename(r.obj), fmtInt(r.self)]));
+        }
+    }
+
+    const info = perCount;
+    if (info.length) {
+        both('## Memory');
+        both('');
+        const rows = [];
+        for (const i of info) {
+            for (const [name, r] of Object.entries(i.rss)) {
+                const label = name === 'plain' ? 'plain Apache' : name === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc';
+                const held = i.held[name];
+                const extra = r.shared - i.rss.plain.shared;
+                let records = '—';
+                let per = '—';
+                if (name === 'oauth2') {
+                    const m = i.oauth2Metrics;
+                    records = `${fmtInt(m.oauth2_sessions_live)} of ${fmtInt(m.oauth2_sessions_capacity)} (${fmtInt(m.oauth2_sessions_evicted_total)} evicted)`;
+                    per = `${fmtInt(m.oauth2_shm_bytes / m.oauth2_sessions_capacity)} B per slot`;
+                } else if (name === 'openidc') {
+                    records = `${fmtInt(i.openidcSlots)} entries`;
+                    per = `${fmtInt(extra / i.openidcSlots)} B per entry, ${fmtInt(extra / (i.openidcSlots / OPENIDC_SLOTS_PER_SESSION))} B per session`;
+                }
+                rows.push([fmtInt(i.count), label, held === undefined ? '—' : fmtInt(held), records,
+                    `${r.children} × ${fmtInt(r.rss / r.children / 1024)} MB`, `${fmtInt(r.rss / 1024)} MB`,
+                    name === 'plain' ? '—' : `${fmtInt(extra / 2 ** 20)} MB`, per]);
+            }
+        }
+        both('Apache children\'s RSS (VmRSS, shared memory pages counted in each child that touched them); shared memory: the '
+            + 'shared mappings of the parent beyond plain Apache\'s. mod_auth_oauth2: `OAuth2SessionStore shm:' + fmtInt(OAUTH2_SHM_SESSIONS)
+            + '` (records include each login\'s one-time state marker until it expires, and the sid/sub index); per slot = '
+            + 'oauth2_shm_bytes / oauth2_sessions_capacity from `SetHandler oauth2-status`. mod_auth_openidc: `OIDCCacheShmMax` '
+            + `= ${OPENIDC_SLOTS_PER_SESSION} × sessions + 1,000, default entry size.`);
+        both('');
+        tbl(['sessions', 'configuration', 'logged in', 'store', 'children RSS', 'total RSS', 'shm', 'shm per session'], rows);
+        const n = info.flatMap((i) => i.notes);
+        for (const note of n) both(`- ${note}`);
+        if (n.length) both('');
+    }
+    const created = info.flatMap((i) => Object.entries(i.created).map(([k, r]) => `${k === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc'} `
+        + `${fmtInt(r.made)} logins up to ${fmtInt(i.held[k])} sessions at ${fmtInt(r.rate)}/s`));
+    if (loginTimes || created.length) {
+        both('## Logins');
+        both('');
+    }
+    if (created.length) {
+        both(`Sessions created by real logins (harness login(), ${opts.loginConcurrency} at a time, each browser keeping its session at the provider): `
+            + `${created.join('; ')}. On this machine the provider (oidc-provider, one node thread) limits the rate; mod_auth_openidc's `
+            + 'rate falls with its cache size (every new entry scans the whole cache under one lock).');
+        both('');
+    }
+    if (loginTimes) {
+        both(`Login round trip (median of ${opts.loginSamples}, one at a time, a new browser each: Apache → provider → login form → callback → token → session → page): `
+            + Object.entries(loginTimes).map(([k, v]) => `${k === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc'} ${fmtMs(v.full)} ms `
+                + `(${fmtMs(v.sso)} ms when the provider already knows the browser)`).join('; ') + '.');
+        both('');
+    }
+
+    // Targets.
+    const rows = [];
+    const mark = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+    const counts = [...new Set(results.map((r) => r.count))];
+    const get = (count, config, p, session = 'newest') => results.find((r) => r.count === count && r.config === config && r.path === p && r.session === session);
+    for (const count of counts) {
+        const o = get(count, 'oauth2', STATIC);
+        const b = baseline(count, STATIC);
+        const ratio = o.rps / b.rps;
+        rows.push([`throughput ≥ 0.95 of plain Apache, static, ${fmtInt(count)} sessions`, fmtRatio(ratio), mark(ratio >= 0.95)]);
+    }
+    if (cg) {
+        const r = cg.oauth2.browser / cg.plain.browser;
+        rows.push(['instructions ≤ 1.10× plain Apache, browser-like request', `${fmtRatio(r)}×`, mark(r <= 1.10)]);
+    }
+    if (counts.length > 1) {
+        const first = counts[0];
+        const last = counts.at(-1);
+        const ratioAt = (c, s) => get(c, 'oauth2', STATIC, s).rps / baseline(c, STATIC).rps;
+        const both2 = (c) => (ratioAt(c, 'newest') + ratioAt(c, 'random')) / 2;
+        const r1 = both2(first);
+        const rN = both2(last);
+        rows.push([`flat from ${fmtInt(first)} to ${fmtInt(last)} sessions (ratio to plain, mean of newest and random session, within 0.05)`,
+            `${fmtRatio(r1)} → ${fmtRatio(rN)}`, mark(rN >= r1 - 0.05)]);
+    }
+    if (results.some((r) => r.config === 'openidc')) {
+        for (const count of counts) {
+            const worst = [STATIC, PROXY].map((p) => get(count, 'oauth2', p).rps / get(count, 'openidc', p).rps);
+            const rnd = get(count, 'oauth2', STATIC, 'random').rps / get(count, 'openidc', STATIC, 'random').rps;
+            const r = Math.min(...worst, rnd);
+            rows.push([`ahead of mod_auth_openidc, ${fmtInt(count)} sessions (req/s oauth2 ÷ openidc, lowest of static/proxy/random)`, `${fmtRatio(r)}×`, mark(r > 1)]);
+        }
+    }
+    const m = perCount.at(-1)?.oauth2Metrics;
+    if (m) {
+        const per = m.oauth2_shm_bytes / m.oauth2_sessions_capacity;
+        rows.push(['≤ 2 KB of shared memory per session', `${fmtInt(per)} B`, mark(per <= 2048)]);
+    }
+    both('## Targets (issue 7)');
+    both('');
+    if (opts.quick) {
+        both('Quick mode: rounds of 1 s on a 2-core machine shared with wrk and the backend vary by ±20 % or more; '
+            + 'judge the throughput targets on the full mode (`./build.sh bench`).');
+        both('');
+    }
+    tbl(['target', 'measured', ''], rows);
+    return { text: text.join('\n'), md: md.join('\n') };
+}
+
+main().then(async () => {
+    await cleanup();
+    process.exit(0);
+}, async (e) => {
+    process.stderr.write(`bench: ${e.stack ?? e}\n`);
+    await cleanup();
+    process.exit(1);
+});
