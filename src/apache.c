@@ -567,6 +567,51 @@ static int own_cookie(const auth_oauth2_srv_conf *srv, const oauth2_cookie_t *c)
                && memcmp(c->name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0);
 }
 
+/* Does s (at a crumb start) name one of our cookies: the session cookie,
+ * a chunk of it (name_N) or a login state, followed by '='? */
+static int own_crumb(const auth_oauth2_srv_conf *srv, const char *s)
+{
+    const char *name = srv->cfg->cookie_name;
+    apr_size_t n = strlen(name);
+    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+
+    if (strncmp(s, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0) {
+        return 1;
+    }
+    if (strncmp(s, name, n) != 0) {
+        return 0;
+    }
+    s += n;
+    if (*s == '_') {
+        for (s++; *s >= '0' && *s <= '9'; s++) {
+        }
+    }
+    while (*s == ' ' || *s == '\t') {
+        s++;
+    }
+    return *s == '=';
+}
+
+/* Several Cookie lines reach the module merged with ", " (apr tables):
+ * our cookies after a comma are cut out too, up to the next ',' or ';'. */
+static void strip_comma_crumbs(const auth_oauth2_srv_conf *srv, char *s)
+{
+    char *p = s, *start, *end;
+
+    while ((p = strchr(p, ',')) != NULL) {
+        start = p + 1;
+        while (*start == ' ' || *start == '\t') {
+            start++;
+        }
+        if (!own_crumb(srv, start)) {
+            p++;
+            continue;
+        }
+        end = start + strcspn(start, ",;");
+        memmove(p, end, strlen(end) + 1);
+    }
+}
+
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
     const char *header = apr_table_get(r->headers_in, "Cookie");
@@ -575,8 +620,11 @@ void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
     oauth2_cookie_t c;
     int dropped = 0;
 
+    /* No size bound here: the scan is linear, and a header too long to
+     * look at must not carry the session cookie to the backend. */
     if (header == NULL || srv->cfg->cookie_name == NULL
-        || strlen(header) > OAUTH2_MAX_COOKIE_HEADER) {
+        || (strstr(header, srv->cfg->cookie_name) == NULL
+            && strstr(header, OAUTH2_STATE_COOKIE_PREFIX) == NULL)) {
         return;
     }
     pos = header;
@@ -605,10 +653,17 @@ void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
             o += c.value_len;
         }
     }
+    *o = '\0';
+    if (strchr(out, ',') != NULL) {
+        char *before = apr_pstrdup(r->pool, out);
+
+        strip_comma_crumbs(srv, out);
+        dropped |= strcmp(before, out) != 0;
+        o = out + strlen(out);
+    }
     if (!dropped) {
         return;
     }
-    *o = '\0';
     if (o == out) {
         apr_table_unset(r->headers_in, "Cookie");
     }

@@ -324,6 +324,18 @@ static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
     return callback_finish(r, srv, st, code);
 }
 
+/* A query with a repeated or undecodable parameter (400). */
+static int bad_query(request_rec *r)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                  "OA2218: malformed or repeated query parameters on %.100s",
+                  r->uri);
+    return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
+                            "The request's parameters are malformed or "
+                            "repeated.",
+                            "/");
+}
+
 /* start?rd=URL: begins a login explicitly. */
 static int endpoint_start(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
@@ -331,8 +343,7 @@ static int endpoint_start(request_rec *r, const auth_oauth2_srv_conf *srv)
     const char *rd;
 
     if (parse_args(r, &args) != NULL) {
-        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
-                                "The request has repeated parameters.", "/");
+        return bad_query(r);
     }
     rd = apr_table_get(args, "rd");
     return auth_oauth2_login_start(r, srv, rd ? rd : "/");
@@ -394,8 +405,7 @@ static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
     const char *rd, *to = NULL;
 
     if (parse_args(r, &args) != NULL) {
-        return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Bad request",
-                                "The request has repeated parameters.", "/");
+        return bad_query(r);
     }
     rd = checked_rd(r, srv, apr_table_get(args, "rd"));
     if (auth_oauth2_session_find(r, srv, 1, req) == APR_SUCCESS) {
@@ -595,7 +605,8 @@ int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv)
             continue;
         }
         if (r->method_number != endpoints[i].method) {
-            r->allowed = AP_METHOD_BIT << endpoints[i].method;
+            ap_allow_methods(
+                r, 1, endpoints[i].method == M_GET ? "GET" : "POST", NULL);
             return HTTP_METHOD_NOT_ALLOWED;
         }
         return endpoints[i].fn(r, srv);
@@ -614,7 +625,7 @@ int auth_oauth2_status_handler(request_rec *r)
         return DECLINED;
     }
     if (r->method_number != M_GET) {
-        r->allowed = AP_METHOD_BIT << M_GET;
+        ap_allow_methods(r, 1, "GET", NULL);
         return HTTP_METHOD_NOT_ALLOWED;
     }
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
