@@ -459,18 +459,24 @@ static snap_t *usable_locked(cache_t *c, apr_time_t now, int force)
     return now < c->next_try ? s : NULL;
 }
 
-/* Gets a document: cached, or fetched by one thread at a time. */
+/* Gets a document: cached, or fetched by one thread at a time. stale, when
+ * not NULL, asks for a refetch of that snapshot (an unknown kid): unless
+ * another thread has already replaced it, which then serves. */
 static apr_status_t cache_get(oauth2_provider_t *prov, snap_kind_e kind,
-                              apr_pool_t *p, apr_time_t now, int force,
-                              snap_t **out, const char **err)
+                              apr_pool_t *p, apr_time_t now,
+                              const snap_t *stale, snap_t **out,
+                              const char **err)
 {
     cache_t *c = &prov->docs[kind];
     snap_t *s, *before, *fresh = NULL;
     apr_status_t rv;
 
     apr_thread_mutex_lock(prov->mutex);
-    s = usable_locked(c, now, force);
-    before = c->cur;
+    s = usable_locked(c, now, stale != NULL);
+    if (stale != NULL && c->cur != NULL && c->cur != stale) {
+        s = c->cur;
+    }
+    before = stale != NULL ? (snap_t *)stale : c->cur;
     if (s == NULL && c->cur == NULL && now < c->next_try) {
         apr_thread_mutex_unlock(prov->mutex);
         *err = "the provider failed recently; waiting before the next try";
@@ -517,7 +523,7 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
         *ep = &prov->fixed;
         return APR_SUCCESS;
     }
-    rv = cache_get(prov, SNAP_DISCOVERY, p, now, 0, &s, err);
+    rv = cache_get(prov, SNAP_DISCOVERY, p, now, NULL, &s, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -532,7 +538,7 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
     snap_t *s, *again;
     apr_status_t rv;
 
-    rv = cache_get(prov, SNAP_JWKS, p, now, 0, &s, err);
+    rv = cache_get(prov, SNAP_JWKS, p, now, NULL, &s, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -541,7 +547,7 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
         return rv;
     }
     /* An unknown kid: the provider may have rotated its keys. */
-    rv = cache_get(prov, SNAP_JWKS, p, now, 1, &again, err);
+    rv = cache_get(prov, SNAP_JWKS, p, now, s, &again, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
