@@ -9,7 +9,8 @@
 #   ./build.sh install   install the module and conf/ (a2enmod style)
 #   ./build.sh bench     throughput and instruction counts (see README)
 #   ./build.sh fuzz [S]  run every libFuzzer target for S seconds (default 60)
-#   ./build.sh soak      long mixed load, checks errors and memory
+#   ./build.sh soak      200,000 requests with logins/logouts/expiries mixed in:
+#                        errors, memory and store consistency
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -106,6 +107,8 @@ cmd_test() {
     cmd_unit
     cmd_fuzz_replay
     cmd_integration
+    log "integration tests again under ASan+UBSan (build-asan/)"
+    tests/sanitize.sh
     log "all tests passed"
 }
 
@@ -140,6 +143,7 @@ integration) cmd_build; shift; cmd_integration "$@" ;;
 demo) shift; cmd_demo "$@" ;;
 install) cmd_install ;;
 fuzz) cmd_deps; tests/fuzz/fuzz.sh run "${2:-60}" ;;
+soak) cmd_deps; cmd_build; node tests/soak/soak.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" ;;
 bench) shift; cmd_deps; cmd_build; exec tests/bench/bench.sh --module "$BUILD/.libs/mod_auth_oauth2.so" "$@" ;;
 -h|--help|help) usage 0 ;;
 *) usage 1 ;;
