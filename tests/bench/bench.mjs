@@ -14,7 +14,11 @@
 //
 //   node tests/bench/bench.mjs --module build/.libs/mod_auth_oauth2.so [--quick]
 //       [--sessions 1,10000,100000] [--rounds 5] [--seconds 5] [--no-callgrind]
-//       [--no-wrk] [--no-openidc] [--out build/bench-results.md]
+//       [--no-wrk] [--no-openidc] [--only-callgrind] [--callgrind-requests N]
+//       [--login-concurrency N] [--openidc-login-budget SECONDS] [--out build/bench-results.md]
+//   BENCH_KEEP_CALLGRIND=1 keeps the callgrind.out files (their paths are logged).
+// Every server and child it starts is stopped at the end, on failure and on
+// SIGINT/SIGTERM (and by the kernel if node dies: pdeathsig).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -463,8 +467,10 @@ async function cleanup() {
     })();
     return cleaningUp;
 }
+let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(sig, async () => {
+        stopping = true;
         process.stderr.write(`\nbench: ${sig}, stopping every server\n`);
         await cleanup();
         process.exit(128 + ({ SIGHUP: 1, SIGINT: 2, SIGTERM: 15 })[sig]);
@@ -619,6 +625,12 @@ async function main() {
         }
         const m = await oauth2Metrics(targets.oauth2);
         info.oauth2Metrics = m;
+        if (m.oauth2_sessions_evicted_total > 0) {
+            info.notes.push(`mod_auth_oauth2 at ${fmtInt(count)} sessions: ${fmtInt(m.oauth2_sessions_live)} records in ${fmtInt(m.oauth2_sessions_capacity)} slots, `
+                + `${fmtInt(m.oauth2_sessions_evicted_total)} evicted so far. Each login also keeps a one-time state marker in a slot for 10 minutes, `
+                + `so a burst of logins needs that many slots beyond the sessions; the oldest, a random and the newest session still answered `
+                + `${info.live.oauth2.join('/')}.`);
+        }
         log(`  oauth2 store: ${fmtInt(m.oauth2_sessions_live)} live of ${fmtInt(m.oauth2_sessions_capacity)}, ${fmtInt(m.oauth2_shm_bytes)} bytes of shm`);
 
         if (opts.wrk) {
@@ -769,7 +781,9 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             if (!h) continue;
             const name = k === 'oauth2' ? 'mod_auth_oauth2' : 'mod_auth_openidc';
             if (h.inclusive.length) {
-                both(`Hottest functions of ${name} (browser-like request, instructions per request, inclusive of callees):`);
+                both(`Hottest functions of ${name} (browser-like request, instructions per request, inclusive of callees; `
+                    + 'the per-function difference of the two runs, so functions of the login itself (token redemption, metadata) '
+                    + 'may show up with the few thousand instructions by which one login differs from another, mostly libcurl waiting):');
                 both('');
                 tbl(['function', 'inclusive', 'self'], h.inclusive.map((r) => [r.fn, fmtInt(r.incl), fmtInt(r.self)]));
             }
@@ -887,6 +901,7 @@ main().then(async () => {
     await cleanup();
     process.exit(0);
 }, async (e) => {
+    if (stopping) return; // the signal handler stops everything and exits
     process.stderr.write(`bench: ${e.stack ?? e}\n`);
     await cleanup();
     process.exit(1);
