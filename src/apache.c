@@ -98,11 +98,15 @@ static int is_identity_header(const char *name)
 {
     apr_size_t i;
 
+    /* Every request runs this for every header: the first characters
+     * rule out nearly all of them ("x-f", "x_f", "oa"). */
     if (name[0] == 'o' || name[0] == 'O') {
-        return name_matches(name, CLAIM_HEADER_PREFIX,
-                            sizeof(CLAIM_HEADER_PREFIX) - 1, 1);
+        return (name[1] == 'a' || name[1] == 'A')
+               && name_matches(name, CLAIM_HEADER_PREFIX,
+                               sizeof(CLAIM_HEADER_PREFIX) - 1, 1);
     }
-    if (name[0] != 'x' && name[0] != 'X') {
+    if ((name[0] != 'x' && name[0] != 'X') || (name[1] != '-' && name[1] != '_')
+        || (name[2] != 'f' && name[2] != 'F')) {
         return 0;
     }
     for (i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]);
@@ -111,6 +115,22 @@ static int is_identity_header(const char *name)
                          0)) {
             return 1;
         }
+    }
+    return 0;
+}
+
+/* Could a Connection header name one of ours: does any of its tokens
+ * start with 'x' or 'o'? ("keep-alive", "close", "Upgrade" do not.) */
+static int connection_suspect(const char *conn)
+{
+    const char *s;
+    int start = 1;
+
+    for (s = conn; *s; s++) {
+        if (start && (*s == 'x' || *s == 'X' || *s == 'o' || *s == 'O')) {
+            return 1;
+        }
+        start = *s == ',' || *s == ' ' || *s == '\t';
     }
     return 0;
 }
@@ -148,14 +168,27 @@ void auth_oauth2_strip_identity(request_rec *r)
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
     const char *drop[16];
     int i, n = 0;
-    const char *conn;
+    const char *conn = NULL;
 
     for (i = 0; i < arr->nelts; i++) {
-        if (e[i].key != NULL && is_identity_header(e[i].key)) {
+        const char *k = e[i].key;
+        char c0 = k != NULL ? (char)(k[0] | 0x20) : 0;
+
+        /* Most headers are out after one character. */
+        if (c0 != 'x' && c0 != 'o' && c0 != 'c') {
+            continue;
+        }
+        if (c0 == 'c') {
+            if (strcasecmp(k, "Connection") == 0) {
+                conn = e[i].val;
+            }
+            continue;
+        }
+        if (is_identity_header(k)) {
             if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
                 break;
             }
-            drop[n++] = e[i].key;
+            drop[n++] = k;
         }
     }
     for (i = 0; i < n; i++) {
@@ -167,8 +200,7 @@ void auth_oauth2_strip_identity(request_rec *r)
         auth_oauth2_strip_identity(r); /* more than one batch */
         return;
     }
-    conn = apr_table_get(r->headers_in, "Connection");
-    if (conn != NULL) {
+    if (conn != NULL && connection_suspect(conn)) {
         strip_connection(r, conn);
     }
 }
@@ -262,16 +294,19 @@ static int bearer_refused(request_rec *r, const char *why)
 int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
                        const oauth2_dir_cfg_t *dir, auth_oauth2_req_t *req)
 {
-    const char *header = apr_table_get(r->headers_in, "Authorization");
-    const char *token, *id, *err = NULL;
+    const char *header, *token, *id, *err = NULL;
     oauth2_claims_t *claims;
-    apr_time_t now = apr_time_now();
+    apr_time_t now;
     apr_status_t rv;
 
-    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer) || header == NULL
-        || strncasecmp(header, "Bearer", 6) != 0) {
+    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)) {
         return DECLINED;
     }
+    header = apr_table_get(r->headers_in, "Authorization");
+    if (header == NULL || strncasecmp(header, "Bearer", 6) != 0) {
+        return DECLINED;
+    }
+    now = apr_time_now();
     if (dir->bearer_audience == NULL || srv->store == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "OA2302: OAuth2AcceptBearer On needs "
@@ -349,6 +384,20 @@ static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
     }
 }
 
+/* Sets an identity header. On a request as the client sent it, the
+ * client's copies are gone already (post_read_request), so adding is
+ * enough and skips a scan of the table; an internal redirect shares the
+ * headers of the request before it, which may hold ours. */
+static void put_header(request_rec *r, const char *name, const char *value)
+{
+    if (r->prev == NULL) {
+        apr_table_addn(r->headers_in, name, value);
+    }
+    else {
+        apr_table_setn(r->headers_in, name, value);
+    }
+}
+
 void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
                               const oauth2_dir_cfg_t *dir,
                               const auth_oauth2_req_t *req)
@@ -358,23 +407,20 @@ void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
 
     r->user = (char *)s->f[OAUTH2_SF_USER];
     r->ap_auth_type = AUTH_OAUTH2_TYPE;
-    apr_table_setn(r->headers_in, "X-Forwarded-User", s->f[OAUTH2_SF_USER]);
+    put_header(r, "X-Forwarded-User", s->f[OAUTH2_SF_USER]);
     if (s->len[OAUTH2_SF_EMAIL] > 0) {
-        apr_table_setn(r->headers_in, "X-Forwarded-Email",
-                       s->f[OAUTH2_SF_EMAIL]);
+        put_header(r, "X-Forwarded-Email", s->f[OAUTH2_SF_EMAIL]);
     }
     if (s->len[OAUTH2_SF_USERNAME] > 0) {
-        apr_table_setn(r->headers_in, "X-Forwarded-Preferred-Username",
-                       s->f[OAUTH2_SF_USERNAME]);
+        put_header(r, "X-Forwarded-Preferred-Username",
+                   s->f[OAUTH2_SF_USERNAME]);
     }
     if (s->len[OAUTH2_SF_GROUPS_HEADER] > 0) {
-        apr_table_setn(r->headers_in, "X-Forwarded-Groups",
-                       s->f[OAUTH2_SF_GROUPS_HEADER]);
+        put_header(r, "X-Forwarded-Groups", s->f[OAUTH2_SF_GROUPS_HEADER]);
     }
     if (oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET)
         && s->len[OAUTH2_SF_ACCESS_TOKEN] > 0) {
-        apr_table_setn(r->headers_in, "X-Forwarded-Access-Token",
-                       s->f[OAUTH2_SF_ACCESS_TOKEN]);
+        put_header(r, "X-Forwarded-Access-Token", s->f[OAUTH2_SF_ACCESS_TOKEN]);
     }
     if (how != 0) {
         pass_claims(r, s, how);
@@ -612,6 +658,75 @@ static void strip_comma_crumbs(const auth_oauth2_srv_conf *srv, char *s)
     }
 }
 
+/* The common case of an authenticated request: the only cookies of ours
+ * are one or a few session cookies, found by a search; the header is
+ * copied around them. Returns 0 when the slow path must run instead. */
+static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
+                      const char *header)
+{
+    const char *name = srv->cfg->cookie_name, *end, *from;
+    const auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+    apr_size_t n, i, len = strlen(header);
+    const oauth2_cookie_t *found;
+    oauth2_cookie_t own[4];
+    char *out, *o;
+
+    /* Cookie sessions (chunks) and merged Cookie lines take the full
+     * parse. Login states are only sent to the callback path (their
+     * cookie Path), never here but by a client that made them up: the
+     * fast path leaves them, as it leaves a client's made-up chunks in
+     * store mode, where they are nobody's credential. */
+    if (srv->cookie_sessions || strchr(header, ',')) {
+        return 0;
+    }
+    /* Authentication found our cookies in this very header already. */
+    if (req != NULL && req->cookie_header == header) {
+        found = req->found;
+        n = req->nfound;
+    }
+    else {
+        found = own;
+        n = oauth2_cookie_find(header, name, own, 4);
+    }
+    if (n == 0) {
+        return 0;
+    }
+    o = out = apr_palloc(r->pool, len + 1);
+    from = header;
+    for (i = 0; i <= n; i++) {
+        end = i < n ? found[i].name : header + len;
+        /* The text between two of ours, without separators at its ends. */
+        while (from < end && (*from == ';' || *from == ' ' || *from == '\t')) {
+            from++;
+        }
+        while (end > from
+               && (end[-1] == ';' || end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+        if (end > from) {
+            if (o != out) {
+                memcpy(o, "; ", 2);
+                o += 2;
+            }
+            memcpy(o, from, (apr_size_t)(end - from));
+            o += end - from;
+        }
+        if (i < n) {
+            from = found[i].value + found[i].value_len;
+            from += *from == '"';
+        }
+    }
+    *o = '\0';
+    if (o == out) {
+        apr_table_unset(r->headers_in, "Cookie");
+    }
+    else {
+        apr_table_setn(r->headers_in, "Cookie", out);
+    }
+    return 1;
+}
+
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
     const char *header = apr_table_get(r->headers_in, "Cookie");
@@ -623,8 +738,10 @@ void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
     /* No size bound here: the scan is linear, and a header too long to
      * look at must not carry the session cookie to the backend. */
     if (header == NULL || srv->cfg->cookie_name == NULL
-        || (strstr(header, srv->cfg->cookie_name) == NULL
-            && strstr(header, OAUTH2_STATE_COOKIE_PREFIX) == NULL)) {
+        || strip_fast(r, srv, header)
+        || (oauth2_cookie_mentions(header, srv->cfg->cookie_name) == 0
+            && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX)
+                   == 0)) {
         return;
     }
     pos = header;

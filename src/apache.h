@@ -21,6 +21,7 @@
 #include "util_filter.h"
 
 #include "config.h"
+#include "cookie.h"
 #include "crypto.h"
 #include "http.h"
 #include "login.h"
@@ -68,10 +69,13 @@ typedef struct {
     const char *record;
     apr_size_t record_len;
     unsigned char key[OAUTH2_STORE_KEY_LEN];
-    apr_time_t expires; /* when the session ends if idle */
-    int authenticated;  /* a valid session or bearer token */
-    int anonymous;      /* let through by OAuth2UnauthAction pass */
-    int forbidden;      /* a logged-in user failed a Require rule */
+    apr_time_t expires;        /* when the session ends if idle */
+    int authenticated;         /* a valid session or bearer token */
+    int anonymous;             /* let through by OAuth2UnauthAction pass */
+    const char *cookie_header; /* the Cookie header the session came from */
+    oauth2_cookie_t found[4];  /* our session cookies in it */
+    apr_size_t nfound;
+    int forbidden; /* a logged-in user failed a Require rule */
 } auth_oauth2_req_t;
 
 /** Module configs of a request. */

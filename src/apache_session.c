@@ -279,6 +279,10 @@ static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
     apr_status_t rv = OAUTH2_ENOTFOUND;
 
     n = oauth2_cookie_find(header, srv->cfg->cookie_name, found, 4);
+    /* Kept for the fixups, which take them out of the backend's header. */
+    req->cookie_header = header;
+    memcpy(req->found, found, sizeof(found));
+    req->nfound = n;
     /* Duplicates (another path or a parent domain): the first one that
      * names a live session wins; the others are never trusted more. */
     for (i = 0; i < n; i++) {

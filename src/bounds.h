@@ -21,7 +21,7 @@
 /* Login state cookies a browser may hold at once (parallel tabs). */
 #define OAUTH2_MAX_STATE_COOKIES 8
 /* Lifetime of a login state, in seconds. */
-#define OAUTH2_STATE_LIFETIME 600
+#define OAUTH2_STATE_LIFETIME 300
 /* A compact JWS (ID token, bearer token, logout token). */
 #define OAUTH2_MAX_JWT 16384
 /* A JWS protected header, decoded. */

@@ -7,9 +7,6 @@
  * on ';', trimmed of spaces and tabs, and kept only with a '=' and a
  * non-empty name. Unsealing values is seal.c's business.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* memmem */
-#endif
 #include <string.h>
 
 #include <apr_strings.h>
@@ -94,6 +91,43 @@ apr_status_t oauth2_cookie_next(const char **pos, const char *end,
     return APR_EOF;
 }
 
+/* The first occurrence of name (n bytes) in [p, end): memchr for its first
+ * byte, then a compare. For the short names of cookies this is cheaper
+ * than memmem's general search (its setup dominates on short headers). */
+static const char *find_text(const char *p, const char *end, const char *name,
+                             apr_size_t n)
+{
+    while (p < end && (apr_size_t)(end - p) >= n) {
+        const char *q = memchr(p, name[0], (apr_size_t)(end - p) - n + 1);
+
+        if (q == NULL) {
+            return NULL;
+        }
+        if (memcmp(q, name, n) == 0) {
+            return q;
+        }
+        p = q + 1;
+    }
+    return NULL;
+}
+
+apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
+{
+    apr_size_t n = 0, tlen;
+    const char *p, *end;
+
+    if (header == NULL || text == NULL || *text == '\0') {
+        return 0;
+    }
+    tlen = strlen(text);
+    end = header + strlen(header);
+    for (p = find_text(header, end, text, tlen); p != NULL;
+         p = find_text(p + 1, end, text, tlen)) {
+        n++;
+    }
+    return n;
+}
+
 /* Is the occurrence of a name at hit the start of a pair: only spaces
  * and tabs back to a ';' or the start of the header? */
 static int pair_start(const char *header, const char *hit)
@@ -105,18 +139,26 @@ static int pair_start(const char *header, const char *hit)
 }
 
 /*
- * Finds the pairs called name without parsing the others: memmem for the
- * name, then the same rules as oauth2_cookie_next (the name starts a pair
+ * Finds the pairs called name without parsing the others: a search for
+ * the name, then the same rules as oauth2_cookie_next (the name starts a pair
  * and is followed, after spaces, by '='; the value runs to the next ';',
  * trimmed, without quotes). On the request hot path this costs a search
  * rather than a scan of every cookie (the fuzz target checks that both
  * ways agree).
  */
+/*
+ * Finds the pairs called name without parsing the others: every '=' is a
+ * candidate end of a name (a pair's first '=' follows its name and
+ * spaces), checked with the same rules as oauth2_cookie_next: the name
+ * starts a pair, the value runs to the next ';', trimmed, without quotes.
+ * On the request hot path this costs a few memchr calls rather than a
+ * scan of every cookie (the fuzz target checks that both ways agree).
+ */
 apr_size_t oauth2_cookie_find(const char *header, const char *name,
                               oauth2_cookie_t *out, apr_size_t max)
 {
     apr_size_t len, name_len, found = 0;
-    const char *p, *end, *hit, *a, *e;
+    const char *end, *eq, *b, *hit, *e;
 
     if (!header || !name || !out || max == 0) {
         return 0;
@@ -127,22 +169,23 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
         return 0;
     }
     end = header + len;
-    for (p = header; found < max && p < end; p = hit + 1) {
-        hit = memmem(p, (apr_size_t)(end - p), name, name_len);
-        if (hit == NULL) {
-            break;
+    for (eq = memchr(header, '=', len); eq != NULL && found < max;
+         eq = eq + 1 < end ? memchr(eq + 1, '=', (apr_size_t)(end - eq - 1))
+                           : NULL) {
+        for (b = eq; b > header && is_cookie_space(b[-1]); b--) {
         }
-        for (a = hit + name_len; a < end && is_cookie_space(*a); a++) {
-        }
-        if (!pair_start(header, hit) || a == end || *a != '=') {
+        if ((apr_size_t)(b - header) < name_len
+            || memcmp(b - name_len, name, name_len) != 0
+            || !pair_start(header, b - name_len)) {
             continue;
         }
-        e = memchr(a, ';', (apr_size_t)(end - a));
+        hit = b - name_len;
+        e = memchr(eq, ';', (apr_size_t)(end - eq));
         e = e ? e : end;
         out[found].name = hit;
         out[found].name_len = name_len;
-        out[found].value = a + 1;
-        out[found].value_len = (apr_size_t)(e - a - 1);
+        out[found].value = eq + 1;
+        out[found].value_len = (apr_size_t)(e - eq - 1);
         trim(&out[found].value, &out[found].value_len);
         if (out[found].value_len >= 2 && out[found].value[0] == '"'
             && out[found].value[out[found].value_len - 1] == '"') {
@@ -150,7 +193,7 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
             out[found].value_len -= 2;
         }
         found++;
-        hit = e - 1;
+        eq = e - 1 > eq ? e - 1 : eq; /* the value's own '='s are not names */
     }
     return found;
 }

