@@ -669,20 +669,25 @@ static int is_ours(request_rec *r)
     return type != NULL && strcasecmp(type, AUTH_OAUTH2_TYPE) == 0;
 }
 
-/* A subrequest inherits the user its main request established. */
-static int from_main(request_rec *r)
+/* A subrequest inherits the user its main request established, and an
+ * internal redirect (ErrorDocument, mod_rewrite's [PT]) the one of the
+ * request before it: by then the fixups may have taken the module's
+ * cookies out of the headers they share. */
+static int inherited(request_rec *r)
 {
+    request_rec *from = r->main != NULL ? r->main : r->prev;
     auth_oauth2_req_t *parent;
 
-    if (r->main == NULL || r->main->user == NULL) {
+    if (from == NULL || from->user == NULL) {
         return 0;
     }
-    parent = ap_get_module_config(r->main->request_config, &auth_oauth2_module);
-    if (parent == NULL) {
+    parent = ap_get_module_config(from->request_config, &auth_oauth2_module);
+    if (parent == NULL || !parent->authenticated) {
         return 0;
     }
     ap_set_module_config(r->request_config, &auth_oauth2_module, parent);
-    r->user = r->main->user;
+    r->user = from->user;
+    r->ap_auth_type = from->ap_auth_type;
     return 1;
 }
 
@@ -705,10 +710,15 @@ static int check_authn(request_rec *r)
                       r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (from_main(r)) {
+    dir = auth_oauth2_dir(r);
+    if (inherited(r)) {
+        /* An internal redirect ran post_read_request again, which took
+         * the module's own identity headers for a client's. */
+        if (r->main == NULL) {
+            auth_oauth2_identity_set(r, srv, dir, auth_oauth2_req(r));
+        }
         return OK;
     }
-    dir = auth_oauth2_dir(r);
     req = auth_oauth2_req(r);
     rc = auth_oauth2_bearer(r, srv, dir, req);
     if (rc == OK) {
