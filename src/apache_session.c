@@ -592,6 +592,20 @@ static void index_add(request_rec *r, const auth_oauth2_srv_conf *srv,
                      keep + OAUTH2_STORE_KEY_LEN, s->max_expires, now);
 }
 
+/* Does the provider send back-channel logout tokens (its discovery
+ * document says so)? */
+static int backchannel_supported(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 apr_time_t now)
+{
+    const oauth2_endpoints_t *ep;
+    const char *err;
+
+    return oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err)
+               == APR_SUCCESS
+           && ep->backchannel_logout;
+}
+
 /* Builds the session of a login. */
 static apr_status_t session_build(request_rec *r,
                                   const auth_oauth2_srv_conf *srv,
@@ -651,7 +665,9 @@ apr_status_t auth_oauth2_session_create(request_rec *r,
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
     }
-    index_add(r, srv, s, key, now);
+    if (backchannel_supported(r, srv, now)) {
+        index_add(r, srv, s, key, now);
+    }
     auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, id, -1, "/");
     return APR_SUCCESS;
 }

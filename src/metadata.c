@@ -283,6 +283,15 @@ static apr_status_t doc_url(apr_pool_t *p, const oauth2_claims_t *doc,
     return APR_SUCCESS;
 }
 
+/* A member that is the JSON boolean true. */
+static int doc_true(const oauth2_claims_t *doc, const char *name)
+{
+    json_object *v = oauth2_claims_get(doc, name);
+
+    return v != NULL && json_object_is_type(v, json_type_boolean)
+           && json_object_get_boolean(v);
+}
+
 /* Checks and copies a discovery document into ep. */
 static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
                                     const char *body, apr_size_t len,
@@ -324,15 +333,25 @@ static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
     if (rv == APR_SUCCESS) {
         rv = doc_url(p, doc, "end_session_endpoint", 0, &ep->end_session, err);
     }
+    /* Back-Channel Logout 1.0 §2.1: only then are sessions indexed by sid
+     * and sub (two more store entries per session otherwise unused). */
+    {
+        json_object *bcl =
+            oauth2_claims_get(doc, "backchannel_logout_supported");
+
+        ep->backchannel_logout = bcl != NULL
+                                 && json_object_is_type(bcl, json_type_boolean)
+                                 && json_object_get_boolean(bcl);
+    }
     apply_overrides(prov->cfg, ep);
     return rv;
 }
 
 apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
-                                            apr_pool_t *p, const char *body,
-                                            apr_size_t len,
-                                            oauth2_endpoints_t *ep,
-                                            const char **err)
+                                             apr_pool_t *p, const char *body,
+                                             apr_size_t len,
+                                             oauth2_endpoints_t *ep,
+                                             const char **err)
 {
     if (prov == NULL || body == NULL || ep == NULL) {
         *err = "no document";

@@ -37,7 +37,8 @@ typedef struct {
     const char *jwks;
     const char *end_session;
     const char *github_api;
-    int oidc; /* 1 when ID tokens are expected (not GitHub) */
+    int oidc;               /* 1 when ID tokens are expected (not GitHub) */
+    int backchannel_logout; /* the provider says it sends logout tokens */
 } oauth2_endpoints_t;
 
 /** A provider with its caches; one per virtual host. */
@@ -103,10 +104,10 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
  * @return APR_SUCCESS or OAUTH2_EUPSTREAM (*err says why)
  */
 apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
-                                            apr_pool_t *p, const char *body,
-                                            apr_size_t len,
-                                            oauth2_endpoints_t *ep,
-                                            const char **err);
+                                             apr_pool_t *p, const char *body,
+                                             apr_size_t len,
+                                             oauth2_endpoints_t *ep,
+                                             const char **err);
 
 /** Current counters of this process. */
 void oauth2_provider_stats(oauth2_provider_t *prov,
