@@ -335,14 +335,7 @@ static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
     }
     /* Back-Channel Logout 1.0 §2.1: only then are sessions indexed by sid
      * and sub (two more store entries per session otherwise unused). */
-    {
-        json_object *bcl =
-            oauth2_claims_get(doc, "backchannel_logout_supported");
-
-        ep->backchannel_logout = bcl != NULL
-                                 && json_object_is_type(bcl, json_type_boolean)
-                                 && json_object_get_boolean(bcl);
-    }
+    ep->backchannel_logout = doc_true(doc, "backchannel_logout_supported");
     apply_overrides(prov->cfg, ep);
     return rv;
 }
