@@ -367,6 +367,26 @@ const char *oauth2_cfg_preset_name(oauth2_preset_e preset)
     return preset_names[preset];
 }
 
+/* 8-4-4-4-12 hexadecimal digits. */
+static int is_guid(const char *s)
+{
+    static const int groups[] = { 8, 4, 4, 4, 12 };
+    int g, i;
+
+    for (g = 0; g < 5; g++) {
+        for (i = 0; i < groups[g]; i++, s++) {
+            if (!apr_isxdigit(*s)) {
+                return 0;
+            }
+        }
+        if (*s != (g < 4 ? '-' : '\0')) {
+            return 0;
+        }
+        s++;
+    }
+    return 1;
+}
+
 /* The preset's base URL argument: required for keycloak, a tenant (or
  * URL) for microsoft, optional elsewhere. */
 static const char *set_preset_base(apr_pool_t *p, oauth2_cfg_t *cfg,
@@ -378,23 +398,22 @@ static const char *set_preset_base(apr_pool_t *p, oauth2_cfg_t *cfg,
                    "https://sso.example.com/realms/myrealm";
         }
         if (cfg->preset == OAUTH2_PRESET_MICROSOFT) {
-            return "microsoft needs the tenant (id, domain, or "
-                   "organizations/common)";
+            return "microsoft needs the tenant ID (a GUID: Entra admin "
+                   "center, Overview) or the full issuer URL";
         }
         return NULL;
     }
     if (cfg->preset == OAUTH2_PRESET_MICROSOFT && strstr(arg2, "://") == NULL) {
-        const char *s;
-
-        /* The tenant becomes a path segment of the Entra ID URLs: not
-         * empty, and not "." or ".." either. */
-        if (!apr_isalnum(*arg2)) {
-            return apr_psprintf(p, "'%s' is not a tenant", arg2);
-        }
-        for (s = arg2; *s; s++) {
-            if (!apr_isalnum(*s) && *s != '-' && *s != '.') {
-                return apr_psprintf(p, "'%s' is not a tenant", arg2);
-            }
+        /* Entra ID's discovery document names the tenant by its ID: with
+         * "common", "organizations" or a domain name the issuer could never
+         * match exactly, and every login would fail. */
+        if (!is_guid(arg2)) {
+            return apr_psprintf(p,
+                                "'%s' is not a tenant ID: give the tenant's "
+                                "GUID (multi-tenant \"common\"/"
+                                "\"organizations\" and domain names cannot "
+                                "be checked against the issuer)",
+                                arg2);
         }
         cfg->preset_base = arg2;
         return NULL;

@@ -93,7 +93,9 @@ function parseArgs(argv) {
 const OPENIDC_SO = '/usr/lib/apache2/modules/mod_auth_openidc.so';
 const STATIC = '/static/1k.html';
 const PROXY = '/proxy/1k';
-const OAUTH2_SHM_SESSIONS = 150000;
+// Twice the largest session count plus a burst of logins (their one-time
+// state markers live 5 minutes): the README's sizing advice.
+const OAUTH2_SHM_SESSIONS = 250000;
 const SECRET = crypto.randomBytes(33).toString('base64url');
 // mod_auth_openidc stores about three cache entries per login (issue 7);
 // its cache is sized for that many per session wanted, plus a margin.
@@ -644,7 +646,7 @@ async function main() {
         info.oauth2Metrics = m;
         if (m.oauth2_sessions_evicted_total > 0) {
             info.notes.push(`mod_auth_oauth2 at ${fmtInt(count)} sessions: ${fmtInt(m.oauth2_sessions_live)} records in ${fmtInt(m.oauth2_sessions_capacity)} slots, `
-                + `${fmtInt(m.oauth2_sessions_evicted_total)} evicted so far. Each login also keeps a one-time state marker in a slot for 10 minutes, `
+                + `${fmtInt(m.oauth2_sessions_evicted_total)} evicted so far. Each login also keeps a one-time state marker in a slot for 5 minutes, `
                 + `so a burst of logins needs that many slots beyond the sessions; the oldest, a random and the newest session still answered `
                 + `${info.live.oauth2.join('/')}.`);
         }

@@ -670,7 +670,9 @@ describe('preset configuration (apache2 -t)', () => {
         });
     }
     const bad = [
-        ['OAuth2Provider microsoft', /OAuth2Provider: microsoft needs the tenant/],
+        ['OAuth2Provider microsoft', /OAuth2Provider: microsoft needs the tenant ID/],
+        ['OAuth2Provider microsoft common', /OAuth2Provider: 'common' is not a tenant ID/],
+        ['OAuth2Provider microsoft contoso.onmicrosoft.com', /OAuth2Provider: 'contoso.onmicrosoft.com' is not a tenant ID/],
         ['OAuth2Provider keycloak', /OAuth2Provider: keycloak needs the realm URL/],
         ['OAuth2Provider github ftp://ghe.example.com', /OAuth2Provider: .*not an http or https URL/],
         ['OAuth2Provider gitlab https://gitlab.example.com/?x=1', /OAuth2Provider: .*query/],
