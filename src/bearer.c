@@ -10,6 +10,7 @@
 #include "bounds.h"
 #include "errors.h"
 #include "jose.h"
+#include "login.h"
 
 /* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
  * "+" / "/" ) *"=" */
@@ -47,26 +48,10 @@ apr_status_t oauth2_bearer_verify(apr_pool_t *p, oauth2_provider_t *prov,
                                   apr_time_t now, apr_interval_time_t skew,
                                   oauth2_claims_t **claims, const char **err)
 {
-    oauth2_jws_t *jws;
     oauth2_claims_expect_t x;
-    const char *payload;
-    apr_size_t plen;
-    apr_status_t rv;
 
     if (token == NULL || audience == NULL) {
         *err = "no token or no audience";
-        return OAUTH2_EMALFORMED;
-    }
-    rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_provider_verify(prov, p, now, jws, err);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    payload = oauth2_jose_jws_payload(jws, &plen);
-    rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
-    if (rv != APR_SUCCESS) {
         return OAUTH2_EMALFORMED;
     }
     memset(&x, 0, sizeof(x));
@@ -75,5 +60,5 @@ apr_status_t oauth2_bearer_verify(apr_pool_t *p, oauth2_provider_t *prov,
     x.audience = audience;
     x.now = now;
     x.skew = skew;
-    return oauth2_claims_validate(p, *claims, &x, err);
+    return oauth2_login_verify_jwt(p, prov, token, &x, claims, err);
 }

@@ -172,40 +172,65 @@ static apr_status_t token_parse(apr_pool_t *p,
 
 /* Verifies an ID token: signature with the provider's keys, then the
  * claims (OIDC Core §3.1.3.7). nonce NULL: a refreshed token (§12.2). */
-static apr_status_t verify_id_token(apr_pool_t *p, const oauth2_client_t *cl,
-                                    const oauth2_endpoints_t *ep,
-                                    const char *id_token, const char *nonce,
-                                    apr_time_t now, oauth2_claims_t **claims,
-                                    const char **err)
+apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
+                                     const char *token,
+                                     const oauth2_claims_expect_t *x,
+                                     oauth2_claims_t **claims, const char **err)
 {
     oauth2_jws_t *jws;
     const char *payload;
     apr_size_t plen;
-    oauth2_claims_expect_t x;
     apr_status_t rv;
 
-    rv = oauth2_jose_jws_parse(p, id_token, strlen(id_token), &jws, err);
+    if (token == NULL || strlen(token) > OAUTH2_MAX_JWT) {
+        *err = "no token, or one too long";
+        return OAUTH2_EMALFORMED;
+    }
+    rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_provider_verify(cl->prov, p, now, jws, err);
+        rv = oauth2_provider_verify(prov, p, x->now, jws, err);
     }
     if (rv != APR_SUCCESS) {
-        *err = apr_pstrcat(p, "ID token: ", *err, NULL);
         return rv;
     }
     payload = oauth2_jose_jws_payload(jws, &plen);
     rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
     if (rv != APR_SUCCESS) {
-        *err = apr_pstrcat(p, "ID token payload: ", *err, NULL);
+        *err = apr_pstrcat(p, "payload: ", *err, NULL);
         return OAUTH2_EMALFORMED;
     }
+    return oauth2_claims_validate(p, *claims, x, err);
+}
+
+/* The expectations for a token of the provider addressed to us. */
+static oauth2_claims_expect_t expect(const oauth2_client_t *cl,
+                                     oauth2_token_kind_e kind,
+                                     const char *nonce, apr_time_t now)
+{
+    oauth2_claims_expect_t x;
+
     memset(&x, 0, sizeof(x));
-    x.kind = nonce ? OAUTH2_TOKEN_ID : OAUTH2_TOKEN_ID_REFRESHED;
-    x.issuer = ep->issuer;
+    x.kind = kind;
+    x.issuer = oauth2_provider_issuer(cl->prov);
     x.audience = cl->cfg->client_id;
     x.nonce = nonce;
     x.now = now;
     x.skew = apr_time_from_sec(cl->cfg->clock_skew);
-    rv = oauth2_claims_validate(p, *claims, &x, err);
+    return x;
+}
+
+/* Verifies an ID token (OIDC Core §3.1.3.7); nonce NULL: a refreshed
+ * token (§12.2). */
+static apr_status_t verify_id_token(apr_pool_t *p, const oauth2_client_t *cl,
+                                    const char *id_token, const char *nonce,
+                                    apr_time_t now, oauth2_claims_t **claims,
+                                    const char **err)
+{
+    oauth2_claims_expect_t x = expect(
+        cl, nonce ? OAUTH2_TOKEN_ID : OAUTH2_TOKEN_ID_REFRESHED, nonce, now);
+    apr_status_t rv =
+        oauth2_login_verify_jwt(p, cl->prov, id_token, &x, claims, err);
+
     if (rv != APR_SUCCESS) {
         *err = apr_pstrcat(p, "ID token: ", *err, NULL);
     }
@@ -315,8 +340,8 @@ apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
         res->id_token = NULL;
     }
     if (res->id_token != NULL) {
-        rv = verify_id_token(p, cl, ep, res->id_token, st->nonce, now,
-                             &res->claims, err);
+        rv = verify_id_token(p, cl, res->id_token, st->nonce, now, &res->claims,
+                             err);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -350,8 +375,7 @@ apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
         *out = res;
         return rv;
     }
-    rv =
-        verify_id_token(p, cl, ep, res->id_token, NULL, now, &res->claims, err);
+    rv = verify_id_token(p, cl, res->id_token, NULL, now, &res->claims, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -371,33 +395,7 @@ apr_status_t oauth2_login_verify_logout_token(apr_pool_t *p,
                                               oauth2_claims_t **claims,
                                               const char **err)
 {
-    oauth2_jws_t *jws;
-    oauth2_claims_expect_t x;
-    const char *payload;
-    apr_size_t plen;
-    apr_status_t rv;
+    oauth2_claims_expect_t x = expect(cl, OAUTH2_TOKEN_LOGOUT, NULL, now);
 
-    if (token == NULL || strlen(token) > OAUTH2_MAX_JWT) {
-        *err = "no logout token, or one too long";
-        return OAUTH2_EMALFORMED;
-    }
-    rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_provider_verify(cl->prov, p, now, jws, err);
-    }
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    payload = oauth2_jose_jws_payload(jws, &plen);
-    rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
-    if (rv != APR_SUCCESS) {
-        return OAUTH2_EMALFORMED;
-    }
-    memset(&x, 0, sizeof(x));
-    x.kind = OAUTH2_TOKEN_LOGOUT;
-    x.issuer = oauth2_provider_issuer(cl->prov);
-    x.audience = cl->cfg->client_id;
-    x.now = now;
-    x.skew = apr_time_from_sec(cl->cfg->clock_skew);
-    return oauth2_claims_validate(p, *claims, &x, err);
+    return oauth2_login_verify_jwt(p, cl->prov, token, &x, claims, err);
 }

@@ -75,6 +75,20 @@ apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
                                   const char **err);
 
 /**
+ * Verifies a JWT of the provider: a compact JWS no longer than
+ * OAUTH2_MAX_JWT, signed with one of the provider's keys (oauth2_provider_
+ * verify), whose claims pass oauth2_claims_validate against x (x->now is
+ * the clock). The one verifier of ID tokens, logout tokens and bearer
+ * access tokens.
+ * @return the errors of the three steps; *err says which
+ */
+apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
+                                     const char *token,
+                                     const oauth2_claims_expect_t *x,
+                                     oauth2_claims_t **claims,
+                                     const char **err);
+
+/**
  * Verifies a back-channel logout token (OpenID Connect Back-Channel Logout
  * 1.0 §2.6): signature with the provider's keys, then iss, aud (our client
  * id), iat, jti, the back-channel-logout event, sid or sub, no nonce.
