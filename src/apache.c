@@ -223,30 +223,6 @@ static void www_authenticate(request_rec *r, const char *error)
                          : apr_psprintf(r->pool, "Bearer realm=\"%s\"", q));
 }
 
-/* Looks a bearer token up in the store (verified earlier). */
-static apr_status_t bearer_cached(request_rec *r,
-                                  const auth_oauth2_srv_conf *srv,
-                                  auth_oauth2_req_t *req, apr_time_t now)
-{
-    oauth2_store_meta_t meta;
-    char *rec;
-    apr_size_t len;
-    apr_status_t rv;
-
-    rv =
-        oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len, &meta);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
-        return OAUTH2_ENOTFOUND;
-    }
-    req->record = rec;
-    req->record_len = len;
-    req->expires = meta.expires;
-    return APR_SUCCESS;
-}
-
 /* Builds and caches the session of a freshly verified bearer token. */
 static apr_status_t bearer_store(request_rec *r,
                                  const auth_oauth2_srv_conf *srv,
@@ -323,7 +299,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
                      NULL);
     rv = auth_oauth2_session_key(r, srv, id, strlen(id), req->key);
     if (rv == APR_SUCCESS) {
-        rv = bearer_cached(r, srv, req, now);
+        rv = auth_oauth2_record_read(r, srv, now, req);
     }
     if (rv == APR_SUCCESS) {
         req->authenticated = 1;
@@ -455,6 +431,15 @@ int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,
     return auth_oauth2_login_start(r, srv, r->unparsed_uri);
 }
 
+void auth_oauth2_client(request_rec *r, const auth_oauth2_srv_conf *srv,
+                        oauth2_client_t *cl)
+{
+    cl->cfg = srv->cfg;
+    cl->prov = srv->prov;
+    cl->http = &srv->http;
+    cl->redirect_uri = auth_oauth2_redirect_uri(r, srv);
+}
+
 const char *auth_oauth2_redirect_uri(request_rec *r,
                                      const auth_oauth2_srv_conf *srv)
 {
@@ -553,10 +538,7 @@ int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
     prune_states(r, srv);
     auth_oauth2_set_cookie(r, srv, oauth2_state_cookie_name(r->pool, st->state),
                            value, OAUTH2_STATE_LIFETIME, srv->callback_path);
-    cl.cfg = srv->cfg;
-    cl.prov = srv->prov;
-    cl.http = &srv->http;
-    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    auth_oauth2_client(r, srv, &cl);
     apr_table_setn(r->headers_out, "Location",
                    oauth2_login_authorize_url(r->pool, &cl, ep, st));
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");

@@ -183,6 +183,17 @@ void auth_oauth2_set_cookie(request_rec *r, const auth_oauth2_srv_conf *srv,
                             const char *name, const char *value, long max_age,
                             const char *path);
 
+/** The client this virtual host is to its provider, for this request. */
+void auth_oauth2_client(request_rec *r, const auth_oauth2_srv_conf *srv,
+                        oauth2_client_t *cl);
+
+/** Reads the record under req->key from the store and decodes it into
+ * req (session, record, expires). @return APR_SUCCESS, OAUTH2_ENOTFOUND,
+ * OAUTH2_EMALFORMED, or OAUTH2_ESTORE */
+apr_status_t auth_oauth2_record_read(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv,
+                                     apr_time_t now, auth_oauth2_req_t *req);
+
 /** The absolute callback URL for this request. */
 const char *auth_oauth2_redirect_uri(request_rec *r,
                                      const auth_oauth2_srv_conf *srv);

@@ -241,10 +241,7 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
     apr_status_t rv;
     int level, status;
 
-    cl.cfg = srv->cfg;
-    cl.prov = srv->prov;
-    cl.http = &srv->http;
-    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    auth_oauth2_client(r, srv, &cl);
     rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_redeem(r->pool, &cl, ep, st, code, now, &res, &err);
@@ -487,10 +484,7 @@ static int endpoint_backchannel(request_rec *r, const auth_oauth2_srv_conf *srv)
     if (token == NULL) {
         return backchannel_error(r, "no single logout_token in a form body");
     }
-    cl.cfg = srv->cfg;
-    cl.prov = srv->prov;
-    cl.http = &srv->http;
-    cl.redirect_uri = NULL;
+    auth_oauth2_client(r, srv, &cl);
     rv = oauth2_login_verify_logout_token(r->pool, &cl, token, now, &claims,
                                           &err);
     if (rv != APR_SUCCESS) {

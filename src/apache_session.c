@@ -207,21 +207,17 @@ static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
     return APR_SUCCESS;
 }
 
-/* Reads a session from a store of another kind (socache). */
-static apr_status_t other_read(request_rec *r, const auth_oauth2_srv_conf *srv,
-                               const oauth2_cookie_t *c, apr_time_t now,
-                               auth_oauth2_req_t *req)
+apr_status_t auth_oauth2_record_read(request_rec *r,
+                                     const auth_oauth2_srv_conf *srv,
+                                     apr_time_t now, auth_oauth2_req_t *req)
 {
     oauth2_store_meta_t meta;
     char *rec;
     apr_size_t len;
     apr_status_t rv;
 
-    rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len,
-                              &meta);
-    }
+    rv =
+        oauth2_store_get(srv->store, r->pool, req->key, now, &rec, &len, &meta);
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
     }
@@ -232,6 +228,18 @@ static apr_status_t other_read(request_rec *r, const auth_oauth2_srv_conf *srv,
     req->record_len = len;
     req->expires = meta.expires;
     return APR_SUCCESS;
+}
+
+/* Reads a session from a store of another kind (socache). */
+static apr_status_t other_read(request_rec *r, const auth_oauth2_srv_conf *srv,
+                               const oauth2_cookie_t *c, apr_time_t now,
+                               auth_oauth2_req_t *req)
+{
+    apr_status_t rv =
+        auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
+
+    return rv == APR_SUCCESS ? auth_oauth2_record_read(r, srv, now, req)
+                             : OAUTH2_ESTORE;
 }
 
 /* Looks one candidate cookie value up in the store. */
@@ -801,10 +809,7 @@ static apr_status_t refresh_run(request_rec *r, const auth_oauth2_srv_conf *srv,
     const char *err = NULL;
     apr_status_t rv;
 
-    cl.cfg = srv->cfg;
-    cl.prov = srv->prov;
-    cl.http = &srv->http;
-    cl.redirect_uri = auth_oauth2_redirect_uri(r, srv);
+    auth_oauth2_client(r, srv, &cl);
     rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_refresh(
