@@ -182,6 +182,11 @@ static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (!(cs->valid && cs->srv == srv && (cs->whole || !need_tokens)
           && oauth2_crypto_equal(cs->id, sizeof(cs->id), c->value, c->value_len)
           && oauth2_shm_check(shm, &cs->meta, now, &expires) == APR_SUCCESS)) {
+        /* Checked here, not before the comparison above: a value equal
+         * to the connection's id has had its shape checked already. */
+        if (!id_shape_ok(c->value, c->value_len)) {
+            return OAUTH2_ENOTFOUND;
+        }
         cs->valid = 0;
         rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, cs->key);
         if (rv == APR_SUCCESS) {
@@ -235,9 +240,12 @@ static apr_status_t other_read(request_rec *r, const auth_oauth2_srv_conf *srv,
                                const oauth2_cookie_t *c, apr_time_t now,
                                auth_oauth2_req_t *req)
 {
-    apr_status_t rv =
-        auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
+    apr_status_t rv;
 
+    if (!id_shape_ok(c->value, c->value_len)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    rv = auth_oauth2_session_key(r, srv, c->value, c->value_len, req->key);
     return rv == APR_SUCCESS ? auth_oauth2_record_read(r, srv, now, req)
                              : OAUTH2_ESTORE;
 }
@@ -252,9 +260,6 @@ static apr_status_t store_lookup(request_rec *r,
     apr_time_t want;
     apr_status_t rv;
 
-    if (!id_shape_ok(c->value, c->value_len)) {
-        return OAUTH2_ENOTFOUND;
-    }
     rv = shm ? shm_read(r, srv, shm, c, now, need_tokens, req)
              : other_read(r, srv, c, now, req);
     if (rv == OAUTH2_EMALFORMED) {

@@ -174,7 +174,7 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
                            : NULL) {
         for (b = eq; b > header && is_cookie_space(b[-1]); b--) {
         }
-        if ((apr_size_t)(b - header) < name_len
+        if ((apr_size_t)(b - header) < name_len || b[-1] != name[name_len - 1]
             || memcmp(b - name_len, name, name_len) != 0
             || !pair_start(header, b - name_len)) {
             continue;

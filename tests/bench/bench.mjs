@@ -423,7 +423,14 @@ async function callgrindOnce(kind, ctx, opts, what, n, log, slot) {
     }
 }
 
-/** callgrind_annotate's functions: Map "file:function [object]" -> {self, incl}. */
+/**
+ * callgrind_annotate's functions: Map "function" -> {self, incl, file, obj}.
+ * callgrind names one function several ways in one file ("src/x.c:f [obj]",
+ * "???:f", "src/x.c:f" without the object): the spellings are merged under
+ * the function's name, or two runs would be compared spelling by spelling
+ * (a function counted under one spelling in one run and another in the
+ * other shows up as a cost per request it does not have).
+ */
 async function annotate(file) {
     const fns = new Map();
     for (const inclusive of [false, true]) {
@@ -431,9 +438,19 @@ async function annotate(file) {
         for (const line of r.stdout.split('\n')) {
             const m = /^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(\S.*?)\s*$/.exec(line);
             if (!m || !m[2].includes(':') || /^(Ir|file:function)\b/.test(m[2])) continue;
-            const e = fns.get(m[2]) ?? { self: 0, incl: 0 };
-            e[inclusive ? 'incl' : 'self'] = Number(m[1].replace(/,/g, ''));
-            fns.set(m[2], e);
+            const n = /^(.*):(.+?)(?:\s+\[([^\]]+)\])?$/.exec(m[2]);
+            if (!n) continue;
+            const [, src, fn, obj] = n;
+            const e = fns.get(fn) ?? { self: 0, incl: 0, file: '', obj: '' };
+            // Own instructions are split between the spellings; each
+            // spelling's inclusive count covers the calls made under it,
+            // which overlap: the largest is the function's.
+            const v = Number(m[1].replace(/,/g, ''));
+            if (inclusive) e.incl = Math.max(e.incl, v);
+            else e.self += v;
+            if (src !== '???') e.file = src;
+            if (obj) e.obj = obj;
+            fns.set(fn, e);
         }
     }
     return fns;
@@ -454,15 +471,13 @@ async function callgrindRun(kind, ctx, opts, log) {
     // Per-request cost of each function: the browser-like run minus the base run.
     const per = [];
     for (const [name, e] of browser.functions) {
-        const b = base.functions.get(name) ?? { self: 0, incl: 0 };
-        per.push({ name, self: (e.self - b.self) / N, incl: (e.incl - b.incl) / N });
+        const b = base.functions.get(name) ?? { self: 0, incl: 0, file: '', obj: '' };
+        const obj = e.obj || b.obj;
+        const file = (e.file || b.file).replace(/^.*\/(src\/|mod_auth_oauth2\.c)/, (x, y) => y);
+        per.push({ fn: file ? `${file}:${name}` : name, obj, self: (e.self - b.self) / N, incl: (e.incl - b.incl) / N });
     }
     const so = kind === 'oauth2' ? 'mod_auth_oauth2' : kind === 'openidc' ? 'mod_auth_openidc' : null;
-    const clean = (r) => {
-        const m = /^(.*?)(?:\s+\[([^\]]+)\])?$/.exec(r.name);
-        return { ...r, fn: m[1].replace(/^.*\/(src\/|mod_auth_oauth2\.c)/, (x, y) => y), obj: m[2] ?? '' };
-    };
-    const all = per.map(clean);
+    const all = per;
     res.hot = {
         inclusive: so ? all.filter((r) => r.obj.includes(so) || r.fn.includes(so)).sort((a, b) => b.incl - a.incl).slice(0, 12) : [],
         selfAll: [...all].sort((a, b) => b.self - a.self).slice(0, 12),
