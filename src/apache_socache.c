@@ -32,15 +32,18 @@ struct auth_oauth2_socache_t {
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
     server_rec *s;
     const char *spec;
-    /* When the store last failed (this process). apr_redis and
-     * apr_memcache answer "not found" without trying while they consider
-     * a server dead (a few seconds after a failure), which must not pass
-     * for "no such session". */
-    apr_uint64_t failed_at; /* __atomic access: threads share it */
+    /* Set when the store failed in this process, cleared by its next
+     * success. apr_redis and apr_memcache answer "not found" without
+     * asking while they consider a server dead (after a failure, until a
+     * ping, tried every 5 s on a pooled connection that may be just as
+     * stale, succeeds): meanwhile a "not found" must not pass for "no
+     * such session" or for a logout done. */
+    apr_uint32_t failed; /* __atomic access: threads share it */
 };
 
-/* How long after a failure a "not found" is not believed. */
-#define SOCACHE_DEAD_WINDOW apr_time_from_sec(6)
+/* The probe's key: store keys are SHA-256 values, never this. */
+static const unsigned char probe_key[OAUTH2_STORE_KEY_LEN] =
+    "mod_auth_oauth2 liveness probe.";
 
 static apr_status_t lock(const auth_oauth2_socache_t *c)
 {
@@ -61,25 +64,56 @@ static int is_notfound(apr_status_t rv)
            || APR_STATUS_IS_ENOENT(rv);
 }
 
-/* Remembers failures; a "not found" soon after one is a failure too. */
-static apr_status_t health(auth_oauth2_socache_t *c, apr_status_t rv)
+static void set_failed(auth_oauth2_socache_t *c, int failed)
 {
-    apr_time_t now = apr_time_now();
+    if (__atomic_load_n(&c->failed, __ATOMIC_RELAXED) != (apr_uint32_t)failed) {
+        __atomic_store_n(&c->failed, (apr_uint32_t)failed, __ATOMIC_RELAXED);
+    }
+}
 
-    apr_uint64_t failed = __atomic_load_n(&c->failed_at, __ATOMIC_RELAXED);
+/* Is the server answering? Asked only after a failure, when a "not
+ * found" is ambiguous: a write, which no server answers "not found", tells
+ * (the clients answer it "not found" too while they think the server
+ * dead). Called under lock(). */
+static int probe(auth_oauth2_socache_t *c, apr_pool_t *p)
+{
+    unsigned char one = 1;
+    apr_status_t rv =
+        c->provider->store(c->inst, c->s, probe_key, OAUTH2_STORE_KEY_LEN,
+                           apr_time_now() + apr_time_from_sec(60), &one, 1, p);
 
-    if (rv == APR_SUCCESS) {
-        if (failed != 0) {
-            __atomic_store_n(&c->failed_at, 0, __ATOMIC_RELAXED);
+    set_failed(c, rv != APR_SUCCESS);
+    return rv == APR_SUCCESS;
+}
+
+/* One operation (retrieve or remove) with the failure handling both need:
+ * a connection the server closed fails once (apr_redis, apr_memcache drop
+ * it then), so a failure is tried again on a fresh one; a "not found"
+ * after a failure is believed only once a probe has found the server
+ * answering, and is then asked again. Called under lock(). */
+typedef apr_status_t (*sc_op_fn)(auth_oauth2_socache_t *c, apr_pool_t *p,
+                                 const unsigned char *key, void *baton);
+
+static apr_status_t attempt(auth_oauth2_socache_t *c, apr_pool_t *p,
+                            const unsigned char *key, sc_op_fn op, void *baton)
+{
+    apr_status_t rv = op(c, p, key, baton);
+
+    if (rv != APR_SUCCESS && !is_notfound(rv)) {
+        set_failed(c, 1);
+        if (APR_STATUS_IS_ECONNREFUSED(rv)) {
+            return rv;
         }
-        return rv;
+        rv = op(c, p, key, baton);
     }
-    if (!is_notfound(rv)) {
-        __atomic_store_n(&c->failed_at, (apr_uint64_t)now, __ATOMIC_RELAXED);
-        return rv;
+    if (is_notfound(rv) && __atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
+        rv = probe(c, p) ? op(c, p, key, baton) : APR_EGENERAL;
     }
-    if (failed != 0 && now - (apr_time_t)failed < SOCACHE_DEAD_WINDOW) {
-        return APR_EGENERAL;
+    if (rv == APR_SUCCESS) {
+        set_failed(c, 0);
+    }
+    else if (!is_notfound(rv)) {
+        set_failed(c, 1);
     }
     return rv;
 }
@@ -107,29 +141,34 @@ static apr_time_t get_expiry(const unsigned char *b)
 }
 
 /* Reads the raw value (expiry and record) under key. */
+typedef struct {
+    unsigned char *buf;
+    unsigned int n;
+} get_baton_t;
+
+static apr_status_t op_retrieve(auth_oauth2_socache_t *c, apr_pool_t *p,
+                                const unsigned char *key, void *baton)
+{
+    get_baton_t *g = baton;
+
+    g->n = SOCACHE_MAX_VALUE;
+    return c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
+                                 g->buf, &g->n, p);
+}
+
 static apr_status_t raw_get(auth_oauth2_socache_t *c, apr_pool_t *p,
                             const unsigned char *key, unsigned char **val,
                             unsigned int *len)
 {
-    unsigned int n = SOCACHE_MAX_VALUE;
-    unsigned char *buf = apr_palloc(p, n);
+    get_baton_t g;
     apr_status_t rv = lock(c);
 
     if (rv != APR_SUCCESS) {
         return OAUTH2_ESTORE;
     }
-    rv = c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, buf,
-                               &n, p);
-    if (rv != APR_SUCCESS && !is_notfound(rv)
-        && !APR_STATUS_IS_ECONNREFUSED(rv)) {
-        /* A connection the server closed fails once (apr_redis,
-         * apr_memcache drop it then): try again on a fresh one. */
-        n = SOCACHE_MAX_VALUE;
-        rv = c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
-                                   buf, &n, p);
-    }
+    g.buf = apr_palloc(p, SOCACHE_MAX_VALUE);
+    rv = attempt(c, p, key, op_retrieve, &g);
     unlock(c);
-    rv = health(c, rv);
     if (is_notfound(rv)) {
         return OAUTH2_ENOTFOUND;
     }
@@ -138,11 +177,11 @@ static apr_status_t raw_get(auth_oauth2_socache_t *c, apr_pool_t *p,
                      "OA2110: session store %s: read failed", c->spec);
         return OAUTH2_ESTORE;
     }
-    if (n < SOCACHE_EXPIRY_LEN) {
+    if (g.n < SOCACHE_EXPIRY_LEN) {
         return OAUTH2_ENOTFOUND;
     }
-    *val = buf;
-    *len = n;
+    *val = g.buf;
+    *len = g.n;
     return APR_SUCCESS;
 }
 
@@ -166,12 +205,32 @@ static apr_status_t sc_get(void *ctx, apr_pool_t *p, const unsigned char *key,
     return APR_SUCCESS;
 }
 
+typedef struct {
+    unsigned char *val;
+    unsigned int len;
+    apr_time_t expires;
+} put_baton_t;
+
+/* No server answers a write "not found": that is a client that thinks the
+ * server dead, a failure. */
+static apr_status_t op_store(auth_oauth2_socache_t *c, apr_pool_t *p,
+                             const unsigned char *key, void *baton)
+{
+    put_baton_t *b = baton;
+    apr_status_t rv =
+        c->provider->store(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, b->expires,
+                           b->val, b->len, p);
+
+    return is_notfound(rv) ? APR_EGENERAL : rv;
+}
+
 static apr_status_t sc_put(void *ctx, apr_pool_t *p, const unsigned char *key,
                            const char *rec, apr_size_t len, apr_time_t expires,
                            apr_time_t now)
 {
     auth_oauth2_socache_t *c = ctx;
     unsigned char *val;
+    put_baton_t b;
     apr_status_t rv;
 
     if (len > SOCACHE_MAX_VALUE - SOCACHE_EXPIRY_LEN) {
@@ -180,20 +239,14 @@ static apr_status_t sc_put(void *ctx, apr_pool_t *p, const unsigned char *key,
     val = apr_palloc(p, len + SOCACHE_EXPIRY_LEN);
     put_expiry(val, expires);
     memcpy(val + SOCACHE_EXPIRY_LEN, rec, len);
+    b.val = val;
+    b.len = (unsigned int)(len + SOCACHE_EXPIRY_LEN);
+    b.expires = expires;
     rv = lock(c);
     if (rv == APR_SUCCESS) {
-        rv = c->provider->store(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
-                                expires, val,
-                                (unsigned int)(len + SOCACHE_EXPIRY_LEN), p);
-        if (rv != APR_SUCCESS && !APR_STATUS_IS_ECONNREFUSED(rv)) {
-            /* once more, as in raw_get */
-            rv = c->provider->store(
-                c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, expires, val,
-                (unsigned int)(len + SOCACHE_EXPIRY_LEN), p);
-        }
+        rv = attempt(c, p, key, op_store, &b);
         unlock(c);
     }
-    rv = health(c, rv == APR_SUCCESS || !is_notfound(rv) ? rv : APR_EGENERAL);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, c->s,
                      "OA2111: session store %s: write failed", c->spec);
@@ -234,6 +287,13 @@ static apr_status_t sc_touch(void *ctx, apr_pool_t *p, const unsigned char *key,
     return sc_put(ctx, p, key, rec, len, expires, now);
 }
 
+static apr_status_t op_remove(auth_oauth2_socache_t *c, apr_pool_t *p,
+                              const unsigned char *key, void *baton)
+{
+    (void)baton;
+    return c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p);
+}
+
 static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
                               const unsigned char *key)
 {
@@ -241,17 +301,20 @@ static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
     apr_status_t rv = lock(c);
 
     if (rv == APR_SUCCESS) {
-        rv = c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p);
-        if (rv != APR_SUCCESS && !is_notfound(rv)) { /* as in raw_get */
-            rv = c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
-                                     p);
-        }
+        /* After a failure, attempt() asks again once the server answers:
+         * a logout must not pass for done while nothing was removed. */
+        rv = attempt(c, p, key, op_remove, NULL);
         unlock(c);
     }
     if (is_notfound(rv)) {
         return OAUTH2_ENOTFOUND;
     }
-    return rv == APR_SUCCESS ? APR_SUCCESS : OAUTH2_ESTORE;
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, c->s,
+                     "OA2112: session store %s: remove failed", c->spec);
+        return OAUTH2_ESTORE;
+    }
+    return APR_SUCCESS;
 }
 
 static const oauth2_store_ops_t socache_ops = {

@@ -215,3 +215,52 @@ export async function startMemcached({ port = 0, memoryMb = 64, args = [] } = {}
         stop: () => stopServer(s, dir, 'SIGKILL'),
     };
 }
+
+/**
+ * A TCP link to a store on loopback that a test can cut and mend, as a
+ * network partition would: cut() drops every open connection and closes
+ * each new one as soon as it is accepted (a connect succeeds, every
+ * command then meets the end of the stream); mend() restores the link.
+ *
+ *   const link = await startLink(redis.port)
+ *   link.port, link.spec('redis') -> 'redis:127.0.0.1:<link port>'
+ *   link.cut(); link.mend(); await link.stop()
+ */
+export async function startLink(targetPort) {
+    const sockets = new Set();
+    let cut = false;
+    const server = net.createServer((client) => {
+        if (cut) {
+            client.destroy();
+            return;
+        }
+        const upstream = net.connect(targetPort, LOOPBACK);
+        for (const s of [client, upstream]) {
+            sockets.add(s);
+            s.on('close', () => sockets.delete(s));
+            s.on('error', () => { client.destroy(); upstream.destroy(); });
+        }
+        client.pipe(upstream);
+        upstream.pipe(client);
+    });
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, LOOPBACK, resolve);
+    });
+    const { port } = server.address();
+    return {
+        port,
+        spec: (kind) => `${kind}:${LOOPBACK}:${port}`,
+        cut() {
+            cut = true;
+            for (const s of sockets) s.destroy();
+        },
+        mend() {
+            cut = false;
+        },
+        stop: () => new Promise((resolve) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => resolve());
+        }),
+    };
+}
