@@ -86,11 +86,11 @@ static int probe(auth_oauth2_socache_t *c, apr_pool_t *p)
     return rv == APR_SUCCESS;
 }
 
-/* One operation (retrieve or remove) with the failure handling both need:
- * a connection the server closed fails once (apr_redis, apr_memcache drop
- * it then), so a failure is tried again on a fresh one; a "not found"
- * after a failure is believed only once a probe has found the server
- * answering, and is then asked again. Called under lock(). */
+/* One operation (retrieve, store or remove) with the failure handling all
+ * three need: a connection the server closed fails once (apr_redis,
+ * apr_memcache drop it then), so a failure is tried again on a fresh one;
+ * a "not found" after a failure is believed only once a probe has found
+ * the server answering, and is then asked again. Called under lock(). */
 typedef apr_status_t (*sc_op_fn)(auth_oauth2_socache_t *c, apr_pool_t *p,
                                  const unsigned char *key, void *baton);
 
@@ -140,7 +140,6 @@ static apr_time_t get_expiry(const unsigned char *b)
     return (apr_time_t)u;
 }
 
-/* Reads the raw value (expiry and record) under key. */
 typedef struct {
     unsigned char *buf;
     unsigned int n;
@@ -156,6 +155,7 @@ static apr_status_t op_retrieve(auth_oauth2_socache_t *c, apr_pool_t *p,
                                  g->buf, &g->n, p);
 }
 
+/* Reads the raw value (expiry and record) under key. */
 static apr_status_t raw_get(auth_oauth2_socache_t *c, apr_pool_t *p,
                             const unsigned char *key, unsigned char **val,
                             unsigned int *len)
