@@ -13,7 +13,7 @@
 // wrk, valgrind and mod_auth_openidc first.
 //
 //   node tests/bench/bench.mjs --module build/.libs/mod_auth_oauth2.so [--quick]
-//       [--sessions 1,10000,100000] [--rounds 5] [--seconds 5] [--no-callgrind]
+//       [--sessions 1,10000,100000] [--rounds 7] [--seconds 5] [--no-callgrind]
 //       [--no-wrk] [--no-openidc] [--only-callgrind] [--callgrind-requests N]
 //       [--login-concurrency N] [--openidc-login-budget SECONDS] [--out build/bench-results.md]
 //   BENCH_KEEP_CALLGRIND=1 keeps the callgrind.out files (their paths are logged).
@@ -72,7 +72,7 @@ function parseArgs(argv) {
         module: path.resolve(o.module ?? path.join(REPO_ROOT, 'build/.libs/mod_auth_oauth2.so')),
         quick: q,
         sessions: o.sessions ?? (q ? [1, 2000] : [1, 10000, 100000]),
-        rounds: o.rounds ?? (q ? 2 : 5),
+        rounds: o.rounds ?? (q ? 2 : 7),
         seconds: o.seconds ?? (q ? 1 : 5),
         warmup: q ? 0 : 1,
         threads: o.threads ?? 2,
@@ -710,6 +710,7 @@ async function main() {
                 results.push({
                     count, config: e.config, path: e.path, session: e.session,
                     rps: median(e.rounds.map((r) => r.rps)),
+                    perRound: e.rounds.map((r) => r.rps),
                     min: Math.min(...e.rounds.map((r) => r.rps)),
                     max: Math.max(...e.rounds.map((r) => r.rps)),
                     p50: median(e.rounds.map((r) => r.p50)),
@@ -769,10 +770,13 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
     both('');
     both(`wrk -t${opts.threads} -c${opts.connections}, keep-alive, the session cookie as a header; ${opts.rounds} rounds x ${opts.seconds} s per line, `
         + 'the configurations interleaved. 1 KB static file, and the same size proxied by mod_proxy to a node backend. '
-        + 'Ratio = requests/s over plain Apache for the same path and session count.');
+        + 'Ratio = the median over the rounds of each round\'s requests/s over plain Apache\'s in the same round, same path and '
+        + 'session count (paired: the rounds are interleaved, so a slower or faster minute of the machine counts on both sides).');
     both('');
 
     const baseline = (count, p) => results.find((r) => r.count === count && r.config === 'plain' && r.path === p);
+    /** a's requests/s over b's, round by round (the same round of the same session count), the median. */
+    const paired = (a, b) => median(a.perRound.map((x, i) => x / b.perRound[i]));
     if (results.length) {
         const rows = [];
         for (const r of results) {
@@ -781,7 +785,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             const sessions = r.held !== null && r.held < r.count ? `${fmtInt(r.held)} (of ${fmtInt(r.count)})` : fmtInt(r.count);
             rows.push([sessions, label, r.path === STATIC ? 'static' : 'proxy', r.session,
                 fmtInt(r.rps), `${fmtInt(r.min)}–${fmtInt(r.max)}`, fmtMs(r.p50), fmtMs(r.p99),
-                r.config === 'plain' ? '1.00' : fmtRatio(r.rps / b.rps)]);
+                r.config === 'plain' ? '1.00' : fmtRatio(paired(r, b))]);
         }
         both('## Throughput');
         both('');
@@ -899,7 +903,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
     for (const count of counts) {
         const o = get(count, 'oauth2', STATIC);
         const b = baseline(count, STATIC);
-        const ratio = o.rps / b.rps;
+        const ratio = paired(o, b);
         rows.push([`throughput ≥ 0.95 of plain Apache, static, ${fmtInt(count)} sessions`, fmtRatio(ratio), mark(ratio >= 0.95)]);
     }
     if (cg) {
@@ -912,7 +916,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
     if (counts.length > 1) {
         const first = counts[0];
         const last = counts.at(-1);
-        const ratioAt = (c, s) => get(c, 'oauth2', STATIC, s).rps / baseline(c, STATIC).rps;
+        const ratioAt = (c, s) => paired(get(c, 'oauth2', STATIC, s), baseline(c, STATIC));
         const both2 = (c) => (ratioAt(c, 'newest') + ratioAt(c, 'random')) / 2;
         const r1 = both2(first);
         const rN = both2(last);
@@ -921,8 +925,8 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
     }
     if (results.some((r) => r.config === 'openidc')) {
         for (const count of counts) {
-            const worst = [STATIC, PROXY].map((p) => get(count, 'oauth2', p).rps / get(count, 'openidc', p).rps);
-            const rnd = get(count, 'oauth2', STATIC, 'random').rps / get(count, 'openidc', STATIC, 'random').rps;
+            const worst = [STATIC, PROXY].map((p) => paired(get(count, 'oauth2', p), get(count, 'openidc', p)));
+            const rnd = paired(get(count, 'oauth2', STATIC, 'random'), get(count, 'openidc', STATIC, 'random'));
             const r = Math.min(...worst, rnd);
             rows.push([`ahead of mod_auth_openidc, ${fmtInt(count)} sessions (req/s oauth2 ÷ openidc, lowest of static/proxy/random)`, `${fmtRatio(r)}×`, mark(r > 1)]);
         }

@@ -8,7 +8,7 @@
 # under callgrind). Prints the tables and writes them to build/bench-results.md.
 #
 #   --quick          under two minutes: 1 and 2,000 sessions, 2 rounds x 1 s
-#   (default: full)  1, 10,000 and 100,000 sessions, 5 rounds x 5 s (~30 min)
+#   (default: full)  1, 10,000 and 100,000 sessions, 7 rounds x 5 s (~30 min)
 #   --sessions 1,500 --rounds N --seconds S --no-callgrind --no-wrk
 #   --no-openidc --out FILE    see the top of bench.mjs
 #
