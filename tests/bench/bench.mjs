@@ -13,7 +13,7 @@
 // wrk, valgrind and mod_auth_openidc first.
 //
 //   node tests/bench/bench.mjs --module build/.libs/mod_auth_oauth2.so [--quick]
-//       [--sessions 1,10000,100000] [--rounds 7] [--seconds 5] [--no-callgrind]
+//       [--sessions 1,10000,100000] [--rounds 7] [--seconds 5] [--no-callgrind] [--no-pin]
 //       [--no-wrk] [--no-openidc] [--only-callgrind] [--callgrind-requests N]
 //       [--login-concurrency N] [--openidc-login-budget SECONDS] [--out build/bench-results.md]
 //   BENCH_KEEP_CALLGRIND=1 keeps the callgrind.out files (their paths are logged).
@@ -29,7 +29,7 @@ import { Browser, login, request } from '../integration/lib/http.mjs';
 import { freePort, waitFor, waitForPort, guardedCommand, killGroup } from '../integration/lib/ports.mjs';
 import { startServerWorker } from './servers.mjs';
 import {
-    sleep, median, wrk, RawConnection, rawGet, run, track, killChildren, apacheChildrenMem,
+    sleep, median, wrk, RawConnection, rawGet, run, track, killChildren, apacheChildrenMem, apacheCpuNs, pinTo, pinApache,
     sharedMappedBytes, fmtInt, fmtMs, fmtRatio, table,
 } from './lib.mjs';
 
@@ -55,6 +55,7 @@ function parseArgs(argv) {
         else if (a === '--openidc-login-budget') o.openidcBudget = Number(val());
         else if (a === '--callgrind-requests') o.cgRequests = Number(val());
         else if (a === '--no-callgrind') o.callgrind = false;
+        else if (a === '--no-pin') o.pin = false;
         else if (a === '--only-callgrind') {
             o.wrk = false;
             o.sessions = [];
@@ -73,6 +74,10 @@ function parseArgs(argv) {
         quick: q,
         sessions: o.sessions ?? (q ? [1, 2000] : [1, 10000, 100000]),
         rounds: o.rounds ?? (q ? 2 : 7),
+        // Apache on CPU 0, wrk, the backend and the provider on the others:
+        // Apache's throughput is then its own, not a share of two cores
+        // it fights wrk for (which moved rounds by ±15 %).
+        pin: o.pin ?? os.cpus().length >= 2,
         seconds: o.seconds ?? (q ? 1 : 5),
         warmup: q ? 0 : 1,
         threads: o.threads ?? 2,
@@ -488,6 +493,9 @@ async function callgrindRun(kind, ctx, opts, log) {
 
 /* ---------------------------------------------------------------- main */
 
+/** The CPUs besides Apache's (CPU 0) when pinned: wrk, the backend, the provider. */
+const OTHER_CPUS = os.cpus().length > 2 ? `1-${os.cpus().length - 1}` : '1';
+
 const cleanups = [];
 let cleaningUp = null;
 async function cleanup() {
@@ -680,7 +688,11 @@ async function main() {
                 list.push({ config: name, path: STATIC, session: 'random', cookie: t.cookie(t.sessions[t.randomIndex]), apache: apaches[name], t });
             }
             for (const e of list) e.rounds = [];
-            const wopts = { threads: opts.threads, connections: opts.connections };
+            const wopts = { threads: opts.threads, connections: opts.connections, cpus: opts.pin ? OTHER_CPUS : null };
+            if (opts.pin) {
+                pinTo(process.pid, OTHER_CPUS);
+                for (const a of Object.values(apaches)) pinApache(a.pid, 0);
+            }
             if (count === opts.sessions[0]) {
                 // node's JIT and mod_proxy's backend connections: warm before any round.
                 await wrk(apaches.plain.href(PROXY), { ...wopts, seconds: 1 });
@@ -690,10 +702,12 @@ async function main() {
                 const order = list.map((_, i) => list[(i + Math.max(round, 0)) % list.length]);
                 for (const e of order) {
                     const url = e.apache.href(e.path);
+                    const cpu0 = apacheCpuNs(e.apache.pid);
                     const r = await wrk(url, { ...wopts, seconds: round < 0 ? opts.warmup : opts.seconds, headers: [`Cookie: ${e.cookie}`] });
+                    r.cpuPerReq = (apacheCpuNs(e.apache.pid) - cpu0) / 1000 / Math.max(r.requests, 1); // µs
                     // A non-2xx answer means a broken set-up; a few socket read errors
-                    // (a connection closed as wrk stops) are only counted.
-                    if (r.non2xx || r.errors > r.requests / 1000) {
+                    // (at most one per connection, closed as wrk stops) are only counted.
+                    if (r.non2xx || r.errors > Math.max(opts.connections, r.requests / 1000)) {
                         throw new Error(`wrk ${e.config} ${e.path}: ${r.non2xx} non-2xx, ${r.errors} socket errors\n${r.raw}`);
                     }
                     if (round >= 0) e.rounds.push(r);
@@ -711,6 +725,8 @@ async function main() {
                     count, config: e.config, path: e.path, session: e.session,
                     rps: median(e.rounds.map((r) => r.rps)),
                     perRound: e.rounds.map((r) => r.rps),
+                    cpu: median(e.rounds.map((r) => r.cpuPerReq)),
+                    cpuPerRound: e.rounds.map((r) => r.cpuPerReq),
                     min: Math.min(...e.rounds.map((r) => r.rps)),
                     max: Math.max(...e.rounds.map((r) => r.rps)),
                     p50: median(e.rounds.map((r) => r.p50)),
@@ -770,13 +786,20 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
     both('');
     both(`wrk -t${opts.threads} -c${opts.connections}, keep-alive, the session cookie as a header; ${opts.rounds} rounds x ${opts.seconds} s per line, `
         + 'the configurations interleaved. 1 KB static file, and the same size proxied by mod_proxy to a node backend. '
+        + (opts.pin ? `Apache (parent and children) bound to CPU 0, wrk, the backend and the provider to CPU ${OTHER_CPUS} (taskset), so that `
+            + 'Apache\'s throughput is its own and not a share of cores it fights wrk for. ' : 'Not bound to CPUs (--no-pin). ')
         + 'Ratio = the median over the rounds of each round\'s requests/s over plain Apache\'s in the same round, same path and '
-        + 'session count (paired: the rounds are interleaved, so a slower or faster minute of the machine counts on both sides).');
+        + 'session count (paired: the rounds are interleaved, so a slower or faster minute of the machine counts on both sides). '
+        + 'Apache CPU µs/request = the CPU time (user and system, all threads of the parent and its children, from schedstat) '
+        + 'Apache used during the round over the requests served, median of the rounds; capacity ratio = plain Apache\'s CPU per '
+        + 'request over the configuration\'s, paired by round (the requests/s each would serve with the same CPU).');
     both('');
 
     const baseline = (count, p) => results.find((r) => r.count === count && r.config === 'plain' && r.path === p);
     /** a's requests/s over b's, round by round (the same round of the same session count), the median. */
     const paired = (a, b) => median(a.perRound.map((x, i) => x / b.perRound[i]));
+    /** The requests one CPU second of Apache serves, a's over b's: b's CPU per request over a's, paired by round. */
+    const capacity = (a, b) => median(a.cpuPerRound.map((x, i) => b.cpuPerRound[i] / x));
     if (results.length) {
         const rows = [];
         for (const r of results) {
@@ -785,17 +808,19 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             const sessions = r.held !== null && r.held < r.count ? `${fmtInt(r.held)} (of ${fmtInt(r.count)})` : fmtInt(r.count);
             rows.push([sessions, label, r.path === STATIC ? 'static' : 'proxy', r.session,
                 fmtInt(r.rps), `${fmtInt(r.min)}–${fmtInt(r.max)}`, fmtMs(r.p50), fmtMs(r.p99),
-                r.config === 'plain' ? '1.00' : fmtRatio(paired(r, b))]);
+                r.config === 'plain' ? '1.00' : fmtRatio(paired(r, b)),
+                r.cpu.toFixed(1), r.config === 'plain' ? '1.00' : fmtRatio(capacity(r, b))]);
         }
         both('## Throughput');
         both('');
         const errs = results.filter((r) => r.errors);
         if (errs.length) {
-            both(`Socket errors seen by wrk (at most 1 in 1,000 requests is tolerated): ${errs.map((r) => `${r.config} ${r.path} `
+            both(`Socket errors seen by wrk (at most one per connection or 1 in 1,000 requests is tolerated): ${errs.map((r) => `${r.config} ${r.path} `
                 + `@${fmtInt(r.count)}: ${r.errors} of ${fmtInt(r.requests)}`).join('; ')}.`);
             both('');
         }
-        tbl(['sessions', 'configuration', 'path', 'session', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'ratio'], rows);
+        tbl(['sessions', 'configuration', 'path', 'session', 'req/s (median)', 'min–max', 'p50 ms', 'p99 ms', 'ratio',
+            'Apache CPU µs/request', 'capacity ratio'], rows);
     }
 
     if (cg) {
@@ -904,7 +929,8 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
         const o = get(count, 'oauth2', STATIC);
         const b = baseline(count, STATIC);
         const ratio = paired(o, b);
-        rows.push([`throughput ≥ 0.95 of plain Apache, static, ${fmtInt(count)} sessions`, fmtRatio(ratio), mark(ratio >= 0.95)]);
+        rows.push([`throughput ≥ 0.95 of plain Apache, static, ${fmtInt(count)} sessions (requests/s; capacity ratio ${fmtRatio(capacity(o, b))})`,
+            fmtRatio(ratio), mark(ratio >= 0.95)]);
     }
     if (cg) {
         const r = cg.oauth2.browser / cg.plainloc.browser;

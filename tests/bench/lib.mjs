@@ -1,6 +1,6 @@
 // lib.mjs: small pieces of the bench: statistics, wrk, a keep-alive raw HTTP
 // client (exact header order, for callgrind), process memory, formatting.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 
@@ -89,11 +89,13 @@ export function parseWrk(out) {
     };
 }
 
-export async function wrk(url, { threads = 2, connections = 32, seconds = 5, headers = [] } = {}) {
+export async function wrk(url, { threads = 2, connections = 32, seconds = 5, headers = [], cpus = null } = {}) {
     const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency', '--timeout', '5s'];
     for (const h of headers) args.push('-H', h);
     args.push(url);
-    const r = await run('wrk', args, { timeout: (seconds + 30) * 1000 });
+    const r = cpus === null
+        ? await run('wrk', args, { timeout: (seconds + 30) * 1000 })
+        : await run('taskset', ['-c', String(cpus), 'wrk', ...args], { timeout: (seconds + 30) * 1000 });
     if (r.code !== 0) throw new Error(`wrk failed (${r.code}): ${r.stderr}${r.stdout}`);
     const p = parseWrk(r.stdout);
     if (!(p.rps > 0)) throw new Error(`wrk: no result in\n${r.stdout}`);
@@ -244,4 +246,39 @@ export function table(headers, rows) {
     const md = [`| ${headers.join(' | ')} |`, `|${headers.map((_, i) => (i ? '---:' : '---')).join('|')}|`,
         ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
     return { text, md };
+}
+
+/**
+ * CPU time (ns, user and system) Apache's parent and worker children have
+ * used so far: the sum of their threads' /proc/<pid>/task/<tid>/schedstat.
+ * Per request, it measures what a configuration costs the machine, where
+ * requests/s also carries wrk's and the scheduler's share of a busy
+ * 2-core machine.
+ */
+export function apacheCpuNs(parentPid) {
+    let total = 0;
+    const pids = [parentPid, ...apacheChildrenMem(parentPid).map((k) => k.pid)];
+    for (const pid of pids) {
+        let tids = [];
+        try {
+            tids = fs.readdirSync(`/proc/${pid}/task`);
+        } catch { continue; /* gone */ }
+        for (const tid of tids) {
+            try {
+                total += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+            } catch { /* gone */ }
+        }
+    }
+    return total;
+}
+
+/** Binds every thread of pid (and the threads it creates later) to the given CPUs. */
+export function pinTo(pid, cpus) {
+    const r = spawnSync('taskset', ['-a', '-cp', String(cpus), String(pid)], { stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`taskset -a -cp ${cpus} ${pid} failed`);
+}
+
+/** Binds Apache's parent and worker children to the given CPUs. */
+export function pinApache(parentPid, cpus) {
+    for (const pid of [parentPid, ...apacheChildrenMem(parentPid).map((k) => k.pid)]) pinTo(pid, cpus);
 }
