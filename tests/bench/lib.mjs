@@ -257,8 +257,7 @@ export function table(headers, rows) {
  */
 export function apacheCpuNs(parentPid) {
     let total = 0;
-    const pids = [parentPid, ...apacheChildrenMem(parentPid).map((k) => k.pid)];
-    for (const pid of pids) {
+    for (const pid of apachePids(parentPid)) {
         let tids = [];
         try {
             tids = fs.readdirSync(`/proc/${pid}/task`);
@@ -278,7 +277,12 @@ export function pinTo(pid, cpus) {
     if (r.status !== 0) throw new Error(`taskset -a -cp ${cpus} ${pid} failed`);
 }
 
+/** Apache's parent and its worker children. */
+function apachePids(parentPid) {
+    return [parentPid, ...apacheChildrenMem(parentPid).map((k) => k.pid)];
+}
+
 /** Binds Apache's parent and worker children to the given CPUs. */
 export function pinApache(parentPid, cpus) {
-    for (const pid of [parentPid, ...apacheChildrenMem(parentPid).map((k) => k.pid)]) pinTo(pid, cpus);
+    for (const pid of apachePids(parentPid)) pinTo(pid, cpus);
 }
