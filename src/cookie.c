@@ -139,14 +139,6 @@ static int pair_start(const char *header, const char *hit)
 }
 
 /*
- * Finds the pairs called name without parsing the others: a search for
- * the name, then the same rules as oauth2_cookie_next (the name starts a pair
- * and is followed, after spaces, by '='; the value runs to the next ';',
- * trimmed, without quotes). On the request hot path this costs a search
- * rather than a scan of every cookie (the fuzz target checks that both
- * ways agree).
- */
-/*
  * Finds the pairs called name without parsing the others: every '=' is a
  * candidate end of a name (a pair's first '=' follows its name and
  * spaces), checked with the same rules as oauth2_cookie_next: the name
