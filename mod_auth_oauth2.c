@@ -734,6 +734,7 @@ static int check_authn(request_rec *r)
     }
     if (rv == APR_SUCCESS) {
         auth_oauth2_identity_set(r, srv, dir, req);
+        auth_oauth2_strip_session_cookies(r, srv, req);
         return OK;
     }
     req->authenticated = 0;
@@ -747,7 +748,8 @@ static int check_authn(request_rec *r)
     return auth_oauth2_unauthenticated(r, srv, dir);
 }
 
-/* The backend never sees the module's cookies. */
+/* The backend never sees the module's cookies (check_authn took them out
+ * already on the common way of an authenticated request). */
 static int fixups(request_rec *r)
 {
     auth_oauth2_srv_conf *srv = auth_oauth2_srv(r->server);

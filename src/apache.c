@@ -126,6 +126,10 @@ static int connection_suspect(const char *conn)
     const char *s;
     int start = 1;
 
+    /* "keep-alive" is out at once. */
+    if (strpbrk(conn, "xXoO") == NULL) {
+        return 0;
+    }
     for (s = conn; *s; s++) {
         if (start && (*s == 'x' || *s == 'X' || *s == 'o' || *s == 'O')) {
             return 1;
@@ -162,6 +166,12 @@ static void strip_connection(request_rec *r, const char *conn)
     }
 }
 
+/* The first characters of the header names strip_identity looks at:
+ * X-Forwarded-*, OAuth2-Claim-*, Connection. */
+static const unsigned char first_of_interest[256] = {
+    ['x'] = 1, ['X'] = 1, ['o'] = 1, ['O'] = 1, ['c'] = 1, ['C'] = 1,
+};
+
 void auth_oauth2_strip_identity(request_rec *r)
 {
     const apr_array_header_t *arr = apr_table_elts(r->headers_in);
@@ -172,14 +182,15 @@ void auth_oauth2_strip_identity(request_rec *r)
 
     for (i = 0; i < arr->nelts; i++) {
         const char *k = e[i].key;
-        char c0 = k != NULL ? (char)(k[0] | 0x20) : 0;
 
         /* Most headers are out after one character. */
-        if (c0 != 'x' && c0 != 'o' && c0 != 'c') {
+        if (k == NULL || !first_of_interest[(unsigned char)k[0]]) {
             continue;
         }
-        if (c0 == 'c') {
-            if (strcasecmp(k, "Connection") == 0) {
+        if ((k[0] | 0x20) == 'c') {
+            /* "Cookie", "Cache-Control" are out at their third byte. */
+            if (k[1] != '\0' && (k[2] | 0x20) == 'n'
+                && strcasecmp(k, "Connection") == 0) {
                 conn = e[i].val;
             }
             continue;
@@ -253,7 +264,7 @@ static apr_status_t bearer_store(request_rec *r,
     }
     /* A cache failure only costs a verification next time. */
     oauth2_store_put(srv->store, r->pool, req->key, rec, len, expires, now);
-    req->session = *s;
+    req->session = s;
     req->expires = expires;
     return APR_SUCCESS;
 }
@@ -378,7 +389,7 @@ void auth_oauth2_identity_set(request_rec *r, const auth_oauth2_srv_conf *srv,
                               const oauth2_dir_cfg_t *dir,
                               const auth_oauth2_req_t *req)
 {
-    const oauth2_session_t *s = &req->session;
+    const oauth2_session_t *s = req->session;
     int how = oauth2_dir_pass_claims(dir);
 
     r->user = (char *)s->f[OAUTH2_SF_USER];
@@ -640,16 +651,35 @@ static void strip_comma_crumbs(const auth_oauth2_srv_conf *srv, char *s)
     }
 }
 
+/* Gives the table entry whose value is old (the pointer apr_table_get
+ * returned) the value val, in place: a table's index is by name, so this
+ * is what apr_table_setn does without its scan for the name and for
+ * duplicates (the client's Cookie lines are one entry since Apache merged
+ * them). 0 when no entry has that value any more. */
+static int replace_value(apr_table_t *t, const char *old, const char *val)
+{
+    const apr_array_header_t *a = apr_table_elts(t);
+    apr_table_entry_t *e = (apr_table_entry_t *)a->elts;
+    int i;
+
+    /* From the end: Cookie is among the last of a browser's headers. */
+    for (i = a->nelts - 1; i >= 0; i--) {
+        if (e[i].val == old) {
+            e[i].val = (char *)val;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The common case of an authenticated request: the only cookies of ours
  * are one or a few session cookies, found by a search; the header is
  * copied around them. Returns 0 when the slow path must run instead. */
 static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
-                      const char *header)
+                      const auth_oauth2_req_t *req, const char *header)
 {
     const char *name = srv->cfg->cookie_name, *end, *from;
-    const auth_oauth2_req_t *req =
-        ap_get_module_config(r->request_config, &auth_oauth2_module);
-    apr_size_t n, i, len = strlen(header);
+    apr_size_t n, i, len;
     const oauth2_cookie_t *found;
     oauth2_cookie_t own[4];
     char *out, *o;
@@ -674,6 +704,9 @@ static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (n == 0) {
         return 0;
     }
+    /* Only the text after our last cookie is left to measure. */
+    from = found[n - 1].value + found[n - 1].value_len;
+    len = (apr_size_t)(from - header) + strlen(from);
     o = out = apr_palloc(r->pool, len + 1);
     from = header;
     for (i = 0; i <= n; i++) {
@@ -703,24 +736,40 @@ static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (o == out) {
         apr_table_unset(r->headers_in, "Cookie");
     }
-    else {
+    else if (!replace_value(r->headers_in, header, out)) {
         apr_table_setn(r->headers_in, "Cookie", out);
     }
     return 1;
 }
 
+int auth_oauth2_strip_session_cookies(request_rec *r,
+                                      const auth_oauth2_srv_conf *srv,
+                                      auth_oauth2_req_t *req)
+{
+    req->cookies_stripped = req->cookie_header != NULL
+                            && strip_fast(r, srv, req, req->cookie_header);
+    return req->cookies_stripped;
+}
+
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
-    const char *header = apr_table_get(r->headers_in, "Cookie");
-    const char *pos, *end;
+    const auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+    const char *header, *pos, *end;
     char *out, *o;
     oauth2_cookie_t c;
     int dropped = 0;
 
+    /* Authentication took them out already (the subrequests and internal
+     * redirects that share its state share or copy its headers). */
+    if (req != NULL && req->cookies_stripped) {
+        return;
+    }
+    header = apr_table_get(r->headers_in, "Cookie");
     /* No size bound here: the scan is linear, and a header too long to
      * look at must not carry the session cookie to the backend. */
     if (header == NULL || srv->cfg->cookie_name == NULL
-        || strip_fast(r, srv, header)
+        || strip_fast(r, srv, req, header)
         || (oauth2_cookie_mentions(header, srv->cfg->cookie_name) == 0
             && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX)
                    == 0)) {

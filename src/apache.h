@@ -65,7 +65,9 @@ typedef struct {
 
 /** What one request learned about its user (r->request_config). */
 typedef struct {
-    oauth2_session_t session; /* decoded, points into record */
+    /* Decoded, points into record; the connection's copy on the shm way
+     * (never written through this pointer), else the request's own. */
+    const oauth2_session_t *session;
     const char *record;
     apr_size_t record_len;
     unsigned char key[OAUTH2_STORE_KEY_LEN];
@@ -75,7 +77,8 @@ typedef struct {
     const char *cookie_header; /* the Cookie header the session came from */
     oauth2_cookie_t found[4];  /* our session cookies in it */
     apr_size_t nfound;
-    int forbidden; /* a logged-in user failed a Require rule */
+    int forbidden;        /* a logged-in user failed a Require rule */
+    int cookies_stripped; /* the backend's Cookie header is without ours */
 } auth_oauth2_req_t;
 
 /** Module configs of a request. */
@@ -95,6 +98,13 @@ void auth_oauth2_strip_identity(request_rec *r);
 /** Removes the module's own cookies (session, login states) from the
  * Cookie header, so the backend never receives a session credential. */
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv);
+
+/** The same, right after authentication, with the positions the session
+ * lookup found: 1 when done (the fixups then skip it), 0 when the fixups
+ * must take the general way (merged Cookie lines, cookie sessions). */
+int auth_oauth2_strip_session_cookies(request_rec *r,
+                                      const auth_oauth2_srv_conf *srv,
+                                      auth_oauth2_req_t *req);
 
 /** Replaces the code and state values in the request line that the access
  * log writes (%r), for the callback. */

@@ -106,7 +106,7 @@ static authz_status check_rule(request_rec *r, const char *line,
     if (req == NULL || !req->authenticated) {
         return AUTHZ_DENIED;
     }
-    if (oauth2_authz_check(parsed, &req->session)) {
+    if (oauth2_authz_check(parsed, req->session)) {
         return AUTHZ_GRANTED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,

@@ -377,7 +377,7 @@ static const char *end_session_url(request_rec *r,
     const oauth2_endpoints_t *ep;
     const char *err, *back;
 
-    if (req->session.len[OAUTH2_SF_ID_TOKEN] == 0
+    if (req->session->len[OAUTH2_SF_ID_TOKEN] == 0
         || oauth2_provider_endpoints(srv->prov, r->pool, apr_time_now(), &ep,
                                      &err)
                != APR_SUCCESS
@@ -388,7 +388,7 @@ static const char *end_session_url(request_rec *r,
     return apr_pstrcat(
         r->pool, ep->end_session, strchr(ep->end_session, '?') ? "&" : "?",
         "id_token_hint=",
-        oauth2_http_url_encode(r->pool, req->session.f[OAUTH2_SF_ID_TOKEN]),
+        oauth2_http_url_encode(r->pool, req->session->f[OAUTH2_SF_ID_TOKEN]),
         "&client_id=", oauth2_http_url_encode(r->pool, srv->cfg->client_id),
         "&post_logout_redirect_uri=", oauth2_http_url_encode(r->pool, back),
         NULL);
@@ -409,7 +409,7 @@ static int endpoint_logout(request_rec *r, const auth_oauth2_srv_conf *srv)
         to = end_session_url(r, srv, req, rd);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "OA2214: user %.200s logged out%s",
-                      req->session.f[OAUTH2_SF_USER],
+                      req->session->f[OAUTH2_SF_USER],
                       to ? ", continuing at the provider" : "");
     }
     auth_oauth2_session_remove(r, srv, req);
@@ -527,7 +527,7 @@ static const char *json_str(apr_pool_t *p, const char *s)
 static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
     auth_oauth2_req_t *req = auth_oauth2_req(r);
-    const oauth2_session_t *s = &req->session;
+    const oauth2_session_t *s;
     const char *pos = NULL, *g, *groups = "";
 
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
@@ -539,6 +539,7 @@ static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
         ap_rputs("{\"error\":\"not logged in\"}\n", r);
         return OK;
     }
+    s = req->session;
     while ((g = oauth2_session_list_next(s, OAUTH2_SF_GROUPS, &pos)) != NULL) {
         groups = apr_pstrcat(r->pool, groups, *groups ? "," : "",
                              json_str(r->pool, g), NULL);
@@ -559,9 +560,16 @@ static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
 static const char *endpoint_name(request_rec *r,
                                  const auth_oauth2_srv_conf *srv)
 {
-    const char *prefix = srv->cfg->prefix;
-    apr_size_t n = strlen(prefix);
+    const char *prefix = srv->cfg->prefix, *u = r->uri;
+    apr_size_t n;
 
+    /* Every request comes here: most are out at their second character
+     * (both paths start with '/'). */
+    if (u[0] == '/' && prefix[1] != '\0' && u[1] != prefix[1]
+        && u[1] != srv->callback_path[1]) {
+        return NULL;
+    }
+    n = strlen(prefix);
     if (strcmp(r->uri, srv->callback_path) == 0) {
         return "callback";
     }

@@ -165,6 +165,16 @@ static apr_status_t shm_copy(request_rec *r, oauth2_shm_t *shm,
     return rv;
 }
 
+/* A session decoded for this request only: the connection's copy (shm
+ * way) is never written through req->session. */
+static oauth2_session_t *own_session(request_rec *r, auth_oauth2_req_t *req)
+{
+    oauth2_session_t *s = apr_palloc(r->pool, sizeof(*s));
+
+    req->session = s;
+    return s;
+}
+
 /* The shared-memory read with the connection's copy: the same session id
  * again on this connection costs a version check, not a hash and a copy. */
 static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
@@ -205,7 +215,7 @@ static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
         expires = cs->meta.expires;
     }
     memcpy(req->key, cs->key, sizeof(req->key));
-    req->session = cs->session;
+    req->session = &cs->session;
     req->record = cs->buf;
     req->record_len = cs->len;
     req->expires = expires;
@@ -226,7 +236,7 @@ apr_status_t auth_oauth2_record_read(request_rec *r,
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
     }
-    if (oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+    if (oauth2_session_decode(rec, len, own_session(r, req)) != APR_SUCCESS) {
         return OAUTH2_EMALFORMED;
     }
     req->record = rec;
@@ -270,11 +280,11 @@ static apr_status_t store_lookup(request_rec *r,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    if (req->session.max_expires <= now) {
+    if (req->session->max_expires <= now) {
         oauth2_store_remove(srv->store, r->pool, req->key);
         return OAUTH2_ENOTFOUND;
     }
-    want = slide_due(srv, &req->session, now, req->expires);
+    want = slide_due(srv, req->session, now, req->expires);
     if (want != 0
         && oauth2_store_touch(srv->store, r->pool, req->key, want, now)
                == APR_SUCCESS) {
@@ -287,14 +297,14 @@ static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
                                const char *header, apr_time_t now,
                                int need_tokens, auth_oauth2_req_t *req)
 {
-    oauth2_cookie_t found[4];
+    oauth2_cookie_t *found = req->found;
     apr_size_t n, i;
     apr_status_t rv = OAUTH2_ENOTFOUND;
 
-    n = oauth2_cookie_find(header, srv->cfg->cookie_name, found, 4);
-    /* Kept for the fixups, which take them out of the backend's header. */
+    /* Kept for taking them out of the backend's header. */
+    n = oauth2_cookie_find(header, srv->cfg->cookie_name, found,
+                           sizeof(req->found) / sizeof(req->found[0]));
     req->cookie_header = header;
-    memcpy(req->found, found, sizeof(found));
     req->nfound = n;
     /* Duplicates (another path or a parent domain): the first one that
      * names a live session wins; the others are never trusted more. */
@@ -397,9 +407,9 @@ static apr_status_t cookie_open(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     req->expires = (apr_time_t)exp;
     if (req->expires <= now
-        || oauth2_session_decode((char *)pt + 8, len - 8, &req->session)
+        || oauth2_session_decode((char *)pt + 8, len - 8, own_session(r, req))
                != APR_SUCCESS
-        || req->session.max_expires <= now) {
+        || req->session->max_expires <= now) {
         return OAUTH2_ENOTFOUND;
     }
     req->record = (char *)pt + 8;
@@ -526,13 +536,13 @@ static apr_status_t cookie_find(request_rec *r, const auth_oauth2_srv_conf *srv,
         return OAUTH2_ENOTFOUND;
     }
     if (cookie_open(r, srv, value, now, req) != APR_SUCCESS
-        || cookie_revoked(r, srv, &req->session, now)) {
+        || cookie_revoked(r, srv, req->session, now)) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "OA2104: session cookie present but no valid session "
                       "(expired, logged out, or forged)");
         return OAUTH2_ENOTFOUND;
     }
-    want = slide_due(srv, &req->session, now, req->expires);
+    want = slide_due(srv, req->session, now, req->expires);
     if (want != 0
         && cookie_write(r, srv, req->record, req->record_len, want, &err)
                == APR_SUCCESS) {
@@ -549,7 +559,8 @@ apr_status_t auth_oauth2_session_find(request_rec *r,
                                       int need_tokens, auth_oauth2_req_t *req)
 {
     const char *header = apr_table_get(r->headers_in, "Cookie");
-    apr_time_t now = apr_time_now();
+    /* When the request arrived (Apache read the clock then already). */
+    apr_time_t now = r->request_time;
     apr_status_t rv;
 
     if (header == NULL || srv->store == NULL) {
@@ -755,7 +766,7 @@ static apr_status_t refresh_save(request_rec *r,
                                  apr_time_t now)
 {
     oauth2_session_t *s = oauth2_session_with_tokens(
-        r->pool, &req->session, res->access_token, res->refresh_token,
+        r->pool, req->session, res->access_token, res->refresh_token,
         res->id_token, res->access_expires);
     const char *err = NULL;
     char *rec;
@@ -769,7 +780,7 @@ static apr_status_t refresh_save(request_rec *r,
                                     req->expires, now);
     }
     if (rv == APR_SUCCESS) {
-        rv = oauth2_session_decode(rec, len, &req->session);
+        rv = oauth2_session_decode(rec, len, own_session(r, req));
         req->record = rec;
         req->record_len = len;
     }
@@ -781,7 +792,8 @@ static apr_status_t refresh_wait(request_rec *r,
                                  const auth_oauth2_srv_conf *srv,
                                  auth_oauth2_req_t *req)
 {
-    apr_time_t before = req->session.access_expires;
+    apr_time_t before = req->session->access_expires;
+    oauth2_session_t *s = apr_palloc(r->pool, sizeof(*s));
     oauth2_store_meta_t meta;
     char *rec;
     apr_size_t len;
@@ -792,10 +804,11 @@ static apr_status_t refresh_wait(request_rec *r,
         if (oauth2_store_get(srv->store, r->pool, req->key, apr_time_now(),
                              &rec, &len, &meta)
                 != APR_SUCCESS
-            || oauth2_session_decode(rec, len, &req->session) != APR_SUCCESS) {
+            || oauth2_session_decode(rec, len, s) != APR_SUCCESS) {
             return OAUTH2_ENOTFOUND; /* the refresh failed: session ended */
         }
-        if (req->session.access_expires != before) {
+        if (s->access_expires != before) {
+            req->session = s;
             req->record = rec;
             req->record_len = len;
             return APR_SUCCESS;
@@ -818,8 +831,8 @@ static apr_status_t refresh_run(request_rec *r, const auth_oauth2_srv_conf *srv,
     rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, &err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_refresh(
-            r->pool, &cl, ep, req->session.f[OAUTH2_SF_REFRESH_TOKEN],
-            req->session.f[OAUTH2_SF_SUB], now, &res, &err);
+            r->pool, &cl, ep, req->session->f[OAUTH2_SF_REFRESH_TOKEN],
+            req->session->f[OAUTH2_SF_SUB], now, &res, &err);
     }
     if (rv == APR_SUCCESS) {
         rv = refresh_save(r, srv, req, res, now);
@@ -835,7 +848,7 @@ static apr_status_t refresh_run(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                   "OA2121: access token of %.200s refreshed",
-                  req->session.f[OAUTH2_SF_USER]);
+                  req->session->f[OAUTH2_SF_USER]);
     return APR_SUCCESS;
 }
 
@@ -843,7 +856,7 @@ apr_status_t auth_oauth2_session_refresh(request_rec *r,
                                          const auth_oauth2_srv_conf *srv,
                                          auth_oauth2_req_t *req)
 {
-    const oauth2_session_t *s = &req->session;
+    const oauth2_session_t *s = req->session;
     unsigned char lkey[OAUTH2_STORE_KEY_LEN];
     apr_time_t now = apr_time_now();
     const char *id;
