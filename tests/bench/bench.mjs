@@ -88,7 +88,7 @@ function parseArgs(argv) {
         // mod_auth_openidc scans its whole cache under one lock for every
         // new entry: past this many seconds of logins it is left where it is.
         openidcBudget: o.openidcBudget ?? (q ? 15 : 300),
-        cgRequests: o.cgRequests ?? (q ? 100 : 1000),
+        cgRequests: o.cgRequests ?? (q ? 100 : 3000),
         callgrind: o.callgrind,
         wrk: o.wrk,
         openidc: o.openidc && fs.existsSync(OPENIDC_SO),
