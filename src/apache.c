@@ -742,13 +742,12 @@ static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
     return 1;
 }
 
-int auth_oauth2_strip_session_cookies(request_rec *r,
-                                      const auth_oauth2_srv_conf *srv,
-                                      auth_oauth2_req_t *req)
+void auth_oauth2_strip_session_cookies(request_rec *r,
+                                       const auth_oauth2_srv_conf *srv,
+                                       auth_oauth2_req_t *req)
 {
     req->cookies_stripped = req->cookie_header != NULL
                             && strip_fast(r, srv, req, req->cookie_header);
-    return req->cookies_stripped;
 }
 
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)

@@ -100,11 +100,12 @@ void auth_oauth2_strip_identity(request_rec *r);
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv);
 
 /** The same, right after authentication, with the positions the session
- * lookup found: 1 when done (the fixups then skip it), 0 when the fixups
- * must take the general way (merged Cookie lines, cookie sessions). */
-int auth_oauth2_strip_session_cookies(request_rec *r,
-                                      const auth_oauth2_srv_conf *srv,
-                                      auth_oauth2_req_t *req);
+ * lookup found; sets req->cookies_stripped when done (the fixups then skip
+ * it), else the fixups take the general way (merged Cookie lines, cookie
+ * sessions). */
+void auth_oauth2_strip_session_cookies(request_rec *r,
+                                       const auth_oauth2_srv_conf *srv,
+                                       auth_oauth2_req_t *req);
 
 /** Replaces the code and state values in the request line that the access
  * log writes (%r), for the callback. */
