@@ -67,7 +67,7 @@ describe('login', () => {
         assert.equal(seen.headers['x-forwarded-email'], 'alice@example.com');
         assert.equal(seen.headers['x-forwarded-preferred-username'], 'alice');
         assert.ok(seen.headers['x-forwarded-groups'], 'groups are passed');
-        assert.match(s.apache.accessLog(), / - alice \[[^\]]+\] "GET \/app\/page\?x=1/);
+        await s.apache.waitForLog(/ - alice \[[^\]]+\] "GET \/app\/page\?x=1/, { log: 'access' });
     });
 
     it('sets a host-only HttpOnly SameSite=Lax session cookie that the backend never sees', async () => {
@@ -101,12 +101,12 @@ describe('login', () => {
     it('shares sessions between the child processes', async () => {
         const b = newBrowser();
         await login(b, s.url('/app/shared'));
-        const mark = s.apache.accessLog().length;
+        const mark = s.apache.mark();
         for (let i = 0; i < 40; i++) {
             const r = await b.get(s.url(`/app/pid/${i}`));
             assert.equal(r.status, 200, `request ${i}`);
         }
-        const lines = s.apache.accessLog().slice(mark).split('\n').filter((l) => l.includes('/app/pid/'));
+        const lines = await s.apache.waitForLines(/\/app\/pid\//, 40, { since: mark });
         const pids = new Set(lines.map((l) => l.match(/pid=(\d+)/)[1]));
         assert.equal(lines.length, 40);
         assert.ok(lines.every((l) => l.includes(' - alice [')));
@@ -153,7 +153,7 @@ describe('login', () => {
         const missing = await b.get(s.url('/docs/nothing-here'));
         assert.equal(missing.status, 404, 'the error page, not a login');
         assert.match(missing.body, /our own 404 page/);
-        assert.match(s.apache.accessLog(), / - alice \[[^\]]+\] "GET \/docs\/nothing-here HTTP\/1.1" 404/);
+        await s.apache.waitForLog(/ - alice \[[^\]]+\] "GET \/docs\/nothing-here HTTP\/1.1" 404/, { log: 'access' });
         // After the proxy ran (and the fixups took our cookie out of the
         // headers), an ErrorDocument that is itself proxied still gets the
         // user and the identity headers.
@@ -258,9 +258,12 @@ describe('login', () => {
         const b = newBrowser();
         const res = await login(b, s.url('/app/redact'));
         const code = new URL(res.callback.url).searchParams.get('code');
+        // The callback's line is there (written after the response) ...
+        await s.apache.waitForLog(/GET \/oauth2\/callback\?code=x+&state=x+/, { log: 'access' });
+        await s.apache.waitForLog(/GET \/app\/redact /, { log: 'access' });
+        // ... and holds no code.
         assert.ok(!s.apache.accessLog().includes(code), 'the code is not in the access log');
         assert.ok(!s.apache.errorLog().includes(code), 'the code is not in the error log');
-        assert.match(s.apache.accessLog(), /GET \/oauth2\/callback\?code=x+&state=x+/);
     });
 
     it('answers a token endpoint failure with a 502 page and keeps serving', async () => {

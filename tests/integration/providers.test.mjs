@@ -269,7 +269,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
         const ui = (await b.get(site('github')('/oauth2/userinfo'))).json();
         assert.equal(ui.user, 'octocat');
         assert.deepEqual(ui.groups, ['acme', 'acme:devs']);
-        assert.match(env.apache.accessLog(), / - octocat \[[^\]]+\] "GET \/app\/hello\?x=1/);
+        await env.apache.waitForLog(/ - octocat \[[^\]]+\] "GET \/app\/hello\?x=1/, { log: 'access' });
 
         // The authorization request: GitHub's scopes, PKCE, no nonce.
         const auth = new URL(res.authorization.url);
@@ -361,6 +361,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
         assert.ok(!seen.includes('gho_'), 'a GitHub token reached the backend');
         const r = await b.get(site('github')('/token/t'));
         assert.equal(r.json().headers['x-forwarded-access-token'], token);
+        await env.apache.waitForLog(/GET \/token\/t /, { log: 'access' });
         assert.ok(!env.apache.errorLog().includes(token), 'the token is in the error log');
         assert.ok(!env.apache.accessLog().includes(token), 'the token is in the access log');
     });

@@ -39,6 +39,10 @@
 //   apache.mark() -> position; apache.errorLog({since: mark}) -> text after it
 //   apache.waitForLog(regex, {since, timeout = 5000, log = 'error'|'access'})
 //                              // -> the first matching line
+//   apache.waitForLines(regex, count, {since, timeout, log = 'access'})
+//                              // -> once count lines match, all of them
+//                              // (access log lines are written after the
+//                              // response: never read them without waiting)
 //   apache.writeFile(relPath, content, mode) into apache.dir
 //   apache.renderConfig() -> the full httpd.conf text; apache.configText() -> the test part
 //
@@ -244,6 +248,16 @@ export class Apache {
     async waitForLog(regex, { since = 0, timeout = 5000, log = 'error' } = {}) {
         const read = () => (log === 'access' ? this.accessLog({ since }) : this.errorLog({ since }));
         return waitFor(() => read().split('\n').find((l) => regex.test(l)), { timeout, what: `${log} log line ${regex}` });
+    }
+
+    /** Waits for count lines matching regex (Apache writes the access log
+     * line after the response is sent: reading it at once races). */
+    async waitForLines(regex, count, { since = 0, timeout = 5000, log = 'access' } = {}) {
+        const read = () => (log === 'access' ? this.accessLog({ since }) : this.errorLog({ since }));
+        return waitFor(() => {
+            const lines = read().split('\n').filter((l) => regex.test(l));
+            return lines.length >= count ? lines : undefined;
+        }, { timeout, what: `${count} ${log} log lines ${regex}` });
     }
 
     failure(what) {
