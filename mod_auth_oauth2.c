@@ -18,6 +18,7 @@
 
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
+#include "src/base64url.h"
 #include "src/errors.h"
 #include "src/store_shm.h"
 
@@ -387,6 +388,9 @@ static const command_rec auth_oauth2_cmds[] = {
         "also accept Authorization: Bearer JWT access tokens"),
     AP_INIT_TAKE1("OAuth2BearerAudience", set_audience, NULL, OR_AUTHCFG,
                   "the audience bearer tokens must carry"),
+    DIR("OAuth2BearerAllowUntyped", set_dir_flag, bearer_untyped, FLAG,
+        "also accept bearer JWTs without typ at+jwt that do not look like "
+        "ID tokens (default Off)"),
     DIR("OAuth2PassAccessToken", set_dir_flag, pass_access_token, FLAG,
         "send X-Forwarded-Access-Token to the backend"),
     AP_INIT_TAKE1("OAuth2PassClaims", set_pass_claims, NULL, OR_AUTHCFG,
@@ -538,14 +542,21 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
         && apr_uri_parse(pconf, c->redirect_uri, &u) == APR_SUCCESS) {
         srv->callback_path = u.path ? u.path : "/";
     }
-    /* Session keys are bound to this provider and client: a cookie from a
-     * virtual host with another provider never finds a session here. */
+    /* A session is bound to its scope: the provider and client that made
+     * it, the claims that chose its user and groups, and its cookie. A
+     * session id from a virtual host with another scope never finds a
+     * record here (the key), and a cookie session made there never opens
+     * here (the associated data of its seal). */
     ident = apr_pstrcat(pconf, oauth2_provider_identity(srv->prov), "\n",
-                        c->client_id, NULL);
+                        c->client_id, "\n", c->remote_user_claim, "\n",
+                        c->groups_claim, "\n", c->cookie_name, NULL);
     if (oauth2_crypto_sha256(ident, strlen(ident), d) != APR_SUCCESS) {
         return "cannot hash the client identity";
     }
     memcpy(srv->key_tag, d, sizeof(srv->key_tag));
+    srv->session_aad =
+        apr_pstrcat(pconf, c->cookie_name, ":",
+                    oauth2_base64url_encode(pconf, d, sizeof(d)), NULL);
     /* Cookie sessions keep the one-time markers and the bearer cache in
      * shared memory. */
     srv->cookie_sessions = c->store == OAUTH2_STORE_COOKIE;

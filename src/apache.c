@@ -21,17 +21,6 @@
 #include "redirect.h"
 #include "state.h"
 
-/* Request headers that carry identity to the backend: a client's copies
- * are removed on every request (SPEC: "What the backend receives"). */
-static const char *const identity_headers[] = {
-    "x-forwarded-user",
-    "x-forwarded-email",
-    "x-forwarded-preferred-username",
-    "x-forwarded-groups",
-    "x-forwarded-access-token",
-};
-#define CLAIM_HEADER_PREFIX "oauth2-claim-"
-
 auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s)
 {
     return ap_get_module_config(s->module_config, &auth_oauth2_module);
@@ -75,90 +64,18 @@ const oauth2_request_t *auth_oauth2_view(request_rec *r)
     return v;
 }
 
-/* Does name equal want (lower-case, '-' separated), ignoring case and
- * accepting '_' for '-'? want_len bytes of want are compared; prefix
- * allows name to be longer. */
-static int name_matches(const char *name, const char *want, apr_size_t n,
-                        int prefix)
-{
-    apr_size_t i;
-
-    for (i = 0; i < n; i++) {
-        char c = apr_tolower(name[i]);
-
-        if (name[i] == '\0'
-            || (c != want[i] && !(c == '_' && want[i] == '-'))) {
-            return 0;
-        }
-    }
-    return prefix || name[n] == '\0';
-}
-
-static int is_identity_header(const char *name)
-{
-    apr_size_t i;
-
-    /* Every request runs this for every header: the first characters
-     * rule out nearly all of them ("x-f", "x_f", "oa"). */
-    if (name[0] == 'o' || name[0] == 'O') {
-        return (name[1] == 'a' || name[1] == 'A')
-               && name_matches(name, CLAIM_HEADER_PREFIX,
-                               sizeof(CLAIM_HEADER_PREFIX) - 1, 1);
-    }
-    if ((name[0] != 'x' && name[0] != 'X') || (name[1] != '-' && name[1] != '_')
-        || (name[2] != 'f' && name[2] != 'F')) {
-        return 0;
-    }
-    for (i = 0; i < sizeof(identity_headers) / sizeof(identity_headers[0]);
-         i++) {
-        if (name_matches(name, identity_headers[i], strlen(identity_headers[i]),
-                         0)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Could a Connection header name one of ours: does any of its tokens
- * start with 'x' or 'o'? ("keep-alive", "close", "Upgrade" do not.) */
-static int connection_suspect(const char *conn)
-{
-    const char *s;
-    int start = 1;
-
-    /* "keep-alive" is out at once. */
-    if (strpbrk(conn, "xXoO") == NULL) {
-        return 0;
-    }
-    for (s = conn; *s; s++) {
-        if (start && (*s == 'x' || *s == 'X' || *s == 'o' || *s == 'O')) {
-            return 1;
-        }
-        start = *s == ',' || *s == ' ' || *s == '\t';
-    }
-    return 0;
-}
-
 /* Drops identity header names from Connection, so a client cannot have
  * mod_proxy remove the module's own headers as hop-by-hop ones. */
 static void strip_connection(request_rec *r, const char *conn)
 {
-    char *copy = apr_pstrdup(r->pool, conn), *tok, *last = NULL;
-    const char *kept = NULL;
-    int dropped = 0;
+    const char *kept = oauth2_request_connection_strip(r->pool, conn);
 
-    for (tok = apr_strtok(copy, ", \t", &last); tok != NULL;
-         tok = apr_strtok(NULL, ", \t", &last)) {
-        if (is_identity_header(tok)) {
-            dropped = 1;
-            continue;
-        }
-        kept = kept ? apr_pstrcat(r->pool, kept, ", ", tok, NULL) : tok;
-    }
-    if (!dropped) {
+    if (kept == NULL) {
         return;
     }
-    if (kept != NULL) {
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                  "OA2101: removed identity header names from Connection");
+    if (*kept != '\0') {
         apr_table_setn(r->headers_in, "Connection", kept);
     }
     else {
@@ -195,7 +112,7 @@ void auth_oauth2_strip_identity(request_rec *r)
             }
             continue;
         }
-        if (is_identity_header(k)) {
+        if (oauth2_request_identity_header(k)) {
             if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
                 break;
             }
@@ -211,7 +128,7 @@ void auth_oauth2_strip_identity(request_rec *r)
         auth_oauth2_strip_identity(r); /* more than one batch */
         return;
     }
-    if (conn != NULL && connection_suspect(conn)) {
+    if (conn != NULL) {
         strip_connection(r, conn);
     }
 }
@@ -282,6 +199,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
                        const oauth2_dir_cfg_t *dir, auth_oauth2_req_t *req)
 {
     const char *header, *token, *id, *err = NULL;
+    oauth2_bearer_expect_t expect;
     oauth2_claims_t *claims;
     apr_time_t now;
     apr_status_t rv;
@@ -304,10 +222,11 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (token == NULL) {
         return bearer_refused(r, "malformed Authorization header");
     }
-    /* The audience is part of the key: a token good for one place's
-     * audience is not cached as good for another's. */
-    id = apr_pstrcat(r->pool, "bearer:", dir->bearer_audience, "\n", token,
-                     NULL);
+    /* The audience and the type rule are part of the key: a token good
+     * for one place is not cached as good for another's. */
+    id = apr_pstrcat(r->pool, "bearer:", dir->bearer_audience,
+                     oauth2_dir_flag(dir->bearer_untyped) ? "\nu\n" : "\n",
+                     token, NULL);
     rv = auth_oauth2_session_key(r, srv, id, strlen(id), req->key);
     if (rv == APR_SUCCESS) {
         rv = auth_oauth2_record_read(r, srv, now, req);
@@ -316,9 +235,12 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
         req->authenticated = 1;
         return OK;
     }
-    rv = oauth2_bearer_verify(r->pool, srv->prov, token, dir->bearer_audience,
-                              now, apr_time_from_sec(srv->cfg->clock_skew),
-                              &claims, &err);
+    expect.audience = dir->bearer_audience;
+    expect.client_id = srv->cfg->client_id;
+    expect.allow_untyped = oauth2_dir_flag(dir->bearer_untyped);
+    expect.skew = apr_time_from_sec(srv->cfg->clock_skew);
+    rv = oauth2_bearer_verify(r->pool, srv->prov, token, &expect, now, &claims,
+                              &err);
     if (rv == APR_SUCCESS) {
         rv = bearer_store(r, srv, claims, req, now, &err);
     }
@@ -594,63 +516,6 @@ const char *auth_oauth2_log_hash(apr_pool_t *p, const char *secret)
     return oauth2_base64url_encode(p, d, 6);
 }
 
-/* Is this cookie one of the module's own? */
-static int own_cookie(const auth_oauth2_srv_conf *srv, const oauth2_cookie_t *c)
-{
-    const char *name = srv->cfg->cookie_name;
-    apr_size_t n = strlen(name);
-    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
-
-    return (c->name_len == n && memcmp(c->name, name, n) == 0)
-           || (c->name_len > plen
-               && memcmp(c->name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0);
-}
-
-/* Does s (at a crumb start) name one of our cookies: the session cookie,
- * a chunk of it (name_N) or a login state, followed by '='? */
-static int own_crumb(const auth_oauth2_srv_conf *srv, const char *s)
-{
-    const char *name = srv->cfg->cookie_name;
-    apr_size_t n = strlen(name);
-    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
-
-    if (strncmp(s, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0) {
-        return 1;
-    }
-    if (strncmp(s, name, n) != 0) {
-        return 0;
-    }
-    s += n;
-    if (*s == '_') {
-        for (s++; *s >= '0' && *s <= '9'; s++) {
-        }
-    }
-    while (*s == ' ' || *s == '\t') {
-        s++;
-    }
-    return *s == '=';
-}
-
-/* Several Cookie lines reach the module merged with ", " (apr tables):
- * our cookies after a comma are cut out too, up to the next ',' or ';'. */
-static void strip_comma_crumbs(const auth_oauth2_srv_conf *srv, char *s)
-{
-    char *p = s, *start, *end;
-
-    while ((p = strchr(p, ',')) != NULL) {
-        start = p + 1;
-        while (*start == ' ' || *start == '\t') {
-            start++;
-        }
-        if (!own_crumb(srv, start)) {
-            p++;
-            continue;
-        }
-        end = start + strcspn(start, ",;");
-        memmove(p, end, strlen(end) + 1);
-    }
-}
-
 /* Gives the table entry whose value is old (the pointer apr_table_get
  * returned) the value val, in place: a table's index is by name, so this
  * is what apr_table_setn does without its scan for the name and for
@@ -672,92 +537,41 @@ static int replace_value(apr_table_t *t, const char *old, const char *val)
     return 0;
 }
 
-/* The common case of an authenticated request: the only cookies of ours
- * are one or a few session cookies, found by a search; the header is
- * copied around them. Returns 0 when the slow path must run instead. */
-static int strip_fast(request_rec *r, const auth_oauth2_srv_conf *srv,
-                      const auth_oauth2_req_t *req, const char *header)
+/* Gives the request the Cookie header stripped of ours (the engine's
+ * oauth2_cookie_strip) in place of header. */
+static void put_stripped(request_rec *r, const char *header, const char *out)
 {
-    const char *name = srv->cfg->cookie_name, *end, *from;
-    apr_size_t n, i, len;
-    const oauth2_cookie_t *found;
-    oauth2_cookie_t own[4];
-    char *out, *o;
-
-    /* Cookie sessions (chunks) and merged Cookie lines take the full
-     * parse. Login states are only sent to the callback path (their
-     * cookie Path), never here but by a client that made them up: the
-     * fast path leaves them, as it leaves a client's made-up chunks in
-     * store mode, where they are nobody's credential. */
-    if (srv->cookie_sessions || strchr(header, ',')) {
-        return 0;
-    }
-    /* Authentication found our cookies in this very header already. */
-    if (req != NULL && req->cookie_header == header) {
-        found = req->found;
-        n = req->nfound;
-    }
-    else {
-        found = own;
-        n = oauth2_cookie_find(header, name, own, 4);
-    }
-    if (n == 0) {
-        return 0;
-    }
-    /* Only the text after our last cookie is left to measure. */
-    from = found[n - 1].value + found[n - 1].value_len;
-    len = (apr_size_t)(from - header) + strlen(from);
-    o = out = apr_palloc(r->pool, len + 1);
-    from = header;
-    for (i = 0; i <= n; i++) {
-        end = i < n ? found[i].name : header + len;
-        /* The text between two of ours, without separators at its ends. */
-        while (from < end && (*from == ';' || *from == ' ' || *from == '\t')) {
-            from++;
-        }
-        while (end > from
-               && (end[-1] == ';' || end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-        if (end > from) {
-            if (o != out) {
-                memcpy(o, "; ", 2);
-                o += 2;
-            }
-            memcpy(o, from, (apr_size_t)(end - from));
-            o += end - from;
-        }
-        if (i < n) {
-            from = found[i].value + found[i].value_len;
-            from += *from == '"';
-        }
-    }
-    *o = '\0';
-    if (o == out) {
+    if (*out == '\0') {
         apr_table_unset(r->headers_in, "Cookie");
     }
     else if (!replace_value(r->headers_in, header, out)) {
         apr_table_setn(r->headers_in, "Cookie", out);
     }
-    return 1;
 }
 
 void auth_oauth2_strip_session_cookies(request_rec *r,
                                        const auth_oauth2_srv_conf *srv,
                                        auth_oauth2_req_t *req)
 {
-    req->cookies_stripped = req->cookie_header != NULL
-                            && strip_fast(r, srv, req, req->cookie_header);
+    const char *out;
+
+    if (req->cookie_header == NULL || srv->cookie_sessions) {
+        return;
+    }
+    out =
+        oauth2_cookie_strip(r->pool, req->cookie_header, srv->cfg->cookie_name,
+                            req->found, req->nfound, AUTH_OAUTH2_MAX_FOUND);
+    if (out != NULL) {
+        put_stripped(r, req->cookie_header, out);
+    }
+    req->cookies_stripped = 1;
 }
 
 void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
     const auth_oauth2_req_t *req =
         ap_get_module_config(r->request_config, &auth_oauth2_module);
-    const char *header, *pos, *end;
-    char *out, *o;
-    oauth2_cookie_t c;
-    int dropped = 0;
+    const char *header, *out;
 
     /* Authentication took them out already (the subrequests and internal
      * redirects that share its state share or copy its headers). */
@@ -765,57 +579,13 @@ void auth_oauth2_strip_cookies(request_rec *r, const auth_oauth2_srv_conf *srv)
         return;
     }
     header = apr_table_get(r->headers_in, "Cookie");
-    /* No size bound here: the scan is linear, and a header too long to
-     * look at must not carry the session cookie to the backend. */
-    if (header == NULL || srv->cfg->cookie_name == NULL
-        || strip_fast(r, srv, req, header)
-        || (oauth2_cookie_mentions(header, srv->cfg->cookie_name) == 0
-            && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX)
-                   == 0)) {
+    if (header == NULL || srv->cfg->cookie_name == NULL) {
         return;
     }
-    pos = header;
-    end = header + strlen(header);
-    o = out = apr_palloc(r->pool, (apr_size_t)(end - header) + 1);
-    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
-        if (own_cookie(srv, &c)) {
-            dropped = 1;
-            continue;
-        }
-        if (o != out) {
-            memcpy(o, "; ", 2);
-            o += 2;
-        }
-        /* name=value exactly as sent, quotes included. */
-        memcpy(o, c.name, c.name_len);
-        o += c.name_len;
-        *o++ = '=';
-        if (c.value > header && c.value[-1] == '"' && c.value < end
-            && c.value[c.value_len] == '"') {
-            memcpy(o, c.value - 1, c.value_len + 2);
-            o += c.value_len + 2;
-        }
-        else {
-            memcpy(o, c.value, c.value_len);
-            o += c.value_len;
-        }
-    }
-    *o = '\0';
-    if (strchr(out, ',') != NULL) {
-        char *before = apr_pstrdup(r->pool, out);
-
-        strip_comma_crumbs(srv, out);
-        dropped |= strcmp(before, out) != 0;
-        o = out + strlen(out);
-    }
-    if (!dropped) {
-        return;
-    }
-    if (o == out) {
-        apr_table_unset(r->headers_in, "Cookie");
-    }
-    else {
-        apr_table_setn(r->headers_in, "Cookie", out);
+    out =
+        oauth2_cookie_strip(r->pool, header, srv->cfg->cookie_name, NULL, 0, 0);
+    if (out != NULL) {
+        put_stripped(r, header, out);
     }
 }
 

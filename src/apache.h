@@ -59,9 +59,16 @@ typedef struct {
                                        one-time markers and the bearer cache */
     auth_oauth2_socache_t *socache; /* when the store is a socache */
     int cookie_sessions;            /* OAuth2SessionStore cookie */
-    unsigned char key_tag[8];       /* binds session keys to this client */
+    unsigned char key_tag[8];       /* binds session keys to the scope */
+    const char *session_aad;        /* binds cookie sessions to the scope */
     const char *callback_path;      /* path part of the redirect URI */
 } auth_oauth2_srv_conf;
+
+/* Copies of the session cookie a request's lookup finds (duplicates come
+ * from other paths or a parent domain); it tries one fewer, and finding
+ * this many sends the Cookie header to the full parse when our cookies
+ * are taken out of it. */
+#define AUTH_OAUTH2_MAX_FOUND 5
 
 /** What one request learned about its user (r->request_config). */
 typedef struct {
@@ -75,7 +82,8 @@ typedef struct {
     int authenticated;         /* a valid session or bearer token */
     int anonymous;             /* let through by OAuth2UnauthAction pass */
     const char *cookie_header; /* the Cookie header the session came from */
-    oauth2_cookie_t found[4];  /* our session cookies in it */
+    oauth2_cookie_t found[AUTH_OAUTH2_MAX_FOUND]; /* our session cookies in
+                                                     it (the first ones) */
     apr_size_t nfound;
     int forbidden;        /* a logged-in user failed a Require rule */
     int cookies_stripped; /* the backend's Cookie header is without ours */

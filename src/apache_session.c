@@ -14,6 +14,7 @@
 
 #include "apache.h"
 #include "base64url.h"
+#include "bytes.h"
 #include "bounds.h"
 #include "cookie.h"
 #include "errors.h"
@@ -307,8 +308,10 @@ static apr_status_t store_find(request_rec *r, const auth_oauth2_srv_conf *srv,
     req->cookie_header = header;
     req->nfound = n;
     /* Duplicates (another path or a parent domain): the first one that
-     * names a live session wins; the others are never trusted more. */
-    for (i = 0; i < n; i++) {
+     * names a live session wins; the others are never trusted more. At
+     * most four are tried (the fifth is only found to tell the cookie
+     * stripping that there may be more). */
+    for (i = 0; i < n && i < AUTH_OAUTH2_MAX_FOUND - 1; i++) {
         rv = store_lookup(r, srv, &found[i], now, need_tokens, req);
         if (rv != OAUTH2_ENOTFOUND) {
             break;
@@ -391,21 +394,15 @@ static apr_status_t cookie_open(request_rec *r, const auth_oauth2_srv_conf *srv,
     unsigned char *pt;
     apr_size_t len;
     const char *err;
-    apr_uint64_t exp = 0;
-    int i;
 
-    if (oauth2_seal_open_b64(r->pool, srv->seal_session, srv->cfg->cookie_name,
-                             value, strlen(value),
-                             (apr_size_t)CHUNK_CHARS * OAUTH2_MAX_COOKIE_CHUNKS,
-                             &pt, &len, &err)
+    if (oauth2_seal_open_b64(
+            r->pool, srv->seal_session, srv->session_aad, value, strlen(value),
+            (apr_size_t)CHUNK_CHARS * OAUTH2_MAX_COOKIE_CHUNKS, &pt, &len, &err)
             != APR_SUCCESS
         || len < 8) {
         return OAUTH2_ENOTFOUND;
     }
-    for (i = 0; i < 8; i++) {
-        exp = (exp << 8) | pt[i];
-    }
-    req->expires = (apr_time_t)exp;
+    req->expires = (apr_time_t)oauth2_u64_read(pt);
     if (req->expires <= now
         || oauth2_session_decode((char *)pt + 8, len - 8, own_session(r, req))
                != APR_SUCCESS
@@ -443,17 +440,14 @@ static apr_status_t cookie_write(request_rec *r,
 {
     const char *base = srv->cfg->cookie_name;
     unsigned char *pt = apr_palloc(r->pool, len + 8);
-    apr_uint64_t exp = (apr_uint64_t)expires;
     char *value;
     apr_size_t vlen;
     int i, n;
 
-    for (i = 7; i >= 0; i--, exp >>= 8) {
-        pt[i] = (unsigned char)(exp & 0xff);
-    }
+    oauth2_u64_write(pt, (apr_uint64_t)expires);
     memcpy(pt + 8, rec, len);
-    if (oauth2_seal_b64(r->pool, srv->seal_session, base, pt, len + 8, &value,
-                        err)
+    if (oauth2_seal_b64(r->pool, srv->seal_session, srv->session_aad, pt,
+                        len + 8, &value, err)
         != APR_SUCCESS) {
         return OAUTH2_ECRYPTO;
     }
@@ -575,45 +569,139 @@ apr_status_t auth_oauth2_session_find(request_rec *r,
     return rv;
 }
 
-/* Records which sessions a sid and a sub have, for back-channel logout
- * (OpenID Connect Back-Channel Logout §2.7). The sub list keeps the most
- * recent OAUTH2_SUB_SESSIONS keys. */
-#define OAUTH2_SUB_SESSIONS 16
+/* The back-channel logout index (OpenID Connect Back-Channel Logout 1.0
+ * §2.7: "log out every session of that sid or sub"). Each session of a
+ * sid (or sub) has an entry of its own, "idx:<kind>:<value>#<n>", whose
+ * record is the session's store key, written with an add so that two
+ * logins never take the same n; a hint record "idx:<kind>:<value>" holds
+ * the n after the newest. Entries live as long as their session can
+ * (its max age) and come in order of creation, so a logout walks from the
+ * hint down until a run of INDEX_MISSES empty entries (sessions older than
+ * that have expired), and up from it in case the hint was lost. However
+ * many sessions a sid or sub has, each is found. */
+#define INDEX_PROBES 64 /* adds tried from the hint on */
+#define INDEX_MISSES 64 /* empty entries in a row that end a walk */
+
+static apr_status_t index_key(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const char *kind, const char *value,
+                              apr_int64_t n, unsigned char *key)
+{
+    const char *v =
+        n < 0 ? value : apr_psprintf(r->pool, "%s#%" APR_INT64_T_FMT, value, n);
+
+    return marker_key(r, srv, apr_pstrcat(r->pool, "idx:", kind, NULL), v, key);
+}
+
+/* The hint: the n after the newest entry (0 when there is none). */
+static apr_int64_t index_hint(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const char *kind, const char *value,
+                              apr_time_t now)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+
+    if (index_key(r, srv, kind, value, -1, key) != APR_SUCCESS
+        || oauth2_store_get(srv->store, r->pool, key, now, &rec, &len, &meta)
+               != APR_SUCCESS
+        || len != 8) {
+        return 0;
+    }
+    return (apr_int64_t)(oauth2_u64_read((const unsigned char *)rec)
+                         & 0x7fffffffffffffffULL);
+}
+
+static void index_add_one(request_rec *r, const auth_oauth2_srv_conf *srv,
+                          const char *kind, const char *value,
+                          const unsigned char *skey, apr_time_t expires,
+                          apr_time_t now)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN], hint[8];
+    apr_int64_t n = index_hint(r, srv, kind, value, now),
+                end = n + INDEX_PROBES;
+    apr_status_t rv = OAUTH2_EREPLAY;
+
+    for (; n < end && rv == OAUTH2_EREPLAY; n++) {
+        rv = index_key(r, srv, kind, value, n, key);
+        if (rv == APR_SUCCESS) {
+            rv = oauth2_store_add_rec(srv->store, r->pool, key,
+                                      (const char *)skey, OAUTH2_STORE_KEY_LEN,
+                                      expires, now);
+        }
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2113: cannot index a session under its %s for "
+                      "back-channel logout (%s)",
+                      kind, oauth2_strerror(rv));
+        return;
+    }
+    oauth2_u64_write(hint, (apr_uint64_t)n);
+    if (index_key(r, srv, kind, value, -1, key) == APR_SUCCESS) {
+        oauth2_store_put(srv->store, r->pool, key, (const char *)hint, 8,
+                         expires, now);
+    }
+}
+
 static void index_add(request_rec *r, const auth_oauth2_srv_conf *srv,
                       const oauth2_session_t *s, const unsigned char *key,
                       apr_time_t now)
 {
-    unsigned char ikey[OAUTH2_STORE_KEY_LEN];
-    oauth2_store_meta_t meta;
-    char *old = NULL, *list;
-    apr_size_t len = 0, keep;
+    if (s->len[OAUTH2_SF_SID] > 0) {
+        index_add_one(r, srv, "sid", s->f[OAUTH2_SF_SID], key, s->max_expires,
+                      now);
+    }
+    if (s->len[OAUTH2_SF_SUB] > 0) {
+        index_add_one(r, srv, "sub", s->f[OAUTH2_SF_SUB], key, s->max_expires,
+                      now);
+    }
+}
 
-    if (s->len[OAUTH2_SF_SID] > 0
-        && marker_key(r, srv, "sid", s->f[OAUTH2_SF_SID], ikey)
-               == APR_SUCCESS) {
-        oauth2_store_put(srv->store, r->pool, ikey, (const char *)key,
-                         OAUTH2_STORE_KEY_LEN, s->max_expires, now);
-    }
-    if (s->len[OAUTH2_SF_SUB] == 0
-        || marker_key(r, srv, "sub", s->f[OAUTH2_SF_SUB], ikey)
+/* Removes the session of entry n and the entry; 1 when there was one. */
+static int index_take(request_rec *r, const auth_oauth2_srv_conf *srv,
+                      const char *kind, const char *value, apr_int64_t n,
+                      apr_time_t now, int *removed)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+
+    if (index_key(r, srv, kind, value, n, key) != APR_SUCCESS
+        || oauth2_store_get(srv->store, r->pool, key, now, &rec, &len, &meta)
                != APR_SUCCESS) {
-        return;
+        return 0;
     }
-    if (oauth2_store_get(srv->store, r->pool, ikey, now, &old, &len, &meta)
-            != APR_SUCCESS
-        || len % OAUTH2_STORE_KEY_LEN != 0) {
-        len = 0;
+    if (len == OAUTH2_STORE_KEY_LEN
+        && oauth2_store_remove(srv->store, r->pool, (const unsigned char *)rec)
+               == APR_SUCCESS) {
+        (*removed)++;
     }
-    keep = len < (OAUTH2_SUB_SESSIONS - 1) * OAUTH2_STORE_KEY_LEN
-               ? len
-               : (OAUTH2_SUB_SESSIONS - 1) * OAUTH2_STORE_KEY_LEN;
-    list = apr_palloc(r->pool, keep + OAUTH2_STORE_KEY_LEN);
-    memcpy(list, key, OAUTH2_STORE_KEY_LEN);
-    if (keep > 0) {
-        memcpy(list + OAUTH2_STORE_KEY_LEN, old, keep);
+    oauth2_store_remove(srv->store, r->pool, key);
+    return 1;
+}
+
+/* Removes every session the index has for kind:value. */
+static int index_logout(request_rec *r, const auth_oauth2_srv_conf *srv,
+                        const char *kind, const char *value, apr_time_t now)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    apr_int64_t hint = index_hint(r, srv, kind, value, now), n;
+    int misses, removed = 0;
+
+    for (n = hint - 1, misses = 0; n >= 0 && misses < INDEX_MISSES; n--) {
+        misses =
+            index_take(r, srv, kind, value, n, now, &removed) ? 0 : misses + 1;
     }
-    oauth2_store_put(srv->store, r->pool, ikey, list,
-                     keep + OAUTH2_STORE_KEY_LEN, s->max_expires, now);
+    for (n = hint, misses = 0; misses < INDEX_MISSES; n++) {
+        misses =
+            index_take(r, srv, kind, value, n, now, &removed) ? 0 : misses + 1;
+    }
+    if (index_key(r, srv, kind, value, -1, key) == APR_SUCCESS) {
+        oauth2_store_remove(srv->store, r->pool, key);
+    }
+    return removed;
 }
 
 /* Does the provider send back-channel logout tokens (its discovery
@@ -706,33 +794,14 @@ void auth_oauth2_session_remove(request_rec *r, const auth_oauth2_srv_conf *srv,
     cookie_clear_chunks(r, srv, 1);
 }
 
-/* Removes the sessions a list of keys names. */
-static int remove_keys(request_rec *r, const auth_oauth2_srv_conf *srv,
-                       const char *list, apr_size_t len)
-{
-    apr_size_t off;
-    int n = 0;
-
-    for (off = 0; off + OAUTH2_STORE_KEY_LEN <= len;
-         off += OAUTH2_STORE_KEY_LEN) {
-        n += oauth2_store_remove(srv->store, r->pool,
-                                 (const unsigned char *)list + off)
-             == APR_SUCCESS;
-    }
-    return n;
-}
-
 int auth_oauth2_session_logout_by(request_rec *r,
                                   const auth_oauth2_srv_conf *srv,
                                   const char *sid, const char *sub)
 {
     unsigned char ikey[OAUTH2_STORE_KEY_LEN];
-    oauth2_store_meta_t meta;
     apr_time_t now = apr_time_now();
     apr_time_t until = now + apr_time_from_sec(srv->cfg->session_max_age);
     const char *kind = sid ? "sid" : "sub", *value = sid ? sid : sub;
-    char *list;
-    apr_size_t len;
 
     if (value == NULL) {
         return 0;
@@ -746,13 +815,7 @@ int auth_oauth2_session_logout_by(request_rec *r,
         }
         return 1;
     }
-    if (marker_key(r, srv, kind, value, ikey) != APR_SUCCESS
-        || oauth2_store_get(srv->store, r->pool, ikey, now, &list, &len, &meta)
-               != APR_SUCCESS) {
-        return 0;
-    }
-    oauth2_store_remove(srv->store, r->pool, ikey);
-    return remove_keys(r, srv, list, len);
+    return index_logout(r, srv, kind, value, now);
 }
 
 /* ------------------------------------------------------------------ */

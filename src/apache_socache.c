@@ -12,6 +12,7 @@
  * flagged AP_SOCACHE_FLAG_NOTMPSAFE are called under a global mutex.
  */
 #include "apache.h"
+#include "bytes.h"
 
 #include "apr_strings.h"
 #include "ap_socache.h"
@@ -118,28 +119,6 @@ static apr_status_t attempt(auth_oauth2_socache_t *c, apr_pool_t *p,
     return rv;
 }
 
-static void put_expiry(unsigned char *b, apr_time_t t)
-{
-    apr_uint64_t u = (apr_uint64_t)t;
-    int i;
-
-    for (i = 7; i >= 0; i--) {
-        b[i] = (unsigned char)(u & 0xff);
-        u >>= 8;
-    }
-}
-
-static apr_time_t get_expiry(const unsigned char *b)
-{
-    apr_uint64_t u = 0;
-    int i;
-
-    for (i = 0; i < 8; i++) {
-        u = (u << 8) | b[i];
-    }
-    return (apr_time_t)u;
-}
-
 typedef struct {
     unsigned char *buf;
     unsigned int n;
@@ -196,7 +175,7 @@ static apr_status_t sc_get(void *ctx, apr_pool_t *p, const unsigned char *key,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    meta->expires = get_expiry(val);
+    meta->expires = (apr_time_t)oauth2_u64_read(val);
     if (meta->expires <= now) {
         return OAUTH2_ENOTFOUND;
     }
@@ -237,7 +216,7 @@ static apr_status_t sc_put(void *ctx, apr_pool_t *p, const unsigned char *key,
         return OAUTH2_ETOOBIG;
     }
     val = apr_palloc(p, len + SOCACHE_EXPIRY_LEN);
-    put_expiry(val, expires);
+    oauth2_u64_write(val, (apr_uint64_t)expires);
     memcpy(val + SOCACHE_EXPIRY_LEN, rec, len);
     b.val = val;
     b.len = (unsigned int)(len + SOCACHE_EXPIRY_LEN);

@@ -44,21 +44,24 @@ const char *oauth2_bearer_token(const char *header)
 }
 
 apr_status_t oauth2_bearer_verify(apr_pool_t *p, oauth2_provider_t *prov,
-                                  const char *token, const char *audience,
-                                  apr_time_t now, apr_interval_time_t skew,
-                                  oauth2_claims_t **claims, const char **err)
+                                  const char *token,
+                                  const oauth2_bearer_expect_t *e,
+                                  apr_time_t now, oauth2_claims_t **claims,
+                                  const char **err)
 {
     oauth2_claims_expect_t x;
 
-    if (token == NULL || audience == NULL) {
+    if (token == NULL || e == NULL || e->audience == NULL) {
         *err = "no token or no audience";
         return OAUTH2_EMALFORMED;
     }
     memset(&x, 0, sizeof(x));
     x.kind = OAUTH2_TOKEN_ACCESS;
     x.issuer = oauth2_provider_issuer(prov);
-    x.audience = audience;
+    x.audience = e->audience;
+    x.client_id = e->client_id;
+    x.allow_untyped = e->allow_untyped;
     x.now = now;
-    x.skew = skew;
+    x.skew = e->skew;
     return oauth2_login_verify_jwt(p, prov, token, &x, claims, err);
 }

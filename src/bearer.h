@@ -20,16 +20,28 @@
  */
 const char *oauth2_bearer_token(const char *header);
 
+/** What a place expects of its bearer tokens. */
+typedef struct {
+    const char *audience;  /* OAuth2BearerAudience (required) */
+    const char *client_id; /* OAuth2ClientID: its ID tokens are refused */
+    int allow_untyped;     /* OAuth2BearerAllowUntyped */
+    apr_interval_time_t skew;
+} oauth2_bearer_expect_t;
+
 /**
  * Verifies a bearer JWT: its signature with the provider's keys, then iss
- * (the provider's issuer), aud (must contain audience), exp (required),
- * nbf and iat with skew.
+ * (the provider's issuer), aud (must contain the audience), exp
+ * (required), nbf and iat with skew, and that it is an access token: typ
+ * at+jwt, or untyped where allowed and not shaped like an ID or logout
+ * token (oauth2_claims_check_typ).
  * @return APR_SUCCESS with *claims; the errors of oauth2_jose_jws_parse,
- *         oauth2_provider_verify and oauth2_claims_validate
+ *         oauth2_provider_verify, oauth2_claims_validate and
+ *         oauth2_claims_check_typ
  */
 apr_status_t oauth2_bearer_verify(apr_pool_t *p, oauth2_provider_t *prov,
-                                  const char *token, const char *audience,
-                                  apr_time_t now, apr_interval_time_t skew,
-                                  oauth2_claims_t **claims, const char **err);
+                                  const char *token,
+                                  const oauth2_bearer_expect_t *e,
+                                  apr_time_t now, oauth2_claims_t **claims,
+                                  const char **err);
 
 #endif /* OAUTH2_BEARER_H */

@@ -12,7 +12,9 @@
 #include <limits.h>
 #include <math.h>
 #include <string.h>
+#include <strings.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
@@ -715,6 +717,112 @@ apr_status_t oauth2_claims_validate(apr_pool_t *p,
         return claim_string(p, obj, "sub", 0, &sub, err);
     case OAUTH2_TOKEN_LOGOUT:
         return check_logout_token(p, obj, err);
+    }
+    set_err(err, "unknown token kind");
+    return OAUTH2_EMALFORMED;
+}
+
+/* A JOSE "typ" as a type name: lower-case, without "application/". */
+static const char *typ_name(apr_pool_t *p, const char *typ)
+{
+    char *t, *c;
+
+    if (typ == NULL) {
+        return NULL;
+    }
+    if (strncasecmp(typ, "application/", 12) == 0) {
+        typ += 12;
+    }
+    t = apr_pstrdup(p, typ);
+    for (c = t; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return t;
+}
+
+/* Does an untyped access token carry what marks an ID token (OIDC Core
+ * §2, §3.3.2.11) or a logout token, or name itself something else? */
+static const char *foreign_shape(json_object *obj,
+                                 const oauth2_claims_expect_t *x)
+{
+    static const char *const marks[] = { "nonce", "at_hash", "c_hash", "s_hash",
+                                         "events" };
+    json_object *v, *aud;
+    size_t i;
+
+    for (i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        if (json_object_object_get_ex(obj, marks[i], NULL)) {
+            return marks[i];
+        }
+    }
+    if (json_object_object_get_ex(obj, "typ", &v)
+        && !(json_object_is_type(v, json_type_string)
+             && strcasecmp(json_object_get_string(v), "Bearer") == 0)) {
+        return "typ";
+    }
+    if (x->client_id == NULL || strcmp(x->client_id, x->audience) == 0
+        || !json_object_object_get_ex(obj, "aud", &aud)) {
+        return NULL;
+    }
+    if (!json_object_is_type(aud, json_type_array)) {
+        return strcmp(json_object_get_string(aud), x->client_id) == 0 ? "aud"
+                                                                      : NULL;
+    }
+    for (i = 0; i < json_object_array_length(aud); i++) {
+        v = json_object_array_get_idx(aud, i);
+        if (json_object_is_type(v, json_type_string)
+            && strcmp(json_object_get_string(v), x->client_id) == 0) {
+            return "aud";
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t typ_refused(apr_pool_t *p, const char *typ,
+                                const char *what, const char **err)
+{
+    *err = apr_psprintf(p, "a token of type \"%.40s\" is not %s",
+                        typ ? typ : "(none)", what);
+    return OAUTH2_EMISMATCH;
+}
+
+apr_status_t oauth2_claims_check_typ(apr_pool_t *p,
+                                     const oauth2_claims_t *claims,
+                                     const char *typ,
+                                     const oauth2_claims_expect_t *x,
+                                     const char **err)
+{
+    const char *t = typ_name(p, typ), *mark;
+    int untyped = t == NULL || strcmp(t, "jwt") == 0;
+
+    if (claims == NULL || x == NULL) {
+        set_err(err, "no claims to check");
+        return OAUTH2_EMALFORMED;
+    }
+    switch (x->kind) {
+    case OAUTH2_TOKEN_ID:
+    case OAUTH2_TOKEN_ID_REFRESHED:
+        return untyped ? APR_SUCCESS : typ_refused(p, typ, "an ID token", err);
+    case OAUTH2_TOKEN_LOGOUT:
+        return untyped || strcmp(t, "logout+jwt") == 0
+                   ? APR_SUCCESS
+                   : typ_refused(p, typ, "a logout token", err);
+    case OAUTH2_TOKEN_ACCESS:
+        if (t != NULL && strcmp(t, "at+jwt") == 0) {
+            return APR_SUCCESS;
+        }
+        if (!untyped || !x->allow_untyped) {
+            return typ_refused(p, typ, "an access token (at+jwt)", err);
+        }
+        mark = foreign_shape(claims->json, x);
+        if (mark != NULL) {
+            *err = apr_psprintf(p,
+                                "an untyped token with claim %s is not an "
+                                "access token",
+                                mark);
+            return OAUTH2_EMISMATCH;
+        }
+        return APR_SUCCESS;
     }
     set_err(err, "unknown token kind");
     return OAUTH2_EMALFORMED;

@@ -109,6 +109,12 @@ typedef struct {
     const char *nonce;    /* ID tokens: must equal "nonce" (required) */
     apr_time_t now;       /* the clock, passed in for testability */
     apr_interval_time_t skew; /* allowed clock difference */
+    /* Access tokens: also accept untyped ones (no typ, or "JWT") that do
+     * not look like an ID or logout token (OAuth2BearerAllowUntyped). */
+    int allow_untyped;
+    /* Access tokens: our client id, when it is not the audience: a token
+     * addressed to it is the client's ID token, not an access token. */
+    const char *client_id;
 } oauth2_claims_expect_t;
 
 /**
@@ -132,5 +138,26 @@ apr_status_t oauth2_claims_validate(apr_pool_t *p,
                                     const oauth2_claims_t *claims,
                                     const oauth2_claims_expect_t *x,
                                     const char **err);
+
+/**
+ * Checks that a token is what x->kind says by its JOSE "typ" header (typ
+ * may be NULL) and, where the type is not explicit, by its shape, so that
+ * one kind of token never passes for another (RFC 8725 §3.11, RFC 9068
+ * §2.1 and §4, Back-Channel Logout §2.4). typ is compared without case
+ * and without an "application/" prefix (RFC 7515 §4.1.9).
+ * - access tokens: "at+jwt"; untyped ones (no typ or "JWT") only with
+ *   x->allow_untyped, and then not with nonce, at_hash, c_hash, s_hash or
+ *   events, nor with a "typ" claim other than "Bearer", nor addressed to
+ *   x->client_id (when that is set and is not the audience);
+ * - ID tokens: no typ or "JWT";
+ * - logout tokens: "logout+jwt", or no typ or "JWT".
+ * Call it after oauth2_claims_validate.
+ * @return APR_SUCCESS, or OAUTH2_EMISMATCH with *err saying why
+ */
+apr_status_t oauth2_claims_check_typ(apr_pool_t *p,
+                                     const oauth2_claims_t *claims,
+                                     const char *typ,
+                                     const oauth2_claims_expect_t *x,
+                                     const char **err);
 
 #endif /* OAUTH2_CLAIMS_H */

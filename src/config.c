@@ -202,6 +202,7 @@ oauth2_dir_cfg_t *oauth2_dir_cfg_create(apr_pool_t *p)
 
     d->unauth = OAUTH2_UNAUTH_UNSET;
     d->accept_bearer = OAUTH2_UNSET;
+    d->bearer_untyped = OAUTH2_UNSET;
     d->pass_access_token = OAUTH2_UNSET;
     d->pass_claims = OAUTH2_UNSET;
     return d;
@@ -216,6 +217,7 @@ oauth2_dir_cfg_t *oauth2_dir_cfg_merge(apr_pool_t *p,
     c->unauth = add->unauth != OAUTH2_UNAUTH_UNSET ? add->unauth : base->unauth;
     MERGE_INT(accept_bearer);
     MERGE_PTR(bearer_audience);
+    MERGE_INT(bearer_untyped);
     MERGE_INT(pass_access_token);
     MERGE_INT(pass_claims);
     return c;

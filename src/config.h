@@ -103,6 +103,7 @@ typedef struct {
     oauth2_unauth_e unauth;
     int accept_bearer; /* On/Off, OAUTH2_UNSET */
     const char *bearer_audience;
+    int bearer_untyped;    /* OAuth2BearerAllowUntyped: On/Off, OAUTH2_UNSET */
     int pass_access_token; /* On/Off, OAUTH2_UNSET */
     int pass_claims;       /* OAUTH2_PASS_* bits, OAUTH2_UNSET */
 } oauth2_dir_cfg_t;

@@ -190,6 +190,189 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
     return found;
 }
 
+int oauth2_cookie_owned(const char *name, apr_size_t len, const char *base)
+{
+    apr_size_t n, i;
+    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+
+    if (name == NULL || base == NULL) {
+        return 0;
+    }
+    if (len > plen && memcmp(name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0) {
+        return 1;
+    }
+    n = strlen(base);
+    if (n == 0 || len < n || memcmp(name, base, n) != 0) {
+        return 0;
+    }
+    if (len == n) {
+        return 1;
+    }
+    if (name[n] != '_' || len == n + 1) {
+        return 0;
+    }
+    for (i = n + 1; i < len; i++) {
+        if (name[i] < '0' || name[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Appends [s, s + n) to the header being built at *o (out its start). */
+static void put_crumb(char *out, char **o, const char *s, apr_size_t n)
+{
+    if (n == 0) {
+        return;
+    }
+    if (*o != out) {
+        memcpy(*o, "; ", 2);
+        *o += 2;
+    }
+    memcpy(*o, s, n);
+    *o += n;
+}
+
+static int is_sep(char c)
+{
+    return c == ';' || is_cookie_space(c);
+}
+
+/* The quick way: cut the header around the n pairs found, which are all
+ * of ours there are. */
+static const char *strip_found(apr_pool_t *p, const char *header,
+                               apr_size_t len, const oauth2_cookie_t *found,
+                               apr_size_t n)
+{
+    const char *from = header, *end;
+    /* Each join adds "; ", each cut takes at least "x=" away. */
+    char *out = apr_palloc(p, len + 2 * n + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i <= n; i++) {
+        end = i < n ? found[i].name : header + len;
+        /* The text between two of ours, without separators at its ends. */
+        while (from < end && is_sep(*from)) {
+            from++;
+        }
+        while (end > from && is_sep(end[-1])) {
+            end--;
+        }
+        put_crumb(out, &o, from, end > from ? (apr_size_t)(end - from) : 0);
+        if (i < n) {
+            from = found[i].value + found[i].value_len;
+            from += from < header + len && *from == '"';
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* Does the crumb at s (after a ',') start with one of our names and '='? */
+static int owned_crumb(const char *s, const char *base)
+{
+    apr_size_t n = strcspn(s, "=;, \t");
+    const char *e = s + n;
+
+    while (is_cookie_space(*e)) {
+        e++;
+    }
+    return *e == '=' && oauth2_cookie_owned(s, n, base);
+}
+
+/* Merged Cookie lines: our pairs after a ',' are cut out too, up to the
+ * next ',' or ';'. Returns whether it cut any. */
+static int strip_comma_crumbs(char *s, const char *base)
+{
+    char *c = s, *start, *end;
+    int cut = 0;
+
+    while ((c = strchr(c, ',')) != NULL) {
+        start = c + 1;
+        while (is_cookie_space(*start)) {
+            start++;
+        }
+        if (!owned_crumb(start, base)) {
+            c++;
+            continue;
+        }
+        end = start + strcspn(start, ",;");
+        memmove(c, end, strlen(end) + 1);
+        cut = 1;
+    }
+    return cut;
+}
+
+/* The full way: every pair parsed, ours dropped, the others kept as sent
+ * (quotes included) and joined with "; ". NULL when that changes nothing. */
+static const char *strip_all(apr_pool_t *p, const char *header, apr_size_t len,
+                             const char *base)
+{
+    int dropped = 0;
+    const char *pos = header, *end = header + len, *v;
+    /* "a=1;b=2" becomes "a=1; b=2": a kept pair may grow by the space of
+     * its separator, so twice the length is always enough. */
+    char *out = apr_palloc(p, 2 * len + 1), *o = out;
+    oauth2_cookie_t c;
+    apr_size_t vlen;
+
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (oauth2_cookie_owned(c.name, c.name_len, base)) {
+            dropped = 1;
+            continue;
+        }
+        v = c.value;
+        vlen = c.value_len;
+        if (v > header && v[-1] == '"' && v + vlen < end && v[vlen] == '"') {
+            v--;
+            vlen += 2;
+        }
+        put_crumb(out, &o, c.name, c.name_len);
+        *o++ = '=';
+        memcpy(o, v, vlen);
+        o += vlen;
+    }
+    *o = '\0';
+    if (strchr(out, ',') != NULL && strip_comma_crumbs(out, base)) {
+        dropped = 1;
+    }
+    /* Pairs without a name or '=' are left out too: one may hide a crumb
+     * of ours after a ',' ("=x, oauth2_session=..."). */
+    return dropped || strcmp(out, header) != 0 ? out : NULL;
+}
+
+const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
+                                const char *base, const oauth2_cookie_t *found,
+                                apr_size_t nfound, apr_size_t max)
+{
+    oauth2_cookie_t own[5];
+    apr_size_t len, mentions;
+
+    if (p == NULL || header == NULL || base == NULL || *base == '\0') {
+        return NULL;
+    }
+    if (found == NULL) {
+        found = own;
+        max = sizeof(own) / sizeof(own[0]);
+        nfound = oauth2_cookie_find(header, base, own, max);
+    }
+    len = strlen(header);
+    mentions = oauth2_cookie_mentions(header, base);
+    if (mentions == 0
+        && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX) == 0) {
+        return NULL;
+    }
+    /* Only when the copies found are every place the name occurs (none
+     * beyond the search's limit, no chunk "<base>_N", no name inside a
+     * value) and no login state is there is the cut complete. */
+    if (nfound > 0 && nfound < max && mentions == nfound
+        && strchr(header, ',') == NULL
+        && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX) == 0) {
+        return strip_found(p, header, len, found, nfound);
+    }
+    return strip_all(p, header, len, base);
+}
+
 /* cookie-name = token (RFC 6265 §4.1.1, RFC 7230 §3.2.6 tchar). */
 static int is_token(const char *s)
 {

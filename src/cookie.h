@@ -47,6 +47,36 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
  */
 apr_size_t oauth2_cookie_mentions(const char *header, const char *text);
 
+/* Prefix of login state cookie names: "<prefix><state>" (state.h). */
+#define OAUTH2_STATE_COOKIE_PREFIX "oauth2_state_"
+
+/**
+ * Does the cookie name [name, name + len) belong to the module: the
+ * session cookie base, one of its chunks ("<base>_<digits>": a chunk is
+ * never a harmless cookie to hand on, whatever the store), or a login
+ * state ("oauth2_state_...")? Exact and case-sensitive, as browsers
+ * match cookie names.
+ */
+int oauth2_cookie_owned(const char *name, apr_size_t len, const char *base);
+
+/**
+ * The Cookie header without any cookie oauth2_cookie_owned names, however
+ * many copies and whatever their spacing or quotes, also after a ','
+ * (several Cookie lines reach a server merged with ", "). Other pairs keep
+ * their order and their text, joined with "; ".
+ * found/nfound: what oauth2_cookie_find(header, base, found, max) gave for
+ * this very header, or NULL/0 to have it searched here. When those are
+ * the only places base occurs (nfound < max, no chunk, no state, no ',')
+ * the header is cut around them without a parse: the request hot path.
+ * No size bound: the work is linear, and a long header must not carry a
+ * session to the backend.
+ * @return NULL when the header holds none of ours (keep it as it is), else
+ *         the new header from p ("" when nothing is left)
+ */
+const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
+                                const char *base, const oauth2_cookie_t *found,
+                                apr_size_t nfound, apr_size_t max);
+
 /** Attributes of a cookie the module sets. */
 typedef struct {
     const char *path;      /* Path=; NULL means "/" */

@@ -199,7 +199,12 @@ apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
         *err = apr_pstrcat(p, "payload: ", *err, NULL);
         return OAUTH2_EMALFORMED;
     }
-    return oauth2_claims_validate(p, *claims, x, err);
+    rv = oauth2_claims_validate(p, *claims, x, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_claims_check_typ(p, *claims, oauth2_jose_jws_typ(jws), x,
+                                     err);
+    }
+    return rv;
 }
 
 /* The expectations for a token of the provider addressed to us. */

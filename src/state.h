@@ -16,10 +16,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "cookie.h"
 #include "seal.h"
-
-/* Prefix of state cookie names: "<prefix><state>". */
-#define OAUTH2_STATE_COOKIE_PREFIX "oauth2_state_"
 
 /** One login in progress. All strings are base64url or a validated URL. */
 typedef struct {

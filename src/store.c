@@ -191,6 +191,19 @@ apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
     return st->ops->add(st->ctx, p, key, "1", 1, expires, now);
 }
 
+apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
+                                  const unsigned char *key, const char *rec,
+                                  apr_size_t len, apr_time_t expires,
+                                  apr_time_t now)
+{
+    apr_status_t rv = seal_for(st, p, key, &rec, &len);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return st->ops->add(st->ctx, p, key, rec, len, expires, now);
+}
+
 apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,
                                 const unsigned char *key, apr_time_t expires,
                                 apr_time_t now)

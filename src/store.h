@@ -84,6 +84,14 @@ apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
                               const unsigned char *key, apr_time_t expires,
                               apr_time_t now);
 
+/** Writes a record only if no unexpired one has its key (sealed when the
+ * store is remote); OAUTH2_EREPLAY when one exists. Atomic in shm; in a
+ * socache store a read, then a write (see apache_socache.c). */
+apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
+                                  const unsigned char *key, const char *rec,
+                                  apr_size_t len, apr_time_t expires,
+                                  apr_time_t now);
+
 /** Moves a record's expiry (sliding inactivity timeout). */
 apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,
                                 const unsigned char *key, apr_time_t expires,

@@ -4,7 +4,10 @@
  * header and be well-formed (non-empty trimmed name without '=' or ';'),
  * oauth2_cookie_find must agree with the iteration, and a Set-Cookie built
  * from a pair must be a single, injection-free header line that reads back
- * as the same pair.
+ * as the same pair. oauth2_cookie_strip, by either of its ways, must leave
+ * none of the module's cookies (the session, its chunks, login states),
+ * whether the header is read as pairs or as comma-merged lines, however
+ * many copies there are, and keep every other pair.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,6 +80,56 @@ static void check_set_header(apr_pool_t *p, const oauth2_cookie_t *c)
     }
 }
 
+/* No pair of out is ours, read with ';' or after a ','. */
+static void check_none_owned(const char *out, const char *base)
+{
+    const char *pos = out, *end = out + strlen(out), *s;
+    oauth2_cookie_t c;
+
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (oauth2_cookie_owned(c.name, c.name_len, base)) {
+            abort();
+        }
+    }
+    for (s = strchr(out, ','); s != NULL; s = strchr(s + 1, ',')) {
+        const char *n = s + 1;
+        apr_size_t len;
+
+        while (*n == ' ' || *n == '\t') {
+            n++;
+        }
+        len = strcspn(n, "=;, \t");
+        if (n[len + strspn(n + len, " \t")] == '='
+            && oauth2_cookie_owned(n, len, base)) {
+            abort();
+        }
+    }
+}
+
+/* Both ways of oauth2_cookie_strip: nothing of ours is left, the pairs
+ * that are not ours are all kept (same count), and the quick cut agrees
+ * with the full parse. */
+static void check_strip(apr_pool_t *p, const char *h)
+{
+    static const char *const bases[] = { "oauth2_session", "s", "a_1" };
+    oauth2_cookie_t found[5];
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+        const char *base = bases[i];
+        apr_size_t n = oauth2_cookie_find(h, base, found, 5);
+        const char *quick = oauth2_cookie_strip(p, h, base, found, n, 5);
+        const char *full = oauth2_cookie_strip(p, h, base, NULL, 0, 0);
+        const char *q = quick ? quick : h, *f = full ? full : h;
+
+        check_none_owned(q, base);
+        check_none_owned(f, base);
+        if (strchr(h, ',') == NULL && strcmp(q, f) != 0) {
+            abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -110,6 +163,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check_set_header(p, &first);
     }
+    check_strip(p, h);
     apr_pool_destroy(p);
     return 0;
 }

@@ -222,6 +222,35 @@ describe('attacks: identity spoofing', () => {
         assert.ok(s.apache.errorLog({ since: mark }).length < 20000, 'a bounded log');
     });
 
+    // mod_proxy ends a Connection name at ';' too (ap_get_token), so
+    // "X-Forwarded-User;x" named the module's header (review finding 4).
+    it('keeps the module\'s headers whatever separates the names in Connection', async () => {
+        const values = [
+            'X-Forwarded-User;x',
+            'keep-alive;X-Forwarded-User',
+            'x;X-Forwarded-Email;y, X-Forwarded-Groups;q=1',
+            'foo ;X-Forwarded-Preferred-Username',
+            'close;;X-Forwarded-Access-Token,OAuth2-Claim-sub;v',
+            'a,b;c,X-Forwarded-User;x,X-Forwarded-Email;x,X-Forwarded-Groups;x,'
+                + 'X-Forwarded-Preferred-Username;x,X-Forwarded-Access-Token;x,OAuth2-Claim-sub;x',
+            '"q";X-Forwarded-User',
+            '\tX-Forwarded-User\t;\tX-Forwarded-Groups',
+        ];
+        for (const [i, conn] of values.entries()) {
+            const r = await alice.get(s.url(`/claims/semi${i}`), { headers: ['Connection', conn] });
+            assert.equal(r.status, 200, conn);
+            const seen = r.json();
+            const ids = identityHeaders(seen);
+            const get = (n) => ids.find(([k]) => k.toLowerCase() === n)?.[1];
+            assert.equal(get('x-forwarded-user'), 'alice', `Connection: ${conn}`);
+            assert.equal(get('x-forwarded-email'), 'alice@example.com', `Connection: ${conn}`);
+            assert.equal(get('x-forwarded-groups'), 'staff,admins', `Connection: ${conn}`);
+            assert.equal(get('x-forwarded-preferred-username'), 'alice', `Connection: ${conn}`);
+            assert.ok(get('x-forwarded-access-token'), `Connection: ${conn}: access token`);
+            assert.equal(get('oauth2-claim-sub'), 'alice', `Connection: ${conn}: claims`);
+        }
+    });
+
     it('strips 60 spoofed headers (more than one batch)', async () => {
         const many = [];
         for (let i = 0; i < 60; i++) many.push(i % 2 ? 'X-Forwarded-User' : `OAuth2-Claim-c${i}`, `evil${i}`);
@@ -270,6 +299,7 @@ describe('attacks: identity spoofing', () => {
         assert.equal(get('oauth2-claim-name'), 'Evil  X-Injected: yes');
         const ui = await b.get(s.url('/oauth2/userinfo'));
         assert.equal(ui.json().email, 'crlf@example.com  X-Injected: 1');
+        await s.apache.waitForLog(/GET \/oauth2\/userinfo /, { log: 'access' });
         assert.doesNotMatch(s.apache.accessLog(), /^X-Injected/m, 'the access log has no injected line');
     });
 

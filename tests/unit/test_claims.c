@@ -736,6 +736,92 @@ static void test_claims_validate_id_token_is_not_logout_token(void **state)
     assert_int_equal(oauth2_claims_validate(p, c, &x, NULL), OAUTH2_EMISMATCH);
 }
 
+/* oauth2_claims_check_typ: one kind of token never passes for another
+ * (review finding 6: ID and logout tokens were accepted as bearer tokens). */
+static const struct {
+    const char *name;
+    oauth2_token_kind_e kind;
+    int allow_untyped;
+    const char *client_id;
+    const char *typ;
+    const char *payload;
+    apr_status_t rv;
+} typ_cases[] = {
+#define AT  "{\"iss\":\"i\",\"aud\":\"client\",\"sub\":\"a\"}"
+#define IDT "{\"iss\":\"i\",\"aud\":\"client\",\"nonce\":\"n\"}"
+    { "at+jwt access token", OAUTH2_TOKEN_ACCESS, 0, NULL, "at+jwt", AT, 0 },
+    { "AT+JWT, any case", OAUTH2_TOKEN_ACCESS, 0, NULL, "AT+JWT", AT, 0 },
+    { "application/at+jwt", OAUTH2_TOKEN_ACCESS, 0, NULL, "application/at+jwt",
+      AT, 0 },
+    { "untyped refused by default", OAUTH2_TOKEN_ACCESS, 0, NULL, NULL, AT,
+      OAUTH2_EMISMATCH },
+    { "JWT refused by default", OAUTH2_TOKEN_ACCESS, 0, NULL, "JWT", AT,
+      OAUTH2_EMISMATCH },
+    { "logout+jwt is not an access token", OAUTH2_TOKEN_ACCESS, 1, NULL,
+      "logout+jwt", AT, OAUTH2_EMISMATCH },
+    { "secevent+jwt is not an access token", OAUTH2_TOKEN_ACCESS, 1, NULL,
+      "secevent+jwt", AT, OAUTH2_EMISMATCH },
+    { "at+jwtx is not at+jwt", OAUTH2_TOKEN_ACCESS, 1, NULL, "at+jwtx", AT,
+      OAUTH2_EMISMATCH },
+    { "untyped allowed", OAUTH2_TOKEN_ACCESS, 1, NULL, NULL, AT, 0 },
+    { "JWT allowed", OAUTH2_TOKEN_ACCESS, 1, NULL, "JWT", AT, 0 },
+    { "untyped with nonce: an ID token", OAUTH2_TOKEN_ACCESS, 1, NULL, NULL,
+      IDT, OAUTH2_EMISMATCH },
+    { "untyped with at_hash", OAUTH2_TOKEN_ACCESS, 1, NULL, "JWT",
+      "{\"aud\":\"client\",\"at_hash\":\"x\"}", OAUTH2_EMISMATCH },
+    { "untyped with c_hash", OAUTH2_TOKEN_ACCESS, 1, NULL, "JWT",
+      "{\"aud\":\"client\",\"c_hash\":\"x\"}", OAUTH2_EMISMATCH },
+    { "untyped with events: a logout token", OAUTH2_TOKEN_ACCESS, 1, NULL, NULL,
+      "{\"aud\":\"client\",\"events\":{}}", OAUTH2_EMISMATCH },
+    { "untyped with typ claim ID (Keycloak ID token)", OAUTH2_TOKEN_ACCESS, 1,
+      NULL, "JWT", "{\"aud\":\"client\",\"typ\":\"ID\"}", OAUTH2_EMISMATCH },
+    { "untyped with typ claim Bearer (Keycloak access token)",
+      OAUTH2_TOKEN_ACCESS, 1, NULL, "JWT",
+      "{\"aud\":\"client\",\"typ\":\"Bearer\"}", 0 },
+    { "untyped addressed to our client (not the audience)", OAUTH2_TOKEN_ACCESS,
+      1, "app", NULL, "{\"aud\":[\"client\",\"app\"]}", OAUTH2_EMISMATCH },
+    { "untyped, our client is the audience", OAUTH2_TOKEN_ACCESS, 1, "client",
+      NULL, AT, 0 },
+    { "ID token untyped", OAUTH2_TOKEN_ID, 0, NULL, NULL, IDT, 0 },
+    { "ID token JWT", OAUTH2_TOKEN_ID, 0, NULL, "JWT", IDT, 0 },
+    { "at+jwt is not an ID token", OAUTH2_TOKEN_ID, 0, NULL, "at+jwt", IDT,
+      OAUTH2_EMISMATCH },
+    { "logout+jwt is not a refreshed ID token", OAUTH2_TOKEN_ID_REFRESHED, 0,
+      NULL, "logout+jwt", IDT, OAUTH2_EMISMATCH },
+    { "logout+jwt logout token", OAUTH2_TOKEN_LOGOUT, 0, NULL, "logout+jwt", AT,
+      0 },
+    { "untyped logout token", OAUTH2_TOKEN_LOGOUT, 0, NULL, NULL, AT, 0 },
+    { "at+jwt is not a logout token", OAUTH2_TOKEN_LOGOUT, 0, NULL, "at+jwt",
+      AT, OAUTH2_EMISMATCH },
+#undef AT
+#undef IDT
+};
+
+static void test_claims_check_typ_table(void **state)
+{
+    apr_pool_t *p = *state;
+    size_t i;
+
+    for (i = 0; i < sizeof(typ_cases) / sizeof(typ_cases[0]); i++) {
+        oauth2_claims_expect_t x = expect(typ_cases[i].kind);
+        const char *err = NULL;
+        apr_status_t rv;
+
+        x.allow_untyped = typ_cases[i].allow_untyped;
+        x.client_id = typ_cases[i].client_id;
+        rv = oauth2_claims_check_typ(p, parse_ok(p, typ_cases[i].payload),
+                                     typ_cases[i].typ, &x, &err);
+        if (rv != typ_cases[i].rv) {
+            fail_msg("%s: got %s (%s), want %s", typ_cases[i].name,
+                     oauth2_strerror(rv), err ? err : "",
+                     oauth2_strerror(typ_cases[i].rv));
+        }
+        if (rv != APR_SUCCESS && err == NULL) {
+            fail_msg("%s: no reason given", typ_cases[i].name);
+        }
+    }
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -757,6 +843,7 @@ int main(void)
         T(test_claims_validate_skew_zero_boundary),
         T(test_claims_validate_bad_expectations),
         T(test_claims_validate_id_token_is_not_logout_token),
+        T(test_claims_check_typ_table),
     };
 #undef T
 

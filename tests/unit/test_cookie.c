@@ -312,6 +312,110 @@ static void test_cookie_round_trip(void **state)
     assert_memory_equal(out[0].value, v, strlen(v));
 }
 
+/* oauth2_cookie_owned: the session cookie, its chunks, login states;
+ * nothing that only starts like them. */
+static void test_cookie_owned_names(void **state)
+{
+    static const struct {
+        const char *name;
+        int owned;
+    } cases[] = {
+        { "oauth2_session", 1 },    { "oauth2_session_1", 1 },
+        { "oauth2_session_16", 1 }, { "oauth2_session_999", 1 },
+        { "oauth2_state_abc", 1 },  { "oauth2_state_x", 1 },
+        { "oauth2_state_", 0 },     { "oauth2_session_", 0 },
+        { "oauth2_sessionX", 0 },   { "oauth2_session_1a", 0 },
+        { "Oauth2_session", 0 },    { "oauth2_sessio", 0 },
+        { "xoauth2_session", 0 },   { "oauth2_session-1", 0 },
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (oauth2_cookie_owned(cases[i].name, strlen(cases[i].name),
+                                "oauth2_session")
+            != cases[i].owned) {
+            fail_msg("%s: want %d", cases[i].name, cases[i].owned);
+        }
+    }
+    assert_int_equal(oauth2_cookie_owned("x", 1, NULL), 0);
+    assert_int_equal(oauth2_cookie_owned(NULL, 0, "x"), 0);
+}
+
+/* oauth2_cookie_strip: what the backend's Cookie header becomes (review
+ * findings 1 and 5: chunks and a fifth copy reached backends). */
+static void test_cookie_strip_table(void **state)
+{
+    static const struct {
+        const char *in, *out; /* out NULL: unchanged */
+    } cases[] = {
+        { "a=1; b=2", NULL },
+        { "oauth2_session=X", "" },
+        { "a=1; oauth2_session=X; b=2", "a=1; b=2" },
+        { "oauth2_session=~2; oauth2_session_1=A; oauth2_session_2=B; c=3",
+          "c=3" },
+        { "a=1; oauth2_state_q=S; oauth2_session_17=x", "a=1" },
+        { "oauth2_session=a; oauth2_session=b; oauth2_session=c; "
+          "oauth2_session=d; oauth2_session=e; oauth2_session=REAL; z=9",
+          "z=9" },
+        { "a=1; b=2; c=3; oauth2_sessionX=1", NULL },
+        { "a=1;b=2;c=3;oauth2_sessionX=1", "a=1; b=2; c=3; oauth2_sessionX=1" },
+        { "=x, oauth2_session=S; a=1", "a=1" },
+        { "a=1;b=2;oauth2_session=x", "a=1;b=2" },
+        { "a=1;b=2;c=3;oauth2_session=x;oauth2_sessionX=1",
+          "a=1; b=2; c=3; oauth2_sessionX=1" },
+        { "q=\"v\"; oauth2_session=\"X\"; r=1", "q=\"v\"; r=1" },
+        { " oauth2_session = X ;a=1", "a=1" },
+        { "a=1, oauth2_session=X; b=2, oauth2_session_1=Y", "a=1; b=2" },
+        { "a=oauth2_session; oauth2_session=X", "a=oauth2_session" },
+        { "oauth2_session_=k; oauth2_session_1a=k2", NULL },
+        { "oauth2_session_=k;oauth2_session_1a=k2",
+          "oauth2_session_=k; oauth2_session_1a=k2" },
+    };
+    oauth2_cookie_t found[5];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *base = "oauth2_session";
+        apr_size_t n = oauth2_cookie_find(cases[i].in, base, found, 5);
+        const char *quick =
+            oauth2_cookie_strip(pool, cases[i].in, base, found, n, 5);
+        const char *full =
+            oauth2_cookie_strip(pool, cases[i].in, base, NULL, 0, 0);
+
+        if ((cases[i].out == NULL) != (quick == NULL)
+            || (quick && strcmp(quick, cases[i].out) != 0)
+            || (cases[i].out == NULL) != (full == NULL)
+            || (full && strcmp(full, cases[i].out) != 0)) {
+            fail_msg("%s: got \"%s\" / \"%s\", want \"%s\"", cases[i].in,
+                     quick ? quick : "(unchanged)", full ? full : "(unchanged)",
+                     cases[i].out ? cases[i].out : "(unchanged)");
+        }
+    }
+}
+
+/* A header of many short pairs grows when ";" becomes "; ": the result
+ * must still fit (it did not: a pool overflow before the engine took
+ * this over). */
+static void test_cookie_strip_output_may_grow(void **state)
+{
+    char *in = "", *want = "";
+    const char *out;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 500; i++) {
+        in = apr_psprintf(pool, "%sa%d=1;", in, i % 10);
+        want = apr_psprintf(pool, "%s%sa%d=1", want, i ? "; " : "", i % 10);
+    }
+    in = apr_pstrcat(pool, in, "oauth2_state_x=1", NULL);
+    out = oauth2_cookie_strip(pool, in, "oauth2_session", NULL, 0, 0);
+    assert_non_null(out);
+    assert_true(strlen(out) > strlen(in));
+    assert_string_equal(out, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +431,9 @@ int main(void)
         cmocka_unit_test(test_cookie_set_header_refuses_bad_input),
         cmocka_unit_test(test_cookie_set_header_same_site_none_needs_secure),
         cmocka_unit_test(test_cookie_round_trip),
+        cmocka_unit_test(test_cookie_owned_names),
+        cmocka_unit_test(test_cookie_strip_table),
+        cmocka_unit_test(test_cookie_strip_output_may_grow),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -132,12 +132,81 @@ static void test_request_navigation_ignores_other_fields(void **state)
     assert_int_equal(oauth2_request_is_navigation(&r), 1);
 }
 
+static void test_request_identity_headers(void **state)
+{
+    static const char *const ours[] = {
+        "X-Forwarded-User",         "x-forwarded-user",
+        "X_FORWARDED_USER",         "x_forwarded-email",
+        "X-Forwarded-Groups",       "X-Forwarded-Preferred-Username",
+        "x-forwarded-access-token", "OAuth2-Claim-sub",
+        "oauth2_claim_x",           "OAUTH2-CLAIM-",
+    };
+    static const char *const others[] = {
+        "X-Forwarded-For", "X-Forwarded-Users", "X-Forwarded-Use", "Cookie",
+        "Connection",      "OAuth2-Claims",     "oauth2claim-x",   "",
+        "X-Forwarded-",    "XForwarded-User",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(ours) / sizeof(ours[0]); i++) {
+        if (!oauth2_request_identity_header(ours[i])) {
+            fail_msg("%s is ours", ours[i]);
+        }
+    }
+    for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+        if (oauth2_request_identity_header(others[i])) {
+            fail_msg("%s is not ours", others[i]);
+        }
+    }
+    assert_int_equal(oauth2_request_identity_header(NULL), 0);
+}
+
+/* Review finding 4: mod_proxy ends a Connection name at ';' as well. */
+static void test_request_connection_strip_table(void **state)
+{
+    static const struct {
+        const char *in, *out; /* out NULL: unchanged */
+    } conn_cases[] = {
+        { "keep-alive", NULL },
+        { "close", NULL },
+        { "Upgrade, HTTP2-Settings", NULL },
+        { "X-Forwarded-For", NULL },
+        { "X-Forwarded-User", "" },
+        { "keep-alive, X-Forwarded-User", "keep-alive" },
+        { "X-Forwarded-User;x", "x" },
+        { "keep-alive;X-Forwarded-User", "keep-alive" },
+        { "a;X-Forwarded-Email;b, X-Forwarded-Groups;q=1", "a, b, q, 1" },
+        { "\"q\";x_forwarded_user", "q" },
+        { "\tX-Forwarded-User\t;\tOAuth2-Claim-sub", "" },
+        { "X-Forwarded-User\"x\"", "x" },
+    };
+    apr_pool_t *p;
+    size_t i;
+
+    (void)state;
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < sizeof(conn_cases) / sizeof(conn_cases[0]); i++) {
+        const char *out = oauth2_request_connection_strip(p, conn_cases[i].in);
+
+        if ((out == NULL) != (conn_cases[i].out == NULL)
+            || (out && strcmp(out, conn_cases[i].out) != 0)) {
+            fail_msg("%s: got \"%s\", want \"%s\"", conn_cases[i].in,
+                     out ? out : "(unchanged)",
+                     conn_cases[i].out ? conn_cases[i].out : "(unchanged)");
+        }
+    }
+    apr_pool_destroy(p);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_request_navigation_table),
         T(test_request_navigation_ignores_other_fields),
+        T(test_request_identity_headers),
+        T(test_request_connection_strip_table),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
