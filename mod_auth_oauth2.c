@@ -73,6 +73,17 @@ static const char *cmd_err(cmd_parms *cmd, const char *err)
     return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
 }
 
+/* The error for an argument that starts with '#', or NULL. Setters whose
+ * arity admits a pasted "# comment" call it first, so that the message
+ * says why; check_config looks at every OAuth2* directive as well. */
+static const char *eol_comment_arg(cmd_parms *cmd, const char *arg)
+{
+    return arg != NULL && *arg == '#'
+               ? cmd_err(cmd, apr_psprintf(cmd->pool, OAUTH2_NO_EOL_COMMENT,
+                                           arg))
+               : NULL;
+}
+
 static const char *set_cfg_string(cmd_parms *cmd, void *d, const char *arg)
 {
     *(const char **)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = arg;
@@ -112,6 +123,9 @@ static const char *set_cfg_flag(cmd_parms *cmd, void *d, int on)
 static const char *set_provider(cmd_parms *cmd, void *d, const char *a1,
                                 const char *a2)
 {
+    if (eol_comment_arg(cmd, a2) != NULL) {
+        return eol_comment_arg(cmd, a2);
+    }
     return cmd_err(cmd,
                    oauth2_cfg_set_provider(cmd->pool, cmd_cfg(cmd), a1, a2));
 }
@@ -119,6 +133,9 @@ static const char *set_provider(cmd_parms *cmd, void *d, const char *a1,
 static const char *set_endpoint(cmd_parms *cmd, void *d, const char *kind,
                                 const char *url)
 {
+    if (eol_comment_arg(cmd, url) != NULL) {
+        return eol_comment_arg(cmd, url);
+    }
     return cmd_err(cmd,
                    oauth2_cfg_set_endpoint(cmd->pool, cmd_cfg(cmd), kind, url));
 }
@@ -142,8 +159,12 @@ static const char *set_auth_params(cmd_parms *cmd, void *d, const char *arg)
 static const char *set_secret(cmd_parms *cmd, void *d, const char *arg)
 {
     oauth2_cfg_t *c = cmd_cfg(cmd);
-    const char *v = NULL, *err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
+    const char *v = NULL, *err = eol_comment_arg(cmd, arg);
 
+    if (err != NULL) {
+        return err;
+    }
+    err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
     if (err != NULL) {
         return cmd_err(cmd, err);
     }
@@ -257,6 +278,9 @@ static const char *set_redirect_host(cmd_parms *cmd, void *d, const char *arg)
     const char *s;
     char *host;
 
+    if (eol_comment_arg(cmd, arg) != NULL) {
+        return eol_comment_arg(cmd, arg);
+    }
     for (s = arg; *s; s++) {
         if (!apr_isalnum(*s) && *s != '.' && *s != '-') {
             return cmd_err(cmd, "takes host names (.example.com for "
@@ -413,11 +437,50 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
+/* An OAuth2* directive anywhere in the configuration tree with an
+ * argument that starts with '#' (a would-be end-of-line comment); the
+ * Require rules check their own words when they are parsed. */
+static const ap_directive_t *eol_comment(apr_pool_t *p,
+                                         const ap_directive_t *d,
+                                         const char **word)
+{
+    const ap_directive_t *hit;
+
+    for (; d != NULL; d = d->next) {
+        const char *args = d->args;
+
+        while (strncasecmp(d->directive + (d->directive[0] == '<'), "OAuth2",
+                           6)
+                   == 0
+               && args != NULL && *args != '\0') {
+            *word = ap_getword_conf(p, &args);
+            if (**word == '#') {
+                return d;
+            }
+        }
+        hit = eol_comment(p, d->first_child, word);
+        if (hit != NULL) {
+            return hit;
+        }
+    }
+    return NULL;
+}
+
 /* Finalizes every virtual host's configuration; runs for `apache2 -t`
  * too, so a missing OAuth2Secret stops the configuration test. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
+    const char *word = NULL;
+    const ap_directive_t *d = eol_comment(ptemp, ap_conftree, &word);
+
+    if (d != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                     "OA2011: %s on line %d of %s: %s", d->directive,
+                     d->line_num, d->filename,
+                     apr_psprintf(ptemp, OAUTH2_NO_EOL_COMMENT, word));
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (; s != NULL; s = s->next) {
         const char *err = oauth2_cfg_finalize(pconf, auth_oauth2_srv(s)->cfg);
 

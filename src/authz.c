@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 
 #include "authz.h"
+#include "config.h"
 
 /* Where the claim name of a term ends: at the first ':' or '~' after an
  * optional "scheme://" (so namespaced claims such as
@@ -87,6 +88,12 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
     for (i = 0; i < words->nelts; i++) {
         const char *w = APR_ARRAY_IDX(words, i, const char *);
 
+        /* "Require oauth2-group finance   # admins only" would make
+         * "#", "admins" and "only" groups: a comment that widens access. */
+        if (*w == '#') {
+            *err = apr_psprintf(p, OAUTH2_NO_EOL_COMMENT, w);
+            return APR_EINVAL;
+        }
         if (kind == OAUTH2_RULE_CLAIM) {
             /* A regex that could not be matched is no rule: without a
              * matcher, ~ terms do not parse. */

@@ -111,21 +111,37 @@ static const char *find_text(const char *p, const char *end, const char *name,
     return NULL;
 }
 
-apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
+/* How many times the first n bytes of text occur in [h, h + len). */
+static apr_size_t count_text(const char *h, apr_size_t len, const char *text,
+                             apr_size_t n)
 {
-    apr_size_t n = 0, tlen;
-    const char *p, *end;
+    const char *end = h + len, *p;
+    apr_size_t count = 0;
 
-    if (header == NULL || text == NULL || *text == '\0') {
-        return 0;
+    for (p = find_text(h, end, text, n); p != NULL;
+         p = find_text(p + 1, end, text, n)) {
+        count++;
     }
-    tlen = strlen(text);
-    end = header + strlen(header);
-    for (p = find_text(header, end, text, tlen); p != NULL;
-         p = find_text(p + 1, end, text, tlen)) {
+    return count;
+}
+
+/* The length of the common prefix of a and b. */
+static apr_size_t common_prefix(const char *a, const char *b)
+{
+    apr_size_t n = 0;
+
+    while (a[n] != '\0' && a[n] == b[n]) {
         n++;
     }
     return n;
+}
+
+apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
+{
+    if (header == NULL || text == NULL || *text == '\0') {
+        return 0;
+    }
+    return count_text(header, strlen(header), text, strlen(text));
 }
 
 /* Is the occurrence of a name at hit the start of a pair: only spaces
@@ -346,7 +362,7 @@ const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
                                 apr_size_t nfound, apr_size_t max)
 {
     oauth2_cookie_t own[5];
-    apr_size_t len, mentions;
+    apr_size_t len, lcp, mentions, others;
 
     if (p == NULL || header == NULL || base == NULL || *base == '\0') {
         return NULL;
@@ -357,17 +373,26 @@ const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
         nfound = oauth2_cookie_find(header, base, own, max);
     }
     len = strlen(header);
-    mentions = oauth2_cookie_mentions(header, base);
-    if (mentions == 0
-        && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX) == 0) {
+    /* The quick cut is complete only when the copies found are every
+     * place where a name of ours can be (none beyond the search's limit,
+     * no chunk "<base>_N", no login state; a value that merely contains
+     * the text sends the header to the full parse, which is fine). One
+     * scan when the session name and the state prefix share a prefix of
+     * some length (the default "oauth2_s"), else two. */
+    lcp = common_prefix(base, OAUTH2_STATE_COOKIE_PREFIX);
+    if (lcp >= 4) {
+        mentions = count_text(header, len, base, lcp);
+        others = 0;
+    }
+    else {
+        mentions = count_text(header, len, base, strlen(base));
+        others = oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX);
+    }
+    if (mentions == 0 && others == 0) {
         return NULL;
     }
-    /* Only when the copies found are every place the name occurs (none
-     * beyond the search's limit, no chunk "<base>_N", no name inside a
-     * value) and no login state is there is the cut complete. */
-    if (nfound > 0 && nfound < max && mentions == nfound
-        && strchr(header, ',') == NULL
-        && oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX) == 0) {
+    if (nfound > 0 && nfound < max && mentions == nfound && others == 0
+        && memchr(header, ',', len) == NULL) {
         return strip_found(p, header, len, found, nfound);
     }
     return strip_all(p, header, len, base);

@@ -54,11 +54,26 @@ describe('configuration test (apache2 -t)', () => {
         ['a server directive in a Location', `${BASE}${OK_SECRET}\n<Location /x>\nOAuth2ClientID other\n</Location>`, /OAuth2ClientID not allowed in <Location> context/],
         ['two providers in one scope', `${BASE}${OK_SECRET}\nOAuth2Provider google`, /OAuth2Provider: is set twice/],
     ];
+    // Apache has no end-of-line comments (issue 15): a pasted "# ..." after
+    // a rule would have made "#", "admins" and "only" group names.
+    const EOL = /no end-of-line comments/;
+    const loc = (rule) => `${BASE}${OK_SECRET}\n<Location /x>\nAuthType oauth2\n${rule}\n</Location>`;
+    bad.push(
+        ['a comment after a group rule', loc('Require oauth2-group finance   # admins only'), EOL],
+        ['a comment after quoted groups', loc('Require oauth2-group admins "site reliability"    # any of these groups'), EOL],
+        ['a comment after a claim rule', loc('Require oauth2-claim hd:example.com # Workspace'), EOL],
+        ['a comment after an email-domain rule', loc('Require oauth2-email-domain example.com #staff'), EOL],
+        ['a comment after the issuer', `OAuth2Provider https://accounts.example.com #the-issuer\nOAuth2ClientID a\n${OK_SECRET}`, EOL],
+        ['a comment after a secret', `${BASE}${OK_SECRET} # made with openssl`, EOL],
+        ['a comment after allowed hosts', `${BASE}${OK_SECRET}\nOAuth2AllowedRedirectHosts a.example.com # and b`, EOL],
+        ['a quoted argument starting with #', `${BASE}${OK_SECRET}\nOAuth2Scope "#openid"`, EOL],
+    );
     for (const [what, text, want] of bad) {
         it(`refuses ${what}`, async () => {
             const r = await check(text);
             assert.notEqual(r.code, 0, `accepted: ${r.output}`);
             assert.match(r.output, want);
+            if (want === EOL) assert.match(r.output, /line \d+/, 'the message names the line');
         });
     }
 
