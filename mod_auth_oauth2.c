@@ -78,10 +78,9 @@ static const char *cmd_err(cmd_parms *cmd, const char *err)
  * says why; check_config looks at every OAuth2* directive as well. */
 static const char *eol_comment_arg(cmd_parms *cmd, const char *arg)
 {
-    return arg != NULL && *arg == '#'
-               ? cmd_err(cmd, apr_psprintf(cmd->pool, OAUTH2_NO_EOL_COMMENT,
-                                           arg))
-               : NULL;
+    return arg != NULL && *arg == '#' ? cmd_err(
+               cmd, apr_psprintf(cmd->pool, OAUTH2_NO_EOL_COMMENT, arg))
+                                      : NULL;
 }
 
 static const char *set_cfg_string(cmd_parms *cmd, void *d, const char *arg)
@@ -440,8 +439,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 /* An OAuth2* directive anywhere in the configuration tree with an
  * argument that starts with '#' (a would-be end-of-line comment); the
  * Require rules check their own words when they are parsed. */
-static const ap_directive_t *eol_comment(apr_pool_t *p,
-                                         const ap_directive_t *d,
+static const ap_directive_t *eol_comment(apr_pool_t *p, const ap_directive_t *d,
                                          const char **word)
 {
     const ap_directive_t *hit;
@@ -449,8 +447,7 @@ static const ap_directive_t *eol_comment(apr_pool_t *p,
     for (; d != NULL; d = d->next) {
         const char *args = d->args;
 
-        while (strncasecmp(d->directive + (d->directive[0] == '<'), "OAuth2",
-                           6)
+        while (strncasecmp(d->directive + (d->directive[0] == '<'), "OAuth2", 6)
                    == 0
                && args != NULL && *args != '\0') {
             *word = ap_getword_conf(p, &args);

@@ -21,7 +21,7 @@
 /* The message for a directive argument that starts with '#' (a format
  * taking the argument): Apache has no end-of-line comments, so the rest
  * of the line would be taken as arguments (SPEC "Configuration"). */
-#define OAUTH2_NO_EOL_COMMENT                                          \
+#define OAUTH2_NO_EOL_COMMENT                                            \
     "argument \"%.40s\" starts with '#', but Apache has no end-of-line " \
     "comments: put the comment on a line of its own"
 
