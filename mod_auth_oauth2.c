@@ -105,12 +105,9 @@ static const char *set_cfg_value(cmd_parms *cmd, void *d, const char *arg)
 static const char *set_cfg_seconds(cmd_parms *cmd, void *d, const char *arg)
 {
     int *field = (int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info);
-    int max = strcmp(cmd->cmd->name, "OAuth2ClockSkew") == 0     ? 3600
-              : strcmp(cmd->cmd->name, "OAuth2HTTPTimeout") == 0 ? 300
-                                                                 : 31536000;
-    int min = strcmp(cmd->cmd->name, "OAuth2ClockSkew") == 0 ? 0 : 1;
 
-    return cmd_err(cmd, oauth2_cfg_parse_int(cmd->pool, arg, min, max, field));
+    return cmd_err(
+        cmd, oauth2_cfg_parse_limited(cmd->pool, cmd->cmd->name, arg, field));
 }
 
 static const char *set_cfg_flag(cmd_parms *cmd, void *d, int on)
@@ -436,60 +433,25 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-/* An OAuth2* directive anywhere in the configuration tree with an
- * argument that starts with '#' (a would-be end-of-line comment); the
- * Require rules check their own words when they are parsed. */
-static const ap_directive_t *eol_comment(apr_pool_t *p, const ap_directive_t *d,
-                                         const char **word)
-{
-    const ap_directive_t *hit;
-
-    for (; d != NULL; d = d->next) {
-        const char *args = d->args;
-
-        while (strncasecmp(d->directive + (d->directive[0] == '<'), "OAuth2", 6)
-                   == 0
-               && args != NULL && *args != '\0') {
-            *word = ap_getword_conf(p, &args);
-            if (**word == '#') {
-                return d;
-            }
-        }
-        hit = eol_comment(p, d->first_child, word);
-        if (hit != NULL) {
-            return hit;
-        }
-    }
-    return NULL;
-}
-
 /* Finalizes every virtual host's configuration; runs for `apache2 -t`
  * too, so a missing OAuth2Secret stops the configuration test. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
-    const char *word = NULL;
-    const ap_directive_t *d = eol_comment(ptemp, ap_conftree, &word);
+    server_rec *vs;
 
-    if (d != NULL) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                     "OA2011: %s on line %d of %s: %s", d->directive,
-                     d->line_num, d->filename,
-                     apr_psprintf(ptemp, OAUTH2_NO_EOL_COMMENT, word));
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    for (; s != NULL; s = s->next) {
-        const char *err = oauth2_cfg_finalize(pconf, auth_oauth2_srv(s)->cfg);
+    for (vs = s; vs != NULL; vs = vs->next) {
+        const char *err = oauth2_cfg_finalize(pconf, auth_oauth2_srv(vs)->cfg);
 
         if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, vs,
                          "OA2001: %s (virtual host %s:%u)", err,
-                         s->server_hostname ? s->server_hostname : "*",
-                         s->port);
+                         vs->server_hostname ? vs->server_hostname : "*",
+                         vs->port);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    return OK;
+    return auth_oauth2_check_tree(ptemp, s);
 }
 
 /* The writers' mutex lives as long as the segment: during a graceful

@@ -231,6 +231,11 @@ int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv);
 apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
                                           apr_bucket_brigade *bb);
 
+/** What `apache2 -t` must refuse, from the configuration tree and the
+ * servers' settings (check_config; apache_check.c). Logs and returns an
+ * HTTP status on the first mistake, else OK. */
+int auth_oauth2_check_tree(apr_pool_t *ptemp, server_rec *s);
+
 /** Registers the oauth2-group, oauth2-claim and oauth2-email-domain
  * authorization providers (register_hooks). */
 void auth_oauth2_register_authz(apr_pool_t *p);

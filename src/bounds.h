@@ -52,8 +52,9 @@
 /* Pages followed when a provider API paginates (GitHub Link headers). */
 #define OAUTH2_MAX_PAGES 20
 
-/* Clock skew accepted when checking exp, nbf and iat, in seconds. */
-#define OAUTH2_MAX_CLOCK_SKEW 86400
+/* Clock skew accepted when checking exp, nbf and iat, in seconds (the
+ * range of OAuth2ClockSkew). */
+#define OAUTH2_MAX_CLOCK_SKEW 3600
 /* RSA modulus of a JWK (larger keys are skipped: verification cost). */
 #define OAUTH2_MAX_RSA_BITS 8192
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <apr_env.h>
 #include <apr_file_io.h>
@@ -13,8 +14,10 @@
 #include <apr_strings.h>
 #include <apr_uri.h>
 
+#include "bounds.h"
 #include "config.h"
 #include "http.h"
+#include "store_shm.h"
 
 #define MAX_VALUE_FILE (64 * 1024)
 
@@ -237,6 +240,39 @@ int oauth2_dir_pass_claims(const oauth2_dir_cfg_t *d)
 int oauth2_dir_flag(int value)
 {
     return value == OAUTH2_UNSET ? 0 : value;
+}
+
+static const oauth2_cfg_limit_t limits[] = {
+    { "OAuth2SessionTimeout", 1, 31536000 },
+    { "OAuth2SessionMaxAge", 1, 31536000 },
+    { "OAuth2ClockSkew", 0, OAUTH2_MAX_CLOCK_SKEW },
+    { "OAuth2HTTPTimeout", 1, 300 },
+    { "OAuth2SessionStore shm:N", OAUTH2_SHM_MIN_CAPACITY,
+      OAUTH2_SHM_MAX_CAPACITY },
+};
+
+const oauth2_cfg_limit_t *oauth2_cfg_limit(const char *directive)
+{
+    apr_size_t i;
+
+    for (i = 0; directive != NULL && i < sizeof(limits) / sizeof(limits[0]);
+         i++) {
+        if (strcasecmp(limits[i].directive, directive) == 0) {
+            return &limits[i];
+        }
+    }
+    return NULL;
+}
+
+const char *oauth2_cfg_parse_limited(apr_pool_t *p, const char *directive,
+                                     const char *arg, int *out)
+{
+    const oauth2_cfg_limit_t *l = oauth2_cfg_limit(directive);
+
+    if (l == NULL) {
+        return apr_psprintf(p, "%s has no range", directive);
+    }
+    return oauth2_cfg_parse_int(p, arg, l->min, l->max, out);
 }
 
 const char *oauth2_cfg_parse_int(apr_pool_t *p, const char *arg, int min,
@@ -493,8 +529,8 @@ const char *oauth2_cfg_set_store(apr_pool_t *p, oauth2_cfg_t *cfg,
     }
     if (strncasecmp(arg, "shm:", 4) == 0) {
         cfg->store = OAUTH2_STORE_SHM;
-        return oauth2_cfg_parse_int(p, arg + 4, 64, 4000000,
-                                    &cfg->shm_capacity);
+        return oauth2_cfg_parse_limited(p, "OAuth2SessionStore shm:N", arg + 4,
+                                        &cfg->shm_capacity);
     }
     if (strcasecmp(arg, "cookie") == 0) {
         cfg->store = OAUTH2_STORE_COOKIE;

@@ -163,6 +163,20 @@ int oauth2_dir_flag(int value); /* UNSET -> 0 */
 const char *oauth2_cfg_parse_int(apr_pool_t *p, const char *arg, int min,
                                  int max, int *out);
 
+/** The allowed range of a numeric directive (the one table of them; the
+ * README's directive reference quotes it). */
+typedef struct {
+    const char *directive;
+    int min, max;
+} oauth2_cfg_limit_t;
+
+/** The range of a numeric directive by name (any case), or NULL. */
+const oauth2_cfg_limit_t *oauth2_cfg_limit(const char *directive);
+
+/** A numeric directive's value checked against its range. */
+const char *oauth2_cfg_parse_limited(apr_pool_t *p, const char *directive,
+                                     const char *arg, int *out);
+
 /**
  * A secret-like value: "file:/path" (file contents, trailing newline
  * removed, at most 64 KiB), "env:NAME" (must be set and non-empty), or

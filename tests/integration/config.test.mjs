@@ -68,6 +68,17 @@ describe('configuration test (apache2 -t)', () => {
         ['a comment after allowed hosts', `${BASE}${OK_SECRET}\nOAuth2AllowedRedirectHosts a.example.com # and b`, EOL],
         ['a quoted argument starting with #', `${BASE}${OK_SECRET}\nOAuth2Scope "#openid"`, EOL],
     );
+    // What would stop a start or fail every request fails `apache2 -t`
+    // (issue 15): configtest runs check_config, never post_config.
+    const vhost = (inside) => `Listen 127.0.0.1:1\n<VirtualHost 127.0.0.1:1>\nServerName v.example\n${inside}\n</VirtualHost>`;
+    bad.push(
+        ['a redis store without mod_socache_redis', `${BASE}${OK_SECRET}\nOAuth2SessionStore redis:127.0.0.1:6379`, /OA2006: OAuth2SessionStore redis:127.0.0.1:6379: no socache provider 'redis'/],
+        ['a memcache store without mod_socache_memcache', `${BASE}${OK_SECRET}\nOAuth2SessionStore memcache:127.0.0.1:11211`, /OA2006: .*no socache provider 'memcache'/],
+        ['OAuth2AcceptBearer On without OAuth2BearerAudience', loc('Require valid-user\nOAuth2AcceptBearer On'), /OA2302: OAuth2AcceptBearer on line \d+ .*needs OAuth2BearerAudience/],
+        ['OAuth2AcceptBearer On with the audience in another Location', `${loc('Require valid-user\nOAuth2AcceptBearer On')}\n<Location /y>\nOAuth2BearerAudience a\n</Location>`, /OA2302/],
+        ['AuthType oauth2 in a virtual host without a provider', `${OK_SECRET}\n${vhost('<Location /x>\nAuthType oauth2\nRequire valid-user\n</Location>')}`, /OA2009: AuthType on line \d+ .*has no OAuth2Provider/],
+        ['AuthType oauth2 at server scope where no provider is', `${OK_SECRET}\n<Directory /srv>\nAuthType OAuth2\nRequire valid-user\n</Directory>`, /OA2009/],
+    );
     for (const [what, text, want] of bad) {
         it(`refuses ${what}`, async () => {
             const r = await check(text);
@@ -76,6 +87,32 @@ describe('configuration test (apache2 -t)', () => {
             if (want === EOL) assert.match(r.output, /line \d+/, 'the message names the line');
         });
     }
+
+    const good = [
+        ['a redis store with mod_socache_redis', `${BASE}${OK_SECRET}\nOAuth2SessionStore redis:127.0.0.1:6379`, ['socache_redis']],
+        ['the bearer audience in the same Location', loc('Require valid-user\nOAuth2AcceptBearer On\nOAuth2BearerAudience api')],
+        ['the bearer audience in an enclosing section', `${BASE}${OK_SECRET}\n<Directory /srv>\nOAuth2BearerAudience api\n<Files api.cgi>\nAuthType oauth2\nRequire valid-user\nOAuth2AcceptBearer On\n</Files>\n</Directory>`],
+        ['AuthType oauth2 in a virtual host with its own provider', `${OK_SECRET}\n${vhost(`${BASE}<Location /x>\nAuthType oauth2\nRequire valid-user\n</Location>`)}`],
+        ['AuthType oauth2 in a virtual host inheriting the provider', `${BASE}${OK_SECRET}\n${vhost('<Location /x>\nAuthType oauth2\nRequire valid-user\n</Location>')}`],
+        ['OAuth2AcceptBearer Off without an audience', loc('Require valid-user\nOAuth2AcceptBearer Off')],
+    ];
+    for (const [what, text, modules = []] of good) {
+        it(`accepts ${what}`, async () => {
+            const r = await configtest(text, { withModule: true, modules });
+            assert.equal(r.code, 0, r.output);
+        });
+    }
+
+    it('warns (OA2012) about an OAuth2RedirectURI on a host that is not the virtual host\'s', async () => {
+        const r = await check(`${OK_SECRET}\n${vhost(`${BASE}ServerAlias alias.example\nOAuth2RedirectURI https://elsewhere.example/oauth2/callback`)}`);
+        assert.equal(r.code, 0, r.output);
+        assert.match(r.output, /OA2012: OAuth2RedirectURI https:\/\/elsewhere.example\/oauth2\/callback is on host elsewhere.example/);
+        for (const host of ['v.example', 'alias.example', 'V.EXAMPLE']) {
+            const ok = await check(`${OK_SECRET}\n${vhost(`${BASE}ServerAlias alias.example\nOAuth2RedirectURI https://${host}/oauth2/callback`)}`);
+            assert.equal(ok.code, 0, ok.output);
+            assert.doesNotMatch(ok.output, /OA2012/, host);
+        }
+    });
 
     it('reads secrets from files and the environment', async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oauth2-secret-'));

@@ -6,6 +6,7 @@
  * oauth2_cfg_finalize.
  */
 #include "config.h"
+#include "bounds.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -881,6 +882,33 @@ static void test_config_finalize_refusals(void **state)
     assert_null(oauth2_cfg_finalize(pool, c));
 }
 
+/* One table of ranges for the numeric directives (issue 15: the glue and
+ * the engine disagreed on OAuth2ClockSkew). */
+static void test_config_limits(void **state)
+{
+    apr_pool_t *p = pool;
+    int v = -1;
+
+    (void)state;
+    assert_non_null(oauth2_cfg_limit("OAuth2ClockSkew"));
+    assert_non_null(oauth2_cfg_limit("oauth2clockskew"));
+    assert_null(oauth2_cfg_limit("OAuth2Nothing"));
+    assert_null(oauth2_cfg_parse_limited(p, "OAuth2ClockSkew", "0", &v));
+    assert_int_equal(v, 0);
+    assert_int_equal(oauth2_cfg_limit("OAuth2ClockSkew")->max,
+                     OAUTH2_MAX_CLOCK_SKEW);
+    assert_non_null(oauth2_cfg_parse_limited(p, "OAuth2ClockSkew", "3601", &v));
+    assert_null(oauth2_cfg_parse_limited(p, "OAuth2HTTPTimeout", "300", &v));
+    assert_non_null(oauth2_cfg_parse_limited(p, "OAuth2HTTPTimeout", "0", &v));
+    assert_non_null(
+        oauth2_cfg_parse_limited(p, "OAuth2SessionTimeout", "0", &v));
+    assert_null(
+        oauth2_cfg_parse_limited(p, "OAuth2SessionMaxAge", "31536000", &v));
+    assert_non_null(
+        oauth2_cfg_parse_limited(p, "OAuth2SessionMaxAge", "31536001", &v));
+    assert_non_null(oauth2_cfg_parse_limited(p, "OAuth2Nothing", "1", &v));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -904,6 +932,7 @@ int main(void)
         T(test_config_finalize_defaults),
         T(test_config_finalize_preset_defaults),
         T(test_config_finalize_refusals),
+        T(test_config_limits),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
