@@ -680,6 +680,9 @@ static void child_init(apr_pool_t *p, server_rec *s)
 static int post_read_request(request_rec *r)
 {
     auth_oauth2_strip_identity(r);
+    if (r->prev != NULL) {
+        auth_oauth2_refused_redirect(r);
+    }
     return DECLINED;
 }
 
@@ -776,7 +779,11 @@ static int check_authn(request_rec *r)
                       "OA2010: the session store (%s) is unavailable (%s)",
                       srv->store ? oauth2_store_name(srv->store) : "cookie",
                       oauth2_strerror(rv));
-        return HTTP_SERVICE_UNAVAILABLE;
+        return auth_oauth2_fail(r, HTTP_SERVICE_UNAVAILABLE,
+                                "Temporarily unavailable",
+                                "Your session cannot be checked right now. "
+                                "Please try again in a few moments.",
+                                r->unparsed_uri);
     }
     return auth_oauth2_unauthenticated(r, srv, dir);
 }
@@ -815,7 +822,7 @@ static int note_auth_failure(request_rec *r, const char *type)
     }
     req = ap_get_module_config(r->request_config, &auth_oauth2_module);
     if (req != NULL && req->authenticated) {
-        req->forbidden = 1;
+        auth_oauth2_refused(r, req);
         return OK;
     }
     if (apr_table_get(r->err_headers_out, "WWW-Authenticate") == NULL) {
@@ -825,23 +832,25 @@ static int note_auth_failure(request_rec *r, const char *type)
     return OK;
 }
 
+/* An error response of a request the module answered with a page of its
+ * own (auth_oauth2_fail), or of a refused logged-in user. */
 static void insert_error_filter(request_rec *r)
 {
     auth_oauth2_req_t *req =
         ap_get_module_config(r->request_config, &auth_oauth2_module);
 
-    if (req != NULL && req->forbidden && r->status == HTTP_UNAUTHORIZED) {
-        ap_add_output_filter(AUTH_OAUTH2_FORBIDDEN_FILTER, NULL, r,
-                             r->connection);
+    if (req != NULL && req->page != NULL
+        && (req->forbidden ? r->status == HTTP_UNAUTHORIZED
+                           : r->status == req->page->status)) {
+        ap_add_output_filter(AUTH_OAUTH2_PAGE_FILTER, NULL, r, r->connection);
     }
 }
 
 static void register_hooks(apr_pool_t *p)
 {
     auth_oauth2_register_authz(p);
-    ap_register_output_filter(AUTH_OAUTH2_FORBIDDEN_FILTER,
-                              auth_oauth2_forbidden_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+    ap_register_output_filter(AUTH_OAUTH2_PAGE_FILTER, auth_oauth2_page_filter,
+                              NULL, AP_FTYPE_CONTENT_SET);
     ap_hook_insert_error_filter(insert_error_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);

@@ -10,6 +10,7 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+#include "mod_core.h"
 
 #include "apache.h"
 #include "base64url.h"
@@ -361,7 +362,7 @@ int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,
     case OAUTH2_UNAUTH_UNSET:
         break;
     }
-    return auth_oauth2_login_start(r, srv, r->unparsed_uri);
+    return auth_oauth2_login_start(r, srv, r->unparsed_uri, 0);
 }
 
 void auth_oauth2_client(request_rec *r, const auth_oauth2_srv_conf *srv,
@@ -431,8 +432,33 @@ static void prune_states(request_rec *r, const auth_oauth2_srv_conf *srv)
     }
 }
 
+/* The name of the sign-in service for pages: its host. */
+static const char *service_name(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    apr_uri_t u;
+    const char *id = oauth2_provider_identity(srv->prov);
+
+    if (apr_uri_parse(r->pool, id, &u) == APR_SUCCESS && u.hostname) {
+        return u.hostname;
+    }
+    return "the sign-in service";
+}
+
+int auth_oauth2_provider_down(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const char *link)
+{
+    return auth_oauth2_fail(
+        r, HTTP_BAD_GATEWAY, "Sign-in is unavailable",
+        apr_psprintf(r->pool,
+                     "The sign-in service (%s) cannot be reached right now, "
+                     "so you cannot be logged in. Please try again in a few "
+                     "moments.",
+                     service_name(r, srv)),
+        link);
+}
+
 int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
-                            const char *return_to)
+                            const char *return_to, int retry)
 {
     const oauth2_request_t *v = auth_oauth2_view(r);
     const oauth2_endpoints_t *ep;
@@ -456,9 +482,12 @@ int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       "OA2106: cannot start a login: %s (%s)", err,
                       oauth2_strerror(rv));
-        return HTTP_BAD_GATEWAY;
+        return auth_oauth2_provider_down(r, srv, target);
     }
     rv = oauth2_state_create(r->pool, target, now, &st);
+    if (rv == APR_SUCCESS) {
+        st->retry = retry;
+    }
     if (rv == APR_SUCCESS) {
         rv = oauth2_state_seal(r->pool, srv->seal_state, st, &value, &err);
     }
@@ -480,29 +509,71 @@ int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
     return HTTP_MOVED_TEMPORARILY;
 }
 
-int auth_oauth2_page(request_rec *r, int status, const char *title,
-                     const char *message, const char *link)
+/* The one page template: every value escaped. */
+static const char *page_html(apr_pool_t *p, const auth_oauth2_page_t *pg)
 {
-    r->status = status;
+    return apr_pstrcat(
+        p,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width\">"
+        "<title>",
+        ap_escape_html2(p, pg->title, 1),
+        "</title><style>body{font-family:sans-serif;max-width:40em;"
+        "margin:4em auto;padding:0 1em;line-height:1.4}</style></head>"
+        "<body><h1>",
+        ap_escape_html2(p, pg->title, 1), "</h1><p>",
+        ap_escape_html2(p, pg->message, 1), "</p>",
+        pg->link ? "<p><a href=\"" : "",
+        pg->link ? ap_escape_html2(p, pg->link, 1) : "", pg->link ? "\">" : "",
+        pg->link
+            ? ap_escape_html2(p, pg->link_text ? pg->link_text : "Try again", 1)
+            : "",
+        pg->link ? "</a></p>" : "", "</body></html>\n", NULL);
+}
+
+/* What every page of the module's carries besides its body. */
+static void page_headers(request_rec *r)
+{
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->err_headers_out, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'");
-    ap_rprintf(r,
-               "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-               "<title>%s</title><style>body{font-family:sans-serif;"
-               "max-width:40em;margin:4em auto;padding:0 1em}</style></head>"
-               "<body><h1>%s</h1><p>%s</p>",
-               ap_escape_html2(r->pool, title, 1),
-               ap_escape_html2(r->pool, title, 1),
-               ap_escape_html2(r->pool, message, 1));
-    if (link != NULL) {
-        ap_rprintf(r, "<p><a href=\"%s\">Try again</a></p>",
-                   ap_escape_html2(r->pool, link, 1));
-    }
-    ap_rputs("</body></html>\n", r);
+}
+
+static auth_oauth2_page_t *make_page(request_rec *r, int status,
+                                     const char *title, const char *message,
+                                     const char *link)
+{
+    auth_oauth2_page_t *pg = apr_pcalloc(r->pool, sizeof(*pg));
+
+    pg->status = status;
+    pg->title = title;
+    pg->message = message;
+    pg->link = link;
+    return pg;
+}
+
+int auth_oauth2_page(request_rec *r, int status, const char *title,
+                     const char *message, const char *link)
+{
+    r->status = status;
+    page_headers(r);
+    ap_rputs(page_html(r->pool, make_page(r, status, title, message, link)), r);
     return OK;
+}
+
+int auth_oauth2_fail(request_rec *r, int status, const char *title,
+                     const char *message, const char *link)
+{
+    auth_oauth2_req(r)->page = make_page(r, status, title, message, link);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return status;
+}
+
+int auth_oauth2_has_error_document(request_rec *r, int status)
+{
+    return ap_response_code_string(r, ap_index_of_response(status)) != NULL;
 }
 
 const char *auth_oauth2_log_hash(apr_pool_t *p, const char *secret)
@@ -621,44 +692,91 @@ void auth_oauth2_redact_request_line(request_rec *r)
 }
 
 /* The page a logged-in user gets when a Require rule refuses them. */
-static const char *forbidden_page(request_rec *r)
+static const auth_oauth2_page_t *forbidden_page(request_rec *r)
 {
-    const char *user = r->user ? r->user : "";
+    const auth_oauth2_srv_conf *srv = auth_oauth2_srv(r->server);
+    auth_oauth2_page_t *pg = make_page(
+        r, HTTP_FORBIDDEN, "Access denied",
+        apr_psprintf(r->pool,
+                     "You are logged in as %s, but this account is not "
+                     "allowed to open this page.",
+                     r->user ? r->user : ""),
+        srv->cfg->prefix
+            ? apr_pstrcat(r->pool, srv->cfg->prefix, "/logout?rd=/", NULL)
+            : NULL);
 
-    return apr_psprintf(
-        r->pool,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        "<title>Access denied</title><style>body{font-family:sans-serif;"
-        "max-width:40em;margin:4em auto;padding:0 1em}</style></head><body>"
-        "<h1>Access denied</h1><p>You are logged in as <b>%s</b>, but this "
-        "account is not allowed to open this page.</p></body></html>\n",
-        ap_escape_html2(r->pool, user, 1));
+    pg->link_text = "Log out to use another account";
+    return pg;
 }
 
-apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
-                                          apr_bucket_brigade *bb)
+void auth_oauth2_refused(request_rec *r, auth_oauth2_req_t *req)
+{
+    const char *doc403 =
+        ap_response_code_string(r, ap_index_of_response(HTTP_FORBIDDEN));
+
+    req->forbidden = 1;
+    req->page = forbidden_page(r);
+    /* mod_authz_core answers 401 and Apache would show ErrorDocument 401:
+     * the refused user gets the site's 403 document instead (a local one
+     * is redirected to with 403, see auth_oauth2_refused_redirect), or,
+     * without one, the module's page (the filter). */
+    if (doc403 != NULL) {
+        ap_custom_response(r, HTTP_UNAUTHORIZED, doc403);
+    }
+    else if (auth_oauth2_has_error_document(r, HTTP_UNAUTHORIZED)) {
+        ap_custom_response(r, HTTP_UNAUTHORIZED, "Access denied");
+    }
+}
+
+void auth_oauth2_refused_redirect(request_rec *r)
+{
+    const auth_oauth2_req_t *prev =
+        ap_get_module_config(r->prev->request_config, &auth_oauth2_module);
+
+    if (prev != NULL && prev->forbidden && r->status == HTTP_UNAUTHORIZED) {
+        r->status = HTTP_FORBIDDEN;
+        apr_table_setn(r->subprocess_env, "REDIRECT_STATUS", "403");
+    }
+}
+
+apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
+    const auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
     apr_bucket *e;
     const char *page;
-    int eos = 0;
+    int eos = 0, keep;
 
+    if (req == NULL || req->page == NULL) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (req->forbidden) {
+        r->status = HTTP_FORBIDDEN;
+        r->status_line = NULL;
+        apr_table_unset(r->headers_out, "WWW-Authenticate");
+        apr_table_unset(r->err_headers_out, "WWW-Authenticate");
+    }
+    /* The site's own ErrorDocument text for this status stays. */
+    keep = auth_oauth2_has_error_document(r, req->forbidden ? HTTP_FORBIDDEN
+                                                            : r->status);
+    if (keep) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
     for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
          e = APR_BUCKET_NEXT(e)) {
         eos |= APR_BUCKET_IS_EOS(e);
     }
-    /* mod_authz_core's 401 page is dropped; ours replaces it at the end. */
+    /* Apache's error body is dropped; ours replaces it at the end. */
     apr_brigade_cleanup(bb);
     if (!eos) {
         return APR_SUCCESS;
     }
-    r->status = HTTP_FORBIDDEN;
-    r->status_line = NULL;
-    apr_table_unset(r->headers_out, "WWW-Authenticate");
-    apr_table_unset(r->err_headers_out, "WWW-Authenticate");
     apr_table_unset(r->headers_out, "Content-Length");
-    ap_set_content_type(r, "text/html; charset=utf-8");
-    page = forbidden_page(r);
+    page_headers(r);
+    page = page_html(r->pool, req->page);
     APR_BRIGADE_INSERT_TAIL(
         bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));

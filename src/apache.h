@@ -70,6 +70,16 @@ typedef struct {
  * are taken out of it. */
 #define AUTH_OAUTH2_MAX_FOUND 5
 
+/** A page of the module's own: an HTML page with a title, a message and
+ * a link, every value escaped. */
+typedef struct {
+    int status;
+    const char *title;
+    const char *message;
+    const char *link;      /* NULL: none */
+    const char *link_text; /* default "Try again" */
+} auth_oauth2_page_t;
+
 /** What one request learned about its user (r->request_config). */
 typedef struct {
     /* Decoded, points into record; the connection's copy on the shm way
@@ -85,7 +95,9 @@ typedef struct {
     oauth2_cookie_t found[AUTH_OAUTH2_MAX_FOUND]; /* our session cookies in
                                                      it (the first ones) */
     apr_size_t nfound;
-    int forbidden;        /* a logged-in user failed a Require rule */
+    int forbidden;                  /* a logged-in user failed a Require rule */
+    const auth_oauth2_page_t *page; /* the body of an error status a hook
+                                       answered (auth_oauth2_fail) */
     int cookies_stripped; /* the backend's Cookie header is without ours */
 } auth_oauth2_req_t;
 
@@ -193,9 +205,16 @@ int auth_oauth2_unauthenticated(request_rec *r, const auth_oauth2_srv_conf *srv,
                                 const oauth2_dir_cfg_t *dir);
 
 /** Starts a login that returns to return_to: state cookie and redirect.
- * Returns HTTP_MOVED_TEMPORARILY or an error status. */
+ * retry: this login restarts one whose code the provider refused (it is
+ * not restarted again). Returns HTTP_MOVED_TEMPORARILY or an error status
+ * with the module's page (auth_oauth2_fail). */
 int auth_oauth2_login_start(request_rec *r, const auth_oauth2_srv_conf *srv,
-                            const char *return_to);
+                            const char *return_to, int retry);
+
+/** The provider cannot be reached: 502 with the module's page naming the
+ * sign-in service (auth_oauth2_fail); link: where "try again" goes. */
+int auth_oauth2_provider_down(request_rec *r, const auth_oauth2_srv_conf *srv,
+                              const char *link);
 
 /** Adds a Set-Cookie (err_headers_out, so it survives error pages). */
 void auth_oauth2_set_cookie(request_rec *r, const auth_oauth2_srv_conf *srv,
@@ -222,14 +241,35 @@ const char *auth_oauth2_redirect_uri(request_rec *r,
 int auth_oauth2_page(request_rec *r, int status, const char *title,
                      const char *message, const char *link);
 
+/** The same page for an error status that a hook returns (Apache then
+ * sends it through its error response): remembered for the request, put
+ * in place of Apache's body by AUTH_OAUTH2_PAGE_FILTER, unless the site
+ * has an ErrorDocument for that status. Returns status. */
+int auth_oauth2_fail(request_rec *r, int status, const char *title,
+                     const char *message, const char *link);
+
+/** Whether the site has an ErrorDocument for status (any kind). */
+int auth_oauth2_has_error_document(request_rec *r, int status);
+
 /** The module's endpoints under OAuth2Prefix (quick handler). */
 int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv);
 
-/** The output filter that turns mod_authz_core's 401 for a logged-in user
- * who fails a Require rule into a 403 page (AUTH_OAUTH2_FORBIDDEN_FILTER). */
-#define AUTH_OAUTH2_FORBIDDEN_FILTER "OAUTH2_FORBIDDEN"
-apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
-                                          apr_bucket_brigade *bb);
+/** The output filter of error responses (insert_error_filter): the
+ * request's auth_oauth2_page_t in place of Apache's body, and for a
+ * logged-in user refused by a Require rule, mod_authz_core's 401 turned
+ * into a 403 (with the site's own text where it has an ErrorDocument
+ * text for it). */
+#define AUTH_OAUTH2_PAGE_FILTER "OAUTH2_PAGE"
+apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+
+/** A logged-in user failed a Require rule (note_auth_failure): the answer
+ * becomes a 403 with the site's ErrorDocument 403, or the module's page;
+ * an ErrorDocument 401 is never shown to them. */
+void auth_oauth2_refused(request_rec *r, auth_oauth2_req_t *req);
+
+/** An internal redirect to the ErrorDocument of a refused user carries
+ * 403, not mod_authz_core's 401 (post_read_request of the redirect). */
+void auth_oauth2_refused_redirect(request_rec *r);
 
 /** What `apache2 -t` must refuse, from the configuration tree and the
  * servers' settings (check_config; apache_check.c). Logs and returns an

@@ -160,22 +160,40 @@ static int callback_once(request_rec *r, const auth_oauth2_srv_conf *srv,
     return DECLINED;
 }
 
-/* The provider answered with error= (RFC 6749 §4.1.2.1). */
-static int callback_error(request_rec *r, const char *error,
-                          const oauth2_state_t *st)
+/* The provider answered with error= (RFC 6749 §4.1.2.1). A user who
+ * cancelled or may not log in gets plain words and a way to try again
+ * (403), never a 5xx: that pages nobody's on-call. The provider's
+ * error_description is shown escaped and bounded. */
+static int callback_error(request_rec *r, const apr_table_t *args,
+                          const char *error, const oauth2_state_t *st)
 {
+    const char *desc = apr_table_get(args, "error_description");
     int denied = strcmp(error, "access_denied") == 0
                  || strcmp(error, "login_required") == 0
                  || strcmp(error, "consent_required") == 0
-                 || strcmp(error, "interaction_required") == 0;
+                 || strcmp(error, "interaction_required") == 0
+                 || strcmp(error, "account_selection_required") == 0;
+    const char *msg;
 
     ap_log_rerror(APLOG_MARK, denied ? APLOG_INFO : APLOG_ERR, 0, r,
                   "OA2206: the provider ended the login with error=%.64s",
                   error);
-    return auth_oauth2_page(
-        r, denied ? HTTP_FORBIDDEN : HTTP_BAD_GATEWAY, "Login failed",
-        apr_psprintf(r->pool, "The login provider answered: %.64s.", error),
-        st->return_to);
+    if (strcmp(error, "access_denied") == 0) {
+        msg = "The login was cancelled, or the sign-in service did not "
+              "allow this account to sign in here.";
+    }
+    else if (denied) {
+        msg = "The sign-in service needs you to sign in or agree first.";
+    }
+    else {
+        msg = "The sign-in service could not complete the login.";
+    }
+    if (desc != NULL && *desc != '\0') {
+        msg = apr_psprintf(r->pool, "%s It said: \"%.300s\"", msg, desc);
+    }
+    return auth_oauth2_page(r, denied ? HTTP_FORBIDDEN : HTTP_BAD_GATEWAY,
+                            denied ? "Not signed in" : "Login failed", msg,
+                            st->return_to);
 }
 
 /* HTTP status and log level for a failed redemption. */
@@ -229,6 +247,32 @@ static int session_status(apr_status_t rv)
                                : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* The provider refused the code (invalid_grant): a reload of the
+ * callback, a double click, the back button, a code used twice. The
+ * user's doing, not an outage: the state was valid, so the browser starts
+ * a fresh login to the same place, once; a second refusal in a row ends
+ * on a 400 page with a link to start again. */
+static int callback_refused_code(request_rec *r,
+                                 const auth_oauth2_srv_conf *srv,
+                                 const oauth2_state_t *st, const char *err)
+{
+    if (!st->retry) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "OA2219: the provider refused the code (%s): starting "
+                      "a fresh login",
+                      err ? err : "invalid_grant");
+        return auth_oauth2_login_start(r, srv, st->return_to, 1);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "OA2219: the provider refused the code of a restarted login "
+                  "too (%s)",
+                  err ? err : "invalid_grant");
+    return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
+                            "The sign-in service did not accept this login. "
+                            "Please start again.",
+                            st->return_to);
+}
+
 /* Redeems the code and logs the user in. */
 static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                            const oauth2_state_t *st, const char *code)
@@ -246,16 +290,21 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_redeem(r->pool, &cl, ep, st, code, now, &res, &err);
     }
+    if (rv == OAUTH2_EREPLAY) {
+        return callback_refused_code(r, srv, st, err);
+    }
     if (rv != APR_SUCCESS) {
         status = redeem_status(rv, &level);
         ap_log_rerror(APLOG_MARK, level, 0, r, "OA2207: login failed: %s (%s)",
                       err ? err : "", oauth2_strerror(rv));
+        if (status == HTTP_BAD_GATEWAY) {
+            return auth_oauth2_provider_down(r, srv, st->return_to);
+        }
         return auth_oauth2_page(r, status, "Login failed",
                                 status == HTTP_UNAUTHORIZED
                                     ? "The identity token could not be "
                                       "verified."
-                                    : "The login provider could not complete "
-                                      "the login.",
+                                    : "The login could not be completed.",
                                 st->return_to);
     }
     warn_overage(r, res->claims);
@@ -299,7 +348,7 @@ static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
     }
     error = apr_table_get(args, "error");
     if (error != NULL) {
-        return callback_error(r, error, st);
+        return callback_error(r, args, error, st);
     }
     /* RFC 9207 §2.4: an iss parameter must name our provider (mix-up). */
     iss = apr_table_get(args, "iss");
@@ -343,7 +392,7 @@ static int endpoint_start(request_rec *r, const auth_oauth2_srv_conf *srv)
         return bad_query(r);
     }
     rd = apr_table_get(args, "rd");
-    return auth_oauth2_login_start(r, srv, rd ? rd : "/");
+    return auth_oauth2_login_start(r, srv, rd ? rd : "/", 0);
 }
 
 /* A validated rd, or "/". */

@@ -146,7 +146,14 @@ static apr_status_t token_parse(apr_pool_t *p,
                             "token endpoint answered HTTP %ld, error "
                             "'%.100s'",
                             resp->status, e ? e : "(none)");
-        return OAUTH2_EUPSTREAM;
+        /* RFC 6749 §5.2: the grant (code or refresh token) is invalid,
+         * expired, used or revoked: not an outage. */
+        return e != NULL
+                       && (strcmp(e, "invalid_grant") == 0
+                           /* GitHub's name for it, at HTTP 200 */
+                           || strcmp(e, "bad_verification_code") == 0)
+                   ? OAUTH2_EREPLAY
+                   : OAUTH2_EUPSTREAM;
     }
     res->access_token = oauth2_claims_get_string(tr, "access_token");
     res->refresh_token = oauth2_claims_get_string(tr, "refresh_token");

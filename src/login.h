@@ -51,8 +51,11 @@ const char *oauth2_login_authorize_url(apr_pool_t *p, const oauth2_client_t *cl,
  * claims when the provider has a userinfo endpoint (its sub must equal
  * the ID token's). Without an ID token (plain OAuth 2.0) the userinfo
  * endpoint supplies the claims.
- * @return APR_SUCCESS; OAUTH2_EUPSTREAM (error or unusable response from
- *         the provider); OAUTH2_EUNREACHABLE; OAUTH2_ETOOBIG;
+ * @return APR_SUCCESS; OAUTH2_EREPLAY (the token endpoint refused the
+ *         grant: invalid_grant, GitHub's bad_verification_code — a code
+ *         used twice or expired); OAUTH2_EUPSTREAM (another error or an
+ *         unusable response from the provider); OAUTH2_EUNREACHABLE;
+ *         OAUTH2_ETOOBIG;
  *         OAUTH2_EBADSIG, OAUTH2_EREFUSED, OAUTH2_ENOTFOUND (ID token
  *         signature); OAUTH2_EMISMATCH, OAUTH2_EEXPIRED, OAUTH2_ENOTYET
  *         (ID token claims). *err says what, never with a token or code.

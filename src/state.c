@@ -1,8 +1,9 @@
 /*
  * state.c: creating, sealing and opening login states (see state.h).
  *
- * Serialized form (inside the seal): seven NUL-terminated fields,
- *     "1" state nonce verifier challenge created(decimal usec) return_to
+ * Serialized form (inside the seal): eight NUL-terminated fields,
+ *     "2" state nonce verifier challenge created(decimal usec) return_to
+ *     retry("0" or "1")
  * Nothing in it is trusted before the seal has opened.
  */
 #include <string.h>
@@ -15,7 +16,7 @@
 #include "errors.h"
 #include "state.h"
 
-#define STATE_FIELDS 7
+#define STATE_FIELDS 8
 
 /* PKCE S256 challenge of a verifier (RFC 7636 §4.2). */
 static apr_status_t state_challenge(apr_pool_t *p, const char *verifier,
@@ -79,13 +80,14 @@ apr_status_t oauth2_state_seal(apr_pool_t *p, const oauth2_seal_t *seal,
     char *buf;
     int i;
 
-    f[0] = "1";
+    f[0] = "2";
     f[1] = st->state;
     f[2] = st->nonce;
     f[3] = st->verifier;
     f[4] = st->challenge;
     f[5] = apr_psprintf(p, "%" APR_TIME_T_FMT, st->created);
     f[6] = st->return_to;
+    f[7] = st->retry ? "1" : "0";
     for (i = 0; i < STATE_FIELDS; i++) {
         lens[i] = strlen(f[i]) + 1;
         total += lens[i];
@@ -119,8 +121,10 @@ static apr_status_t state_split(char *pt, apr_size_t len,
         f[i] = pt + off;
         off = (apr_size_t)(nul - pt) + 1;
     }
-    return off == len && strcmp(f[0], "1") == 0 ? APR_SUCCESS
-                                                : OAUTH2_EMALFORMED;
+    return off == len && strcmp(f[0], "2") == 0
+                   && (strcmp(f[7], "0") == 0 || strcmp(f[7], "1") == 0)
+               ? APR_SUCCESS
+               : OAUTH2_EMALFORMED;
 }
 
 /* Fills st from the fields and checks its age. */
@@ -144,6 +148,7 @@ static apr_status_t state_check(const char *f[STATE_FIELDS], apr_time_t now,
     st->challenge = f[4];
     st->created = (apr_time_t)created;
     st->return_to = f[6];
+    st->retry = f[7][0] == '1';
     if (st->created > now + apr_time_from_sec(60)) {
         *err = "state was created in the future";
         return OAUTH2_EMALFORMED;

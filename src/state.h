@@ -26,6 +26,8 @@ typedef struct {
     const char *verifier;  /* PKCE code_verifier: 256 random bits, 43 chars */
     const char *challenge; /* BASE64URL(SHA256(verifier)), RFC 7636 §4.2 */
     const char *return_to; /* where to go after login (already validated) */
+    int retry;             /* 1: this login restarts one whose code the
+                              provider refused (never restarted again) */
     apr_time_t created;
 } oauth2_state_t;
 

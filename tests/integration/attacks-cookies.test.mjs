@@ -399,22 +399,41 @@ LimitRequestFieldSize 131072
         await assertServing(s, b);
     });
 
-    it('refuses a replayed code with a fresh state: the provider refuses it (502, OA2207)', async () => {
+    // A code the provider refuses (invalid_grant) is the user's doing or an
+    // attack, never an outage (issue 15): no 5xx, no session, a fresh
+    // login once (the state was valid), then a 400 page.
+    function assertFreshLogin(r, what) {
+        assert.equal(r.status, 302, what);
+        assert.equal(new URL(r.headers.location).origin, s.op.issuer, `${what}: to the provider`);
+        assert.ok(r.setCookie.some((c) => c.startsWith('oauth2_state_')), `${what}: a new login state`);
+        assert.ok(!r.setCookie.some((c) => c.startsWith('oauth2_session=')), `${what}: no session`);
+        assertNoBackendBody(r);
+    }
+
+    it('answers a replayed code with a fresh state with a fresh login, then a 400 (OA2219)', async () => {
         const b = newBrowser();
         const used = await untilCallback(b, s.url('/app/code1'));
         assert.equal((await b.get(used)).status, 302);
+        const code = new URL(used).searchParams.get('code');
         const fresh = new URL(await untilCallback(b, s.url('/oauth2/start?rd=/app/code2')));
-        fresh.searchParams.set('code', new URL(used).searchParams.get('code'));
+        fresh.searchParams.set('code', code);
         const before = s.backend.requests.length;
         const mark = s.apache.mark();
         const r = await b.get(fresh.href);
-        assert.equal(r.status, 502);
-        assert.match(r.body, /Login failed/);
-        assert.equal(countLog(s.apache, /OA2207: login failed: token endpoint answered HTTP 400, error 'invalid_grant'/, mark), 1);
+        assertFreshLogin(r, 'first refusal');
+        assert.equal(countLog(s.apache, /OA2219: the provider refused the code .*invalid_grant.*: starting a fresh login/, mark), 1);
+        // The restarted login, with the used code once more: a clean 400.
+        const again = new URL(await untilCallback(b, r.headers.location));
+        again.searchParams.set('code', code);
+        const r2 = await b.get(again.href);
+        assert.equal(r2.status, 400);
+        assert.match(r2.body, /Please start again/);
+        assert.match(r2.body, /href="\/app\/code2"/);
         assert.equal(s.backend.requests.length, before, 'the backend saw nothing');
+        assert.ok(!r2.setCookie.some((c) => c.startsWith('oauth2_session=')), 'no session');
     });
 
-    it('refuses an attacker\'s code injected into the victim\'s login: PKCE binds it (502, OA2207)', async () => {
+    it('answers an attacker\'s code injected into the victim\'s login with a fresh login: PKCE binds the code (OA2219)', async () => {
         const attacker = newBrowser();
         const attackerCb = new URL(await untilCallback(attacker, s.url('/app/inject')));
         const victim = newBrowser();
@@ -422,9 +441,15 @@ LimitRequestFieldSize 131072
         victimCb.searchParams.set('code', attackerCb.searchParams.get('code'));
         const mark = s.apache.mark();
         const r = await victim.get(victimCb.href);
-        assert.equal(r.status, 502);
+        assertFreshLogin(r, 'injected code');
         assert.equal(victim.cookie('oauth2_session', s.url('/')), undefined);
-        assert.equal(countLog(s.apache, /OA2207: login failed: .*invalid_grant/, mark), 1);
+        assert.equal(countLog(s.apache, /OA2219: .*invalid_grant/, mark), 1);
+        // The victim's own login then completes as the victim (alice, the
+        // account of the victim's provider session), never as the attacker.
+        const done = await login(victim, r.headers.location);
+        assert.equal(done.final.status, 200);
+        assert.equal(done.final.json().url, '/app/victim');
+        assert.equal(done.final.json().headers['x-forwarded-user'], 'alice');
     });
 
     it('handles very long URLs: 7000-byte paths, rd and codes, and Apache\'s 414 beyond 8 KB', async () => {

@@ -68,6 +68,11 @@ function locations(s) {
         prot('/ulogin', 'Require valid-user', 'OAuth2UnauthAction login'),
         prot('/api', 'Require valid-user', 'OAuth2AcceptBearer On\n    OAuth2BearerAudience https://api.example'),
         prot('/api/admins', 'Require oauth2-group admins', 'OAuth2AcceptBearer On\n    OAuth2BearerAudience https://api.example'),
+        // The site's error documents (issue 15): a refused user gets 403 and
+        // the site's 403 page, never the 401 one.
+        prot('/ed/both', 'Require oauth2-group admins', 'ErrorDocument 403 /errors/403.html\n    ErrorDocument 401 /errors/401.html'),
+        prot('/ed/only401', 'Require oauth2-group admins', 'ErrorDocument 401 /errors/401.html'),
+        prot('/ed/text', 'Require oauth2-group admins', 'ErrorDocument 403 "Custom forbidden text"\n    ErrorDocument 401 /errors/401.html'),
         `
 <Location /cgi-bin/>
     AuthType oauth2
@@ -100,6 +105,8 @@ describe('authorization', () => {
                 files: {
                     'htdocs/ht/.htaccess': HTACCESS,
                     'htdocs/ht/index.html': '<!doctype html><title>ht</title>secret page\n',
+                    'htdocs/errors/403.html': '<!doctype html><title>403</title>the site\'s own 403 page\n',
+                    'htdocs/errors/401.html': '<!doctype html><title>401</title>the site\'s own 401 page\n',
                     'cgi-bin/env.cgi': { content: cgiEnvScript(), mode: 0o755 },
                 },
             },
@@ -130,7 +137,8 @@ describe('authorization', () => {
                 const r = await (await as(u)).get(s.url(path));
                 assert.equal(r.status, 403, `${u} at ${path}`);
                 assert.match(r.body, /Access denied/);
-                assert.match(r.body, new RegExp(`logged in as <b>${u}</b>`));
+                assert.match(r.body, new RegExp(`logged in as ${u},`));
+                assert.match(r.body, /<a href="\/oauth2\/logout\?rd=\/">Log out to use another account<\/a>/);
                 assert.equal(r.headers['www-authenticate'], undefined);
             }
             const anon = await request(s.url(path), { headers: { Accept: 'text/html' } });
@@ -138,6 +146,26 @@ describe('authorization', () => {
             assert.ok(anon.headers.location.startsWith(s.op.issuer));
         });
     }
+
+    it('answers a refused user with 403 and the site\'s ErrorDocument 403, never its 401 page', async () => {
+        const bob = await as('bob');
+        const both = await bob.get(s.url('/ed/both'));
+        assert.equal(both.status, 403);
+        assert.match(both.body, /the site's own 403 page/);
+        assert.equal(both.headers['www-authenticate'], undefined);
+        const only401 = await bob.get(s.url('/ed/only401'));
+        assert.equal(only401.status, 403);
+        assert.match(only401.body, /Access denied/);
+        assert.doesNotMatch(only401.body, /401 page/);
+        const text = await bob.get(s.url('/ed/text'));
+        assert.equal(text.status, 403);
+        assert.match(text.body, /Custom forbidden text/);
+        // alice may, and an anonymous API client still gets the site's 401.
+        assert.equal(await status('alice', '/ed/both'), 200);
+        const anon = await request(s.url('/ed/both'), { headers: { Accept: 'application/json' } });
+        assert.equal(anon.status, 401);
+        assert.match(anon.body, /the site's own 401 page/);
+    });
 
     it('logs a refused rule with its tag', async () => {
         const mark = s.apache.mark();

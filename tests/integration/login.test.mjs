@@ -230,14 +230,48 @@ describe('login', () => {
         }
     });
 
-    it('answers a provider error= with a clean page', async () => {
+    it('answers a provider error= with a clean page in plain words, never a 5xx for a user\'s cancel', async () => {
         const b = newBrowser();
         const cb = new URL(await loginUntilCallback(b, s.url('/app/denied')));
         const state = cb.searchParams.get('state');
-        const r = await b.get(s.url(`/oauth2/callback?error=access_denied&state=${state}`));
+        const desc = encodeURIComponent('The user <b>cancelled</b> "here"');
+        const r = await b.get(s.url(`/oauth2/callback?error=access_denied&error_description=${desc}&state=${state}`));
         assert.equal(r.status, 403);
-        assert.match(r.body, /access_denied/);
+        assert.match(r.body, /The login was cancelled/);
+        assert.match(r.body, /The user &lt;b&gt;cancelled&lt;\/b&gt; &quot;here&quot;/, 'the description, escaped');
+        assert.doesNotMatch(r.body, /<b>cancelled/);
+        assert.match(r.body, /<a href="\/app\/denied">Try again<\/a>/);
+        assert.match(r.headers['content-type'], /^text\/html; charset=utf-8/);
         assert.equal(b.cookie('oauth2_session', s.url('/')), undefined);
+        const b2 = newBrowser();
+        const cb2 = new URL(await loginUntilCallback(b2, s.url('/app/consent')));
+        const r2 = await b2.get(s.url(`/oauth2/callback?error=consent_required&state=${cb2.searchParams.get('state')}`));
+        assert.equal(r2.status, 403);
+        assert.match(r2.body, /needs you to sign in or agree first/);
+    });
+
+    it('restarts a login whose code the provider refuses (invalid_grant) once, then answers 400, never 502', async () => {
+        const b = newBrowser();
+        const cb = await loginUntilCallback(b, s.url('/app/grant?x=1'));
+        s.op.fail('token', { mode: 'body', status: 400, body: { error: 'invalid_grant', error_description: 'code expired' }, times: 1 });
+        const mark = s.apache.mark();
+        const r = await b.get(cb);
+        assert.equal(r.status, 302, 'a fresh login, not a 502');
+        assert.equal(new URL(r.headers.location).origin, s.op.issuer);
+        await s.apache.waitForLog(/OA2219: the provider refused the code/, { since: mark });
+        const done = await login(b, r.headers.location);
+        assert.equal(done.final.status, 200);
+        assert.equal(done.final.json().url, '/app/grant?x=1', 'back to the original URL');
+        // Refused twice in a row: a clean 400 with a way to start again.
+        const b2 = newBrowser();
+        const cb2 = await loginUntilCallback(b2, s.url('/app/grant2'));
+        s.op.fail('token', { mode: 'body', status: 400, body: { error: 'invalid_grant' }, times: 2 });
+        const first = await b2.get(cb2);
+        assert.equal(first.status, 302);
+        const cb3 = await loginUntilCallback(b2, first.headers.location);
+        const second = await b2.get(cb3);
+        assert.equal(second.status, 400);
+        assert.match(second.body, /Please start again/);
     });
 
     it('refuses a callback without a code, or from another issuer', async () => {
@@ -266,14 +300,15 @@ describe('login', () => {
         assert.ok(!s.apache.errorLog().includes(code), 'the code is not in the error log');
     });
 
-    it('answers a token endpoint failure with a 502 page and keeps serving', async () => {
+    it('answers a token endpoint failure with a 502 page naming the sign-in service and keeps serving', async () => {
         const b = newBrowser();
         const cb = await loginUntilCallback(b, s.url('/app/tokenfail'));
         s.op.fail('token', { mode: 'reset', times: 1 });
         const mark = s.apache.mark();
         const r = await b.get(cb);
         assert.equal(r.status, 502);
-        assert.match(r.body, /Login failed/);
+        assert.match(r.body, /Sign-in is unavailable/);
+        assert.match(r.body, /The sign-in service \(127\.0\.0\.1\) cannot be reached/);
         await s.apache.waitForLog(/OA2207: login failed/, { since: mark });
         const pub = await request(s.url('/public/ok'));
         assert.equal(pub.status, 200);

@@ -313,7 +313,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
             for (const u of denied) {
                 const r = await browsers[u].get(site('github')(place));
                 assert.equal(r.status, 403, `${u} at ${place}`);
-                assert.match(r.body, new RegExp(`logged in as <b>${u}</b>`));
+                assert.match(r.body, new RegExp(`logged in as ${u}, but this account is not allowed`));
             }
         }
     });
@@ -372,7 +372,6 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
         ['garbage from /user/emails', 'emails', { mode: 'garbage' }, /\/user\/emails \(page 1\): the answer is not a JSON array/],
         ['a connection reset on /user/orgs', 'orgs', { mode: 'reset' }, /GitHub API \/user\/orgs \(page 1\): .*(reset|Server returned nothing|Recv failure)/i],
         ['an API that hangs past OAuth2HTTPTimeout', 'teams', { mode: 'hang', ms: 8000 }, /GitHub API \/user\/teams \(page 1\): .*(timed out|Timeout)/i],
-        ['bad_verification_code at HTTP 200 from the token endpoint', 'token', { mode: 'body', body: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' } }, /token endpoint answered HTTP 200, error 'bad_verification_code'/],
     ];
     for (const [what, endpoint, fault, logged] of failures) {
         it(`answers ${what} during login with a clean 502 page, logged as OA2207`, async () => {
@@ -382,7 +381,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
             const res = await login(b, site('github')('/app/fail'), { username: 'octocat' });
             env.gh.clearFaults();
             assert.equal(res.final.status, 502);
-            assert.match(res.final.body, /Login failed/);
+            assert.match(res.final.body, /Sign-in is unavailable/);
             assert.doesNotMatch(res.final.body, /gho_|GitHub API/);
             assert.equal(b.cookie('oa2_github', site('github')('/')), undefined, 'no session cookie');
             const line = await env.apache.waitForLog(/OA2207: login failed/, { since: mark });
@@ -392,6 +391,17 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
             assert.equal((await loginAt('github', 'octocat')).res.final.status, 200);
         });
     }
+
+    it('answers bad_verification_code (GitHub\'s invalid_grant, at HTTP 200) with one fresh login, not a 502 (OA2219)', async () => {
+        const b = newBrowser();
+        env.gh.fail('token', { mode: 'body', body: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' }, times: 1 });
+        const mark = env.apache.mark();
+        const res = await login(b, site('github')('/app/badcode'), { username: 'octocat' });
+        env.gh.clearFaults();
+        assert.equal(res.final.status, 200);
+        assert.equal(res.final.json().url, '/app/badcode');
+        await env.apache.waitForLog(/OA2219: the provider refused the code \(token endpoint answered HTTP 200, error 'bad_verification_code'\)/, { since: mark });
+    });
 
     it('never follows a next link off the API: the login fails, the other host sees nothing', async () => {
         env.backend.reset();

@@ -649,6 +649,36 @@ static void test_login_redeem_public_client(void **state)
     assert_null(strstr(body, "client_secret"));
 }
 
+/* A refused grant (RFC 6749 §5.2 invalid_grant; GitHub's
+ * bad_verification_code at HTTP 200) is the user's doing, not an outage:
+ * OAUTH2_EREPLAY, which the callback answers with a fresh login. */
+static void test_login_token_invalid_grant(void **state)
+{
+    static const struct {
+        int status;
+        const char *body;
+    } cases[] = {
+        { 400, "{\"error\":\"invalid_grant\"}" },
+        { 400, "{\"error\":\"invalid_grant\",\"error_description\":\"x\"}" },
+        { 200, "{\"error\":\"invalid_grant\",\"access_token\":\"AT\"}" },
+        { 200, "{\"error\":\"bad_verification_code\"}" },
+    };
+    fx_t *fx = fixture(0, 0, CLIENT_SECRET);
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_login_result_t *res;
+        const char *err = NULL;
+
+        script("token", cases[i].status, cases[i].body);
+        if (redeem(fx, "the-secret-code", &res, &err) != OAUTH2_EREPLAY) {
+            fail_msg("case %zu: not OAUTH2_EREPLAY", i);
+        }
+        assert_null(strstr(err, "the-secret-code"));
+    }
+}
+
 /* Token responses that must not log anyone in (RFC 6749 §5.2 errors,
  * unusable tokens): OAUTH2_EUPSTREAM, without the code in the reason. */
 static void test_login_token_response_refusals(void **state)
@@ -657,9 +687,8 @@ static void test_login_token_response_refusals(void **state)
         int status;
         const char *body;
     } cases[] = {
-        { 400, "{\"error\":\"invalid_grant\"}" },
         { 401, "{\"error\":\"invalid_client\"}" },
-        { 200, "{\"error\":\"invalid_grant\",\"access_token\":\"AT\"}" },
+        { 400, "{\"error\":\"invalid_request\"}" },
         { 500, "{\"access_token\":\"AT\"}" },
         { 302, "{\"access_token\":\"AT\"}" },
         { 200, "access_token=AT&token_type=bearer" },
@@ -989,7 +1018,7 @@ static void test_login_refresh_plain(void **state)
     assert_null(res->claims);
 
     script("token", 400, "{\"error\":\"invalid_grant\"}");
-    assert_int_equal(refresh(fx, "RT", "alice", &res, &err), OAUTH2_EUPSTREAM);
+    assert_int_equal(refresh(fx, "RT", "alice", &res, &err), OAUTH2_EREPLAY);
 }
 
 /* OIDC Core §12.2: a refreshed ID token carries no new nonce and must be
@@ -1021,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_login_redeem_client_secret_post),
         cmocka_unit_test(test_login_redeem_public_client),
         cmocka_unit_test(test_login_token_response_refusals),
+        cmocka_unit_test(test_login_token_invalid_grant),
         cmocka_unit_test(test_login_token_too_long),
         cmocka_unit_test(test_login_expires_in),
         cmocka_unit_test(test_login_config_refusals),

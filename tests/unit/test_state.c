@@ -366,7 +366,7 @@ static char *seal_plain(const char *param, const char *pt, apr_size_t len)
 
 /* The well-formed plaintext the tests vary: state "S", created NOW. */
 #define NOW_TEXT "1735689600000000"
-#define GOOD     "1\0S\0n\0v\0c\0" NOW_TEXT "\0/ret"
+#define GOOD     "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0" "0"
 
 static void test_state_inner_well_formed(void **state)
 {
@@ -381,6 +381,20 @@ static void test_state_inner_well_formed(void **state)
     assert_string_equal(st->challenge, "c");
     assert_string_equal(st->return_to, "/ret");
     assert_int_equal(st->created, NOW);
+    assert_int_equal(st->retry, 0);
+}
+
+/* The retry mark of a restarted login (invalid_grant) survives the seal. */
+static void test_state_retry_round_trip(void **state)
+{
+    static const char retried[] = "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0" "1";
+    oauth2_state_t *st;
+
+    (void)state;
+    assert_int_equal(open_at(seal_plain("S", retried, sizeof(retried)), "S",
+                             NOW, &st),
+                     APR_SUCCESS);
+    assert_int_equal(st->retry, 1);
 }
 
 /* Inside the seal, a state that is not the parameter's: EMISMATCH
@@ -393,11 +407,11 @@ static void test_state_inner_mismatch(void **state)
         apr_size_t len;
     } cases[] = {
 #define C(param, text) { param, text, sizeof(text) }
-        C("S", "1\0T\0n\0v\0c\0" NOW_TEXT "\0/"),
-        C("S", "1\0SS\0n\0v\0c\0" NOW_TEXT "\0/"),
-        C("SS", "1\0S\0n\0v\0c\0" NOW_TEXT "\0/"),
-        C("S", "1\0\0n\0v\0c\0" NOW_TEXT "\0/"),
-        C("S", "1\0s\0n\0v\0c\0" NOW_TEXT "\0/"),
+        C("S", "2\0T\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
+        C("S", "2\0SS\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
+        C("SS", "2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
+        C("S", "2\0\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
+        C("S", "2\0s\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
 #undef C
     };
     apr_size_t i;
@@ -426,29 +440,33 @@ static void test_state_inner_malformed(void **state)
     } /* no final NUL */
         { "", 0 },
         C(""),
-        N("1"),
-        C("1"),
-        C("1\0S\0n\0v\0c\0" NOW_TEXT),              /* 6 fields */
-        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/\0extra"), /* 8 fields */
-        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"),      /* trailing NUL */
-        N("1\0S\0n\0v\0c\0" NOW_TEXT "\0/"),        /* last NUL gone */
-        N("1\0S\0n\0v\0c\0" NOW_TEXT),              /* cut short */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/"),        /* version 2 */
-        C("\0S\0n\0v\0c\0" NOW_TEXT "\0/"),         /* no version */
-        C("11\0S\0n\0v\0c\0" NOW_TEXT "\0/"),       /* version 11 */
-        C("1\0S\0n\0v\0c\0\0/"),                    /* empty time */
-        C("1\0S\0n\0v\0c\0abc\0/"),                 /* not a number */
-        C("1\0S\0n\0v\0c\0" NOW_TEXT "x\0/"),       /* trailing junk */
-        C("1\0S\0n\0v\0c\0"
-          "0x10\0/"), /* hex */
-        C("1\0S\0n\0v\0c\0"
-          "99999999999999999999\0/"), /* overflow */
-        C("1\0S\0n\0v\0c\0"
-          "9223372036854775807\0/"), /* far future */
-        C("1\0S\0n\0v\0c\0"
-          "-9223372036854775808\0/"), /* INT64_MIN */
-        C("1\0S\0n\0v\0c\0"
-          "-1\0/"), /* negative */
+        N("2"),
+        C("2"),
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/"),              /* 7 fields */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0\0extra"), /* 9 fields */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0\0"),      /* trailing NUL */
+        N("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),        /* last NUL gone */
+        N("2\0S\0n\0v\0c\0" NOW_TEXT),                  /* cut short */
+        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),        /* version 1 */
+        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/"),               /* old format */
+        C("\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),         /* no version */
+        C("22\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),       /* version 22 */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "2"),        /* retry 2 */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"),            /* no retry */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "01"),       /* retry 01 */
+        C("2\0S\0n\0v\0c\0\0/\0" "0"),                    /* empty time */
+        C("2\0S\0n\0v\0c\0abc\0/\0" "0"),                 /* not a number */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "x\0/\0" "0"),       /* trailing junk */
+        C("2\0S\0n\0v\0c\0"
+          "0x10\0/\0" "0"), /* hex */
+        C("2\0S\0n\0v\0c\0"
+          "99999999999999999999\0/\0" "0"), /* overflow */
+        C("2\0S\0n\0v\0c\0"
+          "9223372036854775807\0/\0" "0"), /* far future */
+        C("2\0S\0n\0v\0c\0"
+          "-9223372036854775808\0/\0" "0"), /* INT64_MIN */
+        C("2\0S\0n\0v\0c\0"
+          "-1\0/\0" "0"), /* negative */
 #undef C
 #undef N
     };
@@ -502,6 +520,7 @@ int main(void)
         T(test_state_null_inputs),
         T(test_state_inner_well_formed),
         T(test_state_inner_mismatch),
+        T(test_state_retry_round_trip),
         T(test_state_inner_malformed),
         T(test_state_other_purpose),
     };
