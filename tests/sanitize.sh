@@ -44,7 +44,7 @@ build() {
     mkdir -p "$OUT"
     if [ ! -f "$OUT/Makefile" ] || [ configure -nt "$OUT/config.status" ]; then
         say "configure --enable-sanitizers in $OUT (CC=$CC)"
-        (cd "$OUT" && CC=$CC "$TOP/configure" --quiet --enable-sanitizers) || die "configure failed"
+        (cd "$OUT" && CC=$CC "$TOP/configure" --quiet --enable-sanitizers --enable-werror) || die "configure failed"
     fi
     say "make ($OUT)"
     make -C "$OUT" -j"$(nproc)" >/dev/null || die "make failed"

@@ -12,7 +12,7 @@
 //   readPayloads(path, {comments}) redirect payloads, one a line, literal
 //   sample(list, n)              n evenly spaced items (deterministic)
 //   setCookies(browser, url, res) stores Set-Cookie lines of a raw response
-//   CORPORA_DIR                  ../shared/corpora (or $OAUTH2_CORPORA)
+//   CORPORA_DIR                  tests/data/corpora (or $OAUTH2_CORPORA)
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -21,7 +21,7 @@ import { request } from './http.mjs';
 
 export const BACKEND_BODY = /"rawHeaders"\s*:/;
 
-export const CORPORA_DIR = process.env.OAUTH2_CORPORA ?? path.resolve(REPO_ROOT, '../shared/corpora');
+export const CORPORA_DIR = process.env.OAUTH2_CORPORA ?? path.resolve(REPO_ROOT, 'tests/data/corpora');
 export const CORPORA = ['open-redirects-mod_auth_openidc.txt', 'open-redirects-oauth2-proxy.txt'];
 
 export function assertNoBackendBody(res, what = '') {
