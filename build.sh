@@ -48,9 +48,30 @@ apt_install() {
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 }
 
+# The tests and the demo run on Node.js 18.19 or later: Debian 12's own
+# nodejs (18.20) works (tests/integration/lib/node-compat.mjs supplies the
+# few newer calls the test provider makes).
+check_node() {
+    local v major minor
+    v=$(node -p 'process.versions.node' 2>/dev/null) \
+        || die "node does not run: install Debian's nodejs and npm (apt-get install nodejs npm)"
+    major=${v%%.*}
+    minor=${v#*.}
+    minor=${minor%%.*}
+    if [ "$major" -lt 18 ] || { [ "$major" -eq 18 ] && [ "$minor" -lt 19 ]; }; then
+        die "Node.js $v is too old for the tests and the demo: 18.19 or later is needed (Debian 12's nodejs package is 18.20: apt-get install nodejs npm)"
+    fi
+    command -v npm >/dev/null || die "npm is missing: apt-get install npm"
+}
+
 cmd_deps() {
     apt_install "${DEB_PACKAGES[@]}"
-    if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
+    check_node
+    # A symlinked node_modules (a developer's second work tree sharing one
+    # install) is left alone: npm ci would empty what it points at.
+    if [ -L tests/node_modules ]; then
+        :
+    elif [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules/.package-lock.json ]; then
         log "npm ci (tests/)"
         (cd tests && npm ci --no-audit --no-fund --loglevel=error)
     fi

@@ -87,13 +87,17 @@
 //                                      such event at or after `since` (ms epoch)
 //   op.sendBackchannelLogout({clientId, sub, sid})  the provider POSTs a logout token
 //   op.stop()                          closes the server and every connection
+import './node-compat.mjs';
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT, base64url } from 'jose';
-import Provider from 'oidc-provider';
 import { LOOPBACK, waitFor } from './ports.mjs';
+
+// After node-compat.mjs (Debian 12's nodejs 18): a dynamic import, so that
+// its module hook applies to oidc-provider's own imports.
+const { default: Provider } = await import('oidc-provider');
 
 export const DEFAULT_ACCOUNTS = Object.freeze([
     {
