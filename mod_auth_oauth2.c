@@ -14,31 +14,20 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
-#include "unixd.h"
 #include "util_mutex.h"
 
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/errors.h"
-#include "src/provider_shm.h"
 #include "src/store_shm.h"
 
-#define SHM_MUTEX_TYPE      "auth-oauth2-shm"
-#define SHM_USERDATA        "auth_oauth2_shm"
-#define SHM_MUTEX_USERDATA  "auth_oauth2_shm_mutex"
-#define VIEW_MUTEX_TYPE     "auth-oauth2-provider"
-#define VIEW_USERDATA       "auth_oauth2_view"
-#define VIEW_MUTEX_USERDATA "auth_oauth2_view_mutex"
-/* Spare entries in a new provider view, so that a graceful restart that
- * adds a provider or two keeps the view (unused entries cost address
- * space, not memory). */
-#define VIEW_SPARE 4
+#define SHM_MUTEX_TYPE     "auth-oauth2-shm"
+#define SHM_USERDATA       "auth_oauth2_shm"
+#define SHM_MUTEX_USERDATA "auth_oauth2_shm_mutex"
 
 /* Handles made during single-threaded startup, read-only afterwards. */
 static apr_shm_t *shm_segment;
 static apr_global_mutex_t *shm_mutex;
-static apr_shm_t *view_segment;
-static apr_global_mutex_t *view_mutex;
 
 /* ------------------------------------------------------------------ */
 /* Configuration records                                               */
@@ -412,7 +401,8 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     if (ap_mutex_register(pconf, SHM_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
             != APR_SUCCESS
-        || ap_mutex_register(pconf, VIEW_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
+        || ap_mutex_register(pconf, AUTH_OAUTH2_PROVIDER_MUTEX, NULL,
+                             APR_LOCK_DEFAULT, 0)
                != APR_SUCCESS
         || ap_mutex_register(pconf, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
                              APR_LOCK_DEFAULT, 0)
@@ -520,124 +510,6 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
     return rv;
 }
 
-/* The provider view's mutex: made once, kept in the process pool with the
- * view (during a graceful restart children of both generations use it). */
-static apr_status_t view_mutex_setup(server_rec *s)
-{
-    void *kept = NULL;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_userdata_get(&kept, VIEW_MUTEX_USERDATA, s->process->pool);
-    view_mutex = kept;
-    if (view_mutex == NULL) {
-        rv = ap_global_mutex_create(&view_mutex, NULL, VIEW_MUTEX_TYPE, NULL, s,
-                                    s->process->pool, 0);
-        if (rv == APR_SUCCESS) {
-            apr_pool_userdata_set(view_mutex, VIEW_MUTEX_USERDATA, NULL,
-                                  s->process->pool);
-        }
-    }
-    return rv;
-}
-
-/* The provider view's segment, for at least `want` providers: the kept one
- * when it is large enough, emptied unless this is a graceful restart (a
- * full restart refetches everything; its children are all gone), else a
- * new one (children of the old generation keep their mapping of the old). */
-static apr_status_t view_segment_setup(server_rec *s, apr_uint32_t want)
-{
-    apr_uint32_t cap = 0;
-    apr_uint64_t size = 0;
-    void *kept = NULL;
-    apr_status_t rv;
-
-    apr_pool_userdata_get(&kept, VIEW_USERDATA, s->process->pool);
-    view_segment = kept;
-    if (view_segment != NULL) {
-        size = apr_shm_size_get(view_segment);
-        cap = oauth2_pshm_capacity(apr_shm_baseaddr_get(view_segment), size);
-        if (cap < want) {
-            apr_shm_destroy(view_segment);
-            view_segment = NULL;
-            apr_pool_userdata_set(NULL, VIEW_USERDATA, NULL, s->process->pool);
-        }
-        else if (ap_unixd_mpm_get_retained_data()->was_graceful) {
-            return APR_SUCCESS;
-        }
-    }
-    if (view_segment == NULL) {
-        cap = want + VIEW_SPARE > OAUTH2_PSHM_MAX_ENTRIES ? want
-                                                          : want + VIEW_SPARE;
-        size = oauth2_pshm_size(cap);
-        rv = size == 0 ? APR_EINVAL
-                       : apr_shm_create(&view_segment, (apr_size_t)size, NULL,
-                                        s->process->pool);
-        if (rv != APR_SUCCESS) {
-            view_segment = NULL;
-            return rv;
-        }
-        apr_pool_userdata_set(view_segment, VIEW_USERDATA, NULL,
-                              s->process->pool);
-    }
-    return oauth2_pshm_format(apr_shm_baseaddr_get(view_segment), size, cap);
-}
-
-/* Gives every virtual host's provider its entry in the server's view. */
-static int view_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s)
-{
-    apr_uint32_t n = 0, i = 0, *slots;
-    unsigned char *keys;
-    oauth2_pshm_t *view = NULL;
-    const char *err = "mutex";
-    server_rec *vs;
-    apr_status_t rv;
-
-    for (vs = s; vs != NULL; vs = vs->next) {
-        n += auth_oauth2_srv(vs)->prov != NULL;
-    }
-    if (n == 0) {
-        return OK;
-    }
-    keys = apr_palloc(ptemp, (apr_size_t)n * OAUTH2_PSHM_KEY_LEN);
-    slots = apr_palloc(ptemp, n * sizeof(*slots));
-    for (vs = s; vs != NULL; vs = vs->next) {
-        if (auth_oauth2_srv(vs)->prov != NULL) {
-            memcpy(keys + OAUTH2_PSHM_KEY_LEN * i++,
-                   oauth2_provider_key(auth_oauth2_srv(vs)->prov),
-                   OAUTH2_PSHM_KEY_LEN);
-        }
-    }
-    rv = view_segment_setup(s, n);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "OA2011: cannot create the shared memory of the view of "
-                     "%u providers (at most %u)",
-                     n, OAUTH2_PSHM_MAX_ENTRIES);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    rv = view_mutex_setup(s);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_pshm_attach(pconf, apr_shm_baseaddr_get(view_segment),
-                                apr_shm_size_get(view_segment), view_mutex,
-                                &view, &err);
-    }
-    if (rv == APR_SUCCESS) {
-        err = "not enough entries";
-        rv = oauth2_pshm_bind(view, ptemp, keys, n, slots);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "OA2012: cannot attach the provider view: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    for (i = 0, vs = s; vs != NULL; vs = vs->next) {
-        if (auth_oauth2_srv(vs)->prov != NULL) {
-            oauth2_provider_share(auth_oauth2_srv(vs)->prov, view, slots[i++]);
-        }
-    }
-    return OK;
-}
-
 /* Derives what a virtual host needs at run time from its configuration. */
 static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
                              server_rec *s, auth_oauth2_srv_conf *srv,
@@ -743,7 +615,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    return view_setup(pconf, ptemp, s);
+    return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
+               ? OK
+               : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void child_init(apr_pool_t *p, server_rec *s)
@@ -758,14 +632,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
                          "OA2007: cannot attach the session table's mutex");
         }
     }
-    if (view_mutex != NULL) {
-        rv = apr_global_mutex_child_init(
-            &view_mutex, apr_global_mutex_lockfile(view_mutex), p);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "OA2013: cannot attach the provider view's mutex");
-        }
-    }
+    auth_oauth2_provider_view_child_init(p, s);
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 

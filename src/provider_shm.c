@@ -19,7 +19,7 @@
  *              discovery OAUTH2_MAX_RESPONSE bytes
  *              JWKS      OAUTH2_MAX_JWKS bytes
  *
- *   E = 768 KiB + 704 B. Only the header and the heads are written at
+ *   E = 768 KiB + 576 B. Only the header and the heads are written at
  *   format; the document pages are touched when a document is stored, so
  *   the memory in use is what the documents hold.
  *

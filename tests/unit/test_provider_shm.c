@@ -163,6 +163,8 @@ static void test_pshm_size_and_refusals(void **state)
     /* Each entry reserves both documents at their caps. */
     assert_true(one >= 256 + OAUTH2_MAX_RESPONSE + OAUTH2_MAX_JWKS);
     assert_true(one < 256 + OAUTH2_MAX_RESPONSE + OAUTH2_MAX_JWKS + 1024);
+    /* The layout comment of src/provider_shm.c: E = 768 KiB + 576 B. */
+    assert_int_equal(oauth2_pshm_size(2) - one, 768 * 1024 + 576);
     assert_int_equal(oauth2_pshm_size(3) - oauth2_pshm_size(2), one - 256);
     assert_int_equal(oauth2_pshm_format(junk, sizeof(junk), 1), APR_EINVAL);
     memset(junk, 0x5a, sizeof(junk));
