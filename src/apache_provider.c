@@ -89,30 +89,42 @@ static apr_status_t view_segment_setup(server_rec *s, apr_uint32_t want)
     return oauth2_pshm_format(apr_shm_baseaddr_get(view_segment), size, cap);
 }
 
-apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
-                                             apr_pool_t *ptemp, server_rec *s)
+/* The keys of every virtual host's provider, in server order (*n of
+ * them, from p). */
+static unsigned char *provider_keys(apr_pool_t *p, server_rec *s,
+                                    apr_uint32_t *n)
 {
-    apr_uint32_t n = 0, i = 0, *slots;
     unsigned char *keys;
-    oauth2_pshm_t *view = NULL;
-    const char *err = "mutex";
+    apr_uint32_t i = 0;
     server_rec *vs;
-    apr_status_t rv;
 
+    *n = 0;
     for (vs = s; vs != NULL; vs = vs->next) {
-        n += auth_oauth2_srv(vs)->prov != NULL;
+        *n += auth_oauth2_srv(vs)->prov != NULL;
     }
-    if (n == 0) {
-        return APR_SUCCESS;
-    }
-    keys = apr_palloc(ptemp, (apr_size_t)n * OAUTH2_PSHM_KEY_LEN);
-    slots = apr_palloc(ptemp, n * sizeof(*slots));
+    keys = apr_palloc(p, (apr_size_t)*n * OAUTH2_PSHM_KEY_LEN + 1);
     for (vs = s; vs != NULL; vs = vs->next) {
         if (auth_oauth2_srv(vs)->prov != NULL) {
             memcpy(keys + OAUTH2_PSHM_KEY_LEN * i++,
                    oauth2_provider_key(auth_oauth2_srv(vs)->prov),
                    OAUTH2_PSHM_KEY_LEN);
         }
+    }
+    return keys;
+}
+
+apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
+                                             apr_pool_t *ptemp, server_rec *s)
+{
+    apr_uint32_t n, i, *slots;
+    unsigned char *keys = provider_keys(ptemp, s, &n);
+    oauth2_pshm_t *view = NULL;
+    const char *err = "mutex";
+    server_rec *vs;
+    apr_status_t rv;
+
+    if (n == 0) {
+        return APR_SUCCESS;
     }
     rv = view_segment_setup(s, n);
     if (rv != APR_SUCCESS) {
@@ -128,6 +140,7 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
                                 apr_shm_size_get(view_segment), view_mutex,
                                 &view, &err);
     }
+    slots = apr_palloc(ptemp, n * sizeof(*slots));
     if (rv == APR_SUCCESS) {
         err = "not enough entries";
         rv = oauth2_pshm_bind(view, ptemp, keys, n, slots);
