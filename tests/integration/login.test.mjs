@@ -67,7 +67,8 @@ describe('login', () => {
         assert.equal(seen.headers['x-forwarded-email'], 'alice@example.com');
         assert.equal(seen.headers['x-forwarded-preferred-username'], 'alice');
         assert.ok(seen.headers['x-forwarded-groups'], 'groups are passed');
-        assert.match(s.apache.accessLog(), / - alice \[[^\]]+\] "GET \/app\/page\?x=1/);
+        // The access log line is written after the answer: wait for it.
+        await s.apache.waitForLog(/ - alice \[[^\]]+\] "GET \/app\/page\?x=1/, { log: 'access' });
     });
 
     it('sets a host-only HttpOnly SameSite=Lax session cookie that the backend never sees', async () => {

@@ -11,6 +11,7 @@
 // one; after an outage (the provider stopped, or its JWKS failing) every
 // process logs in again within 5 s of the provider's return; a black-holed
 // provider holds one process, the others answer 502 in bounded time; a
+// fetcher killed mid-fetch holds the turn only until its lease ends; a
 // signing key rotated within 30 s of the last JWKS fetch works at once on
 // every process, and the next unknown kid within 30 s of that refetch does
 // not refetch on any of them. Last, virtual hosts with different providers
@@ -24,7 +25,7 @@ import { startStack, SECRET } from './lib/stack.mjs';
 import { createApache } from './lib/apache.mjs';
 import { startProvider } from './lib/provider.mjs';
 import { startBackend } from './lib/backend.mjs';
-import { freePort } from './lib/ports.mjs';
+import { freePort, waitFor } from './lib/ports.mjs';
 import { newBrowser, login, request } from './lib/http.mjs';
 
 const WORKERS = 4;
@@ -33,6 +34,7 @@ const PREFORK = ['StartServers 4', 'MinSpareServers 1', 'MaxSpareServers 4', 'Se
 const TIMEOUT_S = 6; // OAuth2HTTPTimeout: a black-holed fetch ends after this
 const RECOVERY_MS = 5000; // every process logs in within this of the return
 const OUTAGE_MS = 8000; // long enough for a per-process back-off to reach 8 s
+const LEASE_MS = (TIMEOUT_S + 5) * 1000; // the fetch lease: timeout + 5 s
 
 describe('one provider view for all worker processes', () => {
     let s;
@@ -226,6 +228,32 @@ MaxKeepAliveRequests 0
         for (const x of times.slice(0, WORKERS - 1)) {
             assert.ok(x.ms < (TIMEOUT_S - 2) * 1000, `a process that does not fetch answers in ${x.ms} ms`);
         }
+    });
+
+    it('a fetcher killed mid-fetch holds the turn only until its lease ends', async (t) => {
+        await cold();
+        s.op.fail('discovery', { mode: 'hang' });
+        const [fetcher, other] = lanes;
+        const started = Date.now();
+        const pending = request(s.url('/oauth2/start?rd=/app/k'), { agent: fetcher.agent, timeout: 20000 }).catch((e) => e);
+        await waitFor(() => s.op.counts.discovery === 1, { what: 'the fetch to reach the provider' });
+        process.kill(Number(fetcher.pid), 'SIGKILL');
+        await pending;
+        s.op.clearFaults();
+        const answers = [];
+        for (;;) {
+            const t0 = Date.now();
+            const r = await loginOn(other);
+            answers.push({ status: r.status, ms: Date.now() - t0 });
+            if (r.status === 200) break;
+            assert.equal(r.status, 502);
+            assert.ok(Date.now() - t0 < (TIMEOUT_S - 2) * 1000, 'a waiter answers in bounded time');
+            assert.ok(Date.now() - started < LEASE_MS + 5000, 'the dead fetcher\'s turn ended');
+            await sleep(250);
+        }
+        const ms = Date.now() - started;
+        t.diagnostic(`fetcher ${fetcher.pid} killed mid-fetch; process ${other.pid} logged in ${ms} ms after that fetch began (lease ${LEASE_MS} ms), after ${answers.length - 1} quick 502s`);
+        assert.ok(ms <= LEASE_MS + 3000, `logged in ${ms} ms after the dead fetch began`);
     });
 
     it('a signing key rotated within 30 s of the last JWKS fetch works at once on every process', async (t) => {
