@@ -425,6 +425,9 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     if (ap_mutex_register(pconf, SHM_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
             != APR_SUCCESS
+        || ap_mutex_register(pconf, AUTH_OAUTH2_PROVIDER_MUTEX, NULL,
+                             APR_LOCK_DEFAULT, 0)
+               != APR_SUCCESS
         || ap_mutex_register(pconf, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
                              APR_LOCK_DEFAULT, 0)
                != APR_SUCCESS) {
@@ -645,7 +648,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    return OK;
+    return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
+               ? OK
+               : HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void child_init(apr_pool_t *p, server_rec *s)
@@ -660,6 +665,7 @@ static void child_init(apr_pool_t *p, server_rec *s)
                          "OA2007: cannot attach the session table's mutex");
         }
     }
+    auth_oauth2_provider_view_child_init(p, s);
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 

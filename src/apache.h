@@ -42,6 +42,8 @@ extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 #define AUTH_OAUTH2_STATUS        "oauth2-status"
 #define AUTH_OAUTH2_VERSION       "0.1.0"
 #define AUTH_OAUTH2_SOCACHE_MUTEX "auth-oauth2-socache"
+/* The lock of the provider view (Mutex auth-oauth2-provider ...). */
+#define AUTH_OAUTH2_PROVIDER_MUTEX "auth-oauth2-provider"
 
 /** A session store on an ap_socache provider (apache_socache.c). */
 typedef struct auth_oauth2_socache_t auth_oauth2_socache_t;
@@ -178,6 +180,16 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
 
 /** Re-attaches the socache store's mutex in a child. */
 void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p);
+
+/** Gives every virtual host's provider its entry in the server's provider
+ * view, creating or keeping the shared memory (post_config, after every
+ * provider is created). Logs OA2011/OA2012 on failure.
+ * @return APR_SUCCESS or the failure's status */
+apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
+                                             apr_pool_t *ptemp, server_rec *s);
+
+/** Re-attaches the provider view's mutex in a child (logs OA2013). */
+void auth_oauth2_provider_view_child_init(apr_pool_t *p, server_rec *s);
 
 /** The store key of a session id (SHA-256 of the client tag and the id). */
 apr_status_t auth_oauth2_session_key(request_rec *r,

@@ -5,7 +5,6 @@
  * out: callback (the authorization response), start, logout, userinfo.
  */
 #include <string.h>
-#include <unistd.h>
 
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -699,16 +698,15 @@ int auth_oauth2_status_handler(request_rec *r)
     }
     if (srv->prov != NULL) {
         oauth2_provider_stats(srv->prov, &ps);
-        ap_rprintf(
-            r,
-            "# TYPE oauth2_discovery_fetches_total counter\n"
-            "oauth2_discovery_fetches_total{pid=\"%" APR_PID_T_FMT "\"} %u\n"
-            "# TYPE oauth2_jwks_fetches_total counter\n"
-            "oauth2_jwks_fetches_total{pid=\"%" APR_PID_T_FMT "\"} %u\n"
-            "# TYPE oauth2_fetch_failures_total counter\n"
-            "oauth2_fetch_failures_total{pid=\"%" APR_PID_T_FMT "\"} %u\n",
-            getpid(), ps.discovery_fetches, getpid(), ps.jwks_fetches, getpid(),
-            ps.fetch_failures);
+        /* The provider view is the whole server's: so are its counters. */
+        ap_rprintf(r,
+                   "# TYPE oauth2_discovery_fetches_total counter\n"
+                   "oauth2_discovery_fetches_total %u\n"
+                   "# TYPE oauth2_jwks_fetches_total counter\n"
+                   "oauth2_jwks_fetches_total %u\n"
+                   "# TYPE oauth2_fetch_failures_total counter\n"
+                   "oauth2_fetch_failures_total %u\n",
+                   ps.discovery_fetches, ps.jwks_fetches, ps.fetch_failures);
     }
     return OK;
 }

@@ -2,12 +2,16 @@
  * metadata.c: provider discovery (OpenID Connect Discovery 1.0 §4) and
  * JWKS caching (see metadata.h).
  *
- * Each cached document is a snapshot in a pool of its own (created
- * unmanaged, so threads never create pools under a shared parent). The
- * provider's mutex guards the snapshot pointers, the reference counts and
- * the backoff state, never a network call; a second mutex per document
- * lets one thread per process fetch it while the others wait for the
- * result.
+ * Two levels. The server's view (provider_shm.c) holds each document as
+ * fetched, its generation, the fetch lease, the back-off and the kid
+ * refetch limit; this file decides, per request, whether the process's
+ * parsed copy will do, reads and parses a newer shared copy, or fetches
+ * when the view says it is this caller's turn. The process's copy of a
+ * document is a snapshot in a pool of its own (created unmanaged, so
+ * threads never create pools under a shared parent); the provider's
+ * (thread) mutex guards the snapshot pointers and their reference counts,
+ * never a network call or the view's global mutex; a second mutex per
+ * document lets one thread per process parse a new generation.
  */
 #include <string.h>
 
@@ -17,34 +21,29 @@
 
 #include "bounds.h"
 #include "claims.h"
+#include "crypto.h"
 #include "errors.h"
 #include "metadata.h"
 
-typedef enum {
-    SNAP_DISCOVERY,
-    SNAP_JWKS
-} snap_kind_e;
+/* Reads and waits per request are bounded: the view answers NEWER at most
+ * once per new generation, and BUSY waits end at OAUTH2_FETCH_WAIT. */
+#define MAX_TURNS 64
 
-/* An immutable fetched document. */
+/* An immutable parsed document. */
 typedef struct {
     apr_pool_t *pool;
     apr_uint32_t refs; /* guarded by the provider's mutex */
+    apr_uint32_t gen;  /* the shared generation it was parsed from */
     apr_time_t fetched;
-    oauth2_endpoints_t ep; /* SNAP_DISCOVERY */
-    oauth2_jwks_t *jwks;   /* SNAP_JWKS */
+    oauth2_endpoints_t ep; /* OAUTH2_PSHM_DISCOVERY */
+    oauth2_jwks_t *jwks;   /* OAUTH2_PSHM_JWKS */
 } snap_t;
 
-/* Cache state of one document. */
+/* This process's copy of one document. */
 typedef struct {
-    snap_t *cur;
-    apr_time_t next_try; /* no fetch before this (backoff) */
-    apr_interval_time_t backoff;
-    apr_uint32_t fetches;
-    apr_uint32_t failures;
-    /* One fetch of this document at a time per process. A JWKS fetch may
-     * fetch the discovery document inside its own (lock order: JWKS, then
-     * discovery; never the other way). */
-    apr_thread_mutex_t *fetch_mutex;
+    snap_t *cur; /* guarded by the provider's mutex */
+    /* One thread per process parses a new generation. */
+    apr_thread_mutex_t *load_mutex;
 } cache_t;
 
 struct oauth2_provider_t {
@@ -53,8 +52,11 @@ struct oauth2_provider_t {
     const char *issuer;
     const char *discovery_url; /* NULL: no discovery (static endpoints) */
     oauth2_endpoints_t fixed;  /* preset endpoints and overrides */
+    unsigned char key[OAUTH2_PSHM_KEY_LEN]; /* its entry in the view */
+    oauth2_pshm_t *view;
+    apr_uint32_t slot;
     apr_thread_mutex_t *mutex;
-    cache_t docs[2]; /* by snap_kind_e */
+    cache_t docs[2]; /* by oauth2_pshm_doc_e */
 };
 
 /* A held reference to a snapshot, released with the request pool. */
@@ -182,6 +184,36 @@ static void apply_overrides(const oauth2_cfg_t *c, oauth2_endpoints_t *ep)
         o[OAUTH2_EP_GITHUB_API] ? o[OAUTH2_EP_GITHUB_API] : ep->github_api;
 }
 
+/* One field of the key's input: its length first, so that no two lists of
+ * values make the same text ("-" for an absent value). */
+static const char *key_field(apr_pool_t *p, const char *acc, const char *v)
+{
+    return v == NULL
+               ? apr_pstrcat(p, acc, "-", NULL)
+               : apr_psprintf(p, "%s%" APR_SIZE_T_FMT ":%s", acc, strlen(v), v);
+}
+
+/* The provider's key in the view: what decides which documents it fetches
+ * and how it checks them (parse_discovery reads the issuer, the overrides
+ * and oidc; the CA file decides whom it trusts). */
+static apr_status_t provider_key(apr_pool_t *p, oauth2_provider_t *prov)
+{
+    const char *in = "oauth2-provider-view-1\n";
+    int i;
+
+    in = key_field(p, in, prov->issuer);
+    in = key_field(p, in, prov->discovery_url);
+    in = key_field(p, in, prov->fixed.oidc ? "oidc" : "oauth2");
+    in = key_field(p, in, prov->fixed.authorization);
+    in = key_field(p, in, prov->fixed.token);
+    in = key_field(p, in, prov->fixed.github_api);
+    for (i = 0; i < OAUTH2_EP_COUNT; i++) {
+        in = key_field(p, in, prov->cfg->endpoints[i]);
+    }
+    in = key_field(p, in, prov->http.ca_file);
+    return oauth2_crypto_sha256(in, strlen(in), prov->key);
+}
+
 apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
                                     const oauth2_http_opts_t *http,
                                     oauth2_provider_t **out, const char **err)
@@ -209,8 +241,24 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
             p, apr_pstrmemdup(p, iss, n > 0 && iss[n - 1] == '/' ? n - 1 : n),
             "/.well-known/openid-configuration", NULL);
     }
+    if (provider_key(p, prov) != APR_SUCCESS) {
+        *err = "cannot hash the provider's configuration";
+        return APR_EINVAL;
+    }
     *out = prov;
     return APR_SUCCESS;
+}
+
+const unsigned char *oauth2_provider_key(const oauth2_provider_t *prov)
+{
+    return prov->key;
+}
+
+void oauth2_provider_share(oauth2_provider_t *prov, oauth2_pshm_t *view,
+                           apr_uint32_t slot)
+{
+    prov->view = view;
+    prov->slot = slot;
 }
 
 /* Releases the cached documents when the process ends (their pools are
@@ -227,22 +275,45 @@ static apr_status_t provider_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* A view of the provider's own, for a provider the glue never shared (unit
+ * tests, tools): the same rules within one process. */
+static apr_status_t private_view(oauth2_provider_t *prov, apr_pool_t *p)
+{
+    apr_uint64_t size = oauth2_pshm_size(1);
+    void *base = apr_palloc(p, (apr_size_t)size);
+    apr_global_mutex_t *mutex;
+    const char *err;
+    apr_status_t rv;
+
+    rv = apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_pshm_format(base, size, 1);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_pshm_attach(p, base, size, mutex, &prov->view, &err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_pshm_bind(prov->view, p, prov->key, 1, &prov->slot);
+    }
+    return rv;
+}
+
 apr_status_t oauth2_provider_child_init(oauth2_provider_t *prov,
                                         apr_pool_t *pchild)
 {
     apr_status_t rv;
+    int i;
 
     apr_pool_cleanup_register(pchild, prov, provider_cleanup,
                               apr_pool_cleanup_null);
     rv =
         apr_thread_mutex_create(&prov->mutex, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&prov->docs[SNAP_DISCOVERY].fetch_mutex,
+    for (i = 0; i < 2 && rv == APR_SUCCESS; i++) {
+        rv = apr_thread_mutex_create(&prov->docs[i].load_mutex,
                                      APR_THREAD_MUTEX_DEFAULT, pchild);
     }
-    if (rv == APR_SUCCESS) {
-        rv = apr_thread_mutex_create(&prov->docs[SNAP_JWKS].fetch_mutex,
-                                     APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv == APR_SUCCESS && prov->view == NULL) {
+        rv = private_view(prov, pchild);
     }
     return rv;
 }
@@ -362,6 +433,10 @@ static apr_status_t fetch(apr_pool_t *p, oauth2_provider_t *prov,
     oauth2_http_opts_t o = prov->http;
     apr_status_t rv;
 
+    if (url == NULL) {
+        *err = "no URL to fetch";
+        return OAUTH2_ECONFIG;
+    }
     o.max_body = max;
     APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
     rv = oauth2_http_call(p, &o, url, h, NULL, NULL, resp, err);
@@ -376,151 +451,309 @@ static apr_status_t fetch(apr_pool_t *p, oauth2_provider_t *prov,
     return APR_SUCCESS;
 }
 
-/* Fetches one document into a new snapshot pool. */
-static apr_status_t fetch_snap(oauth2_provider_t *prov, snap_kind_e kind,
-                               apr_pool_t *reqp, apr_time_t now, snap_t **out,
-                               const char **err)
+/* Parses a document into a new snapshot (a pool of its own); errors are
+ * copied into errp. */
+static apr_status_t snap_parse(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                               const char *body, apr_size_t len,
+                               apr_time_t fetched, snap_t **out,
+                               apr_pool_t *errp, const char **err)
 {
-    const oauth2_endpoints_t *ep = NULL;
-    oauth2_http_response_t *resp;
     apr_pool_t *sp;
     snap_t *s;
-    apr_status_t rv;
+    apr_status_t rv = apr_pool_create_unmanaged_ex(&sp, NULL, NULL);
 
-    if (kind == SNAP_JWKS) {
-        rv = oauth2_provider_endpoints(prov, reqp, now, &ep, err);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        if (ep->jwks == NULL) {
-            *err = "the provider has no jwks_uri";
-            return OAUTH2_ECONFIG;
-        }
-    }
-    rv = apr_pool_create_unmanaged_ex(&sp, NULL, NULL);
     if (rv != APR_SUCCESS) {
+        *err = "cannot create a pool";
         return rv;
     }
     s = apr_pcalloc(sp, sizeof(*s));
     s->pool = sp;
-    s->fetched = now;
-    if (kind == SNAP_DISCOVERY) {
-        rv = fetch(sp, prov, prov->discovery_url, OAUTH2_MAX_RESPONSE, &resp,
-                   err);
-        if (rv == APR_SUCCESS) {
-            rv = parse_discovery(sp, prov, resp->body, resp->body_len, &s->ep,
-                                 err);
-        }
+    s->fetched = fetched;
+    if (kind == OAUTH2_PSHM_DISCOVERY) {
+        rv = parse_discovery(sp, prov, body, len, &s->ep, err);
     }
     else {
-        rv = fetch(sp, prov, ep->jwks, OAUTH2_MAX_JWKS, &resp, err);
-        if (rv == APR_SUCCESS) {
-            rv = oauth2_jose_jwks_parse(sp, resp->body, resp->body_len,
-                                        &s->jwks, err);
-        }
+        rv = oauth2_jose_jwks_parse(sp, body, len, &s->jwks, err);
         if (rv == APR_SUCCESS && oauth2_jose_jwks_count(s->jwks) == 0) {
             *err = "the JWKS holds no usable signing key";
             rv = OAUTH2_EUPSTREAM;
         }
     }
     if (rv != APR_SUCCESS) {
-        *err = apr_pstrdup(reqp, *err);
+        *err = apr_pstrdup(errp, *err);
         apr_pool_destroy(sp);
+        return rv == OAUTH2_ETOOBIG ? rv : OAUTH2_EUPSTREAM;
+    }
+    *out = s;
+    return APR_SUCCESS;
+}
+
+/* The process's snapshot of kind, held for p, or NULL. */
+static snap_t *local_get(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                         apr_pool_t *p)
+{
+    snap_t *s;
+
+    apr_thread_mutex_lock(prov->mutex);
+    s = prov->docs[kind].cur;
+    if (s != NULL) {
+        hold_locked(prov, p, s);
+    }
+    apr_thread_mutex_unlock(prov->mutex);
+    return s;
+}
+
+/* Makes fresh the process's snapshot unless it already has a later
+ * generation; the snapshot then current, held for p. */
+static snap_t *local_put(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                         apr_pool_t *p, snap_t *fresh)
+{
+    cache_t *c = &prov->docs[kind];
+    snap_t *s;
+
+    apr_thread_mutex_lock(prov->mutex);
+    fresh->refs = 1; /* the cache's own reference, or the one dropped here */
+    if (c->cur == NULL || fresh->gen > c->cur->gen) {
+        snap_unref_locked(c->cur);
+        c->cur = fresh;
+    }
+    else {
+        snap_unref_locked(fresh);
+    }
+    s = c->cur;
+    hold_locked(prov, p, s);
+    apr_thread_mutex_unlock(prov->mutex);
+    return s;
+}
+
+static apr_uint32_t shared_gen(oauth2_provider_t *prov, oauth2_pshm_doc_e kind)
+{
+    return oauth2_pshm_generation(prov->view, prov->slot, prov->key, kind);
+}
+
+/* Reads and parses the shared copy when its generation is not the
+ * process's (one thread of the process at a time). *s: the process's
+ * snapshot before, and after; the entry may have gone (NULL stays). */
+static apr_status_t load(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                         apr_pool_t *p, snap_t **s, const char **err)
+{
+    cache_t *c = &prov->docs[kind];
+    snap_t *cur, *fresh;
+    const char *body;
+    apr_size_t len;
+    apr_uint32_t gen;
+    apr_time_t fetched;
+    apr_pool_t *tmp;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(c->load_mutex);
+    cur = local_get(prov, kind, p);
+    if (cur == NULL || cur->gen != shared_gen(prov, kind)) {
+        apr_pool_create(&tmp, p);
+        if (oauth2_pshm_read(prov->view, prov->slot, prov->key, kind, tmp,
+                             &body, &len, &gen, &fetched)
+            == APR_SUCCESS) {
+            rv = snap_parse(prov, kind, body, len, fetched, &fresh, p, err);
+            if (rv == APR_SUCCESS) {
+                fresh->gen = gen;
+                cur = local_put(prov, kind, p, fresh);
+            }
+        }
+        apr_pool_destroy(tmp);
+    }
+    apr_thread_mutex_unlock(c->load_mutex);
+    *s = cur != NULL ? cur : *s;
+    return rv;
+}
+
+/* GETs a document (the caller holds the lease token), gives the bytes to
+ * the view and the parsed snapshot to the process. */
+static apr_status_t fetch_share(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                                const char *url, apr_pool_t *p, apr_time_t now,
+                                apr_uint32_t token, snap_t **out,
+                                const char **err)
+{
+    apr_time_t t0 = apr_time_now(), end;
+    oauth2_http_response_t *resp = NULL;
+    snap_t *s = NULL;
+    apr_uint32_t gen;
+    apr_pool_t *tmp;
+    apr_status_t rv;
+
+    apr_pool_create(&tmp, p);
+    rv = fetch(tmp, prov, url,
+               kind == OAUTH2_PSHM_JWKS ? OAUTH2_MAX_JWKS : OAUTH2_MAX_RESPONSE,
+               &resp, err);
+    end = now + (apr_time_now() - t0);
+    if (rv == APR_SUCCESS) {
+        rv =
+            snap_parse(prov, kind, resp->body, resp->body_len, end, &s, p, err);
+    }
+    else {
+        *err = apr_pstrdup(p, *err);
+    }
+    gen = oauth2_pshm_end(prov->view, prov->slot, prov->key, kind, token, end,
+                          rv == APR_SUCCESS,
+                          rv == APR_SUCCESS ? resp->body : NULL,
+                          rv == APR_SUCCESS ? resp->body_len : 0, *err);
+    apr_pool_destroy(tmp);
+    if (rv != APR_SUCCESS) {
         return rv == OAUTH2_EUNREACHABLE || rv == OAUTH2_ETOOBIG
                    ? rv
                    : OAUTH2_EUPSTREAM;
     }
-    *out = s;
+    s->gen = gen;
+    *out = local_put(prov, kind, p, s);
     return APR_SUCCESS;
 }
 
-/* Installs the result of a fetch (mutex held). */
-static snap_t *install_locked(cache_t *c, apr_status_t rv, snap_t *fresh,
-                              apr_time_t now)
+/* How long a fetch may hold the lease: the HTTP timeout, plus slack. */
+static apr_interval_time_t lease_time(const oauth2_provider_t *prov)
 {
-    if (rv == APR_SUCCESS) {
-        snap_unref_locked(c->cur);
-        fresh->refs = 1; /* the cache's own reference */
-        c->cur = fresh;
-        c->backoff = 0;
-        c->next_try = 0;
-        c->fetches++;
-        return fresh;
-    }
-    c->failures++;
-    c->backoff = c->backoff == 0 ? OAUTH2_FETCH_BACKOFF_MIN : c->backoff * 2;
-    if (c->backoff > OAUTH2_FETCH_BACKOFF_MAX) {
-        c->backoff = OAUTH2_FETCH_BACKOFF_MAX;
-    }
-    c->next_try = now + c->backoff;
-    return c->cur; /* stale, or NULL */
+    return apr_time_from_msec(prov->http.timeout_ms) + OAUTH2_FETCH_LEASE_SLACK;
 }
 
-/* A fresh-enough snapshot, if the cache has one (mutex held). */
-static snap_t *usable_locked(cache_t *c, apr_time_t now, int force)
+/* The JWKS URL (discovered, or OAuth2Endpoint jwks). */
+static apr_status_t jwks_url(oauth2_provider_t *prov, apr_pool_t *p,
+                             apr_time_t now, const char **url, const char **err)
 {
-    snap_t *s = c->cur;
+    const oauth2_endpoints_t *ep = NULL;
+    apr_status_t rv = oauth2_provider_endpoints(prov, p, now, &ep, err);
 
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (ep->jwks == NULL) {
+        *err = "the provider has no jwks_uri";
+        return OAUTH2_ECONFIG;
+    }
+    *url = ep->jwks;
+    return APR_SUCCESS;
+}
+
+/* What a request wants: a fresh copy, or (kid) one newer than kid's. */
+typedef struct {
+    oauth2_pshm_doc_e kind;
+    const snap_t *kid; /* a JWKS that lacks a token's kid, or NULL */
+    apr_time_t now;    /* the request's clock */
+    apr_time_t start;  /* real time this lookup started */
+    const char *url;
+} want_t;
+
+static int will_do(const want_t *w, const snap_t *s, apr_time_t now)
+{
     if (s == NULL) {
-        return NULL;
+        return 0;
     }
-    if (!force && now - s->fetched < OAUTH2_METADATA_TTL) {
-        return s;
-    }
-    /* Stale (or a refetch was asked for) but in backoff: keep using it. */
-    return now < c->next_try ? s : NULL;
+    return w->kid != NULL ? s->gen != w->kid->gen
+                          : now - s->fetched < OAUTH2_METADATA_TTL;
 }
 
-/* Gets a document: cached, or fetched by one thread at a time. stale, when
- * not NULL, asks for a refetch of that snapshot (an unknown kid): unless
- * another thread has already replaced it, which then serves. */
-static apr_status_t cache_get(oauth2_provider_t *prov, snap_kind_e kind,
-                              apr_pool_t *p, apr_time_t now,
-                              const snap_t *stale, snap_t **out,
-                              const char **err)
+/* Acts on the view's decision: APR_SUCCESS with *out, an error, or
+ * APR_EAGAIN to ask the view again. */
+static apr_status_t on_turn(oauth2_provider_t *prov, const want_t *w,
+                            oauth2_pshm_turn_e t, apr_uint32_t token,
+                            apr_pool_t *p, apr_time_t now, snap_t **s,
+                            const char **err)
 {
-    cache_t *c = &prov->docs[kind];
-    snap_t *s, *before, *fresh = NULL;
+    apr_interval_time_t waited = apr_time_now() - w->start;
     apr_status_t rv;
 
-    apr_thread_mutex_lock(prov->mutex);
-    s = usable_locked(c, now, stale != NULL);
-    if (stale != NULL && c->cur != NULL && c->cur != stale) {
-        s = c->cur;
+    switch (t) {
+    case OAUTH2_PSHM_FETCH:
+        rv = fetch_share(prov, w->kind, w->url, p, now, token, s, err);
+        /* The new copy, or (failed) the old one. */
+        return *s != NULL ? APR_SUCCESS : rv;
+    case OAUTH2_PSHM_NEWER:
+        return APR_EAGAIN;
+    case OAUTH2_PSHM_BUSY:
+        /* Someone fetches: an old copy serves meanwhile; without one (or
+         * for an unknown kid) wait a little for the result. */
+        if (*s != NULL && w->kid == NULL) {
+            return APR_SUCCESS;
+        }
+        if (waited < OAUTH2_FETCH_WAIT) {
+            oauth2_pshm_wait(prov->view, prov->slot, prov->key, w->kind,
+                             *s != NULL ? (*s)->gen : 0,
+                             OAUTH2_FETCH_WAIT - waited);
+            return APR_EAGAIN;
+        }
+        *err = "another process is fetching it and has no answer yet";
+        return *s != NULL ? APR_SUCCESS : OAUTH2_EUNREACHABLE;
+    case OAUTH2_PSHM_BACKOFF:
+    case OAUTH2_PSHM_LIMITED:
+        return *s != NULL ? APR_SUCCESS : OAUTH2_EUPSTREAM;
     }
-    before = stale != NULL ? (snap_t *)stale : c->cur;
-    if (s == NULL && c->cur == NULL && now < c->next_try) {
-        apr_thread_mutex_unlock(prov->mutex);
-        *err = "the provider failed recently; waiting before the next try";
-        return OAUTH2_EUPSTREAM;
+    return OAUTH2_EUPSTREAM;
+}
+
+/* The slow way of cache_get: load a newer shared copy, or ask the view
+ * whose turn it is to fetch, a bounded number of times. */
+static apr_status_t cache_turns(oauth2_provider_t *prov, want_t *w,
+                                apr_pool_t *p, snap_t *s, snap_t **out,
+                                const char **err)
+{
+    apr_status_t rv = APR_EAGAIN;
+    apr_uint32_t token, g;
+    oauth2_pshm_turn_e t;
+    apr_time_t now;
+    int i;
+
+    w->url = prov->discovery_url;
+    if (w->kind == OAUTH2_PSHM_JWKS) {
+        rv = jwks_url(prov, p, w->now, &w->url, err);
+        if (rv != APR_SUCCESS) {
+            /* Without the discovery document an old JWKS still serves. */
+            *out = s;
+            return s != NULL && w->kid == NULL ? APR_SUCCESS : rv;
+        }
+        rv = APR_EAGAIN;
     }
-    if (s != NULL) {
-        hold_locked(prov, p, s);
-        apr_thread_mutex_unlock(prov->mutex);
+    for (i = 0; i < MAX_TURNS && rv == APR_EAGAIN; i++) {
+        now = w->now + (apr_time_now() - w->start);
+        g = shared_gen(prov, w->kind);
+        if (g != 0 && (s == NULL || s->gen != g)) {
+            rv = load(prov, w->kind, p, &s, err);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            rv = APR_EAGAIN;
+        }
+        if (will_do(w, s, now)) {
+            rv = APR_SUCCESS;
+            break;
+        }
+        t = oauth2_pshm_begin(prov->view, prov->slot, prov->key, w->kind, now,
+                              s ? s->gen : 0, w->kid != NULL, lease_time(prov),
+                              &token, p, err);
+        rv = on_turn(prov, w, t, token, p, now, &s, err);
+    }
+    if (rv == APR_EAGAIN) {
+        *err = "the provider's shared copy kept changing";
+        rv = s != NULL ? APR_SUCCESS : OAUTH2_EBUSY;
+    }
+    *out = s;
+    return rv;
+}
+
+/* A usable snapshot of a document: the process's own while it is the
+ * shared generation and fresh (no lock but the process's mutex), else by
+ * the slow way. kid: a JWKS snapshot that lacks a token's kid (then only a
+ * newer one will do, and if none comes *out is the current one). */
+static apr_status_t cache_get(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
+                              apr_pool_t *p, apr_time_t now, const snap_t *kid,
+                              snap_t **out, const char **err)
+{
+    want_t w = { kind, kid, now, 0, NULL };
+    apr_uint32_t g = shared_gen(prov, kind);
+    snap_t *s = local_get(prov, kind, p);
+
+    if (s != NULL && s->gen == g && will_do(&w, s, now)) {
         *out = s;
         return APR_SUCCESS;
     }
-    apr_thread_mutex_unlock(prov->mutex);
-
-    apr_thread_mutex_lock(c->fetch_mutex);
-    apr_thread_mutex_lock(prov->mutex);
-    s = c->cur != before ? c->cur : NULL; /* another thread just fetched */
-    apr_thread_mutex_unlock(prov->mutex);
-    rv = s != NULL ? APR_SUCCESS : fetch_snap(prov, kind, p, now, &fresh, err);
-    apr_thread_mutex_lock(prov->mutex);
-    if (s == NULL) {
-        s = install_locked(c, rv, fresh, now);
-    }
-    if (s != NULL) {
-        hold_locked(prov, p, s);
-    }
-    apr_thread_mutex_unlock(prov->mutex);
-    apr_thread_mutex_unlock(c->fetch_mutex);
-    if (s == NULL) {
-        return rv;
-    }
-    *out = s;
-    return APR_SUCCESS;
+    w.start = apr_time_now();
+    return cache_turns(prov, &w, p, s, out, err);
 }
 
 apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
@@ -535,7 +768,7 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
         *ep = &prov->fixed;
         return APR_SUCCESS;
     }
-    rv = cache_get(prov, SNAP_DISCOVERY, p, now, NULL, &s, err);
+    rv = cache_get(prov, OAUTH2_PSHM_DISCOVERY, p, now, NULL, &s, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -547,24 +780,23 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
                                     apr_time_t now, const oauth2_jws_t *jws,
                                     const char **err)
 {
-    snap_t *s, *again;
+    snap_t *s, *again = NULL;
+    const char *why;
     apr_status_t rv;
 
-    rv = cache_get(prov, SNAP_JWKS, p, now, NULL, &s, err);
+    rv = cache_get(prov, OAUTH2_PSHM_JWKS, p, now, NULL, &s, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     rv = oauth2_jose_jws_verify(p, jws, s->jwks, err);
-    if (rv != OAUTH2_ENOTFOUND || now - s->fetched < OAUTH2_JWKS_MIN_INTERVAL) {
+    if (rv != OAUTH2_ENOTFOUND) {
         return rv;
     }
     /* An unknown kid: the provider may have rotated its keys. */
-    rv = cache_get(prov, SNAP_JWKS, p, now, s, &again, err);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    if (again == s) {
-        *err = "no key of the provider's JWKS matches the token";
+    why = *err;
+    if (cache_get(prov, OAUTH2_PSHM_JWKS, p, now, s, &again, err) != APR_SUCCESS
+        || again == NULL || again->gen == s->gen) {
+        *err = why;
         return OAUTH2_ENOTFOUND;
     }
     return oauth2_jose_jws_verify(p, jws, again->jwks, err);
@@ -572,10 +804,10 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
 
 void oauth2_provider_stats(oauth2_provider_t *prov, oauth2_provider_stats_t *st)
 {
-    apr_thread_mutex_lock(prov->mutex);
-    st->discovery_fetches = prov->docs[SNAP_DISCOVERY].fetches;
-    st->jwks_fetches = prov->docs[SNAP_JWKS].fetches;
-    st->fetch_failures =
-        prov->docs[SNAP_DISCOVERY].failures + prov->docs[SNAP_JWKS].failures;
-    apr_thread_mutex_unlock(prov->mutex);
+    oauth2_pshm_stats_t v;
+
+    oauth2_pshm_stats(prov->view, prov->slot, &v);
+    st->discovery_fetches = v.fetches[OAUTH2_PSHM_DISCOVERY];
+    st->jwks_fetches = v.fetches[OAUTH2_PSHM_JWKS];
+    st->fetch_failures = v.failures;
 }

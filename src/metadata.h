@@ -1,14 +1,29 @@
 /*
  * metadata.h: the provider as a request sees it: its endpoints (from
  * OpenID Connect Discovery, a preset, or OAuth2Endpoint overrides) and its
- * signing keys (JWKS), fetched on first need in each child process,
- * cached with a lifetime, refetched with backoff after a failure, and
- * shared by the threads of the process.
+ * signing keys (JWKS).
  *
- * Startup never touches the network. Cached documents are immutable
- * snapshots with a reference count: a request holds the snapshot it got
- * until its pool is cleared, so a refresh never frees what a thread still
- * reads.
+ * One view for the whole server. The documents are fetched on first need
+ * (startup never touches the network) by one process at a time for the
+ * whole server, and kept, as fetched, in shared memory (provider_shm.h)
+ * with a generation counter; the glue creates that memory in the parent,
+ * so every child process shares it and a graceful restart keeps it (a full
+ * restart, SIGHUP, starts a new view). Each process parses a document only
+ * when its generation changed, into an immutable snapshot with a reference
+ * count shared by the process's threads: a request holds the snapshot it
+ * got until its pool is cleared, so a newer one never frees what a thread
+ * still reads. A request with a valid session calls none of this.
+ *
+ * Lifetimes and failures: a document is refetched OAUTH2_METADATA_TTL
+ * after its fetch (the old copy serves meanwhile, and while the provider
+ * fails); a failed fetch starts a back-off shared by every process
+ * (OAUTH2_FETCH_BACKOFF_MIN doubling to OAUTH2_FETCH_BACKOFF_MAX), so all
+ * of them recover at the first successful fetch. While another process
+ * fetches, a request that has a copy uses it, and one without waits at most
+ * OAUTH2_FETCH_WAIT for the result (then 502). A token whose kid the JWKS
+ * lacks refetches it at once, unless a refetch for an unknown kid already
+ * happened, anywhere in the server, within OAUTH2_JWKS_MIN_INTERVAL (the
+ * regular refetch does not count).
  */
 #ifndef OAUTH2_METADATA_H
 #define OAUTH2_METADATA_H
@@ -19,14 +34,10 @@
 #include "config.h"
 #include "http.h"
 #include "jose.h"
+#include "provider_shm.h"
 
-/* Lifetime of a discovery document and of a JWKS. */
+/* Lifetime of a fetched discovery document and JWKS. */
 #define OAUTH2_METADATA_TTL apr_time_from_sec(3600)
-/* At most one JWKS refetch per this interval for an unknown kid. */
-#define OAUTH2_JWKS_MIN_INTERVAL apr_time_from_sec(30)
-/* Backoff after a failed fetch: starts here, doubles, stops at the max. */
-#define OAUTH2_FETCH_BACKOFF_MIN apr_time_from_sec(1)
-#define OAUTH2_FETCH_BACKOFF_MAX apr_time_from_sec(60)
 
 /** The endpoints of a provider. Absent ones are NULL. */
 typedef struct {
@@ -41,10 +52,11 @@ typedef struct {
     int backchannel_logout; /* the provider says it sends logout tokens */
 } oauth2_endpoints_t;
 
-/** A provider with its caches; one per virtual host. */
+/** A provider with its caches; one per virtual host (a value a request
+ * looks up: several named providers per host fit the same way). */
 typedef struct oauth2_provider_t oauth2_provider_t;
 
-/** Counters for the status page. */
+/** Counters for the status page (the whole server's). */
 typedef struct {
     apr_uint32_t discovery_fetches;
     apr_uint32_t jwks_fetches;
@@ -61,7 +73,25 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
                                     oauth2_provider_t **prov, const char **err);
 
 /**
- * Per-process initialization (child_init): the mutexes guarding the caches.
+ * The key of this provider's entry in the shared view: a SHA-256 of what
+ * decides its documents and how they are checked (issuer, discovery URL,
+ * OAuth2Endpoint overrides, whether ID tokens are expected, the CA file).
+ * Hosts whose providers have equal keys share one entry.
+ */
+const unsigned char *oauth2_provider_key(const oauth2_provider_t *prov);
+
+/**
+ * Attaches the provider to its entry (slot, from oauth2_pshm_bind with
+ * this provider's key) of the shared view (startup, before the children
+ * are made).
+ */
+void oauth2_provider_share(oauth2_provider_t *prov, oauth2_pshm_t *view,
+                           apr_uint32_t slot);
+
+/**
+ * Per-process initialization (child_init): the mutexes guarding the
+ * process's parsed copies. A provider never shared (unit tests, tools)
+ * gets a view of its own here, in pchild.
  */
 apr_status_t oauth2_provider_child_init(oauth2_provider_t *prov,
                                         apr_pool_t *pchild);
@@ -88,7 +118,8 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
 
 /**
  * Verifies the signature of jws with the provider's keys; an unknown kid
- * refetches the JWKS once (at most once per OAUTH2_JWKS_MIN_INTERVAL).
+ * refetches the JWKS (unless a refetch for an unknown kid happened in the
+ * server within OAUTH2_JWKS_MIN_INTERVAL).
  * @return as oauth2_jose_jws_verify, plus the fetch errors
  */
 apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
@@ -109,7 +140,7 @@ apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
                                              oauth2_endpoints_t *ep,
                                              const char **err);
 
-/** Current counters of this process. */
+/** Current counters of the whole server (the shared entry's). */
 void oauth2_provider_stats(oauth2_provider_t *prov,
                            oauth2_provider_stats_t *st);
 

@@ -13,7 +13,8 @@ import { startStack } from './lib/stack.mjs';
 import { newBrowser, login, request } from './lib/http.mjs';
 import { assertNoBackendBody, assertServing, countLog } from './lib/attacks.mjs';
 
-// One child process: the discovery and JWKS caches are per process.
+// One child process (enough: the provider view is the server's, see
+// provider-view.test.mjs).
 const ONE_CHILD = ['StartServers 1', 'ServerLimit 1', 'ThreadLimit 16', 'ThreadsPerChild 16',
     'MinSpareThreads 1', 'MaxSpareThreads 16', 'MaxRequestWorkers 16'].join('\n');
 const TIMEOUT_S = 1; // OAuth2HTTPTimeout (its minimum)
@@ -64,7 +65,8 @@ describe('attacks: provider faults', () => {
         await s?.stop();
     });
 
-    /* A fresh child: empty discovery and JWKS caches, no backoff. */
+    /* A full restart: a new provider view (no discovery, JWKS or back-off;
+     * a graceful restart would keep them). */
     async function coldCaches() {
         s.op.clearFaults();
         s.op.setJwks(null);
@@ -193,7 +195,7 @@ describe('attacks: provider faults', () => {
         assertNoBackendBody(res.callback);
         assert.equal(countLog(s.apache, /OA2207: login failed: ID token/, mark), 1);
         // The key stays cached (the kid is known, so nothing refetches it)
-        // until the JWKS expires: a fresh child starts over.
+        // until the JWKS expires: a full restart starts over.
         await coldCaches();
         await recovers(true);
     });

@@ -8,8 +8,8 @@
 // re-signed with the provider's own key where the signature must stay good).
 // Each login ends on a 401 page with OA2207 and the reason, no session and no
 // protected content, and the next login works. A flood of unknown kids (in
-// bearer tokens and ID tokens) costs at most one JWKS fetch per 30 s per
-// child; a refresh that returns another subject ends the session.
+// bearer tokens and ID tokens) costs at most one JWKS fetch per 30 s for the
+// whole server; a refresh that returns another subject ends the session.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -19,7 +19,8 @@ import { startStack } from './lib/stack.mjs';
 import { newBrowser, login, request } from './lib/http.mjs';
 import { assertNoBackendBody, assertServing, countLog } from './lib/attacks.mjs';
 
-// One child process, so that JWKS fetches can be counted per child.
+// One child process (the JWKS is fetched once per server anyway: see
+// provider-view.test.mjs for several).
 const ONE_CHILD = ['StartServers 1', 'ServerLimit 1', 'ThreadLimit 32', 'ThreadsPerChild 32',
     'MinSpareThreads 1', 'MaxSpareThreads 32', 'MaxRequestWorkers 32'].join('\n');
 
@@ -83,7 +84,6 @@ describe('attacks: tokens', () => {
     let s;
     let m;
     let user; // logged in at the provider: each login is a few redirects
-    let jwksFetchedAt;
 
     before(async () => {
         m = await startMitm();
@@ -112,7 +112,6 @@ describe('attacks: tokens', () => {
         const res = await login(user, s.url('/app/first'));
         assert.equal(res.final.status, 200, 'a login through the man in the middle works');
         assert.equal(s.op.counts.jwks, 1, 'one JWKS fetch');
-        jwksFetchedAt = Date.now();
     });
     after(async () => {
         await s?.stop();
@@ -313,13 +312,16 @@ describe('attacks: tokens', () => {
     });
 
     it('fetches the JWKS at most once per 30 s for a flood of unknown kids (bearer and ID tokens)', async (t) => {
-        // Let the cached JWKS age past the interval: the first unknown kid
-        // may then refetch it (keys rotate), the rest of the flood may not.
-        const wait = 31000 - (Date.now() - jwksFetchedAt);
-        if (wait > 0) {
-            t.diagnostic(`waiting ${wait} ms for the JWKS cache to age past 30 s`);
-            await sleep(wait);
-        }
+        // An unknown kid refetches at once, unless a refetch for an unknown
+        // kid happened within 30 s (the 'unknown kid' test above made one).
+        // A full restart starts a new provider view, without that record;
+        // a good token then fetches the JWKS (the regular fetch, which does
+        // not count). The first unknown kid of the flood may refetch it
+        // (keys rotate), the rest of the flood may not.
+        await s.apache.restart();
+        const warm = await s.op.accessToken({ aud: 'https://api.example' });
+        const r0 = await request(s.url('/api/warm'), { headers: { Authorization: `Bearer ${warm}`, Accept: 'application/json' } });
+        assert.equal(r0.status, 200);
         s.op.resetCounts();
         const started = Date.now();
         const foreign = s.op.foreignKey('RS256').privateKey; // one key, 300 kids
@@ -344,7 +346,7 @@ describe('attacks: tokens', () => {
         const allowed = 1 + Math.floor(elapsed / 30000);
         t.diagnostic(`${tokens.length} bearer tokens and 5 ID tokens with unknown kids in ${elapsed} ms: ${s.op.counts.jwks ?? 0} JWKS fetch(es)`);
         assert.ok((s.op.counts.jwks ?? 0) <= allowed, `JWKS fetched ${s.op.counts.jwks} times, at most ${allowed} allowed`);
-        assert.equal(s.op.counts.jwks ?? 0, 1, 'exactly one refetch: the cache had aged past 30 s');
+        assert.equal(s.op.counts.jwks ?? 0, 1, 'exactly one refetch: none for an unknown kid in the 30 s before');
         // A good bearer token still works.
         const good = await s.op.accessToken({ aud: 'https://api.example' });
         const r = await request(s.url('/api/ok'), { headers: { Authorization: `Bearer ${good}`, Accept: 'application/json' } });

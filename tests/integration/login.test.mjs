@@ -67,6 +67,7 @@ describe('login', () => {
         assert.equal(seen.headers['x-forwarded-email'], 'alice@example.com');
         assert.equal(seen.headers['x-forwarded-preferred-username'], 'alice');
         assert.ok(seen.headers['x-forwarded-groups'], 'groups are passed');
+        // The access log line is written after the answer: wait for it.
         await s.apache.waitForLog(/ - alice \[[^\]]+\] "GET \/app\/page\?x=1/, { log: 'access' });
     });
 

@@ -7,18 +7,22 @@
 //             drops a browser default); body (string|Buffer) | form (object ->
 //             x-www-form-urlencoded) | json (object); browser (a Browser: its
 //             default headers and cookies are sent, its jar is updated);
-//             timeout = 10000 ms (rejects with code 'ETIMEDOUT').
+//             timeout = 10000 ms (rejects with code 'ETIMEDOUT'); agent (an
+//             http.Agent, e.g. keepAlive with maxSockets 1 to keep a request on
+//             one connection, hence one Apache process; default: the browser's
+//             agent for this origin, else a new connection per request).
 //       Never follows redirects. Besides the given headers it adds only Host
-//       (unless given), Connection: close (unless given) and Content-Length
-//       (when there is a body, unless given).
+//       (unless given), Connection: close (unless given, or keep-alive with an
+//       agent) and Content-Length (when there is a body, unless given).
 //   Response: { status, statusMessage, headers (lower-case names, 'set-cookie'
 //       an array), rawHeaders ([name, value, ...] as received), setCookie
 //       (array), body (utf-8 string), buffer, url, location (absolute, resolved
 //       against url, or null), json() }
 //
-//   new Browser({headers}) / newBrowser(opts): a cookie jar plus default headers
-//       (default: a browser-like User-Agent and Accept: text/html...; pass
-//       headers: {} for none). Methods: request(url, opts), get(url, opts),
+//   new Browser({headers, agents}) / newBrowser(opts): a cookie jar plus default
+//       headers (default: a browser-like User-Agent and Accept: text/html...;
+//       pass headers: {} for none); agents: {origin: http.Agent} for requests
+//       to that origin (see request's agent). Methods: request(url, opts), get(url, opts),
 //       post(url, form, opts), cookies(url?) -> [{name, value, domain, path,
 //       hostOnly, expires, secure, httpOnly, sameSite}], cookie(name, url?) ->
 //       value, cookieHeader(url), setCookie(url, setCookieLine),
@@ -176,7 +180,7 @@ export function request(url, opts = {}) {
             method: opts.method ?? 'GET',
             headers: pairs.flat(),
             setHost: false,
-            agent: false,
+            agent: opts.agent ?? browser?.agents?.[u.origin] ?? false,
             rejectUnauthorized: false,
         });
         const timer = setTimeout(() => {
@@ -264,9 +268,10 @@ function cookieExpiry(attrs, now) {
 }
 
 export class Browser {
-    constructor({ headers = DEFAULT_BROWSER_HEADERS, name = 'browser' } = {}) {
+    constructor({ headers = DEFAULT_BROWSER_HEADERS, name = 'browser', agents = {} } = {}) {
         this.headers = { ...headers };
         this.name = name;
+        this.agents = agents;
         this.jar = new Map();
     }
 

@@ -61,6 +61,11 @@
 //                                      scope, client_id, jti)
 //   op.foreignPublicJwk(alg, kid)      the public JWK of the foreign key for alg
 //   op.setJwks(doc) / op.setJwks(null) serve `doc` at the jwks endpoint instead
+//   op.rotateKey(alg = 'RS256')        a real key rotation: a new key of alg's type
+//                                      (new kid) signs from now on; the JWKS
+//                                      publishes it first and keeps the old ones;
+//                                      op.kid(alg), op.jwks and signJwt follow.
+//                                      Returns the new kid.
 //   op.counts                          requests per endpoint: discovery, jwks,
 //                                      authorization, resume, interaction, token,
 //                                      userinfo, end_session, end_session_confirm,
@@ -86,6 +91,9 @@
 //   op.waitForEvent(name, {timeout = 5000, since = 0})  resolves with the first
 //                                      such event at or after `since` (ms epoch)
 //   op.sendBackchannelLogout({clientId, sub, sid})  the provider POSTs a logout token
+//   op.pause() / op.resume()           an outage: the port is closed (connections
+//                                      refused, open ones cut), then listened on
+//                                      again with every grant and session intact
 //   op.stop()                          closes the server and every connection
 import './node-compat.mjs';
 import http from 'node:http';
@@ -95,9 +103,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT, base64url } from 'jose';
 import { LOOPBACK, waitFor } from './ports.mjs';
 
-// After node-compat.mjs (Debian 12's nodejs 18): a dynamic import, so that
-// its module hook applies to oidc-provider's own imports.
+// After node-compat.mjs (Debian 12's nodejs 18): dynamic imports, so that
+// its module hook applies to oidc-provider's own imports. The second
+// builds the provider's signing keystore and published JWKS from a JWK Set
+// (the same function its constructor calls): a key rotation at run time.
 const { default: Provider } = await import('oidc-provider');
+const { default: initializeKeystore } = await import('oidc-provider/lib/helpers/initialize_keystore.js');
 
 export const DEFAULT_ACCOUNTS = Object.freeze([
     {
@@ -466,6 +477,7 @@ export async function startProvider(opts = {}) {
     const provider = new Provider(issuer, buildConfig(opts, accounts, keys, clients));
     if (opts.allowPostLogoutRedirect) allowPostLogoutRedirect(provider, opts.allowPostLogoutRedirect);
     const op = new OpHandle({ server, provider, issuer, port, keys, clients, accounts });
+    op.signing = [...keys.values()].map((k) => k.privateJwk);
     provider.use(op.middleware());
     for (const name of EVENTS) {
         provider.on(name, (...args) => op.recordEvent(name, args));
@@ -596,6 +608,31 @@ class OpHandle {
         return this;
     }
 
+    rotateKey(alg = 'RS256') {
+        const k = makeKey(alg);
+        this.keys.set(k.kty, k);
+        this.signing = [k.privateJwk, ...this.signing];
+        initializeKeystore.call(this.provider, { keys: this.signing.map((j) => ({ ...j })) });
+        this.jwks = { keys: this.signing.map(({ d, p, q, dp, dq, qi, ...pub }) => pub) };
+        return k.kid;
+    }
+
+    async pause() {
+        if (this.paused || this.stopped) return;
+        this.paused = true;
+        for (const s of this.live) s.destroy();
+        await new Promise((resolve) => {
+            this.server.close(() => resolve());
+            this.server.closeAllConnections();
+        });
+    }
+
+    async resume() {
+        if (!this.paused || this.stopped) return;
+        await listen(this.server, this.port);
+        this.paused = false;
+    }
+
     recordEvent(name, args) {
         const err = args.find((a) => a instanceof Error);
         const ev = { name, message: err?.message, error: err, time: Date.now() };
@@ -688,6 +725,7 @@ class OpHandle {
             clearInterval(t);
         }
         for (const s of this.live) s.destroy();
+        if (this.paused) return;
         await new Promise((resolve) => {
             this.server.close(() => resolve());
             this.server.closeAllConnections();
