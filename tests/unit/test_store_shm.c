@@ -1740,6 +1740,10 @@ int main(void)
         || apr_pool_create(&root, NULL) != APR_SUCCESS) {
         return 1;
     }
+    /* The long kill test of ./build.sh soak: the writer-death tests only. */
+    if (getenv("OAUTH2_SHM_KILL_SECONDS") != NULL) {
+        cmocka_set_test_filter("test_store_shm_writer_*");
+    }
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     apr_terminate();
     return rc;
