@@ -791,6 +791,15 @@ static apr_uint32_t chunks_take(oauth2_shm_t *shm, apr_uint32_t count)
     return first;
 }
 
+/* Marks a slot's head empty (inside the caller's slot_begin/slot_end). */
+static void slot_reset(shm_slot_t *s)
+{
+    __atomic_store_n(&s->flags, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
+    s->nchunks = 0;
+}
+
 /* Empties a used slot (inside the caller's slot_begin/slot_end); the
  * caller decides about the tag. */
 static void slot_empty(oauth2_shm_t *shm, apr_uint32_t idx)
@@ -798,10 +807,7 @@ static void slot_empty(oauth2_shm_t *shm, apr_uint32_t idx)
     shm_slot_t *s = &shm->slots[idx];
 
     chunks_release(shm, s->first, s->nchunks);
-    __atomic_store_n(&s->flags, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
-    s->nchunks = 0;
+    slot_reset(s);
     counter_add32(&shm->hdr->live, -1);
 }
 
@@ -891,10 +897,7 @@ static void slot_invalidate(oauth2_shm_t *shm, apr_uint32_t idx)
     apr_uint32_t v = slot_begin(s);
 
     __atomic_store_n(&shm->tags[idx], 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->flags, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
-    s->nchunks = 0;
+    slot_reset(s);
     slot_end(s, v);
 }
 
