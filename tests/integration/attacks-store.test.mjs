@@ -134,7 +134,10 @@ describe('attacks: one account with a huge claim cannot pin the overflow chunks 
         assert.equal(await userOf(s, heavy.at(-1)), 'heavy', 'the newest heavy session works');
         const alice = await loginMany(s, 3, 'alice', 1);
         for (const b of alice) assert.equal(await userOf(s, b), 'alice');
-        assert.equal(await userOf(s, heavy[0]), 401, 'the oldest heavy session made room');
+        // 256 chunks hold three such sessions, not four: older ones made
+        // room (those closest to expiry among the ones sampled).
+        const live = (await Promise.all(heavy.map((b) => userOf(s, b)))).filter((u) => u === 'heavy');
+        assert.ok(live.length >= 1 && live.length <= 3, `${live.length} heavy sessions live`);
         const m = await metrics(s);
         assert.ok(m.oauth2_sessions_evicted_total >= 2, `evicted ${m.oauth2_sessions_evicted_total}`);
         assert.equal(m.oauth2_sessions_refused_total, 0);

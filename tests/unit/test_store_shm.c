@@ -1263,6 +1263,7 @@ static void test_store_shm_concurrent_readers_never_see_torn(void **state)
 
 typedef struct {
     volatile int stop;
+    unsigned started; /* writers of this round that are writing */
     apr_uint64_t ok, torn;
 } kill_shared_t;
 
@@ -1281,7 +1282,7 @@ static apr_uint32_t t_chunks(apr_uint32_t len)
 }
 
 /* Writes until killed: mostly records that need chunks. */
-static void kill_writer(fx_t *fx, unsigned int rs)
+static void kill_writer(fx_t *fx, unsigned int rs, kill_shared_t *sh)
 {
     unsigned char key[OAUTH2_SHM_KEY_LEN];
     apr_global_mutex_t *m = fx->mutex;
@@ -1297,6 +1298,7 @@ static void kill_writer(fx_t *fx, unsigned int rs)
         _exit(2);
     }
     buf = apr_palloc(fx->pool, T_MAX);
+    __atomic_fetch_add(&sh->started, 1, __ATOMIC_RELEASE);
     for (;;) {
         n = (apr_uint32_t)rand_r(&rs) % KILL_KEYS;
         op = (apr_uint32_t)rand_r(&rs) % 100;
@@ -1420,18 +1422,25 @@ static void kill_check_reads(fx_t *fx, unsigned char *buf)
     }
 }
 
-/* Forks two writers, kills them at random moments, reaps them. */
-static void kill_round(fx_t *fx, unsigned int *rs)
+/* Forks two writers, kills them at random moments once both write (or
+ * after a second, on a machine too busy to run them), reaps them. */
+static void kill_round(fx_t *fx, unsigned int *rs, kill_shared_t *sh)
 {
+    apr_time_t until = apr_time_now() + apr_time_from_sec(1);
     pid_t pids[2];
     int i, status;
 
+    __atomic_store_n(&sh->started, 0, __ATOMIC_RELAXED);
     for (i = 0; i < 2; i++) {
         pids[i] = fork();
         assert_true(pids[i] >= 0);
         if (pids[i] == 0) {
-            kill_writer(fx, (unsigned int)rand_r(rs));
+            kill_writer(fx, (unsigned int)rand_r(rs), sh);
         }
+    }
+    while (__atomic_load_n(&sh->started, __ATOMIC_ACQUIRE) < 2
+           && apr_time_now() < until) {
+        usleep(50);
     }
     for (i = 0; i < 2; i++) {
         usleep((useconds_t)(rand_r(rs) % 1500));
@@ -1473,8 +1482,12 @@ static void test_store_shm_writer_killed_anywhere_is_repaired(void **state)
     }
     deadline = apr_time_now() + apr_time_from_sec(kill_seconds());
     make_key(key, KILL_KEYS + 1); /* never written */
-    while (apr_time_now() < deadline) {
-        kill_round(&fx, &rs);
+    /* Past the deadline (by 30 s at most) until a kill has landed inside a
+     * write at least once: on a busy machine the first ones may not. */
+    while (apr_time_now() < deadline
+           || (stats_of(&fx).repairs == 0
+               && apr_time_now() < deadline + apr_time_from_sec(30))) {
+        kill_round(&fx, &rs, sh);
         rounds++;
         /* The next writer finds what the dead ones left. */
         rv = oauth2_shm_delete(fx.shm, key);
