@@ -9,8 +9,9 @@
 #   ./build.sh install   install the module and conf/ (a2enmod style)
 #   ./build.sh bench     throughput and instruction counts (see README)
 #   ./build.sh fuzz [S]  run every libFuzzer target for S seconds (default 60)
-#   ./build.sh soak      200,000 requests with logins/logouts/expiries mixed in:
-#                        errors, memory and store consistency
+#   ./build.sh soak      the shm table's kill test (writers SIGKILLed at random
+#                        for 180 s), then 200,000 requests with logins/logouts/
+#                        expiries mixed in: errors, memory and store consistency
 set -euo pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -123,6 +124,15 @@ cmd_integration() {
         --test-reporter=spec tests/integration/
 }
 
+# The shm session table's kill test for longer than the unit tests run it:
+# writers SIGKILLed at random points, the table audited after each round.
+cmd_shm_kill() {
+    local secs=${OAUTH2_SHM_KILL_SECONDS:-180}
+    log "shm table: writers killed at random points for $secs s"
+    make -C "$BUILD" tests/unit/test_store_shm >/dev/null
+    OAUTH2_SHM_KILL_SECONDS=$secs "$BUILD/tests/unit/test_store_shm"
+}
+
 cmd_fuzz_replay() {
     log "fuzz corpus replay (libFuzzer, ASan+UBSan)"
     tests/fuzz/fuzz.sh replay
@@ -159,7 +169,7 @@ cmd_demo() {
     exec node tests/demo/demo.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" "$@"
 }
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 case "${1:-}" in
 deps) cmd_deps ;;
@@ -170,7 +180,7 @@ integration) cmd_build --enable-werror; shift; cmd_integration "$@" ;;
 demo) shift; cmd_demo "$@" ;;
 install) cmd_install ;;
 fuzz) cmd_deps; tests/fuzz/fuzz.sh run "${2:-60}" ;;
-soak) cmd_deps; cmd_build; node tests/soak/soak.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" ;;
+soak) cmd_deps; cmd_build; cmd_shm_kill; node tests/soak/soak.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" ;;
 bench) shift; cmd_deps; cmd_build; exec tests/bench/bench.sh --module "$BUILD/.libs/mod_auth_oauth2.so" "$@" ;;
 -h|--help|help) usage 0 ;;
 *) usage 1 ;;

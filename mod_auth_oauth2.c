@@ -497,7 +497,8 @@ static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
                                apr_shm_size_get(shm_segment))
                != capacity) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     "OA2002: session capacity changed; sessions reset");
+                     "OA2002: session table capacity or layout changed; "
+                     "sessions reset");
         apr_shm_destroy(shm_segment);
         shm_segment = NULL;
     }

@@ -182,6 +182,7 @@ static apr_status_t bearer_store(request_rec *r,
     }
     /* A cache failure only costs a verification next time. */
     oauth2_store_put(srv->store, r->pool, req->key, rec, len, expires, now);
+    auth_oauth2_store_report(r, srv);
     req->session = s;
     req->expires = expires;
     return APR_SUCCESS;

@@ -151,6 +151,13 @@ apr_status_t auth_oauth2_session_create(request_rec *r,
                                         const oauth2_login_result_t *res,
                                         const char **err);
 
+/** Logs, at most once a minute across all processes, what the shm session
+ * table did since the last such line: live entries evicted for room
+ * (OA2130, naming OAuth2SessionStore shm:N), repairs after a process died
+ * writing it (OA2131). Call after a store write; costs a few atomic loads
+ * when there is nothing to say. */
+void auth_oauth2_store_report(request_rec *r, const auth_oauth2_srv_conf *srv);
+
 /** Removes the request's session (store record and cookies). */
 void auth_oauth2_session_remove(request_rec *r, const auth_oauth2_srv_conf *srv,
                                 const auth_oauth2_req_t *req);

@@ -272,6 +272,26 @@ static int callback_refused_code(request_rec *r,
                             st->return_to);
 }
 
+/* The session table had no room for this session, even after evicting
+ * (issue 12 item 9): the session is refused, other users go on. */
+static int session_full(request_rec *r, const auth_oauth2_srv_conf *srv,
+                        const char *err)
+{
+    oauth2_shm_stats_t st;
+
+    memset(&st, 0, sizeof(st));
+    oauth2_shm_stats(oauth2_store_get_shm(srv->store), &st);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "OA2132: login of %.200s refused: %s; raise N in "
+                  "OAuth2SessionStore shm:%u or make sessions smaller "
+                  "(fewer claims or groups)",
+                  r->user, err, st.capacity);
+    return auth_oauth2_page(r, HTTP_SERVICE_UNAVAILABLE, "Login unavailable",
+                            "The session store has no room for this "
+                            "session. Please try again later.",
+                            NULL);
+}
+
 /* Redeems the code and logs the user in. */
 static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                            const oauth2_state_t *st, const char *code)
@@ -308,6 +328,9 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     warn_overage(r, res->claims);
     rv = auth_oauth2_session_create(r, srv, res, &err);
+    if (rv == OAUTH2_EFULL) {
+        return session_full(r, srv, err);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK,
                       rv == OAUTH2_EMISMATCH ? APLOG_WARNING : APLOG_ERR, 0, r,
@@ -339,12 +362,12 @@ static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
                                 "The login response is malformed.", "/");
     }
     rc = callback_state(r, srv, apr_table_get(args, "state"), &st);
-    if (rc == DECLINED) {
-        rc = callback_once(r, srv, st);
-    }
     if (rc != DECLINED) {
         return rc;
     }
+    /* Nothing below writes to the store before the callback carries a
+     * code: an error= answer, or a callback that anyone can make with a
+     * state from /start, costs no store entry (issue 12 item 8). */
     error = apr_table_get(args, "error");
     if (error != NULL) {
         return callback_error(r, args, error, st);
@@ -366,7 +389,8 @@ static int endpoint_callback(request_rec *r, const auth_oauth2_srv_conf *srv)
         return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
                                 "The login response has no code.", "/");
     }
-    return callback_finish(r, srv, st, code);
+    rc = callback_once(r, srv, st);
+    return rc != DECLINED ? rc : callback_finish(r, srv, st, code);
 }
 
 /* A query with a repeated or undecodable parameter (400). */
@@ -693,8 +717,15 @@ int auth_oauth2_status_handler(request_rec *r)
                    "# TYPE oauth2_shm_bytes gauge\n"
                    "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
                    "# TYPE oauth2_sessions_evicted_total counter\n"
-                   "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n",
-                   st.capacity, st.live, st.chunks_free, st.size, st.evictions);
+                   "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+                   "# TYPE oauth2_sessions_refused_total counter\n"
+                   "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+                   "# TYPE oauth2_markers_evicted_total counter\n"
+                   "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+                   "# TYPE oauth2_shm_repairs_total counter\n"
+                   "oauth2_shm_repairs_total %u\n",
+                   st.capacity, st.live, st.chunks_free, st.size, st.evictions,
+                   st.refused, st.markers_evicted, st.repairs);
     }
     if (srv->prov != NULL) {
         oauth2_provider_stats(srv->prov, &ps);

@@ -772,16 +772,52 @@ apr_status_t auth_oauth2_session_create(request_rec *r,
     }
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_put(srv->store, r->pool, key, rec, len, expires, now);
-        *err = "the session store failed";
+        *err = rv == OAUTH2_EFULL
+                   ? apr_psprintf(r->pool,
+                                  "the session (%" APR_SIZE_T_FMT " bytes) "
+                                  "does not fit in the session table",
+                                  len)
+                   : "the session store failed";
     }
-    if (rv != APR_SUCCESS) {
-        return rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
-    }
-    if (backchannel_supported(r, srv, now)) {
+    if (rv == APR_SUCCESS && backchannel_supported(r, srv, now)) {
         index_add(r, srv, s, key, now);
+    }
+    auth_oauth2_store_report(r, srv);
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_ECRYPTO || rv == OAUTH2_EFULL ? rv : OAUTH2_ESTORE;
     }
     auth_oauth2_set_cookie(r, srv, srv->cfg->cookie_name, id, -1, "/");
     return APR_SUCCESS;
+}
+
+/* Once a minute at most, across processes. */
+#define STORE_REPORT_INTERVAL apr_time_from_sec(60)
+
+void auth_oauth2_store_report(request_rec *r, const auth_oauth2_srv_conf *srv)
+{
+    oauth2_shm_t *shm = srv->store ? oauth2_store_get_shm(srv->store) : NULL;
+    oauth2_shm_report_t rep;
+
+    if (shm == NULL
+        || !oauth2_shm_report(shm, apr_time_now(), STORE_REPORT_INTERVAL,
+                              &rep)) {
+        return;
+    }
+    if (rep.evictions > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2130: the session table is full: %" APR_UINT64_T_FMT
+                      " live entries (sessions) were evicted to make room "
+                      "since the last report; raise N in OAuth2SessionStore "
+                      "shm:%u",
+                      rep.evictions, rep.capacity);
+    }
+    if (rep.repairs > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "OA2131: a process died while writing the session "
+                      "table; the next writer repaired it (%u time(s) since "
+                      "the last report; entries it was writing are gone)",
+                      rep.repairs);
+    }
 }
 
 void auth_oauth2_session_remove(request_rec *r, const auth_oauth2_srv_conf *srv,
@@ -841,6 +877,7 @@ static apr_status_t refresh_save(request_rec *r,
                  ? cookie_write(r, srv, rec, len, req->expires, &err)
                  : oauth2_store_put(srv->store, r->pool, req->key, rec, len,
                                     req->expires, now);
+        auth_oauth2_store_report(r, srv);
     }
     if (rv == APR_SUCCESS) {
         rv = oauth2_session_decode(rec, len, own_session(r, req));

@@ -64,11 +64,12 @@ static apr_status_t shm_put(void *ctx, apr_pool_t *p, const unsigned char *key,
     return oauth2_shm_put(ctx, key, rec, len, expires, now);
 }
 
+/* A marker in the table's own pool: it holds no record. */
 static apr_status_t shm_add(void *ctx, apr_pool_t *p, const unsigned char *key,
                             const char *rec, apr_size_t len, apr_time_t expires,
                             apr_time_t now)
 {
-    return oauth2_shm_add(ctx, key, rec, len, expires, now);
+    return oauth2_shm_mark(ctx, key, expires, now);
 }
 
 static apr_status_t shm_touch(void *ctx, apr_pool_t *p,

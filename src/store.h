@@ -28,8 +28,8 @@ typedef struct {
 } oauth2_store_meta_t;
 
 /** A store implementation. Every function returns APR_SUCCESS,
- * OAUTH2_ENOTFOUND, OAUTH2_EREPLAY (add), or OAUTH2_ESTORE / an APR
- * code for a store failure. */
+ * OAUTH2_ENOTFOUND, OAUTH2_EREPLAY (add), OAUTH2_EFULL (put: no room,
+ * shm), or OAUTH2_ESTORE / an APR code for a store failure. */
 typedef struct {
     const char *name;
     apr_status_t (*get)(void *ctx, apr_pool_t *p, const unsigned char *key,

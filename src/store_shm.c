@@ -11,8 +11,9 @@
  *
  *   header   256 B      shm_header_t: magic, layout version, capacity,
  *                       slot/chunk sizes, window, total size, hash seed;
- *                       writer state (free chunk list head, sweep cursor)
- *                       and counters (live, chunks free, evictions)
+ *                       writer state (free chunk list head, sweep cursor,
+ *                       the "writer inside" mark) and counters (live,
+ *                       chunks free, evictions, repairs, refusals, ...)
  *   tags     8 B  x C   one 64-bit tag per slot: the keyed hash of the
  *                       slot's key (never 0); 0 = empty
  *   slots    512 B x C  shm_slot_t: a 64-byte head (seqlock version,
@@ -21,16 +22,23 @@
  *   chunks   256 B x 4C overflow chunks, record bytes only
  *   next     4 B  x 4C  next[i] = the chunk after chunk i+1 in its chain
  *                       (1-based, 0 = end), for records and the free list
+ *   marks    40 B x C   shm_mark_t: one-time markers (a used login state,
+ *                       a logout token's jti, a refresh lock): key and
+ *                       expiry, no record; a pool of their own, so that
+ *                       markers, which anonymous clients can cause, never
+ *                       take a session's slot
+ *   owned    1 bit x 4C scratch for the repair: which chunks a record holds
  *
- *   = 1,560 bytes of segment per record of capacity (SPEC: <= 2 KB).
+ *   = 1,600.5 bytes of segment per record of capacity (SPEC: <= 2 KB).
  *
  * A key hashes (SipHash-1-3 keyed with the 16-byte seed) to a 64-bit tag;
  * its high half picks the bucket. A record lives in one of the SHM_WINDOW
  * slots from its bucket (wrapping). Lookups compare tags over the whole
  * window (256 bytes: four adjacent cache lines), so a delete only clears
- * the tag: there are no tombstones and records never move.
+ * the tag: there are no tombstones and records never move. Markers use
+ * the same bucket and window in their own array.
  *
- * Concurrency. Writers (put, add, delete, touch) hold the global mutex.
+ * Concurrency. Writers (put, mark, delete, touch) hold the global mutex.
  * Readers (get, check) take no lock: each slot has a seqlock version that
  * a writer makes odd before it changes the slot, its tag or its chunks,
  * and even (+1) when done. A reader loads the version (acquire), copies
@@ -44,11 +52,32 @@
  * corrupted segment, can produce EBUSY or garbage but never an access
  * outside the segment or an endless loop. Scalar fields that are checked
  * and then used are read once with __atomic loads for the same reason.
+ * Markers are only ever read by writers.
  *
- * Expiry. A record is live while now < expires. Each put/add sweeps
+ * A writer that dies inside (SIGKILL, the OOM killer, a crash elsewhere
+ * in the process) leaves the mutex to the next writer (the default
+ * mutexes release it: a robust pthread mutex, fcntl, flock, SysV
+ * semaphores with SEM_UNDO), but its work half done: a slot with an odd
+ * version, a chain half taken from or half given back to the free list.
+ * So every writer sets the header's "writer inside" mark after it takes
+ * the mutex and clears it, last, before it lets go; the next writer that
+ * finds the mark set repairs the table before anything else (one pass
+ * over every slot, done only then): slots with an odd version, a wrong
+ * tag or a chain that does not hold together are emptied, each record's
+ * chain is claimed in the owned bitmap (a chunk claimed twice empties the
+ * second record), every unclaimed chunk goes back on a rebuilt free list,
+ * and the counters are recounted. Readers of the emptied slots see their
+ * version move and retry; no other record's chain is touched, so readers
+ * never get another record's bytes.
+ *
+ * Expiry and room. A record is live while now < expires. Each put sweeps
  * SHM_SWEEP slots from a rotating cursor and frees expired records (as
- * redis does: bounded work per call, never a full scan); when chunks run
- * short it sweeps SHM_SWEEP_MORE more before answering OAUTH2_EFULL.
+ * redis does: bounded work per call, never a full scan). A new key takes
+ * an empty or expired slot of its window, else evicts the record there
+ * that expires first. When chunks run short it sweeps SHM_SWEEP_MORE more
+ * slots, then evicts records that hold chunks (in each of at most
+ * SHM_EVICT_ROUNDS windows from the cursor, the one that expires first)
+ * until the record fits; only then does it answer OAUTH2_EFULL.
  */
 #include <string.h>
 
@@ -57,7 +86,7 @@
 #include "store_shm.h"
 
 #define SHM_MAGIC           0x5332414fu /* "OA2S" little-endian */
-#define SHM_LAYOUT          1u
+#define SHM_LAYOUT          2u
 #define SHM_HEADER_SIZE     256u
 #define SHM_ALIGN           64u
 #define SHM_SLOT_SIZE       512u
@@ -68,6 +97,7 @@
 #define SHM_WINDOW          32u
 #define SHM_SWEEP           8u
 #define SHM_SWEEP_MORE      256u
+#define SHM_EVICT_ROUNDS    64u
 #define SHM_READ_TRIES      8
 /* Chunks a record of OAUTH2_MAX_SESSION_RECORD bytes needs: the longest
  * chain a reader or writer ever follows. */
@@ -96,6 +126,17 @@ typedef struct {
     apr_uint32_t chunks_free;
     apr_uint32_t live;
     apr_uint64_t evictions;
+    /* Non-zero from a writer's taking the mutex until it lets go: found
+     * set by the next writer, it means the last one died inside. */
+    apr_uint32_t writer;
+    apr_uint32_t repairs;
+    apr_uint64_t markers_evicted;
+    apr_uint64_t refused;
+    /* What oauth2_shm_report() told last, and when (lock-free). */
+    apr_uint64_t reported_evictions;
+    apr_uint32_t reported_repairs;
+    apr_uint32_t reserved2;
+    apr_int64_t reported_at;
 } shm_header_t;
 
 typedef struct {
@@ -110,7 +151,14 @@ typedef struct {
     unsigned char data[SHM_INLINE];
 } shm_slot_t;
 
+/* A one-time marker; expires 0 = an empty entry. */
+typedef struct {
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    apr_int64_t expires;
+} shm_mark_t;
+
 _Static_assert(sizeof(shm_header_t) <= SHM_HEADER_SIZE, "header size");
+_Static_assert(sizeof(shm_mark_t) == 40, "marker size");
 _Static_assert(sizeof(shm_slot_t) == SHM_SLOT_SIZE, "slot size");
 _Static_assert(SHM_WINDOW < OAUTH2_SHM_MIN_CAPACITY, "window size");
 _Static_assert(SHM_MAX_CHAIN <= SHM_CHUNKS_PER_SLOT * OAUTH2_SHM_MIN_CAPACITY,
@@ -122,6 +170,8 @@ struct oauth2_shm_t {
     shm_slot_t *slots;
     unsigned char *chunks;
     apr_uint32_t *next;
+    shm_mark_t *marks;
+    unsigned char *owned;  /* nchunks bits */
     apr_uint32_t capacity; /* from the geometry, not the segment */
     apr_uint32_t nchunks;
     apr_uint64_t size;
@@ -131,7 +181,7 @@ struct oauth2_shm_t {
 
 /* Where each region starts, for one capacity. */
 typedef struct {
-    apr_uint64_t tags, slots, chunks, next, size;
+    apr_uint64_t tags, slots, chunks, next, marks, owned, size;
     apr_uint32_t nchunks;
 } shm_geom_t;
 
@@ -198,6 +248,14 @@ static int shm_geometry(apr_uint32_t capacity, shm_geom_t *g)
     }
     g->next = off;
     if (!geom_add(&off, nchunks, sizeof(apr_uint32_t))) {
+        return 0;
+    }
+    g->marks = off;
+    if (!geom_add(&off, capacity, sizeof(shm_mark_t))) {
+        return 0;
+    }
+    g->owned = off;
+    if (!geom_add(&off, (nchunks + 7) / 8, 1)) {
         return 0;
     }
     if (off > APR_SIZE_MAX) {
@@ -369,6 +427,7 @@ apr_status_t oauth2_shm_format(void *base, apr_uint64_t size,
     /* Chunk data is never read before a record writes it: leave those
      * pages untouched. Everything else starts zeroed. */
     memset(b, 0, (apr_size_t)g.chunks);
+    memset(b + g.marks, 0, (apr_size_t)(g.size - g.marks));
     next = (apr_uint32_t *)(b + g.next);
     for (i = 0; i < g.nchunks; i++) {
         next[i] = i + 1 < g.nchunks ? i + 2 : 0;
@@ -416,6 +475,8 @@ apr_status_t oauth2_shm_attach(apr_pool_t *p, void *base, apr_uint64_t size,
     h->slots = (shm_slot_t *)(b + g.slots);
     h->chunks = b + g.chunks;
     h->next = (apr_uint32_t *)(b + g.next);
+    h->marks = (shm_mark_t *)(b + g.marks);
+    h->owned = b + g.owned;
     h->capacity = h->hdr->capacity;
     h->nchunks = g.nchunks;
     h->size = g.size;
@@ -651,8 +712,8 @@ apr_status_t oauth2_shm_check(oauth2_shm_t *shm, const oauth2_shm_meta_t *meta,
  * atomic stores are for the lock-free readers.
  */
 
-/* Makes the slot's version odd (it may already be, if a writer died
- * inside) and orders that store before the writes that follow. */
+/* Makes the slot's version odd and orders that store before the writes
+ * that follow. */
 static apr_uint32_t slot_begin(shm_slot_t *s)
 {
     apr_uint32_t v = __atomic_load_n(&s->version, __ATOMIC_RELAXED) | 1u;
@@ -670,6 +731,11 @@ static void slot_end(shm_slot_t *s, apr_uint32_t v)
 static void counter_add32(apr_uint32_t *c, apr_int32_t delta)
 {
     __atomic_fetch_add(c, (apr_uint32_t)delta, __ATOMIC_RELAXED);
+}
+
+static void counter_inc64(apr_uint64_t *c)
+{
+    __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
 /* Returns a chain to the free list; bounded and index-checked, since the
@@ -725,6 +791,15 @@ static apr_uint32_t chunks_take(oauth2_shm_t *shm, apr_uint32_t count)
     return first;
 }
 
+/* Marks a slot's head empty (inside the caller's slot_begin/slot_end). */
+static void slot_reset(shm_slot_t *s)
+{
+    __atomic_store_n(&s->flags, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
+    s->nchunks = 0;
+}
+
 /* Empties a used slot (inside the caller's slot_begin/slot_end); the
  * caller decides about the tag. */
 static void slot_empty(oauth2_shm_t *shm, apr_uint32_t idx)
@@ -732,10 +807,7 @@ static void slot_empty(oauth2_shm_t *shm, apr_uint32_t idx)
     shm_slot_t *s = &shm->slots[idx];
 
     chunks_release(shm, s->first, s->nchunks);
-    __atomic_store_n(&s->flags, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
-    s->nchunks = 0;
+    slot_reset(s);
     counter_add32(&shm->hdr->live, -1);
 }
 
@@ -749,6 +821,150 @@ static void slot_clear(oauth2_shm_t *shm, apr_uint32_t idx)
     slot_empty(shm, idx);
     slot_end(s, v);
 }
+
+/*
+ * The repair after a writer died inside (see the top of the file).
+ */
+
+static int owned_get(const oauth2_shm_t *shm, apr_uint32_t idx)
+{
+    return (shm->owned[(idx - 1) >> 3] >> ((idx - 1) & 7)) & 1;
+}
+
+static void owned_put(oauth2_shm_t *shm, apr_uint32_t idx, int on)
+{
+    unsigned char bit = (unsigned char)(1u << ((idx - 1) & 7));
+
+    if (on) {
+        shm->owned[(idx - 1) >> 3] |= bit;
+    }
+    else {
+        shm->owned[(idx - 1) >> 3] &= (unsigned char)~bit;
+    }
+}
+
+/* Claims the chain of a used slot in the owned bitmap: 1 when its length,
+ * chunk count and chain agree and no chunk is out of range or claimed
+ * already; otherwise 0, with nothing claimed. */
+static int chain_claim(oauth2_shm_t *shm, const shm_slot_t *s)
+{
+    apr_uint32_t need, idx, i, n;
+
+    if (s->len > OAUTH2_MAX_SESSION_RECORD) {
+        return 0;
+    }
+    need = chunks_needed(s->len);
+    if (s->nchunks != need || (need == 0) != (s->first == 0)) {
+        return 0;
+    }
+    for (i = 0, idx = s->first; i < need; i++, idx = shm->next[idx - 1]) {
+        if (idx == 0 || idx > shm->nchunks || owned_get(shm, idx)) {
+            break;
+        }
+        owned_put(shm, idx, 1);
+    }
+    if (i == need) {
+        return 1;
+    }
+    /* next[] is unchanged: the same walk finds what was claimed. */
+    for (n = 0, idx = s->first; n < i; n++, idx = shm->next[idx - 1]) {
+        owned_put(shm, idx, 0);
+    }
+    return 0;
+}
+
+/* Is slot idx an empty slot, or a whole record whose chain it now owns?
+ * Otherwise the repair empties it. */
+static int slot_sound(oauth2_shm_t *shm, apr_uint32_t idx)
+{
+    const shm_slot_t *s = &shm->slots[idx];
+
+    if (s->version & 1) {
+        return 0; /* the dead writer was inside */
+    }
+    if (!(s->flags & SLOT_USED)) {
+        return shm->tags[idx] == 0;
+    }
+    /* A record whose tag is not its key's was never published. */
+    return shm->tags[idx] == shm_hash(shm, s->key) && chain_claim(shm, s);
+}
+
+/* Empties slot idx without giving its chunks back (the free list is
+ * rebuilt from the owned bitmap). */
+static void slot_invalidate(oauth2_shm_t *shm, apr_uint32_t idx)
+{
+    shm_slot_t *s = &shm->slots[idx];
+    apr_uint32_t v = slot_begin(s);
+
+    __atomic_store_n(&shm->tags[idx], 0, __ATOMIC_RELAXED);
+    slot_reset(s);
+    slot_end(s, v);
+}
+
+/* A free list of every chunk no record owns; returns their number. */
+static apr_uint32_t free_rebuild(oauth2_shm_t *shm)
+{
+    apr_uint32_t idx, head = 0, n = 0;
+
+    for (idx = shm->nchunks; idx >= 1; idx--) {
+        if (!owned_get(shm, idx)) {
+            __atomic_store_n(&shm->next[idx - 1], head, __ATOMIC_RELAXED);
+            head = idx;
+            n++;
+        }
+    }
+    shm->hdr->free_head = head;
+    return n;
+}
+
+static void repair_locked(oauth2_shm_t *shm)
+{
+    shm_header_t *hdr = shm->hdr;
+    apr_uint32_t idx, live = 0;
+
+    memset(shm->owned, 0, (shm->nchunks + 7) / 8);
+    for (idx = 0; idx < shm->capacity; idx++) {
+        if (!slot_sound(shm, idx)) {
+            slot_invalidate(shm, idx);
+        }
+        else if (shm->slots[idx].flags & SLOT_USED) {
+            live++;
+        }
+    }
+    __atomic_store_n(&hdr->chunks_free, free_rebuild(shm), __ATOMIC_RELAXED);
+    __atomic_store_n(&hdr->live, live, __ATOMIC_RELAXED);
+    counter_add32(&hdr->repairs, 1);
+}
+
+/* Takes the mutex (try: without waiting), repairs what a writer that died
+ * inside left, and sets the "writer inside" mark. */
+static apr_status_t writer_enter(oauth2_shm_t *shm, int try)
+{
+    apr_status_t rv = try ? apr_global_mutex_trylock(shm->mutex)
+                          : apr_global_mutex_lock(shm->mutex);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    if (__atomic_load_n(&shm->hdr->writer, __ATOMIC_RELAXED) != 0) {
+        repair_locked(shm);
+    }
+    __atomic_store_n(&shm->hdr->writer, 1, __ATOMIC_RELAXED);
+    /* The mark is in place before any change that follows it. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return APR_SUCCESS;
+}
+
+/* Clears the mark after every change, then lets the mutex go. */
+static void writer_leave(oauth2_shm_t *shm)
+{
+    __atomic_store_n(&shm->hdr->writer, 0, __ATOMIC_RELEASE);
+    apr_global_mutex_unlock(shm->mutex);
+}
+
+/*
+ * Records.
+ */
 
 /* Frees expired records in count slots from the rotating cursor. */
 static void sweep_locked(oauth2_shm_t *shm, apr_time_t now, apr_uint32_t count)
@@ -821,6 +1037,38 @@ static int chunks_enough(const oauth2_shm_t *shm, apr_uint32_t idx,
     return need <= avail;
 }
 
+/* Evicts records that hold chunks until slot idx can take need of them:
+ * in each of at most SHM_EVICT_ROUNDS windows from the cursor, the one
+ * that expires first (sampled, as redis approximates LRU: bounded work,
+ * and the records closest to expiry go first). */
+static void evict_for_chunks(oauth2_shm_t *shm, apr_uint32_t idx,
+                             apr_uint32_t need, apr_time_t now)
+{
+    apr_uint32_t cur = shm->hdr->cursor % shm->capacity, r, i, j, best;
+    const shm_slot_t *s;
+
+    for (r = 0; r < SHM_EVICT_ROUNDS && !chunks_enough(shm, idx, need); r++) {
+        best = shm->capacity;
+        for (i = 0; i < SHM_WINDOW; i++) {
+            j = shm_probe(shm, cur, i);
+            s = &shm->slots[j];
+            if (j != idx && (s->flags & SLOT_USED) && s->nchunks > 0
+                && (best == shm->capacity
+                    || s->expires < shm->slots[best].expires)) {
+                best = j;
+            }
+        }
+        if (best < shm->capacity) {
+            if (shm->slots[best].expires > now) {
+                counter_inc64(&shm->hdr->evictions);
+            }
+            slot_clear(shm, best);
+        }
+        cur = shm_probe(shm, cur, SHM_WINDOW);
+    }
+    shm->hdr->cursor = cur;
+}
+
 /* Copies the record into the slot's inline area and its fresh chain. */
 static void record_fill(oauth2_shm_t *shm, shm_slot_t *s,
                         const unsigned char *rec, apr_uint32_t len)
@@ -858,7 +1106,7 @@ static void slot_drop(oauth2_shm_t *shm, apr_uint32_t idx,
          * keeps it: readers of the key retry until the write is done.) */
         __atomic_store_n(&shm->tags[idx], 0, __ATOMIC_RELAXED);
         if (s->expires > now) {
-            __atomic_fetch_add(&shm->hdr->evictions, 1, __ATOMIC_RELAXED);
+            counter_inc64(&shm->hdr->evictions);
         }
     }
     slot_empty(shm, idx);
@@ -898,36 +1146,34 @@ static apr_status_t slot_write(oauth2_shm_t *shm, apr_uint32_t idx,
     return APR_SUCCESS;
 }
 
-/* put and add, with the mutex held. */
+/* put, with the mutex held. */
 static apr_status_t store_locked(oauth2_shm_t *shm, apr_uint64_t tag,
                                  const unsigned char *key,
                                  const unsigned char *rec, apr_uint32_t len,
-                                 apr_time_t expires, apr_time_t now,
-                                 int only_new)
+                                 apr_time_t expires, apr_time_t now)
 {
     apr_uint32_t need = chunks_needed(len), idx;
 
     sweep_locked(shm, now, SHM_SWEEP);
     idx = find_locked(shm, tag, key);
-    if (idx < shm->capacity && only_new && shm->slots[idx].expires > now) {
-        return OAUTH2_EREPLAY;
-    }
     if (idx >= shm->capacity) {
         idx = choose_locked(shm, tag, now);
     }
     if (!chunks_enough(shm, idx, need)) {
         sweep_locked(shm, now, SHM_SWEEP_MORE);
+        evict_for_chunks(shm, idx, need, now);
         if (!chunks_enough(shm, idx, need)) {
+            counter_inc64(&shm->hdr->refused);
             return OAUTH2_EFULL;
         }
     }
     return slot_write(shm, idx, tag, key, rec, len, expires, now);
 }
 
-static apr_status_t shm_store(oauth2_shm_t *shm,
-                              const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                              const void *rec, apr_size_t len,
-                              apr_time_t expires, apr_time_t now, int only_new)
+apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
+                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                            const void *rec, apr_size_t len, apr_time_t expires,
+                            apr_time_t now)
 {
     apr_uint64_t tag;
     apr_status_t rv;
@@ -939,31 +1185,104 @@ static apr_status_t shm_store(oauth2_shm_t *shm,
         return OAUTH2_ETOOBIG;
     }
     tag = shm_hash(shm, key);
-    rv = apr_global_mutex_lock(shm->mutex);
+    rv = writer_enter(shm, 0);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now,
-                      only_new);
-    apr_global_mutex_unlock(shm->mutex);
+    rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now);
+    writer_leave(shm);
     return rv;
 }
 
-apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
-                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            const void *rec, apr_size_t len, apr_time_t expires,
-                            apr_time_t now)
+/*
+ * Markers: writers only, so no seqlock. An entry is written expiry first
+ * (to 0: empty), then key, then expiry, so a writer that dies inside
+ * leaves an empty entry or a whole one.
+ */
+
+/* The marker entry of key in its window, or capacity. */
+static apr_uint32_t mark_find(const oauth2_shm_t *shm, apr_uint64_t tag,
+                              const unsigned char *key)
 {
-    return shm_store(shm, key, rec, len, expires, now, 0);
+    apr_uint32_t bucket = shm_bucket(shm, tag), i, idx;
+
+    for (i = 0; i < SHM_WINDOW; i++) {
+        idx = shm_probe(shm, bucket, i);
+        if (shm->marks[idx].expires != 0
+            && memcmp(shm->marks[idx].key, key, OAUTH2_SHM_KEY_LEN) == 0) {
+            return idx;
+        }
+    }
+    return shm->capacity;
 }
 
-apr_status_t oauth2_shm_add(oauth2_shm_t *shm,
-                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            const void *rec, apr_size_t len, apr_time_t expires,
-                            apr_time_t now)
+/* Where a new marker goes: an empty or expired entry of its window, else
+ * the marker there that expires first (evicted: only markers ever make
+ * room for markers). */
+static apr_uint32_t mark_choose(oauth2_shm_t *shm, apr_uint64_t tag,
+                                apr_time_t now)
 {
-    return shm_store(shm, key, rec, len, expires, now, 1);
+    apr_uint32_t bucket = shm_bucket(shm, tag), i, idx, best = bucket;
+
+    for (i = 0; i < SHM_WINDOW; i++) {
+        idx = shm_probe(shm, bucket, i);
+        if (shm->marks[idx].expires <= now) {
+            return idx;
+        }
+        if (shm->marks[idx].expires < shm->marks[best].expires) {
+            best = idx;
+        }
+    }
+    counter_inc64(&shm->hdr->markers_evicted);
+    return best;
 }
+
+static apr_status_t mark_locked(oauth2_shm_t *shm, apr_uint64_t tag,
+                                const unsigned char *key, apr_time_t expires,
+                                apr_time_t now)
+{
+    apr_uint32_t idx = mark_find(shm, tag, key);
+    shm_mark_t *m;
+
+    if (idx < shm->capacity && shm->marks[idx].expires > now) {
+        return OAUTH2_EREPLAY;
+    }
+    if (idx >= shm->capacity) {
+        idx = mark_choose(shm, tag, now);
+    }
+    m = &shm->marks[idx];
+    m->expires = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memcpy(m->key, key, OAUTH2_SHM_KEY_LEN);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* An expiry of 0 would read as empty. */
+    m->expires = expires != 0 ? expires : 1;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_shm_mark(oauth2_shm_t *shm,
+                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                             apr_time_t expires, apr_time_t now)
+{
+    apr_uint64_t tag;
+    apr_status_t rv;
+
+    if (shm == NULL || key == NULL) {
+        return APR_EINVAL;
+    }
+    tag = shm_hash(shm, key);
+    rv = writer_enter(shm, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = mark_locked(shm, tag, key, expires, now);
+    writer_leave(shm);
+    return rv;
+}
+
+/*
+ * Touch, delete, counters.
+ */
 
 apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
                               const unsigned char key[OAUTH2_SHM_KEY_LEN],
@@ -977,7 +1296,7 @@ apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
         return APR_EINVAL;
     }
     tag = shm_hash(shm, key);
-    rv = apr_global_mutex_trylock(shm->mutex);
+    rv = writer_enter(shm, 1);
     if (APR_STATUS_IS_EBUSY(rv)) {
         return APR_EBUSY;
     }
@@ -990,31 +1309,46 @@ apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
          * and oauth2_shm_check() holders keep their copy. */
         __atomic_store_n(&shm->slots[idx].expires, expires, __ATOMIC_RELAXED);
     }
-    apr_global_mutex_unlock(shm->mutex);
+    writer_leave(shm);
     return idx < shm->capacity ? APR_SUCCESS : OAUTH2_ENOTFOUND;
+}
+
+/* Removes the record or the marker under key; 1 when there was one. */
+static int delete_locked(oauth2_shm_t *shm, apr_uint64_t tag,
+                         const unsigned char *key)
+{
+    apr_uint32_t idx = find_locked(shm, tag, key);
+
+    if (idx < shm->capacity) {
+        slot_clear(shm, idx);
+        return 1;
+    }
+    idx = mark_find(shm, tag, key);
+    if (idx < shm->capacity) {
+        shm->marks[idx].expires = 0;
+        return 1;
+    }
+    return 0;
 }
 
 apr_status_t oauth2_shm_delete(oauth2_shm_t *shm,
                                const unsigned char key[OAUTH2_SHM_KEY_LEN])
 {
     apr_uint64_t tag;
-    apr_uint32_t idx;
     apr_status_t rv;
+    int found;
 
     if (shm == NULL || key == NULL) {
         return APR_EINVAL;
     }
     tag = shm_hash(shm, key);
-    rv = apr_global_mutex_lock(shm->mutex);
+    rv = writer_enter(shm, 0);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    idx = find_locked(shm, tag, key);
-    if (idx < shm->capacity) {
-        slot_clear(shm, idx);
-    }
-    apr_global_mutex_unlock(shm->mutex);
-    return idx < shm->capacity ? APR_SUCCESS : OAUTH2_ENOTFOUND;
+    found = delete_locked(shm, tag, key);
+    writer_leave(shm);
+    return found ? APR_SUCCESS : OAUTH2_ENOTFOUND;
 }
 
 void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats)
@@ -1030,5 +1364,46 @@ void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats)
     stats->chunks_total = shm->nchunks;
     stats->chunks_free = __atomic_load_n(&hdr->chunks_free, __ATOMIC_RELAXED);
     stats->evictions = __atomic_load_n(&hdr->evictions, __ATOMIC_RELAXED);
+    stats->markers_evicted =
+        __atomic_load_n(&hdr->markers_evicted, __ATOMIC_RELAXED);
+    stats->refused = __atomic_load_n(&hdr->refused, __ATOMIC_RELAXED);
+    stats->repairs = __atomic_load_n(&hdr->repairs, __ATOMIC_RELAXED);
     stats->size = shm->size;
+}
+
+int oauth2_shm_report(oauth2_shm_t *shm, apr_time_t now,
+                      apr_interval_time_t interval, oauth2_shm_report_t *out)
+{
+    shm_header_t *hdr;
+    apr_uint64_t ev;
+    apr_uint32_t rep;
+    apr_time_t at;
+
+    if (shm == NULL || out == NULL) {
+        return 0;
+    }
+    hdr = shm->hdr;
+    ev = __atomic_load_n(&hdr->evictions, __ATOMIC_RELAXED);
+    rep = __atomic_load_n(&hdr->repairs, __ATOMIC_RELAXED);
+    if (ev == __atomic_load_n(&hdr->reported_evictions, __ATOMIC_RELAXED)
+        && rep == __atomic_load_n(&hdr->reported_repairs, __ATOMIC_RELAXED)) {
+        return 0;
+    }
+    /* One process reports per interval: the one whose swap wins (0: no
+     * report yet). */
+    at = __atomic_load_n(&hdr->reported_at, __ATOMIC_RELAXED);
+    if ((at != 0 && now - at < interval)
+        || !__atomic_compare_exchange_n(&hdr->reported_at, &at, now, 0,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        return 0;
+    }
+    /* What was counted after the loads above is told next time. */
+    out->evictions =
+        ev
+        - __atomic_exchange_n(&hdr->reported_evictions, ev, __ATOMIC_RELAXED);
+    out->repairs =
+        rep
+        - __atomic_exchange_n(&hdr->reported_repairs, rep, __ATOMIC_RELAXED);
+    out->capacity = shm->capacity;
+    return 1;
 }

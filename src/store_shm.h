@@ -11,9 +11,12 @@
  * serialize on one global mutex that the caller creates (the glue
  * registers it with ap_mutex_register so the Mutex directive applies).
  * Work per call is bounded: a fixed probe window, a fixed number of slots
- * swept for expired records per write; never a scan of the whole table.
- * A record is expired at now when expires <= now. The layout is described
- * at the top of store_shm.c (1,560 bytes of segment per record).
+ * swept for expired records per write; never a scan of the whole table,
+ * except once after a writer died holding the mutex (the next writer then
+ * repairs the table before it writes). One-time markers live in a pool of
+ * their own and never take a record's place. A record is expired at now
+ * when expires <= now. The layout is described at the top of store_shm.c
+ * (1,600.5 bytes of segment per record).
  */
 #ifndef OAUTH2_STORE_SHM_H
 #define OAUTH2_STORE_SHM_H
@@ -39,23 +42,34 @@ typedef struct {
 
 /** Counters for the status page. */
 typedef struct {
-    apr_uint32_t capacity;     /* slots */
+    apr_uint32_t capacity;     /* slots (and marker entries) */
     apr_uint32_t live;         /* records stored (expired ones included
                                   until swept) */
     apr_uint32_t chunks_total; /* overflow chunks */
     apr_uint32_t chunks_free;
-    apr_uint64_t evictions; /* live records dropped to make room */
-    apr_uint64_t size;      /* bytes of the segment */
+    apr_uint64_t evictions;       /* live records dropped to make room */
+    apr_uint64_t markers_evicted; /* live markers dropped for markers */
+    apr_uint64_t refused;         /* puts answered OAUTH2_EFULL */
+    apr_uint32_t repairs;         /* repairs after a writer died inside */
+    apr_uint64_t size;            /* bytes of the segment */
 } oauth2_shm_stats_t;
+
+/** What oauth2_shm_report() has to tell. */
+typedef struct {
+    apr_uint64_t evictions; /* since the last report */
+    apr_uint32_t repairs;   /* since the last report */
+    apr_uint32_t capacity;
+} oauth2_shm_report_t;
 
 /**
  * Bytes needed for a table of `capacity` records (slots plus overflow
  * chunks), computed in 64 bits; 0 when capacity is outside
  * [OAUTH2_SHM_MIN_CAPACITY, OAUTH2_SHM_MAX_CAPACITY] or the size does not
- * fit in apr_size_t. Size it at ~1.5x the sessions expected: random keys
+ * fit in apr_size_t. Size it at ~1.5x the records expected: random keys
  * filling 65% of the slots evict 0.02% of them, at 75% 0.25%, at 90%
  * 2.5%. The overflow chunks (4 per slot) hold a full table of records
- * averaging up to 1,472 bytes; beyond that a put answers OAUTH2_EFULL.
+ * averaging up to 1,472 bytes; beyond that records holding chunks are
+ * evicted to make room. The marker pool has as many entries as slots.
  */
 apr_uint64_t oauth2_shm_size(apr_uint32_t capacity);
 
@@ -131,13 +145,18 @@ apr_status_t oauth2_shm_check(oauth2_shm_t *shm, const oauth2_shm_meta_t *meta,
 /**
  * Stores (inserts or replaces) the record under key, expiring at expires.
  * Takes the mutex. To make room it reuses an empty or expired slot in the
- * key's probe window, else evicts the record there that expires first.
- * A replace happens in place: concurrent readers of the key retry, and
- * may get OAUTH2_EBUSY, but never ENOTFOUND or a mix of the two records.
+ * key's probe window, else evicts the record there that expires first;
+ * when the overflow chunks run short, it frees expired records and then
+ * evicts records that hold chunks, those closest to expiry first (a
+ * bounded number). Evictions of live records count in
+ * oauth2_shm_stats_t.evictions. A replace happens in place: concurrent
+ * readers of the key retry, and may get OAUTH2_EBUSY, but never ENOTFOUND
+ * or a mix of the two records.
  * @return APR_SUCCESS; OAUTH2_ETOOBIG (len > OAUTH2_MAX_SESSION_RECORD);
- *         OAUTH2_EFULL (not enough overflow chunks even after sweeping;
- *         the table is unchanged); APR_EINVAL (NULL shm or key, or NULL
- *         rec with len > 0); an APR code from the mutex
+ *         OAUTH2_EFULL (not enough overflow chunks even after sweeping and
+ *         evicting; the key's own record is unchanged, and the refusal
+ *         counts in oauth2_shm_stats_t.refused); APR_EINVAL (NULL shm or
+ *         key, or NULL rec with len > 0); an APR code from the mutex
  */
 apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
@@ -145,14 +164,21 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             apr_time_t now);
 
 /**
- * Stores the record only if no unexpired record has that key (for
- * one-time markers: a used login state, a logout token's jti).
- * @return APR_SUCCESS, OAUTH2_EREPLAY (present), or as oauth2_shm_put
+ * Sets a one-time marker under key until expires, unless an unexpired one
+ * is there (a used login state, a logout token's jti, a refresh lock).
+ * Markers have no record and a pool of their own, as many entries as
+ * slots, with the same bounded probe window: a new marker takes an empty
+ * or expired entry, else evicts the marker of its window that expires
+ * first (counted in oauth2_shm_stats_t.markers_evicted). A marker never
+ * takes a record's slot, so clients that cannot log in cannot push
+ * sessions out. oauth2_shm_delete() removes markers too; oauth2_shm_get()
+ * does not see them. Takes the mutex.
+ * @return APR_SUCCESS, OAUTH2_EREPLAY (present), APR_EINVAL (NULL shm or
+ *         key), an APR code from the mutex
  */
-apr_status_t oauth2_shm_add(oauth2_shm_t *shm,
-                            const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                            const void *rec, apr_size_t len, apr_time_t expires,
-                            apr_time_t now);
+apr_status_t oauth2_shm_mark(oauth2_shm_t *shm,
+                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                             apr_time_t expires, apr_time_t now);
 
 /**
  * Moves the expiry of the record under key to expires (the sliding
@@ -168,7 +194,7 @@ apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
                               apr_time_t expires);
 
 /**
- * Removes the record under key (takes the mutex).
+ * Removes the record or the marker under key (takes the mutex).
  * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EINVAL, an APR code from
  *         the mutex
  */
@@ -177,5 +203,16 @@ apr_status_t oauth2_shm_delete(oauth2_shm_t *shm,
 
 /** Current counters (read without a lock; approximate under writes). */
 void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats);
+
+/**
+ * For a rate-limited log line: whether live records were evicted or the
+ * table repaired since the last report, and at least interval has passed
+ * since that report. Across every process attached
+ * to the table, one caller per interval gets 1 and *out (the counts since
+ * the last report); everyone else gets 0. Lock-free, no system call.
+ * @return 1 with *out set, else 0
+ */
+int oauth2_shm_report(oauth2_shm_t *shm, apr_time_t now,
+                      apr_interval_time_t interval, oauth2_shm_report_t *out);
 
 #endif /* OAUTH2_STORE_SHM_H */

@@ -670,8 +670,8 @@ async function main() {
         info.oauth2Metrics = m;
         if (m.oauth2_sessions_evicted_total > 0) {
             info.notes.push(`mod_auth_oauth2 at ${fmtInt(count)} sessions: ${fmtInt(m.oauth2_sessions_live)} records in ${fmtInt(m.oauth2_sessions_capacity)} slots, `
-                + `${fmtInt(m.oauth2_sessions_evicted_total)} evicted so far. Each login also keeps a one-time state marker in a slot for 5 minutes, `
-                + `so a burst of logins needs that many slots beyond the sessions; the oldest, a random and the newest session still answered `
+                + `${fmtInt(m.oauth2_sessions_evicted_total)} evicted so far (a probe window of 32 slots was full: size shm:N at about 1.5x the entries); `
+                + `the oldest, a random and the newest session still answered `
                 + `${info.live.oauth2.join('/')}.`);
         }
         log(`  oauth2 store: ${fmtInt(m.oauth2_sessions_live)} live of ${fmtInt(m.oauth2_sessions_capacity)}, ${fmtInt(m.oauth2_shm_bytes)} bytes of shm`);

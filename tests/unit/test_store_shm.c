@@ -1,10 +1,12 @@
 /*
  * test_store_shm.c: the shared-memory session table (src/store_shm.c) on
  * a real anonymous APR shm segment and a real global mutex: records of
- * every size class, expiry at a fixed now, eviction, chunk exhaustion,
- * the sweep, a corrupted segment, and readers racing writers in several
- * processes. Prints (does not assert) the cost of a get at 10,000 and
- * 100,000 records.
+ * every size class, expiry at a fixed now, eviction (for slots and for
+ * chunks), one-time markers in their own pool, the sweep, a corrupted
+ * segment, readers racing writers in several processes, and writers that
+ * die holding the mutex (a deterministic crash, and SIGKILL at random
+ * points) followed by the repair. Prints (does not assert) the cost of a
+ * get at 10,000 and 100,000 records.
  */
 #include "store_shm.h"
 
@@ -29,13 +31,18 @@
 
 /* Layout facts from the comment at the top of src/store_shm.c, for the
  * white-box tests (test_store_shm_size_arithmetic checks they hold). */
-#define T_HEADER     256u
-#define T_SLOT       512u
-#define T_SLOT_HEAD  64u
-#define T_INLINE     (T_SLOT - T_SLOT_HEAD)
-#define T_CHUNK      256u
-#define T_PER_RECORD 1560u
+#define T_HEADER    256u
+#define T_SLOT      512u
+#define T_SLOT_HEAD 64u
+#define T_INLINE    (T_SLOT - T_SLOT_HEAD)
+#define T_CHUNK     256u
+/* Per record: tag, slot, 4 chunks and their links, a marker entry; plus
+ * one bit per chunk (the repair's bitmap), a region of its own. */
+#define T_PER_RECORD 1600u
+#define T_OWNED(c)   ((((c)*4 + 7) / 8 + 63) / 64 * 64)
 #define T_MAX        OAUTH2_MAX_SESSION_RECORD
+/* The header's free chunk list head (after magic .. seed). */
+#define T_HDR_FREE_HEAD 56u
 
 static apr_pool_t *root;
 static const unsigned char seed[16] = { 7, 1, 8, 2, 8, 1, 8, 2,
@@ -230,15 +237,17 @@ static void test_store_shm_size_arithmetic(void **state)
         assert_true(sz <= (apr_uint64_t)caps[i] * 2048);
         prev = sz;
     }
-    /* The documented layout: 256 + 1,560 bytes per record when every
-     * region is already 64-byte aligned (capacity a multiple of 8). */
-    assert_true(oauth2_shm_size(64) == T_HEADER + 64ull * T_PER_RECORD);
-    assert_true(oauth2_shm_size(72) - oauth2_shm_size(64)
-                == 8ull * T_PER_RECORD);
+    /* The documented layout: 256 + 1,600.5 bytes per record when every
+     * region is already 64-byte aligned (capacity a multiple of 128). */
+    assert_true(oauth2_shm_size(64)
+                == T_HEADER + 64ull * T_PER_RECORD + T_OWNED(64));
+    assert_true(oauth2_shm_size(128) - oauth2_shm_size(64)
+                == 64ull * T_PER_RECORD + T_OWNED(128) - T_OWNED(64));
     if (sizeof(apr_size_t) >= 8) {
         assert_true(
             oauth2_shm_size(OAUTH2_SHM_MAX_CAPACITY)
-            == T_HEADER + (apr_uint64_t)OAUTH2_SHM_MAX_CAPACITY * T_PER_RECORD);
+            == T_HEADER + (apr_uint64_t)OAUTH2_SHM_MAX_CAPACITY * T_PER_RECORD
+                   + OAUTH2_SHM_MAX_CAPACITY / 2);
     }
     /* Capacities that are not multiples of 8 round regions up. */
     assert_true(oauth2_shm_size(65) >= T_HEADER + 65ull * T_PER_RECORD);
@@ -275,10 +284,11 @@ static void test_store_shm_format_and_attach_refuse_bad_input(void **state)
     assert_int_equal(oauth2_shm_capacity(fx.base, fx.size), 64);
     assert_int_equal(oauth2_shm_capacity(fx.base, fx.size - 1), 0);
     assert_int_equal(oauth2_shm_capacity(NULL, fx.size), 0);
-    /* One header field at a time: magic, layout version, capacity. */
+    /* One header field at a time: magic, layout version (1: the layout
+     * before the marker pool), capacity. */
     for (i = 0; i < 3; i++) {
         apr_uint32_t saved = hdr32[i];
-        apr_uint32_t bad[] = { 0x12345678u, 2u, 65u };
+        apr_uint32_t bad[] = { 0x12345678u, 1u, 65u };
 
         hdr32[i] = bad[i];
         err = NULL;
@@ -400,36 +410,65 @@ static void test_store_shm_delete(void **state)
     fx_close(&fx);
 }
 
-static void test_store_shm_add_refuses_replay(void **state)
+static void test_store_shm_mark_refuses_replay(void **state)
 {
-    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    unsigned char key[OAUTH2_SHM_KEY_LEN], buf[8];
+    apr_size_t len = 0;
     fx_t fx;
 
     (void)state;
     fx_open(&fx, 64);
     make_key(key, 3);
-    assert_int_equal(oauth2_shm_add(fx.shm, key, "first", 5, 600, 0),
-                     APR_SUCCESS);
-    assert_int_equal(oauth2_shm_add(fx.shm, key, "again", 5, 900, 10),
-                     OAUTH2_EREPLAY);
-    assert_int_equal(oauth2_shm_add(fx.shm, key, "again", 5, 900, 599),
-                     OAUTH2_EREPLAY);
-    {
-        char buf[8];
-        apr_size_t len = 0;
-        oauth2_shm_meta_t meta;
-
-        assert_int_equal(
-            oauth2_shm_get(fx.shm, key, 20, buf, sizeof(buf), &len, &meta),
-            APR_SUCCESS);
-        assert_memory_equal(buf, "first", 5);
-        assert_true(meta.expires == 600);
-    }
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 600, 0), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 900, 10), OAUTH2_EREPLAY);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 900, 599), OAUTH2_EREPLAY);
+    /* A marker is no record: get does not see it, and no slot holds it. */
+    assert_int_equal(
+        oauth2_shm_get(fx.shm, key, 20, buf, sizeof(buf), &len, NULL),
+        OAUTH2_ENOTFOUND);
+    assert_int_equal(stats_of(&fx).live, 0);
     /* Once expired, the marker no longer blocks. */
-    assert_int_equal(oauth2_shm_add(fx.shm, key, "later", 5, 1200, 600),
-                     APR_SUCCESS);
-    assert_int_equal(oauth2_shm_add(fx.shm, key, "later", 5, 1200, 700),
-                     OAUTH2_EREPLAY);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 1200, 600), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 1200, 700), OAUTH2_EREPLAY);
+    /* Deleted (a refresh lock let go), it can be set again. */
+    assert_int_equal(oauth2_shm_delete(fx.shm, key), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_delete(fx.shm, key), OAUTH2_ENOTFOUND);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 1200, 700), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_mark(NULL, key, 1200, 700), APR_EINVAL);
+    assert_int_equal(oauth2_shm_mark(fx.shm, NULL, 1200, 700), APR_EINVAL);
+    fx_close(&fx);
+}
+
+/* Issue 12 item 8: markers (which a client that never logs in can make
+ * as fast as it likes) never push a record out, however many. */
+static void test_store_shm_markers_never_evict_records(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    oauth2_shm_stats_t st;
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(put_n(&fx, n, 100 + n * 100, 1000, 0), APR_SUCCESS);
+    }
+    /* Markers that outlive the records: as entries of the same table,
+     * the records would be the first to go. */
+    for (n = 0; n < 5000; n++) {
+        make_key(key, 100000 + n);
+        assert_int_equal(oauth2_shm_mark(fx.shm, key, 2000, 0), APR_SUCCESS);
+    }
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(get_n(&fx, n, 500, 100 + n * 100, NULL), APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_int_equal(st.live, 20);
+    assert_true(st.evictions == 0);
+    /* The pool is bounded: markers made room for markers. */
+    assert_true(st.markers_evicted >= 5000 - 64);
+    /* The newest marker is still there. */
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 2000, 10), OAUTH2_EREPLAY);
     fx_close(&fx);
 }
 
@@ -618,8 +657,6 @@ static void test_store_shm_too_big(void **state)
     make_key(key, 1);
     assert_int_equal(oauth2_shm_put(fx.shm, key, rec, T_MAX + 1, 1000, 0),
                      OAUTH2_ETOOBIG);
-    assert_int_equal(oauth2_shm_add(fx.shm, key, rec, T_MAX + 1, 1000, 0),
-                     OAUTH2_ETOOBIG);
     assert_int_equal(put_n(&fx, 1, 2000, 1000, 0), APR_SUCCESS);
     assert_int_equal(
         oauth2_shm_get(fx.shm, key, 0, small, sizeof(small), &len, NULL),
@@ -733,37 +770,81 @@ static void test_store_shm_reuses_expired_before_evicting(void **state)
     fx_close(&fx);
 }
 
-static void test_store_shm_chunk_exhaustion_and_recovery(void **state)
+/* Issue 12 item 9: when the overflow chunks run short, records that hold
+ * chunks make room (expired ones first, then those closest to expiry),
+ * never an inline record, which would free none. */
+static void test_store_shm_chunk_shortage_evicts_chunk_holders(void **state)
 {
-    unsigned char key[OAUTH2_SHM_KEY_LEN];
     oauth2_shm_stats_t st;
+    apr_status_t rv3, rv4;
     fx_t fx;
 
     (void)state;
     fx_open(&fx, 64); /* 256 chunks; a T_MAX record takes 255 */
     assert_int_equal(put_n(&fx, 1, T_MAX, 1000, 0), APR_SUCCESS);
     assert_int_equal(stats_of(&fx).chunks_free, 1);
-    assert_int_equal(put_n(&fx, 2, T_MAX, 1000, 0), OAUTH2_EFULL);
-    assert_int_equal(put_n(&fx, 3, T_INLINE + T_CHUNK, 1000, 0), APR_SUCCESS);
-    assert_int_equal(put_n(&fx, 4, T_INLINE + 1, 1000, 0), OAUTH2_EFULL);
-    /* Records that fit inline need no chunk. */
-    assert_int_equal(put_n(&fx, 5, T_INLINE, 1000, 0), APR_SUCCESS);
-    /* Replacing a record may reuse its own chunks. */
-    assert_int_equal(put_n(&fx, 1, T_MAX, 1000, 0), APR_SUCCESS);
-    assert_int_equal(get_n(&fx, 1, 0, T_MAX, NULL), APR_SUCCESS);
-    /* A failed put leaves what was there. */
-    assert_int_equal(get_n(&fx, 2, 0, 0, NULL), OAUTH2_ENOTFOUND);
-    assert_int_equal(get_n(&fx, 3, 0, T_INLINE + T_CHUNK, NULL), APR_SUCCESS);
-    make_key(key, 1);
-    assert_int_equal(oauth2_shm_delete(fx.shm, key), APR_SUCCESS);
-    assert_int_equal(put_n(&fx, 2, T_MAX, 1000, 0), APR_SUCCESS);
-    assert_int_equal(put_n(&fx, 4, T_INLINE + 1, 1000, 0), OAUTH2_EFULL);
-    /* Chunks held by expired records are swept when they run short. */
-    assert_int_equal(put_n(&fx, 4, T_INLINE + 1, 1000, 1000), APR_SUCCESS);
-    assert_int_equal(get_n(&fx, 4, 1000, T_INLINE + 1, NULL), OAUTH2_ENOTFOUND);
+    /* Records that fit inline need no chunk; this one expires first. */
+    assert_int_equal(put_n(&fx, 5, T_INLINE, 500, 0), APR_SUCCESS);
+    /* Record 1, the only one holding chunks, makes room for record 2. */
+    assert_int_equal(put_n(&fx, 2, T_MAX, 2000, 0), APR_SUCCESS);
+    assert_int_equal(get_n(&fx, 1, 0, 0, NULL), OAUTH2_ENOTFOUND);
+    assert_int_equal(get_n(&fx, 2, 0, T_MAX, NULL), APR_SUCCESS);
+    assert_int_equal(get_n(&fx, 5, 0, T_INLINE, NULL), APR_SUCCESS);
     st = stats_of(&fx);
-    assert_int_equal(st.chunks_free, 256 - 1);
-    assert_int_equal(st.live, 1);
+    assert_true(st.evictions == 1);
+    assert_int_equal(st.chunks_free, 1);
+    /* Replacing a record may reuse its own chunks: no eviction. */
+    assert_int_equal(put_n(&fx, 2, T_MAX, 2000, 0), APR_SUCCESS);
+    assert_true(stats_of(&fx).evictions == 1);
+    assert_int_equal(put_n(&fx, 3, T_INLINE + 1, 3000, 0), APR_SUCCESS);
+    assert_int_equal(stats_of(&fx).chunks_free, 0);
+    /* One chunk more: one of the two chunk holders goes, not record 5. */
+    assert_int_equal(put_n(&fx, 4, T_INLINE + 1, 4000, 0), APR_SUCCESS);
+    rv3 = get_n(&fx, 3, 0, T_INLINE + 1, NULL);
+    rv4 = get_n(&fx, 2, 0, T_MAX, NULL);
+    assert_true((rv3 == APR_SUCCESS) != (rv4 == APR_SUCCESS));
+    assert_int_equal(get_n(&fx, 4, 0, T_INLINE + 1, NULL), APR_SUCCESS);
+    assert_int_equal(get_n(&fx, 5, 0, T_INLINE, NULL), APR_SUCCESS);
+    st = stats_of(&fx);
+    assert_true(st.evictions == 2);
+    assert_true(st.refused == 0);
+    /* Chunks held by expired records are swept before anything live is
+     * evicted. */
+    assert_int_equal(put_n(&fx, 6, T_MAX - T_CHUNK, 9000, 5000), APR_SUCCESS);
+    assert_int_equal(get_n(&fx, 6, 5000, T_MAX - T_CHUNK, NULL), APR_SUCCESS);
+    assert_true(stats_of(&fx).evictions == 2);
+    fx_close(&fx);
+}
+
+/* Eviction for chunks is bounded (SHM_EVICT_ROUNDS = 64 records): a huge
+ * record among many small chunk holders is refused with OAUTH2_EFULL,
+ * counted, and its key's own record is left as it was. */
+static void test_store_shm_chunk_eviction_is_bounded(void **state)
+{
+    oauth2_shm_stats_t before, after;
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 1024); /* 4096 chunks */
+    for (n = 0; n < 12; n++) {
+        assert_int_equal(put_n(&fx, n, T_MAX, 9000, 0), APR_SUCCESS);
+    }
+    for (n = 100; n < 1000; n++) {
+        assert_int_equal(put_n(&fx, n, T_INLINE + 1, 5000, 0), APR_SUCCESS);
+    }
+    assert_int_equal(put_n(&fx, 5000, 100, 9000, 0), APR_SUCCESS);
+    before = stats_of(&fx);
+    assert_true(before.chunks_free + 64 < 255);
+    assert_int_equal(put_n(&fx, 5000, T_MAX, 9000, 0), OAUTH2_EFULL);
+    after = stats_of(&fx);
+    assert_true(after.refused == 1);
+    assert_true(after.evictions - before.evictions == 64);
+    assert_int_equal(after.chunks_free, before.chunks_free + 64);
+    assert_int_equal(get_n(&fx, 5000, 0, 100, NULL), APR_SUCCESS);
+    for (n = 0; n < 12; n++) {
+        assert_int_equal(get_n(&fx, n, 0, T_MAX, NULL), APR_SUCCESS);
+    }
     fx_close(&fx);
 }
 
@@ -850,7 +931,7 @@ static void probe_all(fx_t *fx, unsigned char *buf)
         make_key(key, n);
         (void)oauth2_shm_put(fx->shm, key, buf, (apr_size_t)rand() % 5000, 1000,
                              0);
-        (void)oauth2_shm_add(fx->shm, key, buf, 10, 1000, 0);
+        (void)oauth2_shm_mark(fx->shm, key, 1000, 0);
         (void)oauth2_shm_touch(fx->shm, key, 2000);
         (void)oauth2_shm_delete(fx->shm, key);
     }
@@ -861,7 +942,9 @@ static void probe_all(fx_t *fx, unsigned char *buf)
 #define C64_SLOTS  (C64_TAGS + 64 * 8)
 #define C64_CHUNKS (C64_SLOTS + 64 * T_SLOT)
 #define C64_NEXT   (C64_CHUNKS + 256 * T_CHUNK)
-#define C64_END    (C64_NEXT + 256 * 4)
+#define C64_MARKS  (C64_NEXT + 256 * 4)
+#define C64_OWNED  (C64_MARKS + 64 * 40)
+#define C64_END    (C64_OWNED + T_OWNED(64))
 
 /* Damages a capacity-64 table in one of six ways. */
 static void corrupt(fx_t *fx, int round)
@@ -1034,7 +1117,7 @@ static void mp_writer(oauth2_shm_t *shm, int id, mp_counts_t *c,
             rv = oauth2_shm_put(shm, key, buf, len, exp, now);
         }
         else if (op < 80) {
-            rv = oauth2_shm_add(shm, key, buf, len, exp, now);
+            rv = oauth2_shm_mark(shm, key, exp, now);
         }
         else if (op < 92) {
             rv = oauth2_shm_delete(shm, key);
@@ -1166,6 +1249,406 @@ static void test_store_shm_concurrent_readers_never_see_torn(void **state)
     fx_close(&fx);
 }
 
+/*
+ * Writers killed at random points (SIGKILL: a prefork child leaving from
+ * its SIGHUP handler, the OOM killer, a crash in another module), while a
+ * reader checks every record it gets. After each round the next writer
+ * must find the table whole: every slot's version even, every chunk
+ * either free (once, on the free list) or in the chain of exactly one
+ * record, the counters right, and every record readable as written.
+ * OAUTH2_SHM_KILL_SECONDS sets the duration (./build.sh soak runs it
+ * longer than the unit tests do).
+ */
+#define KILL_KEYS 96
+
+typedef struct {
+    volatile int stop;
+    unsigned started; /* writers of this round that are writing */
+    apr_uint64_t ok, torn;
+} kill_shared_t;
+
+static int kill_seconds(void)
+{
+    const char *s = getenv("OAUTH2_SHM_KILL_SECONDS");
+    int n = s != NULL ? atoi(s) : 0;
+
+    return n > 0 ? n : 3;
+}
+
+/* Chunks a record of len bytes needs (the layout comment). */
+static apr_uint32_t t_chunks(apr_uint32_t len)
+{
+    return len <= T_INLINE ? 0 : (len - T_INLINE + T_CHUNK - 1) / T_CHUNK;
+}
+
+/* Writes until killed: mostly records that need chunks. */
+static void kill_writer(fx_t *fx, unsigned int rs, kill_shared_t *sh)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    apr_global_mutex_t *m = fx->mutex;
+    oauth2_shm_t *shm = NULL;
+    unsigned char *buf;
+    const char *err;
+    apr_uint32_t gen = rs << 20, n, len, op;
+    apr_time_t now;
+
+    if (apr_global_mutex_child_init(&m, NULL, fx->pool) != APR_SUCCESS
+        || oauth2_shm_attach(fx->pool, fx->base, fx->size, m, &shm, &err)
+               != APR_SUCCESS) {
+        _exit(2);
+    }
+    buf = apr_palloc(fx->pool, T_MAX);
+    __atomic_fetch_add(&sh->started, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        n = (apr_uint32_t)rand_r(&rs) % KILL_KEYS;
+        op = (apr_uint32_t)rand_r(&rs) % 100;
+        len = op % 3 == 0 ? 16 + (apr_uint32_t)rand_r(&rs) % 12000
+                          : 16 + (apr_uint32_t)rand_r(&rs) % 2000;
+        now = apr_time_now();
+        make_key(key, n);
+        if (op < 70) {
+            mp_make(buf, n, ++gen, len);
+            (void)oauth2_shm_put(shm, key, buf, len, now + 600000000, now);
+        }
+        else if (op < 85) {
+            (void)oauth2_shm_delete(shm, key);
+        }
+        else if (op < 95) {
+            make_key(key, 1000 + (apr_uint64_t)rand_r(&rs) % 200);
+            (void)oauth2_shm_mark(shm, key, now + 600000000, now);
+        }
+        else {
+            (void)oauth2_shm_touch(shm, key, now + 900000000);
+        }
+    }
+}
+
+static void kill_reader(fx_t *fx, kill_shared_t *sh, pid_t parent)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    oauth2_shm_t *shm = NULL;
+    unsigned char *buf = apr_palloc(fx->pool, T_MAX);
+    unsigned int rs = 77;
+    const char *err;
+    apr_size_t len;
+    apr_uint32_t n;
+
+    if (oauth2_shm_attach(fx->pool, fx->base, fx->size, fx->mutex, &shm, &err)
+        != APR_SUCCESS) {
+        _exit(2);
+    }
+    /* Until told, or until the test process is gone. */
+    while (!sh->stop && getppid() == parent) {
+        n = (apr_uint32_t)rand_r(&rs) % KILL_KEYS;
+        make_key(key, n);
+        if (oauth2_shm_get(shm, key, apr_time_now(), buf, T_MAX, &len, NULL)
+            == APR_SUCCESS) {
+            sh->ok++;
+            sh->torn += !mp_valid(buf, len, n);
+        }
+    }
+    _exit(0);
+}
+
+/* What breaks the table's invariants, or NULL; checked from the layout
+ * alone (capacity 64). */
+static const char *kill_audit(fx_t *fx)
+{
+    const apr_uint32_t *u32 = (const apr_uint32_t *)fx->base;
+    const apr_uint64_t *tags = (const apr_uint64_t *)(fx->base + C64_TAGS);
+    const apr_uint32_t *next = u32 + C64_NEXT / 4;
+    unsigned char seen[257];
+    oauth2_shm_stats_t st = stats_of(fx);
+    apr_uint32_t s, i, idx, owned = 0, used = 0, nfree = 0;
+
+    memset(seen, 0, sizeof(seen));
+    for (s = 0; s < 64; s++) {
+        const apr_uint32_t *h = u32 + (C64_SLOTS + s * T_SLOT) / 4;
+
+        if (h[0] % 2 != 0) {
+            return "a slot still has a writer inside (odd version)";
+        }
+        if (!(h[1] & 1)) {
+            if (tags[s] != 0) {
+                return "an empty slot has a tag";
+            }
+            continue;
+        }
+        used++;
+        if (tags[s] == 0 || h[2] > T_MAX || h[4] != t_chunks(h[2])) {
+            return "a record's tag, length or chunk count is wrong";
+        }
+        for (i = 0, idx = h[3]; i < h[4]; i++, idx = next[idx - 1]) {
+            if (idx < 1 || idx > 256 || seen[idx]) {
+                return "a chunk belongs to two records, or a chain is broken";
+            }
+            seen[idx] = 1;
+            owned++;
+        }
+    }
+    for (idx = u32[T_HDR_FREE_HEAD / 4]; idx != 0; idx = next[idx - 1]) {
+        if (idx > 256 || seen[idx]) {
+            return "the free list holds a record's chunk, or loops";
+        }
+        seen[idx] = 2;
+        nfree++;
+    }
+    if (nfree != st.chunks_free) {
+        return "the free chunk count is wrong";
+    }
+    if (owned + nfree != 256) {
+        return "chunks leaked: neither free nor in a record";
+    }
+    return used == st.live ? NULL : "the live record count is wrong";
+}
+
+/* Every record the table answers with is one that was written under its
+ * key. */
+static void kill_check_reads(fx_t *fx, unsigned char *buf)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    apr_size_t len;
+    apr_status_t rv;
+    apr_uint32_t n;
+
+    for (n = 0; n < KILL_KEYS; n++) {
+        make_key(key, n);
+        rv = oauth2_shm_get(fx->shm, key, apr_time_now(), buf, T_MAX, &len,
+                            NULL);
+        assert_true(rv == APR_SUCCESS || rv == OAUTH2_ENOTFOUND);
+        if (rv == APR_SUCCESS) {
+            assert_true(mp_valid(buf, len, n));
+        }
+    }
+}
+
+/* Forks two writers, kills them at random moments once both write (or
+ * after a second, on a machine too busy to run them), reaps them. */
+static void kill_round(fx_t *fx, unsigned int *rs, kill_shared_t *sh)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(1);
+    pid_t pids[2];
+    int i, status;
+
+    __atomic_store_n(&sh->started, 0, __ATOMIC_RELAXED);
+    for (i = 0; i < 2; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            kill_writer(fx, (unsigned int)rand_r(rs), sh);
+        }
+    }
+    while (__atomic_load_n(&sh->started, __ATOMIC_ACQUIRE) < 2
+           && apr_time_now() < until) {
+        usleep(50);
+    }
+    for (i = 0; i < 2; i++) {
+        usleep((useconds_t)(rand_r(rs) % 1500));
+        kill(pids[i], SIGKILL);
+    }
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFSIGNALED(status));
+    }
+}
+
+static void test_store_shm_writer_killed_anywhere_is_repaired(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    apr_time_t deadline;
+    kill_shared_t *sh;
+    apr_shm_t *cseg;
+    unsigned char *buf;
+    unsigned int rs = 4242;
+    unsigned rounds = 0;
+    const char *why;
+    apr_status_t rv;
+    pid_t reader, parent;
+    int status;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    buf = apr_palloc(fx.pool, T_MAX);
+    assert_int_equal(apr_shm_create(&cseg, sizeof(*sh), NULL, fx.pool),
+                     APR_SUCCESS);
+    sh = apr_shm_baseaddr_get(cseg);
+    memset(sh, 0, sizeof(*sh));
+    parent = getpid();
+    reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        kill_reader(&fx, sh, parent);
+    }
+    deadline = apr_time_now() + apr_time_from_sec(kill_seconds());
+    make_key(key, KILL_KEYS + 1); /* never written */
+    /* Past the deadline (by 30 s at most) until a kill has landed inside a
+     * write at least once: on a busy machine the first ones may not. */
+    while (apr_time_now() < deadline
+           || (stats_of(&fx).repairs == 0
+               && apr_time_now() < deadline + apr_time_from_sec(30))) {
+        kill_round(&fx, &rs, sh);
+        rounds++;
+        /* The next writer finds what the dead ones left. */
+        rv = oauth2_shm_delete(fx.shm, key);
+        assert_int_equal(rv, OAUTH2_ENOTFOUND);
+        why = kill_audit(&fx);
+        if (why != NULL) {
+            sh->stop = 1;
+            fail_msg("after %u rounds (%u writers killed): %s", rounds,
+                     2 * rounds, why);
+        }
+        kill_check_reads(&fx, buf);
+    }
+    sh->stop = 1;
+    assert_int_equal(waitpid(reader, &status, 0), reader);
+    for (rs = 0; rs < KILL_KEYS; rs++) {
+        make_key(key, rs);
+        (void)oauth2_shm_delete(fx.shm, key);
+    }
+    why = kill_audit(&fx);
+    print_message("  %u rounds, %u writers killed, %u repairs; reader: %llu "
+                  "records read, %llu wrong\n",
+                  rounds, 2 * rounds, stats_of(&fx).repairs,
+                  (unsigned long long)sh->ok, (unsigned long long)sh->torn);
+    assert_null(why);
+    /* Writers were killed inside, not only between their writes. */
+    assert_true(stats_of(&fx).repairs > 0);
+    assert_true(sh->torn == 0);
+    assert_int_equal(stats_of(&fx).chunks_free, 256);
+    assert_int_equal(stats_of(&fx).live, 0);
+    fx_close(&fx);
+}
+
+/* A buffer of len bytes whose bytes from readable on lie on a page that
+ * cannot be read: a writer copying it dies there, inside the mutex. */
+static const unsigned char *trap_buffer(fx_t *fx, apr_size_t len,
+                                        apr_size_t readable)
+{
+    const apr_size_t page = (apr_size_t)sysconf(_SC_PAGESIZE);
+    apr_size_t *span = apr_palloc(fx->pool, 2 * sizeof(*span));
+    unsigned char *map;
+
+    span[1] = (readable + page - 1) / page * page + page;
+    map = mmap(NULL, span[1], PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    span[0] = (apr_size_t)map;
+    apr_pool_cleanup_register(fx->pool, span, unmap_cleanup,
+                              apr_pool_cleanup_null);
+    assert_true(len > readable);
+    assert_int_equal(mprotect(map + span[1] - page, page, PROT_NONE), 0);
+    return map + span[1] - page - readable;
+}
+
+/* A child process that attaches and dies in oauth2_shm_put(key n). */
+static void die_in_put(fx_t *fx, apr_uint64_t n, const unsigned char *rec,
+                       apr_size_t len)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    apr_global_mutex_t *m = fx->mutex;
+    oauth2_shm_t *shm = NULL;
+    const char *err;
+    int status;
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        signal(SIGSEGV, SIG_DFL);
+        if (apr_global_mutex_child_init(&m, NULL, fx->pool) != APR_SUCCESS
+            || oauth2_shm_attach(fx->pool, fx->base, fx->size, m, &shm, &err)
+                   != APR_SUCCESS) {
+            _exit(2);
+        }
+        make_key(key, n);
+        (void)oauth2_shm_put(shm, key, rec, len, 1000, 0);
+        _exit(3); /* the copy did not fault */
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* Killed by the fault (or, under ASan, its report's exit). */
+    assert_true(WIFSIGNALED(status)
+                || (WIFEXITED(status) && WEXITSTATUS(status) != 2
+                    && WEXITSTATUS(status) != 3));
+}
+
+/* Issue 12 item 3, deterministically: a writer dies in the middle of
+ * copying a new record (its chunks taken, its slot's version odd), then
+ * in the middle of replacing one (the old chain given back, a new one
+ * taken). The next writer repairs: no slot stays unreadable, no chunk is
+ * lost or shared, the other records are intact, and the repair counts. */
+static void test_store_shm_writer_death_is_repaired(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    const unsigned char *trap;
+    oauth2_shm_report_t rep;
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 1; n <= 3; n++) {
+        assert_int_equal(put_n(&fx, n, 2000, 1000, 0), APR_SUCCESS);
+    }
+    trap = trap_buffer(&fx, 5000, 1500);
+    die_in_put(&fx, 4, trap, 5000);
+    assert_int_equal(put_n(&fx, 5, 3000, 1000, 0), APR_SUCCESS);
+    assert_null(kill_audit(&fx));
+    assert_int_equal(get_n(&fx, 4, 0, 0, NULL), OAUTH2_ENOTFOUND);
+    for (n = 1; n <= 3; n++) {
+        assert_int_equal(get_n(&fx, n, 0, 2000, NULL), APR_SUCCESS);
+    }
+    assert_int_equal(get_n(&fx, 5, 0, 3000, NULL), APR_SUCCESS);
+    assert_int_equal(stats_of(&fx).repairs, 1);
+    /* Record 2 half replaced: gone, and its chunks with it. */
+    die_in_put(&fx, 2, trap, 5000);
+    make_key(key, 999); /* never written */
+    assert_int_equal(oauth2_shm_delete(fx.shm, key), OAUTH2_ENOTFOUND);
+    assert_null(kill_audit(&fx));
+    assert_int_equal(get_n(&fx, 2, 0, 0, NULL), OAUTH2_ENOTFOUND);
+    assert_int_equal(get_n(&fx, 3, 0, 2000, NULL), APR_SUCCESS);
+    assert_int_equal(stats_of(&fx).live, 3);
+    assert_int_equal(stats_of(&fx).repairs, 2);
+    for (n = 1; n <= 5; n++) {
+        make_key(key, n);
+        (void)oauth2_shm_delete(fx.shm, key);
+    }
+    assert_int_equal(stats_of(&fx).chunks_free, 256);
+    assert_int_equal(oauth2_shm_report(fx.shm, 10, 60, &rep), 1);
+    assert_int_equal(rep.repairs, 2);
+    fx_close(&fx);
+}
+
+/* The counters behind the glue's rate-limited warnings: one report per
+ * interval, with what happened since the last one. */
+static void test_store_shm_report_is_rate_limited(void **state)
+{
+    oauth2_shm_report_t rep;
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    assert_int_equal(oauth2_shm_report(fx.shm, 100, 60, &rep), 0);
+    for (n = 0; n < 200; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 10000 + n, 0), APR_SUCCESS);
+    }
+    assert_int_equal(oauth2_shm_report(fx.shm, 100, 60, &rep), 1);
+    assert_true(rep.evictions == stats_of(&fx).evictions);
+    assert_true(rep.evictions >= 200 - 64);
+    assert_int_equal(rep.repairs, 0);
+    assert_int_equal(rep.capacity, 64);
+    /* Within the interval: nothing, however much happens. */
+    assert_int_equal(put_n(&fx, 1000, 100, 20000, 0), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_report(fx.shm, 159, 60, &rep), 0);
+    /* After it: what happened since the last report. */
+    assert_int_equal(oauth2_shm_report(fx.shm, 160, 60, &rep), 1);
+    assert_true(rep.evictions == 1);
+    /* Nothing new: nothing to report. */
+    assert_int_equal(oauth2_shm_report(fx.shm, 1000, 60, &rep), 0);
+    assert_int_equal(oauth2_shm_report(NULL, 1000, 60, &rep), 0);
+    fx_close(&fx);
+}
+
 static double now_ns(void)
 {
     struct timespec ts;
@@ -1242,7 +1725,8 @@ int main(void)
         cmocka_unit_test(test_store_shm_put_get_roundtrip),
         cmocka_unit_test(test_store_shm_replace),
         cmocka_unit_test(test_store_shm_delete),
-        cmocka_unit_test(test_store_shm_add_refuses_replay),
+        cmocka_unit_test(test_store_shm_mark_refuses_replay),
+        cmocka_unit_test(test_store_shm_markers_never_evict_records),
         cmocka_unit_test(test_store_shm_expiry_at_fixed_now),
         cmocka_unit_test(test_store_shm_touch_moves_expiry),
         cmocka_unit_test(test_store_shm_touch_busy_when_locked),
@@ -1252,11 +1736,15 @@ int main(void)
         cmocka_unit_test(test_store_shm_get_prefix),
         cmocka_unit_test(test_store_shm_evicts_when_window_full),
         cmocka_unit_test(test_store_shm_reuses_expired_before_evicting),
-        cmocka_unit_test(test_store_shm_chunk_exhaustion_and_recovery),
+        cmocka_unit_test(test_store_shm_chunk_shortage_evicts_chunk_holders),
+        cmocka_unit_test(test_store_shm_chunk_eviction_is_bounded),
         cmocka_unit_test(test_store_shm_sweep_reclaims_expired),
         cmocka_unit_test(test_store_shm_reattach_keeps_records),
         cmocka_unit_test(test_store_shm_corrupted_segment_is_safe),
         cmocka_unit_test(test_store_shm_concurrent_readers_never_see_torn),
+        cmocka_unit_test(test_store_shm_writer_death_is_repaired),
+        cmocka_unit_test(test_store_shm_writer_killed_anywhere_is_repaired),
+        cmocka_unit_test(test_store_shm_report_is_rate_limited),
         cmocka_unit_test(test_store_shm_get_cost_is_flat),
     };
     int rc;
@@ -1264,6 +1752,10 @@ int main(void)
     if (apr_initialize() != APR_SUCCESS
         || apr_pool_create(&root, NULL) != APR_SUCCESS) {
         return 1;
+    }
+    /* The long kill test of ./build.sh soak: the writer-death tests only. */
+    if (getenv("OAUTH2_SHM_KILL_SECONDS") != NULL) {
+        cmocka_set_test_filter("test_store_shm_writer_*");
     }
     rc = cmocka_run_group_tests(tests, NULL, NULL);
     apr_terminate();
