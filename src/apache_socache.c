@@ -297,7 +297,7 @@ static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
 }
 
 static const oauth2_store_ops_t socache_ops = {
-    "socache", sc_get, sc_put, sc_add, sc_touch, sc_remove,
+    "socache", sc_get, sc_put, sc_add, sc_touch, sc_remove, sc_add,
 };
 
 const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,

@@ -88,8 +88,16 @@ static apr_status_t shm_remove(void *ctx, apr_pool_t *p,
     return oauth2_shm_delete(ctx, key);
 }
 
+static apr_status_t shm_put_new(void *ctx, apr_pool_t *p,
+                                const unsigned char *key, const char *rec,
+                                apr_size_t len, apr_time_t expires,
+                                apr_time_t now)
+{
+    return oauth2_shm_put_new(ctx, key, rec, len, expires, now);
+}
+
 static const oauth2_store_ops_t shm_ops = {
-    "shm", shm_get, shm_put, shm_add, shm_touch, shm_remove,
+    "shm", shm_get, shm_put, shm_add, shm_touch, shm_remove, shm_put_new,
 };
 
 oauth2_store_t *oauth2_store_shm(apr_pool_t *p, oauth2_shm_t *shm)
@@ -202,7 +210,7 @@ apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return st->ops->add(st->ctx, p, key, rec, len, expires, now);
+    return st->ops->put_new(st->ctx, p, key, rec, len, expires, now);
 }
 
 apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,

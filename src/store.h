@@ -44,6 +44,11 @@ typedef struct {
     apr_status_t (*touch)(void *ctx, apr_pool_t *p, const unsigned char *key,
                           apr_time_t expires, apr_time_t now);
     apr_status_t (*remove)(void *ctx, apr_pool_t *p, const unsigned char *key);
+    /* A record written only where none is (OAUTH2_EREPLAY otherwise),
+     * kept like a session, never in a marker pool. */
+    apr_status_t (*put_new)(void *ctx, apr_pool_t *p, const unsigned char *key,
+                            const char *rec, apr_size_t len, apr_time_t expires,
+                            apr_time_t now);
 } oauth2_store_ops_t;
 
 /** A store: an implementation, its context, and (for remote stores) the
@@ -85,8 +90,9 @@ apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
                               apr_time_t now);
 
 /** Writes a record only if no unexpired one has its key (sealed when the
- * store is remote); OAUTH2_EREPLAY when one exists. Atomic in shm; in a
- * socache store a read, then a write (see apache_socache.c). */
+ * store is remote); OAUTH2_EREPLAY when one exists. Kept like a session
+ * (never in the shm marker pool). Atomic in shm; in a socache store a
+ * read, then a write (see apache_socache.c). */
 apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
                                   const unsigned char *key, const char *rec,
                                   apr_size_t len, apr_time_t expires,

@@ -1194,6 +1194,37 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
     return rv;
 }
 
+apr_status_t oauth2_shm_put_new(oauth2_shm_t *shm,
+                                const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                const void *rec, apr_size_t len,
+                                apr_time_t expires, apr_time_t now)
+{
+    apr_uint64_t tag;
+    apr_uint32_t idx;
+    apr_status_t rv;
+
+    if (shm == NULL || key == NULL || (rec == NULL && len > 0)) {
+        return APR_EINVAL;
+    }
+    if (len > OAUTH2_MAX_SESSION_RECORD) {
+        return OAUTH2_ETOOBIG;
+    }
+    tag = shm_hash(shm, key);
+    rv = writer_enter(shm, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    idx = find_locked(shm, tag, key);
+    if (idx < shm->capacity && shm->slots[idx].expires > now) {
+        rv = OAUTH2_EREPLAY;
+    }
+    else {
+        rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now);
+    }
+    writer_leave(shm);
+    return rv;
+}
+
 /*
  * Markers: writers only, so no seqlock. An entry is written expiry first
  * (to 0: empty), then key, then expiry, so a writer that dies inside

@@ -164,6 +164,18 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             apr_time_t now);
 
 /**
+ * Stores the record only if no unexpired record has that key (in the
+ * session slots, not the marker pool): an entry that must never replace
+ * another, e.g. one of several index entries written by concurrent
+ * logins.
+ * @return APR_SUCCESS, OAUTH2_EREPLAY (present), or as oauth2_shm_put
+ */
+apr_status_t oauth2_shm_put_new(oauth2_shm_t *shm,
+                                const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                const void *rec, apr_size_t len,
+                                apr_time_t expires, apr_time_t now);
+
+/**
  * Sets a one-time marker under key until expires, unless an unexpired one
  * is there (a used login state, a logout token's jti, a refresh lock).
  * Markers have no record and a pool of their own, as many entries as

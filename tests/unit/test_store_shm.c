@@ -439,6 +439,44 @@ static void test_store_shm_mark_refuses_replay(void **state)
     fx_close(&fx);
 }
 
+/* oauth2_shm_put_new: a record written only where none is (the
+ * back-channel logout index: concurrent logins never share an entry),
+ * kept in the session slots, readable, never a marker. */
+static void test_store_shm_put_new(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN], buf[64];
+    apr_size_t len = 0;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    make_key(key, 7);
+    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "first", 5, 1000, 0),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "second", 6, 1000, 10),
+                     OAUTH2_EREPLAY);
+    assert_int_equal(
+        oauth2_shm_get(fx.shm, key, 10, buf, sizeof(buf), &len, NULL),
+        APR_SUCCESS);
+    assert_int_equal(len, 5);
+    assert_memory_equal(buf, "first", 5);
+    /* An expired record is no obstacle. */
+    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "third", 5, 3000, 1000),
+                     APR_SUCCESS);
+    assert_int_equal(
+        oauth2_shm_get(fx.shm, key, 1001, buf, sizeof(buf), &len, NULL),
+        APR_SUCCESS);
+    assert_memory_equal(buf, "third", 5);
+    /* A marker of the same key is another thing altogether. */
+    make_key(key, 8);
+    assert_int_equal(oauth2_shm_mark(fx.shm, key, 2000, 0), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "rec", 3, 2000, 0),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_shm_put_new(NULL, key, "rec", 3, 2000, 0),
+                     APR_EINVAL);
+    fx_close(&fx);
+}
+
 /* Issue 12 item 8: markers (which a client that never logs in can make
  * as fast as it likes) never push a record out, however many. */
 static void test_store_shm_markers_never_evict_records(void **state)
@@ -1727,6 +1765,7 @@ int main(void)
         cmocka_unit_test(test_store_shm_delete),
         cmocka_unit_test(test_store_shm_mark_refuses_replay),
         cmocka_unit_test(test_store_shm_markers_never_evict_records),
+        cmocka_unit_test(test_store_shm_put_new),
         cmocka_unit_test(test_store_shm_expiry_at_fixed_now),
         cmocka_unit_test(test_store_shm_touch_moves_expiry),
         cmocka_unit_test(test_store_shm_touch_busy_when_locked),
