@@ -314,6 +314,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     if (rv == APR_SUCCESS) {
         req->authenticated = 1;
+        req->bearer = 1;
         return OK;
     }
     rv = oauth2_bearer_verify(r->pool, srv->prov, token, dir->bearer_audience,
@@ -326,6 +327,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
         return bearer_refused(r, err ? err : oauth2_strerror(rv));
     }
     req->authenticated = 1;
+    req->bearer = 1;
     return OK;
 }
 
@@ -850,11 +852,19 @@ void auth_oauth2_redact_request_line(request_rec *r)
     r->the_request = line;
 }
 
-/* The page a logged-in user gets when a Require rule refuses them. */
-static const char *forbidden_page(request_rec *r)
+/* The page a logged-in user gets when a Require rule refuses them, or
+ * when the provider's API could not tell (api_failed). */
+static const char *forbidden_page(request_rec *r, int api_failed)
 {
     const char *user = r->user ? r->user : "";
 
+    if (api_failed) {
+        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+               "<title>Access not checked</title></head><body><h1>Access "
+               "not checked</h1><p>The login provider's API did not answer "
+               "whether this account may open this page. Please try again "
+               "later.</p></body></html>\n";
+    }
     return apr_psprintf(
         r->pool,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -869,6 +879,9 @@ apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
                                           apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
+    const auth_oauth2_req_t *req =
+        ap_get_module_config(r->request_config, &auth_oauth2_module);
+    int api_failed = req != NULL && req->api_failed;
     apr_bucket *e;
     const char *page;
     int eos = 0;
@@ -882,13 +895,13 @@ apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
     if (!eos) {
         return APR_SUCCESS;
     }
-    r->status = HTTP_FORBIDDEN;
+    r->status = api_failed ? HTTP_BAD_GATEWAY : HTTP_FORBIDDEN;
     r->status_line = NULL;
     apr_table_unset(r->headers_out, "WWW-Authenticate");
     apr_table_unset(r->err_headers_out, "WWW-Authenticate");
     apr_table_unset(r->headers_out, "Content-Length");
     ap_set_content_type(r, "text/html; charset=utf-8");
-    page = forbidden_page(r);
+    page = forbidden_page(r, api_failed);
     APR_BRIGADE_INSERT_TAIL(
         bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));

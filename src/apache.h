@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cookie.h"
 #include "crypto.h"
+#include "groups.h"
 #include "http.h"
 #include "login.h"
 #include "metadata.h"
@@ -61,6 +62,7 @@ typedef struct {
     int cookie_sessions;            /* OAuth2SessionStore cookie */
     unsigned char key_tag[8];       /* binds session keys to this client */
     const char *callback_path;      /* path part of the redirect URI */
+    oauth2_groups_t *groups;        /* API lookups for Require rules */
 } auth_oauth2_srv_conf;
 
 /** What one request learned about its user (r->request_config). */
@@ -79,6 +81,8 @@ typedef struct {
     apr_size_t nfound;
     int forbidden;        /* a logged-in user failed a Require rule */
     int cookies_stripped; /* the backend's Cookie header is without ours */
+    int bearer;           /* authenticated by a bearer token */
+    int api_failed;       /* a provider API failed during a Require rule */
 } auth_oauth2_req_t;
 
 /** Module configs of a request. */
@@ -147,6 +151,20 @@ int auth_oauth2_session_logout_by(request_rec *r,
 apr_status_t auth_oauth2_session_refresh(request_rec *r,
                                          const auth_oauth2_srv_conf *srv,
                                          auth_oauth2_req_t *req);
+
+/**
+ * Resolves resource words that the session records nothing for (rules
+ * met first in .htaccess) with the session's access token (refreshed
+ * first when it expired), and writes the session back with the answers,
+ * so the next request asks no API. @return APR_SUCCESS; OAUTH2_ECONFIG (a
+ * bearer token's user, or no API for the kind); OAUTH2_ENOTFOUND (the
+ * session ended); the API's errors (*err says which call)
+ */
+apr_status_t auth_oauth2_session_resolve(request_rec *r,
+                                         const auth_oauth2_srv_conf *srv,
+                                         auth_oauth2_req_t *req,
+                                         const apr_array_header_t *terms,
+                                         const char **err);
 
 /** Sets up a socache session store (post_config). Returns NULL or an
  * error message. */
@@ -218,7 +236,9 @@ int auth_oauth2_page(request_rec *r, int status, const char *title,
 int auth_oauth2_endpoint(request_rec *r, const auth_oauth2_srv_conf *srv);
 
 /** The output filter that turns mod_authz_core's 401 for a logged-in user
- * who fails a Require rule into a 403 page (AUTH_OAUTH2_FORBIDDEN_FILTER). */
+ * who fails a Require rule into a 403 page, and its 500 for a provider
+ * API that failed during a rule into a 502 page
+ * (AUTH_OAUTH2_FORBIDDEN_FILTER). */
 #define AUTH_OAUTH2_FORBIDDEN_FILTER "OAUTH2_FORBIDDEN"
 apr_status_t auth_oauth2_forbidden_filter(ap_filter_t *f,
                                           apr_bucket_brigade *bb);
