@@ -14,7 +14,9 @@
 //     without the network (the authorization redirect).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createApache, configtest, REPO_ROOT } from './lib/apache.mjs';
 import { startBackend } from './lib/backend.mjs';
@@ -687,10 +689,26 @@ describe('preset configuration (apache2 -t)', () => {
     }
 
     const EXAMPLES = ['google', 'github', 'gitlab', 'microsoft', 'keycloak'];
+    // A service account key for google.conf (the directive reads it).
+    function googleKey(dir) {
+        const file = path.join(dir, 'key.json');
+        const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+        fs.writeFileSync(file, JSON.stringify({
+            type: 'service_account',
+            client_email: 'reader@example-project.iam.gserviceaccount.com',
+            private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+            token_uri: 'https://oauth2.googleapis.com/token',
+        }));
+        return file;
+    }
     for (const name of EXAMPLES) {
-        it(`conf/examples/${name}.conf passes apache2 -t (file: values replaced)`, async () => {
+        it(`conf/examples/${name}.conf passes apache2 -t (file: values replaced)`, async (t) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mao2-example-key-'));
+            t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
             const text = fs.readFileSync(path.join(REPO_ROOT, 'conf', 'examples', `${name}.conf`), 'utf8')
-                .replace(/file:\S+/g, 'example-value-0123456789abcdefghijklmnopqrstuvwxyz');
+                .replace(/OAuth2GoogleServiceAccount file:\S+/, () => `OAuth2GoogleServiceAccount key:${googleKey(dir)}`)
+                .replace(/file:\S+/g, 'example-value-0123456789abcdefghijklmnopqrstuvwxyz')
+                .replace(/ key:(\S+)/, ' file:$1');
             const r = await configtest(text, { withModule: true });
             assert.equal(r.code, 0, r.output);
             assert.match(text, /^OAuth2Provider /m);
