@@ -95,7 +95,7 @@ const GITHUB_REPOS = [
 
 /* -------------------------------------------------------------- config */
 
-const SITES = ['google', 'gnodeleg', 'gnotadmin', 'gbadkey', 'gitlab', 'glplain', 'github', 'ghnorepo'];
+const SITES = ['google', 'gnodeleg', 'gnotadmin', 'gbadkey', 'gitlab', 'glplain', 'glcookie', 'github', 'ghnorepo'];
 
 function protect(backend, place, require, extra = '') {
     return `
@@ -145,6 +145,12 @@ function siteConfig(env, name) {
     OAuth2Provider gitlab ${op.issuer}/
     OAuth2Endpoint gitlab_api ${gl.apiUrl}
     ${client('glplain-app')}`,
+        glcookie: `
+    OAuth2Provider gitlab ${op.issuer}/
+    OAuth2Endpoint gitlab_api ${gl.apiUrl}
+    OAuth2SessionStore cookie
+    ${client('glcookie-app')}
+    ${protect(backend, '/proj/app', 'Require oauth2-group project:acme/dev/app=developer')}`,
         github: `
     OAuth2Provider github
     OAuth2Endpoint authorization ${gh.endpoints.authorization}
@@ -217,7 +223,7 @@ before(async () => {
         refreshTokens: true,
         // The google site's access tokens live 4 s: its session refreshes.
         ttl: { AccessToken: (ctx, token, client) => (client?.clientId === 'google-app' ? 4 : 600) },
-        clients: ['google', 'gnodeleg', 'gnotadmin', 'gbadkey', 'gitlab', 'glplain'].map((name) => ({
+        clients: ['google', 'gnodeleg', 'gnotadmin', 'gbadkey', 'gitlab', 'glplain', 'glcookie'].map((name) => ({
             client_id: `${name}-app`,
             client_secret: `${name}-app-secret`,
             redirect_uris: [callback(name)],
@@ -472,6 +478,18 @@ describe('GitLab projects (API simulation)', () => {
         assert.deepEqual(env.gl.counts, {}, 'kept in the session, the refusal too');
         const ui = (await dev.b.get(site('gitlab')('/oauth2/userinfo'))).json();
         assert.equal(ui.resources['project:acme/dev/tools'], 'developer');
+    });
+
+    it('cookie sessions keep what login and first use found in the sealed cookie', async () => {
+        const dev = await loginAt('glcookie', GL.dev);
+        assert.equal(await statusAs(dev.b, 'glcookie', '/proj/app/x'), 200);
+        env.gl.resetCounts();
+        const first = await dev.b.get(site('glcookie')('/gl-lazy/'));
+        assert.equal(first.status, 200);
+        assert.equal(env.gl.counts.project, 1);
+        assert.ok(first.setCookie.some((c) => c.startsWith('oa2_glcookie=')), 'the session cookie is written again');
+        for (let i = 0; i < 3; i++) assert.equal(await statusAs(dev.b, 'glcookie', '/gl-lazy/'), 200);
+        assert.equal(env.gl.counts.project, 1, 'kept in the cookie');
     });
 
     it('a token GitLab revoked: the lazy rule answers a clean 502, logged as OA2304', async () => {
