@@ -20,6 +20,7 @@
 #include "src/apache.h"
 #include "src/base64url.h"
 #include "src/errors.h"
+#include "src/google.h"
 #include "src/store_shm.h"
 
 #define SHM_MUTEX_TYPE     "auth-oauth2-shm"
@@ -292,6 +293,40 @@ static const char *set_redirect_host(cmd_parms *cmd, void *d, const char *arg)
     return NULL;
 }
 
+/* OAuth2GoogleServiceAccount file:/path/key.json (or env:NAME): the key
+ * is read and checked now, so that `apache2 -t` finds a bad one. */
+static const char *set_google_sa(cmd_parms *cmd, void *d, const char *arg)
+{
+    const oauth2_google_sa_t *sa = NULL;
+    const char *v = NULL, *err = NULL;
+
+    if (strncmp(arg, "file:", 5) != 0 && strncmp(arg, "env:", 4) != 0) {
+        return cmd_err(cmd, "takes file:/path/key.json (or env:NAME), the "
+                            "key Google issued for the service account");
+    }
+    err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
+    if (err == NULL
+        && oauth2_google_sa_parse(cmd->pool, v, strlen(v),
+                                  (oauth2_google_sa_t **)&sa, &err)
+               != APR_SUCCESS) {
+        err = apr_psprintf(cmd->pool, "%s: %s", arg, err);
+    }
+    if (err == NULL) {
+        cmd_cfg(cmd)->google_sa = sa;
+    }
+    return cmd_err(cmd, err);
+}
+
+static const char *set_google_admin(cmd_parms *cmd, void *d, const char *arg)
+{
+    const char *err = oauth2_cfg_check_email(cmd->pool, arg);
+
+    if (err == NULL) {
+        cmd_cfg(cmd)->google_admin = arg;
+    }
+    return cmd_err(cmd, err);
+}
+
 static const char *set_unauth(cmd_parms *cmd, void *dv, const char *arg)
 {
     static const char *const names[] = { "auto", "login", "401", "403",
@@ -402,6 +437,11 @@ static const command_rec auth_oauth2_cmds[] = {
     AP_INIT_ITERATE("OAuth2AllowedRedirectHosts", set_redirect_host, NULL,
                     RSRC_CONF,
                     "hosts besides this one that redirects may go to"),
+    AP_INIT_TAKE1("OAuth2GoogleServiceAccount", set_google_sa, NULL, RSRC_CONF,
+                  "file:/path/key.json: a Google service account key with "
+                  "domain-wide delegation, to read Workspace groups"),
+    AP_INIT_TAKE1("OAuth2GoogleAdminEmail", set_google_admin, NULL, RSRC_CONF,
+                  "the Workspace administrator the service account acts as"),
     AP_INIT_TAKE1("OAuth2UnauthAction", set_unauth, NULL, OR_AUTHCFG,
                   "auto, login, 401, 403 or pass"),
     DIR("OAuth2AcceptBearer", set_dir_flag, accept_bearer, FLAG,
@@ -586,13 +626,18 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
     /* Cookie sessions keep the one-time markers and the bearer cache in
      * shared memory. */
     srv->cookie_sessions = c->store == OAUTH2_STORE_COOKIE;
-    if (c->store == OAUTH2_STORE_SOCACHE) {
-        return auth_oauth2_socache_create(pconf, ptemp, s, c->store_spec,
-                                          srv->seal_store, &srv->socache,
-                                          &srv->store);
-    }
     srv->store = shm;
-    return NULL;
+    err = NULL;
+    if (c->store == OAUTH2_STORE_SOCACHE) {
+        err = auth_oauth2_socache_create(pconf, ptemp, s, c->store_spec,
+                                         srv->seal_store, &srv->socache,
+                                         &srv->store);
+    }
+    if (err == NULL) {
+        oauth2_groups_create(pconf, c, &srv->http, srv->store, &srv->groups,
+                             &err);
+    }
+    return err;
 }
 
 /* The largest shm capacity any virtual host asks for (0: none uses shm). */
@@ -847,8 +892,9 @@ static void insert_error_filter(request_rec *r)
         ap_get_module_config(r->request_config, &auth_oauth2_module);
 
     if (req != NULL && req->page != NULL
-        && (req->forbidden ? r->status == HTTP_UNAUTHORIZED
-                           : r->status == req->page->status)) {
+        && (req->forbidden    ? r->status == HTTP_UNAUTHORIZED
+            : req->api_failed ? r->status == HTTP_INTERNAL_SERVER_ERROR
+                              : r->status == req->page->status)) {
         ap_add_output_filter(AUTH_OAUTH2_PAGE_FILTER, NULL, r, r->connection);
     }
 }

@@ -235,6 +235,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
     }
     if (rv == APR_SUCCESS) {
         req->authenticated = 1;
+        req->bearer = 1;
         return OK;
     }
     expect.audience = dir->bearer_audience;
@@ -250,6 +251,7 @@ int auth_oauth2_bearer(request_rec *r, const auth_oauth2_srv_conf *srv,
         return bearer_refused(r, err ? err : oauth2_strerror(rv));
     }
     req->authenticated = 1;
+    req->bearer = 1;
     return OK;
 }
 
@@ -729,6 +731,16 @@ void auth_oauth2_refused(request_rec *r, auth_oauth2_req_t *req)
     }
 }
 
+void auth_oauth2_api_failed(request_rec *r, auth_oauth2_req_t *req)
+{
+    req->api_failed = 1;
+    req->page = make_page(r, HTTP_BAD_GATEWAY, "Access not checked",
+                          "The login provider's API did not answer whether "
+                          "this account may open this page. Please try "
+                          "again in a few moments.",
+                          r->unparsed_uri);
+}
+
 void auth_oauth2_refused_redirect(request_rec *r)
 {
     const auth_oauth2_req_t *prev =
@@ -753,8 +765,10 @@ apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
-    if (req->forbidden) {
-        r->status = HTTP_FORBIDDEN;
+    if (req->forbidden || req->api_failed) {
+        /* mod_authz_core's 401 for a refused user, its 500 for a rule a
+         * provider API could not check (AUTHZ_GENERAL_ERROR). */
+        r->status = req->page->status;
         r->status_line = NULL;
         apr_table_unset(r->headers_out, "WWW-Authenticate");
         apr_table_unset(r->err_headers_out, "WWW-Authenticate");

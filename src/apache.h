@@ -23,6 +23,7 @@
 #include "config.h"
 #include "cookie.h"
 #include "crypto.h"
+#include "groups.h"
 #include "http.h"
 #include "login.h"
 #include "metadata.h"
@@ -64,6 +65,7 @@ typedef struct {
     unsigned char key_tag[8];       /* binds session keys to the scope */
     const char *session_aad;        /* binds cookie sessions to the scope */
     const char *callback_path;      /* path part of the redirect URI */
+    oauth2_groups_t *groups;        /* API lookups for Require rules */
 } auth_oauth2_srv_conf;
 
 /* Copies of the session cookie a request's lookup finds (duplicates come
@@ -101,6 +103,8 @@ typedef struct {
     const auth_oauth2_page_t *page; /* the body of an error status a hook
                                        answered (auth_oauth2_fail) */
     int cookies_stripped; /* the backend's Cookie header is without ours */
+    int bearer;           /* authenticated by a bearer token */
+    int api_failed;       /* a provider API failed during a Require rule */
 } auth_oauth2_req_t;
 
 /** Module configs of a request. */
@@ -176,6 +180,20 @@ int auth_oauth2_session_logout_by(request_rec *r,
 apr_status_t auth_oauth2_session_refresh(request_rec *r,
                                          const auth_oauth2_srv_conf *srv,
                                          auth_oauth2_req_t *req);
+
+/**
+ * Resolves resource words that the session records nothing for (rules
+ * met first in .htaccess) with the session's access token (refreshed
+ * first when it expired), and writes the session back with the answers,
+ * so the next request asks no API. @return APR_SUCCESS; OAUTH2_ECONFIG (a
+ * bearer token's user, or no API for the kind); OAUTH2_ENOTFOUND (the
+ * session ended); the API's errors (*err says which call)
+ */
+apr_status_t auth_oauth2_session_resolve(request_rec *r,
+                                         const auth_oauth2_srv_conf *srv,
+                                         auth_oauth2_req_t *req,
+                                         const apr_array_header_t *terms,
+                                         const char **err);
 
 /** Sets up a socache session store (post_config). Returns NULL or an
  * error message. */
@@ -285,6 +303,11 @@ apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb);
  * becomes a 403 with the site's ErrorDocument 403, or the module's page;
  * an ErrorDocument 401 is never shown to them. */
 void auth_oauth2_refused(request_rec *r, auth_oauth2_req_t *req);
+
+/** A provider API failed while a Require rule needed it (a resource first
+ * named in .htaccess): mod_authz_core's 500 becomes a 502 with the
+ * module's page. */
+void auth_oauth2_api_failed(request_rec *r, auth_oauth2_req_t *req);
 
 /** An internal redirect to the ErrorDocument of a refused user carries
  * 403, not mod_authz_core's 401 (post_read_request of the redirect). */

@@ -3,17 +3,22 @@
  * oauth2-claim and oauth2-email-domain, registered with mod_authz_core so
  * that <RequireAll>, <RequireAny>, <RequireNone> and .htaccess work. Each
  * parses its Require line once (configuration time) and checks it against
- * the session that authentication decoded for the request.
+ * the session that authentication decoded for the request. The group
+ * addresses and resources that oauth2-group lines of the configuration
+ * name are noted in the virtual host's configuration, for the login to
+ * resolve; a resource of an .htaccess line is resolved on first use.
  */
 #include "apache.h"
 
 #include "apr_strings.h"
+#include "http_core.h"
 #include "ap_provider.h"
 #include "ap_regex.h"
 #include "http_request.h"
 #include "mod_auth.h"
 
 #include "authz.h"
+#include "errors.h"
 
 static const void *regex_compile(apr_pool_t *p, const char *pattern,
                                  const char **err)
@@ -52,6 +57,13 @@ static const char *parse_rule(cmd_parms *cmd, const char *line,
         != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "Require %s: %s", name, err);
     }
+    /* The configuration, not an .htaccess file read while serving (whose
+     * server config threads share, read-only). */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        oauth2_cfg_t *c = auth_oauth2_srv(cmd->server)->cfg;
+
+        oauth2_authz_note(cmd->pool, rule, &c->rule_groups, &c->rule_resources);
+    }
     *parsed = rule;
     return NULL;
 }
@@ -89,12 +101,42 @@ static const char *rule_name(const oauth2_rule_t *rule)
     return "oauth2-?";
 }
 
+/* Resolves the resources of a rule that the session does not know yet
+ * (the rule comes from an .htaccess file). 0: resolved (or nothing to
+ * resolve); else the failure is logged and req->api_failed set. A bearer
+ * token has no session to ask the APIs with: its resources stay unknown,
+ * so such words do not admit it. */
+static int resolve(request_rec *r, auth_oauth2_req_t *req,
+                   const oauth2_rule_t *rule, const char *line)
+{
+    apr_array_header_t *terms =
+        req->bearer ? NULL
+                    : oauth2_authz_unresolved(r->pool, rule, req->session);
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (terms == NULL) {
+        return 0;
+    }
+    rv = auth_oauth2_session_resolve(r, auth_oauth2_srv(r->server), req, terms,
+                                     &err);
+    if (rv == APR_SUCCESS) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                  "OA2304: Require oauth2-group %.200s could not be checked "
+                  "for %.200s: %s (%s)",
+                  line, r->user, err ? err : "", oauth2_strerror(rv));
+    auth_oauth2_api_failed(r, req);
+    return -1;
+}
+
 /* One check for the three providers: the rule reads the session that
  * authentication decoded for this request. */
 static authz_status check_rule(request_rec *r, const char *line,
                                const void *parsed)
 {
-    const auth_oauth2_req_t *req =
+    auth_oauth2_req_t *req =
         ap_get_module_config(r->request_config, &auth_oauth2_module);
 
     if (r->user == NULL) {
@@ -105,6 +147,14 @@ static authz_status check_rule(request_rec *r, const char *line,
     }
     if (req == NULL || !req->authenticated) {
         return AUTHZ_DENIED;
+    }
+    if (oauth2_authz_check(parsed, req->session)) {
+        return AUTHZ_GRANTED;
+    }
+    /* Fails closed: an error, not a denial, which <RequireNone> would
+     * turn into a grant. */
+    if (resolve(r, req, parsed, line) != 0) {
+        return AUTHZ_GENERAL_ERROR;
     }
     if (oauth2_authz_check(parsed, req->session)) {
         return AUTHZ_GRANTED;

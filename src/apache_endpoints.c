@@ -4,6 +4,7 @@
  * no AuthType block and a Require rule around them cannot lock the login
  * out: callback (the authorization response), start, logout, userinfo.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "apr_lib.h"
@@ -14,6 +15,7 @@
 #include "util_script.h"
 
 #include "apache.h"
+#include "authz.h"
 #include "base64url.h"
 #include "bounds.h"
 #include "cookie.h"
@@ -257,13 +259,13 @@ static int callback_refused_code(request_rec *r,
 {
     if (!st->retry) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                      "OA2219: the provider refused the code (%s): starting "
+                      "OA2220: the provider refused the code (%s): starting "
                       "a fresh login",
                       err ? err : "invalid_grant");
         return auth_oauth2_login_start(r, srv, st->return_to, 1);
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                  "OA2219: the provider refused the code of a restarted login "
+                  "OA2220: the provider refused the code of a restarted login "
                   "too (%s)",
                   err ? err : "invalid_grant");
     return auth_oauth2_page(r, HTTP_BAD_REQUEST, "Login failed",
@@ -327,6 +329,18 @@ static int callback_finish(request_rec *r, const auth_oauth2_srv_conf *srv,
                                 st->return_to);
     }
     warn_overage(r, res->claims);
+    /* Google groups, GitLab projects, GitHub repositories the rules name:
+     * a failure refuses the login (fail closed), like a GitHub API's. */
+    rv = oauth2_groups_login(r->pool, srv->groups, ep, res, now, &err);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "OA2219: login failed: %s (%s)", err ? err : "",
+                      oauth2_strerror(rv));
+        return auth_oauth2_page(r, HTTP_BAD_GATEWAY, "Login failed",
+                                "The login provider's API could not tell "
+                                "which groups this account is in.",
+                                st->return_to);
+    }
     rv = auth_oauth2_session_create(r, srv, res, &err);
     if (rv == OAUTH2_EFULL) {
         return session_full(r, srv, err);
@@ -595,6 +609,22 @@ static const char *json_str(apr_pool_t *p, const char *s)
     return out;
 }
 
+/* The session's resources as JSON members: "project:acme/app":
+ * "developer", "repo:acme/app": "none", ... */
+static const char *resources_json(apr_pool_t *p, const oauth2_session_t *s)
+{
+    const char *pos = NULL, *k, *v, *out = "";
+
+    while ((k = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos)) != NULL
+           && (v = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos))
+                  != NULL) {
+        out = apr_pstrcat(p, out, *out ? "," : "", json_str(p, k), ":",
+                          json_str(p, oauth2_authz_level_name(p, k, atoi(v))),
+                          NULL);
+    }
+    return out;
+}
+
 /* userinfo: the current session as JSON, or 401. */
 static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
 {
@@ -616,13 +646,21 @@ static int endpoint_userinfo(request_rec *r, const auth_oauth2_srv_conf *srv)
         groups = apr_pstrcat(r->pool, groups, *groups ? "," : "",
                              json_str(r->pool, g), NULL);
     }
+    pos = NULL;
+    while ((g = oauth2_session_list_next(s, OAUTH2_SF_API_GROUPS, &pos))
+           != NULL) {
+        groups = apr_pstrcat(r->pool, groups, *groups ? "," : "",
+                             json_str(r->pool, g), NULL);
+    }
     ap_set_content_type(r, "application/json");
     ap_rprintf(r,
                "{\"user\":%s,\"email\":%s,\"preferred_username\":%s,"
-               "\"groups\":[%s],\"expires\":%" APR_TIME_T_FMT "}\n",
+               "\"groups\":[%s],\"resources\":{%s},\"expires\":%" APR_TIME_T_FMT
+               "}\n",
                json_str(r->pool, s->f[OAUTH2_SF_USER]),
                json_str(r->pool, s->f[OAUTH2_SF_EMAIL]),
                json_str(r->pool, s->f[OAUTH2_SF_USERNAME]), groups,
+               resources_json(r->pool, s),
                apr_time_sec(req->expires < s->max_expires ? req->expires
                                                           : s->max_expires));
     return OK;

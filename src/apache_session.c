@@ -206,9 +206,10 @@ static apr_status_t shm_read(request_rec *r, const auth_oauth2_srv_conf *srv,
         if (rv != APR_SUCCESS) {
             return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
         }
-        if (oauth2_session_decode(cs->buf, cs->len, &cs->session)
-            != APR_SUCCESS) {
-            return OAUTH2_EMALFORMED;
+        rv = oauth2_session_decode(cs->buf, cs->len, &cs->session);
+        if (rv != APR_SUCCESS) {
+            /* A session of an older version: its user logs in again. */
+            return rv == OAUTH2_EEXPIRED ? OAUTH2_ENOTFOUND : rv;
         }
         memcpy(cs->id, c->value, sizeof(cs->id));
         cs->srv = srv;
@@ -237,8 +238,9 @@ apr_status_t auth_oauth2_record_read(request_rec *r,
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
     }
-    if (oauth2_session_decode(rec, len, own_session(r, req)) != APR_SUCCESS) {
-        return OAUTH2_EMALFORMED;
+    rv = oauth2_session_decode(rec, len, own_session(r, req));
+    if (rv != APR_SUCCESS) {
+        return rv == OAUTH2_EEXPIRED ? OAUTH2_ENOTFOUND : rv;
     }
     req->record = rec;
     req->record_len = len;
@@ -737,6 +739,8 @@ static apr_status_t session_build(request_rec *r,
     in.access_expires = res->access_expires;
     in.now = now;
     in.max_age = apr_time_from_sec(srv->cfg->session_max_age);
+    in.api_groups = res->api_groups;
+    in.resources = res->resources;
     return oauth2_session_build(r->pool, &in, s, err);
 }
 
@@ -857,24 +861,23 @@ int auth_oauth2_session_logout_by(request_rec *r,
 /* ------------------------------------------------------------------ */
 /* Refreshing the access token                                         */
 
-/* Writes the session with its new tokens back where it lives. */
-static apr_status_t refresh_save(request_rec *r,
+/* Writes a changed session back where it lives (the store under
+ * req->key, or the cookies), and makes it the request's. */
+static apr_status_t session_save(request_rec *r,
                                  const auth_oauth2_srv_conf *srv,
                                  auth_oauth2_req_t *req,
-                                 const oauth2_login_result_t *res,
-                                 apr_time_t now)
+                                 const oauth2_session_t *s, apr_time_t now,
+                                 const char **err)
 {
-    oauth2_session_t *s = oauth2_session_with_tokens(
-        r->pool, req->session, res->access_token, res->refresh_token,
-        res->id_token, res->access_expires);
-    const char *err = NULL;
     char *rec;
     apr_size_t len;
     apr_status_t rv = oauth2_session_encode(r->pool, s, &rec, &len);
 
+    *err = "the session is too large";
     if (rv == APR_SUCCESS) {
+        *err = "the session store failed";
         rv = srv->cookie_sessions
-                 ? cookie_write(r, srv, rec, len, req->expires, &err)
+                 ? cookie_write(r, srv, rec, len, req->expires, err)
                  : oauth2_store_put(srv->store, r->pool, req->key, rec, len,
                                     req->expires, now);
         auth_oauth2_store_report(r, srv);
@@ -885,6 +888,39 @@ static apr_status_t refresh_save(request_rec *r,
         req->record_len = len;
     }
     return rv;
+}
+
+/* The verified address of a session, for Google groups (or NULL). */
+static const char *verified_email(const oauth2_session_t *s)
+{
+    return (s->flags & OAUTH2_SESSION_EMAIL_VERIFIED)
+                   && s->len[OAUTH2_SF_EMAIL] > 0
+               ? s->f[OAUTH2_SF_EMAIL]
+               : NULL;
+}
+
+/* Writes the session with its new tokens back where it lives; the
+ * groups and resources the APIs give are asked again with the new token
+ * (a failure ends the session: fail closed). */
+static apr_status_t
+refresh_save(request_rec *r, const auth_oauth2_srv_conf *srv,
+             auth_oauth2_req_t *req, const oauth2_endpoints_t *ep,
+             const oauth2_login_result_t *res, apr_time_t now, const char **err)
+{
+    oauth2_session_t *s = oauth2_session_with_tokens(
+        r->pool, req->session, res->access_token, res->refresh_token,
+        res->id_token, res->access_expires);
+    oauth2_groups_result_t api;
+    apr_status_t rv;
+
+    rv = oauth2_groups_resolve(r->pool, srv->groups, ep, verified_email(s),
+                               s->f[OAUTH2_SF_ACCESS_TOKEN], NULL, now, &api,
+                               err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_with_api(r->pool, s, api.groups, api.resources, 0,
+                                     &s, err);
+    }
+    return rv == APR_SUCCESS ? session_save(r, srv, req, s, now, err) : rv;
 }
 
 /* Another process or host holds the refresh: wait for its result. */
@@ -935,8 +971,7 @@ static apr_status_t refresh_run(request_rec *r, const auth_oauth2_srv_conf *srv,
             req->session->f[OAUTH2_SF_SUB], now, &res, &err);
     }
     if (rv == APR_SUCCESS) {
-        rv = refresh_save(r, srv, req, res, now);
-        err = "cannot store the refreshed session";
+        rv = refresh_save(r, srv, req, ep, res, now, &err);
     }
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -994,5 +1029,52 @@ apr_status_t auth_oauth2_session_refresh(request_rec *r,
     }
     rv = refresh_run(r, srv, req, now);
     oauth2_store_remove(srv->store, r->pool, lkey);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rules resolved on first use                                         */
+
+apr_status_t auth_oauth2_session_resolve(request_rec *r,
+                                         const auth_oauth2_srv_conf *srv,
+                                         auth_oauth2_req_t *req,
+                                         const apr_array_header_t *terms,
+                                         const char **err)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_groups_result_t api;
+    oauth2_session_t *s;
+    apr_time_t now = apr_time_now();
+    apr_status_t rv = APR_SUCCESS;
+
+    if (req->bearer) {
+        *err = "a bearer token's user has no session to look up with";
+        return OAUTH2_ECONFIG;
+    }
+    /* The shm way copied the hot fields only: the token is needed. */
+    if (!srv->cookie_sessions
+        && req->session->len[OAUTH2_SF_ACCESS_TOKEN] == 0) {
+        rv = auth_oauth2_record_read(r, srv, now, req);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = auth_oauth2_session_refresh(r, srv, req);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_provider_endpoints(srv->prov, r->pool, now, &ep, err);
+    }
+    if (rv != APR_SUCCESS) {
+        *err = *err ? *err : "the session cannot be read again";
+        return rv;
+    }
+    rv = oauth2_groups_resolve(r->pool, srv->groups, ep, NULL,
+                               req->session->f[OAUTH2_SF_ACCESS_TOKEN], terms,
+                               now, &api, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_with_api(r->pool, req->session, NULL, api.resources,
+                                     1, &s, err);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = session_save(r, srv, req, s, now, err);
+    }
     return rv;
 }

@@ -7,6 +7,16 @@
  * Regular expressions are compiled by the caller (the glue uses
  * ap_pregcomp) and matched through a callback, so this file needs no
  * regex library.
+ *
+ * Two kinds of oauth2-group words name an API resource instead of a
+ * group, as oauth2-proxy does: "project:acme/app[=LEVEL]" a GitLab project
+ * (LEVEL guest, planner, reporter, developer, maintainer, owner or their
+ * numbers 10..50; reporter by default) and "repo:acme/app[=LEVEL]" a
+ * GitHub repository (LEVEL pull, triage, push, maintain, admin; any
+ * collaborator by default). A group path never contains ':', so neither
+ * can be confused with a GitLab group; a Google group is an address. The
+ * user's level comes from the provider's API (groups.c) and is recorded
+ * in the session (session.h resources).
  */
 #ifndef OAUTH2_AUTHZ_H
 #define OAUTH2_AUTHZ_H
@@ -38,11 +48,34 @@ typedef struct {
     const void *re;    /* NAME~REGEX, or NULL */
 } oauth2_claim_term_t;
 
+/** The kinds of API resources. */
+typedef enum {
+    OAUTH2_RES_PROJECT = 1, /* a GitLab project */
+    OAUTH2_RES_REPO         /* a GitHub repository */
+} oauth2_res_kind_e;
+
+/* GitLab access levels (docs "Roles and permissions"; API "Valid access
+ * levels"). */
+#define OAUTH2_GITLAB_REPORTER 20
+/* GitHub repository roles, as ranks: pull 1 < triage 2 < push 3 <
+ * maintain 4 < admin 5 (docs "Repository roles for an organization"). */
+#define OAUTH2_GITHUB_PULL  1
+#define OAUTH2_GITHUB_ADMIN 5
+
+/** One resource word of an oauth2-group rule. */
+typedef struct {
+    oauth2_res_kind_e kind;
+    const char *path; /* "acme/app", lower case */
+    const char *key;  /* "project:acme/app": the session's resource key */
+    int min;          /* the least level admitted */
+} oauth2_res_term_t;
+
 /** A parsed Require line. */
 typedef struct {
     oauth2_rule_kind_e kind;
-    apr_array_header_t *values; /* groups or domains (const char *), or
-                                   terms (oauth2_claim_term_t) */
+    apr_array_header_t *values;    /* groups or domains (const char *), or
+                                      terms (oauth2_claim_term_t) */
+    apr_array_header_t *resources; /* oauth2-group: oauth2_res_term_t */
     oauth2_regex_match_fn match;
 } oauth2_rule_t;
 
@@ -62,10 +95,46 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
 
 /**
  * 1 when the session satisfies the rule, 0 otherwise. Group names and
- * claim values compare exactly; email domains case-insensitively, after
- * the only '@' of an email whose email_verified was true.
+ * claim values compare exactly (API groups, which are addresses, without
+ * regard to case); email domains case-insensitively, after the only '@'
+ * of an email whose email_verified was true; a resource word when the
+ * session records at least its level for it.
  */
 int oauth2_authz_check(const oauth2_rule_t *rule, const oauth2_session_t *s);
+
+/**
+ * The resource words of rule that the session records nothing for
+ * (oauth2_res_term_t, from p), or NULL when there are none: rules met
+ * first in an .htaccess file, resolved on first use.
+ */
+apr_array_header_t *oauth2_authz_unresolved(apr_pool_t *p,
+                                            const oauth2_rule_t *rule,
+                                            const oauth2_session_t *s);
+
+/**
+ * Parses one resource word ("project:PATH[=LEVEL]", "repo:OWNER/NAME
+ * [=LEVEL]") into t (from p).
+ * @return APR_SUCCESS; APR_ENOENT when the word is not a resource word
+ *         (no such prefix); APR_EINVAL with *err for a malformed path or
+ *         an unknown level
+ */
+apr_status_t oauth2_authz_parse_resource(apr_pool_t *p, const char *word,
+                                         oauth2_res_term_t *t,
+                                         const char **err);
+
+/**
+ * Adds what a rule names to the lists of the server configuration (each
+ * entry once): group words with an '@' (Google groups, checked at login
+ * for nested membership) to *groups, resource keys to *resources. The
+ * arrays are created from p when NULL.
+ */
+void oauth2_authz_note(apr_pool_t *p, const oauth2_rule_t *rule,
+                       apr_array_header_t **groups,
+                       apr_array_header_t **resources);
+
+/** The name of a level of a resource key ("developer", "push", "none"),
+ * or its number as text when it has none (from p). */
+const char *oauth2_authz_level_name(apr_pool_t *p, const char *key, int level);
 
 /** The domain of an email for the email-domain rule: the part after its
  * only '@', or NULL when the address has no or several '@' or an empty

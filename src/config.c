@@ -26,7 +26,8 @@ static const char *const preset_names[] = {
 };
 
 static const char *const endpoint_names[OAUTH2_EP_COUNT] = {
-    "authorization", "token", "userinfo", "jwks", "end_session", "github_api",
+    "authorization", "token",      "userinfo",   "jwks",
+    "end_session",   "github_api", "gitlab_api", "google_directory",
 };
 
 oauth2_cfg_t *oauth2_cfg_create(apr_pool_t *p)
@@ -45,6 +46,34 @@ oauth2_cfg_t *oauth2_cfg_create(apr_pool_t *p)
 
 #define MERGE_PTR(f) c->f = add->f != NULL ? add->f : base->f
 #define MERGE_INT(f) c->f = add->f != OAUTH2_UNSET ? add->f : base->f
+
+/* Both lists of strings, each entry once (rules of the main server apply
+ * to the virtual hosts' places too). */
+static apr_array_header_t *merge_union(apr_pool_t *p,
+                                       const apr_array_header_t *a,
+                                       const apr_array_header_t *b)
+{
+    apr_array_header_t *out;
+    int i, j;
+
+    if (a == NULL || b == NULL) {
+        return (apr_array_header_t *)(a ? a : b);
+    }
+    out = apr_array_copy(p, a);
+    for (i = 0; i < b->nelts; i++) {
+        const char *v = APR_ARRAY_IDX(b, i, const char *);
+
+        for (j = 0; j < a->nelts; j++) {
+            if (strcasecmp(APR_ARRAY_IDX(a, j, const char *), v) == 0) {
+                break;
+            }
+        }
+        if (j == a->nelts) {
+            APR_ARRAY_PUSH(out, const char *) = v;
+        }
+    }
+    return out;
+}
 
 oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
                                const oauth2_cfg_t *add)
@@ -91,19 +120,90 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
     MERGE_INT(http_timeout);
     MERGE_PTR(ca_file);
     MERGE_PTR(redirect_hosts);
+    MERGE_PTR(google_sa);
+    MERGE_PTR(google_admin);
+    c->rule_groups = merge_union(p, base->rule_groups, add->rule_groups);
+    c->rule_resources =
+        merge_union(p, base->rule_resources, add->rule_resources);
     return c;
 }
 
+/* 1 when the space-separated scope holds word. */
+static int scope_has(const char *scope, const char *word)
+{
+    apr_size_t n = strlen(word);
+
+    while (scope != NULL && *scope != '\0') {
+        apr_size_t len;
+
+        scope += strspn(scope, " \t");
+        len = strcspn(scope, " \t");
+        if (len == n && strncmp(scope, word, n) == 0) {
+            return 1;
+        }
+        scope += len;
+    }
+    return 0;
+}
+
+/* 1 when the rules name a resource key with this prefix. */
+static int rules_name(const oauth2_cfg_t *c, const char *prefix)
+{
+    int i;
+
+    for (i = 0; c->rule_resources != NULL && i < c->rule_resources->nelts;
+         i++) {
+        if (strncmp(APR_ARRAY_IDX(c->rule_resources, i, const char *), prefix,
+                    strlen(prefix))
+            == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does this provider read GitLab projects / GitHub repositories? */
+static int reads_projects(const oauth2_cfg_t *c)
+{
+    return (c->preset == OAUTH2_PRESET_GITLAB
+            || c->endpoints[OAUTH2_EP_GITLAB_API] != NULL)
+           && rules_name(c, "project:");
+}
+
+static int reads_repos(const oauth2_cfg_t *c)
+{
+    return (c->preset == OAUTH2_PRESET_GITHUB
+            || c->endpoints[OAUTH2_EP_GITHUB_API] != NULL)
+           && rules_name(c, "repo:");
+}
+
+/* The default scope, with what the rules need from the provider's API:
+ * GitLab docs "OAuth 2.0 scopes": read_api for GET /projects/:id; GitHub
+ * docs "Scopes for OAuth apps": repo to see private repositories. */
+static const char *default_scope(apr_pool_t *p, const oauth2_cfg_t *c)
+{
+    const char *scope = c->preset == OAUTH2_PRESET_GITHUB
+                            ? "read:user user:email read:org"
+                            : OAUTH2_DEFAULT_SCOPE;
+
+    if (reads_projects(c)) {
+        scope = apr_pstrcat(p, scope, " read_api", NULL);
+    }
+    if (reads_repos(c)) {
+        scope = apr_pstrcat(p, scope, " repo", NULL);
+    }
+    return scope;
+}
+
 /* Scope, claim and client defaults that depend on the preset. */
-static void finalize_preset(oauth2_cfg_t *c)
+static void finalize_preset(apr_pool_t *p, oauth2_cfg_t *c)
 {
     int github = c->preset == OAUTH2_PRESET_GITHUB;
 
     /* GitHub docs "Scopes for OAuth apps": read:user for /user,
      * user:email for /user/emails, read:org for /user/orgs and teams. */
     if (c->scope == NULL) {
-        c->scope =
-            github ? "read:user user:email read:org" : OAUTH2_DEFAULT_SCOPE;
+        c->scope = default_scope(p, c);
     }
     /* GitHub's numeric id means nothing to people; its login does. */
     if (c->remote_user_claim == NULL) {
@@ -125,9 +225,9 @@ static void finalize_preset(oauth2_cfg_t *c)
 }
 
 /* The defaults of every UNSET field (SPEC.md). */
-static void finalize_defaults(oauth2_cfg_t *c)
+static void finalize_defaults(apr_pool_t *p, oauth2_cfg_t *c)
 {
-    finalize_preset(c);
+    finalize_preset(p, c);
     if (c->prefix == NULL) {
         c->prefix = OAUTH2_DEFAULT_PREFIX;
     }
@@ -182,11 +282,44 @@ static const char *check_cookie(const oauth2_cfg_t *c)
     return NULL;
 }
 
+/* Google Workspace groups: the service account and the admin it acts
+ * as come together, and only with Google's own logins (the directory is
+ * asked about the address Google verified). */
+static const char *check_google(const oauth2_cfg_t *c)
+{
+    if (c->google_sa != NULL && c->google_admin == NULL) {
+        return "OAuth2GoogleAdminEmail: required with "
+               "OAuth2GoogleServiceAccount (the Workspace administrator the "
+               "service account acts as)";
+    }
+    if (c->google_admin != NULL && c->google_sa == NULL) {
+        return "OAuth2GoogleServiceAccount: required with "
+               "OAuth2GoogleAdminEmail";
+    }
+    if (c->google_sa != NULL && c->preset != OAUTH2_PRESET_GOOGLE) {
+        return "OAuth2GoogleServiceAccount: needs OAuth2Provider google "
+               "(Google groups are looked up by the address Google "
+               "verified)";
+    }
+    return NULL;
+}
+
 const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
 {
-    finalize_defaults(c);
+    const char *err;
+
+    finalize_defaults(p, c);
     if (!c->provider_set) {
         return NULL;
+    }
+    err = check_google(c);
+    if (err != NULL) {
+        return err;
+    }
+    if (reads_projects(c) && !scope_has(c->scope, "read_api")
+        && !scope_has(c->scope, "api")) {
+        return "OAuth2Scope: Require oauth2-group project:... reads GitLab's "
+               "API: add read_api to the scopes";
     }
     if (c->client_id == NULL) {
         return "OAuth2ClientID: required when OAuth2Provider is set";
@@ -363,6 +496,22 @@ const char *oauth2_cfg_resolve_value(apr_pool_t *p, const char *arg,
     return NULL;
 }
 
+const char *oauth2_cfg_check_email(apr_pool_t *p, const char *arg)
+{
+    const char *at = arg ? strchr(arg, '@') : NULL, *s;
+
+    if (at == NULL || at == arg || at[1] == '\0' || strchr(at + 1, '@')
+        || strchr(at + 1, '.') == NULL || strlen(arg) > 254) {
+        return apr_psprintf(p, "'%s' is not an email address", arg);
+    }
+    for (s = arg; *s; s++) {
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f) {
+            return apr_psprintf(p, "'%s' is not an email address", arg);
+        }
+    }
+    return NULL;
+}
+
 const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg, int no_query)
 {
     apr_uri_t u;
@@ -509,7 +658,8 @@ const char *oauth2_cfg_set_endpoint(apr_pool_t *p, oauth2_cfg_t *cfg,
     if (i == OAUTH2_EP_COUNT) {
         return apr_psprintf(p,
                             "unknown endpoint '%s' (authorization, token, "
-                            "userinfo, jwks, end_session, github_api)",
+                            "userinfo, jwks, end_session, github_api, "
+                            "gitlab_api, google_directory)",
                             kind);
     }
     err = oauth2_cfg_check_url(p, url, 0);

@@ -45,6 +45,8 @@ typedef enum {
     OAUTH2_EP_JWKS,
     OAUTH2_EP_END_SESSION,
     OAUTH2_EP_GITHUB_API,
+    OAUTH2_EP_GITLAB_API,
+    OAUTH2_EP_GOOGLE_DIRECTORY,
     OAUTH2_EP_COUNT
 } oauth2_endpoint_e;
 
@@ -71,6 +73,9 @@ enum {
     OAUTH2_PASS_HEADERS = 1,
     OAUTH2_PASS_ENV = 2
 };
+
+/** A Google service account key (google.h). */
+struct oauth2_google_sa_t;
 
 /** Server / virtual host scope: the provider, the client, sessions. */
 typedef struct {
@@ -103,6 +108,14 @@ typedef struct {
     int http_timeout; /* seconds */
     const char *ca_file;
     apr_array_header_t *redirect_hosts; /* OAuth2AllowedRedirectHosts */
+    /* OAuth2GoogleServiceAccount, parsed; OAuth2GoogleAdminEmail */
+    const struct oauth2_google_sa_t *google_sa;
+    const char *google_admin;
+    /* What the Require oauth2-group lines of the configuration name
+     * (authz.h oauth2_authz_note): group addresses and resource keys,
+     * resolved at login. Merged as a union. */
+    apr_array_header_t *rule_groups;
+    apr_array_header_t *rule_resources;
 } oauth2_cfg_t;
 
 /** Directory scope: how a protected place behaves. */
@@ -137,7 +150,11 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
 /**
  * Applies defaults to UNSET fields and checks what only the whole
  * configuration can tell (a provider without OAuth2ClientID or
- * OAuth2Secret). Returns NULL when usable, else "Directive: reason".
+ * OAuth2Secret, a Google service account without an admin). The default
+ * scope of a GitLab provider gains read_api when rules name projects, a
+ * GitHub provider's gains repo when they name repositories; an explicit
+ * OAuth2Scope of a GitLab provider must then have read_api or api.
+ * Returns NULL when usable, else "Directive: reason".
  */
 const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *cfg);
 
@@ -194,6 +211,10 @@ const char *oauth2_cfg_check_url(apr_pool_t *p, const char *arg, int no_query);
 /** OAuth2Provider arguments into cfg. */
 const char *oauth2_cfg_set_provider(apr_pool_t *p, oauth2_cfg_t *cfg,
                                     const char *arg1, const char *arg2);
+
+/** An email address for OAuth2GoogleAdminEmail: one '@', a non-empty
+ * local part and a domain, no spaces or control characters. */
+const char *oauth2_cfg_check_email(apr_pool_t *p, const char *arg);
 
 /** OAuth2Endpoint KIND URL into cfg. */
 const char *oauth2_cfg_set_endpoint(apr_pool_t *p, oauth2_cfg_t *cfg,

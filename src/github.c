@@ -590,3 +590,114 @@ apr_status_t oauth2_github_claims(apr_pool_t *p, const oauth2_http_opts_t *http,
     apr_pool_destroy(gh.tmp);
     return rv;
 }
+
+/* ------------------------------------------------------------------ */
+/* Repository permissions                                              */
+
+/* The highest role set in a "permissions" object, as a rank; -1 when the
+ * object is missing or not all booleans. */
+static int repo_rank(json_object *perms)
+{
+    static const char *const roles[] = { "pull", "triage", "push", "maintain",
+                                         "admin" };
+    json_object *v;
+    int i, rank = 0;
+
+    if (!json_object_is_type(perms, json_type_object)) {
+        return -1;
+    }
+    for (i = 0; i < 5; i++) {
+        if (!json_object_object_get_ex(perms, roles[i], &v)) {
+            continue; /* older servers have no maintain or triage */
+        }
+        if (!json_object_is_type(v, json_type_boolean)) {
+            return -1;
+        }
+        rank = json_object_get_boolean(v) ? i + 1 : rank;
+    }
+    return rank;
+}
+
+/* The rank of a 200 answer: pull counts in private repositories only. */
+static apr_status_t repo_answer(apr_pool_t *p, const char *repo,
+                                const oauth2_http_response_t *resp, int *rank,
+                                const char **err)
+{
+    json_object *o = parse_json(p, resp->body, resp->body_len), *v;
+    const char *vis = NULL;
+    int private_ = 0;
+
+    if (o != NULL && json_object_object_get_ex(o, "visibility", &v)
+        && json_object_is_type(v, json_type_string)) {
+        vis = json_object_get_string(v);
+    }
+    if (o != NULL && json_object_object_get_ex(o, "private", &v)) {
+        private_ = json_object_get_boolean(v);
+    }
+    *rank = o != NULL && json_object_object_get_ex(o, "permissions", &v)
+                ? repo_rank(v)
+                : -1;
+    if (*rank < 0) {
+        *err = apr_psprintf(p,
+                            "GitHub API /repos/%s: no readable "
+                            "\"permissions\" in the answer",
+                            repo);
+        return OAUTH2_EUPSTREAM;
+    }
+    if (*rank == 1
+        && !(private_ && (vis == NULL || strcmp(vis, "private") == 0))) {
+        *rank = 0;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t
+oauth2_github_repo_permission(apr_pool_t *p, const oauth2_http_opts_t *http,
+                              const char *api_base, const char *access_token,
+                              const char *repo, int *rank, const char **err)
+{
+    oauth2_http_response_t *resp;
+    apr_status_t rv;
+    gh_t gh;
+
+    if (api_base == NULL || repo == NULL || http == NULL || access_token == NULL
+        || strchr(repo, '/') == NULL
+        || strspn(repo, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                        "0123456789-_./")
+               != strlen(repo)) {
+        *err = "GitHub API: no API URL, repository or access token";
+        return OAUTH2_ECONFIG;
+    }
+    memset(&gh, 0, sizeof(gh));
+    gh.p = p;
+    gh.tmp = p;
+    gh.http = http;
+    rv = gh_setup(&gh, api_base, access_token, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_http_call(p, http,
+                              apr_pstrcat(p, gh.base, "/repos/", repo, NULL),
+                              gh.headers, NULL, NULL, &resp, err);
+    }
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(p, "GitHub API /repos/%s: %s", repo, *err);
+        return rv;
+    }
+    *rank = 0;
+    if (resp->status == 404) {
+        return APR_SUCCESS; /* not visible to this user: no access */
+    }
+    if (resp->status == 301) {
+        *err = apr_psprintf(p,
+                            "GitHub API /repos/%s: HTTP 301, the repository "
+                            "was renamed or moved (update the rule)",
+                            repo);
+        return OAUTH2_EUPSTREAM;
+    }
+    if (resp->status != 200) {
+        *err = apr_psprintf(p, "GitHub API /repos/%s: HTTP %ld, %s%s", repo,
+                            resp->status, status_reason(p, resp),
+                            api_message(p, resp));
+        return OAUTH2_EUPSTREAM;
+    }
+    return repo_answer(p, repo, resp, rank, err);
+}

@@ -52,4 +52,25 @@ apr_status_t oauth2_github_claims(apr_pool_t *p, const oauth2_http_opts_t *http,
                                   const char *access_token,
                                   oauth2_claims_t **claims, const char **err);
 
+/**
+ * What the owner of access_token may do in the repository "owner/name",
+ * from GET /repos/{owner}/{repo} (GitHub docs "Get a repository": its
+ * "permissions" object for the authenticated user), as a rank: admin 5,
+ * maintain 4, push 3, triage 2, pull 1, 0 for none. Every user can pull a
+ * public (or, in an enterprise, internal) repository, so pull alone
+ * counts there as 0: only a private repository's pull shows a
+ * collaborator. A repository the user cannot see answers 404, which is 0
+ * too (a private repository also answers 404 to a token without the repo
+ * scope). Same headers and bounds as oauth2_github_claims.
+ * @return APR_SUCCESS with *rank; OAUTH2_EUPSTREAM (401, 403 with or
+ *         without a rate limit, 429, 301 for a renamed repository, any
+ *         other status, no "permissions"); OAUTH2_EUNREACHABLE;
+ *         OAUTH2_ETOOBIG; OAUTH2_ECONFIG (no API URL, repository or
+ *         usable token)
+ */
+apr_status_t
+oauth2_github_repo_permission(apr_pool_t *p, const oauth2_http_opts_t *http,
+                              const char *api_base, const char *access_token,
+                              const char *repo, int *rank, const char **err);
+
 #endif /* OAUTH2_GITHUB_H */

@@ -277,3 +277,18 @@ char *oauth2_http_url_encode(apr_pool_t *p, const char *s)
 {
     return encode(p, s ? s : "", 0);
 }
+
+int oauth2_http_token_ok(const char *t)
+{
+    const unsigned char *s = (const unsigned char *)t;
+
+    if (t == NULL || *t == '\0' || strlen(t) > OAUTH2_MAX_JWT) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (*s <= 0x20 || *s >= 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}

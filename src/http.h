@@ -63,4 +63,11 @@ char *oauth2_http_form_encode(apr_pool_t *p, const char *s);
  */
 char *oauth2_http_url_encode(apr_pool_t *p, const char *s);
 
+/**
+ * 1 when t can go into an Authorization header as a bearer token: not
+ * empty, at most OAUTH2_MAX_JWT bytes, printable ASCII without spaces
+ * (RFC 6750 §2.1 b64token characters and their kin; never CR or LF).
+ */
+int oauth2_http_token_ok(const char *t);
+
 #endif /* OAUTH2_HTTP_H */

@@ -20,6 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include "base64url.h"
@@ -828,4 +829,88 @@ apr_status_t oauth2_jose_jws_verify(apr_pool_t *p, const oauth2_jws_t *jws,
         set_err(err, o.why != NULL ? o.why : "JWS: no key for this token");
     }
     return o.rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signing (JWT assertions, RFC 7523)                                  */
+
+struct oauth2_jose_key_t {
+    EVP_PKEY *pkey;
+};
+
+/* PEM password callback: no password, so an encrypted key fails instead
+ * of prompting on a terminal. */
+static int no_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return 0;
+}
+
+apr_status_t oauth2_jose_key_pem(apr_pool_t *p, const char *pem, apr_size_t len,
+                                 oauth2_jose_key_t **key, const char **err)
+{
+    BIO *bio;
+    EVP_PKEY *pkey;
+
+    if (pem == NULL || len == 0 || len > 64 * 1024) {
+        set_err(err, "no PEM private key");
+        return OAUTH2_EMALFORMED;
+    }
+    bio = BIO_new_mem_buf(pem, (int)len);
+    pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL) : NULL;
+    BIO_free(bio);
+    if (pkey == NULL) {
+        set_err(err, ossl_error(p, "not a PEM private key"));
+        return OAUTH2_EMALFORMED;
+    }
+    ERR_clear_error();
+    apr_pool_cleanup_register(p, pkey, pkey_cleanup, apr_pool_cleanup_null);
+    if (!EVP_PKEY_is_a(pkey, "RSA")
+        || EVP_PKEY_get_bits(pkey) < JOSE_RSA_MIN_BITS) {
+        set_err(err, "the private key is not an RSA key of at least 2048 "
+                     "bits (RS256)");
+        return OAUTH2_EMALFORMED;
+    }
+    *key = apr_palloc(p, sizeof(**key));
+    (*key)->pkey = pkey;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_jose_sign_rs256(apr_pool_t *p, const oauth2_jose_key_t *key,
+                                    const char *header, const char *payload,
+                                    char **compact, const char **err)
+{
+    const char *input =
+        apr_pstrcat(p,
+                    oauth2_base64url_encode(p, (const unsigned char *)header,
+                                            strlen(header)),
+                    ".",
+                    oauth2_base64url_encode(p, (const unsigned char *)payload,
+                                            strlen(payload)),
+                    NULL);
+    EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    size_t siglen = (size_t)EVP_PKEY_get_size(key->pkey);
+    unsigned char *sig = apr_palloc(p, siglen);
+    apr_status_t rv = OAUTH2_ECRYPTO;
+
+    if (mctx == NULL
+        || EVP_DigestSignInit(mctx, &pctx, EVP_sha256(), NULL, key->pkey) != 1
+        || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0
+        || EVP_DigestSign(mctx, sig, &siglen, (const unsigned char *)input,
+                          strlen(input))
+               != 1) {
+        set_err(err, ossl_error(p, "RS256 signature"));
+        goto cleanup;
+    }
+    *compact = apr_pstrcat(p, input, ".",
+                           oauth2_base64url_encode(p, sig, siglen), NULL);
+    rv = APR_SUCCESS;
+cleanup:
+    EVP_MD_CTX_free(mctx);
+    ERR_clear_error();
+    return rv;
 }

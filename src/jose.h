@@ -92,4 +92,27 @@ apr_status_t oauth2_jose_jws_verify(apr_pool_t *p, const oauth2_jws_t *jws,
                                     const oauth2_jwks_t *jwks,
                                     const char **err);
 
+/** A private signing key (an EVP_PKEY freed with the pool it was read
+ * into). Read-only after reading: threads may sign with it at once. */
+typedef struct oauth2_jose_key_t oauth2_jose_key_t;
+
+/**
+ * Reads an RSA private key of at least 2048 bits from PEM text (PKCS#8
+ * "PRIVATE KEY", as Google's service account keys hold, or PKCS#1 "RSA
+ * PRIVATE KEY"); an encrypted key is refused, never prompted for.
+ * @return APR_SUCCESS; OAUTH2_EMALFORMED (not such a key: *err says why)
+ */
+apr_status_t oauth2_jose_key_pem(apr_pool_t *p, const char *pem, apr_size_t len,
+                                 oauth2_jose_key_t **key, const char **err);
+
+/**
+ * Signs a JWT with RS256 (RFC 7515 §7.1, RFC 7518 §3.3): BASE64URL of the
+ * header and of the payload (both JSON texts, taken as they are), '.',
+ * and the signature of both. *compact from p.
+ * @return APR_SUCCESS or OAUTH2_ECRYPTO (OpenSSL's reason in *err)
+ */
+apr_status_t oauth2_jose_sign_rs256(apr_pool_t *p, const oauth2_jose_key_t *key,
+                                    const char *header, const char *payload,
+                                    char **compact, const char **err);
+
 #endif /* OAUTH2_JOSE_H */

@@ -26,6 +26,9 @@ typedef struct {
     const char *refresh_token; /* NULL when none was issued */
     const char *id_token;      /* NULL for plain OAuth 2.0 */
     apr_time_t access_expires; /* 0 when the provider did not say */
+    /* From provider APIs (groups.c), for the session; NULL when none. */
+    apr_array_header_t *api_groups; /* Google groups */
+    apr_array_header_t *resources;  /* oauth2_session_resource_t */
 } oauth2_login_result_t;
 
 /** The client: who we are to the provider. */

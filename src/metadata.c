@@ -105,9 +105,13 @@ static const char *preset_setup(apr_pool_t *p, oauth2_provider_t *prov)
         break;
     case OAUTH2_PRESET_GOOGLE:
         prov->issuer = base ? base : "https://accounts.google.com";
+        /* Admin SDK Directory API, "Service endpoint". */
+        prov->fixed.google_directory = "https://admin.googleapis.com";
         break;
     case OAUTH2_PRESET_GITLAB:
         prov->issuer = base ? base : "https://gitlab.com";
+        /* GitLab docs "REST API": BASE/api/v4. */
+        prov->fixed.gitlab_api = apr_pstrcat(p, prov->issuer, "/api/v4", NULL);
         break;
     case OAUTH2_PRESET_KEYCLOAK:
         prov->issuer = base;
@@ -182,6 +186,11 @@ static void apply_overrides(const oauth2_cfg_t *c, oauth2_endpoints_t *ep)
         o[OAUTH2_EP_END_SESSION] ? o[OAUTH2_EP_END_SESSION] : ep->end_session;
     ep->github_api =
         o[OAUTH2_EP_GITHUB_API] ? o[OAUTH2_EP_GITHUB_API] : ep->github_api;
+    ep->gitlab_api =
+        o[OAUTH2_EP_GITLAB_API] ? o[OAUTH2_EP_GITLAB_API] : ep->gitlab_api;
+    ep->google_directory = o[OAUTH2_EP_GOOGLE_DIRECTORY]
+                               ? o[OAUTH2_EP_GOOGLE_DIRECTORY]
+                               : ep->google_directory;
 }
 
 /* One field of the key's input: its length first, so that no two lists of

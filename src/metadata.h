@@ -48,6 +48,8 @@ typedef struct {
     const char *jwks;
     const char *end_session;
     const char *github_api;
+    const char *gitlab_api;       /* GitLab REST API v4 base */
+    const char *google_directory; /* Admin SDK Directory API base */
     int oidc;               /* 1 when ID tokens are expected (not GitHub) */
     int backchannel_logout; /* the provider says it sends logout tokens */
 } oauth2_endpoints_t;

@@ -2,16 +2,20 @@
  * session.c: building, encoding and decoding session records (see
  * session.h for the layout).
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "bounds.h"
 #include "errors.h"
 #include "session.h"
 
-#define SESSION_MAGIC   "OA2S"
-#define SESSION_VERSION 1
+#define SESSION_MAGIC "OA2S"
+/* 2: API groups and resources (version 1 records are not read: their
+ * users log in again). */
+#define SESSION_VERSION 2
 /* Claims kept per session, all values together. */
 #define SESSION_MAX_CLAIMS_BYTES (16 * 1024)
 
@@ -125,7 +129,15 @@ static const char *clean_claim(apr_pool_t *p, const oauth2_claims_t *c,
     return out;
 }
 
-/* Groups as a list and as the comma-joined X-Forwarded-Groups value. */
+/* Stores a finished list in field f of s. */
+static void list_store(oauth2_session_t *s, oauth2_session_field_e f,
+                       const list_t *l)
+{
+    s->f[f] = l->buf ? l->buf : "";
+    s->len[f] = (apr_uint32_t)l->len;
+}
+
+/* The groups of the claims as a list. */
 static void build_groups(apr_pool_t *p, const oauth2_session_input_t *in,
                          oauth2_session_t *s)
 {
@@ -142,22 +154,119 @@ static void build_groups(apr_pool_t *p, const oauth2_session_input_t *in,
             l.count += l.full ? 0 : 1;
         }
     }
-    s->f[OAUTH2_SF_GROUPS] = l.buf ? l.buf : "";
-    s->len[OAUTH2_SF_GROUPS] = (apr_uint32_t)l.len;
+    list_store(s, OAUTH2_SF_GROUPS, &l);
     s->ngroups = l.count;
-    if (l.count == 0) {
-        s->f[OAUTH2_SF_GROUPS_HEADER] = "";
-    }
-    else {
-        char *h = apr_palloc(p, l.len);
+}
 
-        /* The list with its separators turned into commas. */
-        memcpy(h, l.buf, l.len);
-        for (i = 0; i < (int)l.len - 1; i++) {
-            h[i] = h[i] == '\0' ? ',' : h[i];
+/* The API groups (Google group addresses), lower case: Google compares
+ * addresses without regard to case. */
+static apr_status_t build_api_groups(apr_pool_t *p, oauth2_session_t *s,
+                                     const apr_array_header_t *groups)
+{
+    list_t l = { p, NULL, 0, 0, SESSION_MAX_CLAIMS_BYTES, 0, 0 };
+    int i;
+
+    for (i = 0; groups != NULL && i < groups->nelts; i++) {
+        char *g = apr_pstrdup(p, APR_ARRAY_IDX(groups, i, const char *));
+        char *c;
+
+        for (c = g; *c; c++) {
+            *c = (char)apr_tolower(*c);
         }
-        s->f[OAUTH2_SF_GROUPS_HEADER] = h;
+        if (*g != '\0') {
+            list_add(&l, g, strlen(g));
+        }
     }
+    list_store(s, OAUTH2_SF_API_GROUPS, &l);
+    return l.full || (groups != NULL && groups->nelts > OAUTH2_MAX_GROUPS)
+               ? OAUTH2_ETOOBIG
+               : APR_SUCCESS;
+}
+
+/* Adds one resource pair; the key is cleaned like any value. */
+static void resource_add(list_t *l, const char *key, int level)
+{
+    const char *v = apr_itoa(l->p, level < 0 ? 0 : level);
+    apr_size_t before = l->len;
+
+    list_add(l, key, strlen(key));
+    list_add(l, v, strlen(v));
+    if (l->full) {
+        l->len = before;
+    }
+}
+
+/* 1 when the resources array has key. */
+static int resources_have(const apr_array_header_t *r, const char *key)
+{
+    int i;
+
+    for (i = 0; r != NULL && i < r->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(r, i, oauth2_session_resource_t).key, key)
+            == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The resources list: those of old (a session's, when appending) that
+ * add does not replace, then add. */
+static apr_status_t build_resources(apr_pool_t *p, oauth2_session_t *s,
+                                    const oauth2_session_t *old,
+                                    const apr_array_header_t *add)
+{
+    list_t l = { p, NULL, 0, 0, SESSION_MAX_CLAIMS_BYTES, 0, 0 };
+    const char *pos = NULL, *key, *level;
+    int i;
+
+    while (old != NULL
+           && (key = oauth2_session_list_next(old, OAUTH2_SF_RESOURCES, &pos))
+                  != NULL
+           && (level = oauth2_session_list_next(old, OAUTH2_SF_RESOURCES, &pos))
+                  != NULL) {
+        if (!resources_have(add, key)) {
+            resource_add(&l, key, atoi(level));
+        }
+    }
+    for (i = 0; add != NULL && i < add->nelts; i++) {
+        const oauth2_session_resource_t *r =
+            &APR_ARRAY_IDX(add, i, oauth2_session_resource_t);
+
+        resource_add(&l, r->key, r->level);
+    }
+    list_store(s, OAUTH2_SF_RESOURCES, &l);
+    return l.full ? OAUTH2_ETOOBIG : APR_SUCCESS;
+}
+
+/* X-Forwarded-Groups: the groups of the claims, then the API groups,
+ * comma-joined. */
+static void build_header(apr_pool_t *p, oauth2_session_t *s)
+{
+    apr_size_t a = s->len[OAUTH2_SF_GROUPS], b = s->len[OAUTH2_SF_API_GROUPS];
+    char *h;
+    apr_size_t i;
+
+    if (a + b == 0) {
+        s->f[OAUTH2_SF_GROUPS_HEADER] = "";
+        return;
+    }
+    /* Both lists end with a NUL: the separators become commas, the last
+     * NUL ends the string. */
+    h = apr_palloc(p, a + b);
+    memcpy(h, s->f[OAUTH2_SF_GROUPS], a);
+    memcpy(h + a, s->f[OAUTH2_SF_API_GROUPS], b);
+    for (i = 0; i + 1 < a + b; i++) {
+        h[i] = h[i] == '\0' ? ',' : h[i];
+    }
+    s->f[OAUTH2_SF_GROUPS_HEADER] = h;
+}
+
+/* The list fields whose length the lists themselves give. */
+static int is_list(int i)
+{
+    return i == OAUTH2_SF_GROUPS || i == OAUTH2_SF_CLAIMS
+           || i == OAUTH2_SF_API_GROUPS || i == OAUTH2_SF_RESOURCES;
 }
 
 static void set_lengths(oauth2_session_t *s)
@@ -168,7 +277,7 @@ static void set_lengths(oauth2_session_t *s)
         if (s->f[i] == NULL) {
             s->f[i] = "";
         }
-        if (i != OAUTH2_SF_GROUPS && i != OAUTH2_SF_CLAIMS) {
+        if (!is_list(i)) {
             s->len[i] = (apr_uint32_t)strlen(s->f[i]);
         }
     }
@@ -213,6 +322,13 @@ apr_status_t oauth2_session_build(apr_pool_t *p,
         s->flags |= OAUTH2_SESSION_EMAIL_VERIFIED;
     }
     build_groups(p, in, s);
+    if (build_api_groups(p, s, in->api_groups) != APR_SUCCESS
+        || build_resources(p, s, NULL, in->resources) != APR_SUCCESS) {
+        *err = "more groups or resources from the provider's API than a "
+               "session holds";
+        return OAUTH2_ETOOBIG;
+    }
+    build_header(p, s);
     oauth2_claims_walk(p, in->claims, add_claim, &claims);
     s->f[OAUTH2_SF_CLAIMS] = claims.buf ? claims.buf : "";
     s->len[OAUTH2_SF_CLAIMS] = (apr_uint32_t)claims.len;
@@ -319,8 +435,11 @@ apr_status_t oauth2_session_decode(const char *rec, apr_size_t len,
     apr_size_t hot = oauth2_session_hot_len(rec, len);
     int i;
 
-    if (hot == 0 || b[4] != SESSION_VERSION) {
+    if (hot == 0) {
         return OAUTH2_EMALFORMED;
+    }
+    if (b[4] != SESSION_VERSION) {
+        return OAUTH2_EEXPIRED; /* written by another version */
     }
     s->flags = b[5];
     s->created = get_i64(b + 8);
@@ -359,6 +478,52 @@ const char *oauth2_session_list_next(const oauth2_session_t *s,
     }
     *pos = cur + strlen(cur) + 1;
     return cur;
+}
+
+int oauth2_session_resource(const oauth2_session_t *s, const char *key,
+                            int *level)
+{
+    const char *pos = NULL, *k, *v;
+
+    while ((k = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos)) != NULL
+           && (v = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos))
+                  != NULL) {
+        if (strcmp(k, key) == 0) {
+            *level = atoi(v);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t oauth2_session_with_api(apr_pool_t *p, const oauth2_session_t *s,
+                                     const apr_array_header_t *api_groups,
+                                     const apr_array_header_t *resources,
+                                     int append, oauth2_session_t **out,
+                                     const char **err)
+{
+    oauth2_session_t *n = apr_pmemdup(p, s, sizeof(*s));
+    apr_status_t rv = APR_SUCCESS;
+
+    if (api_groups != NULL) {
+        rv = build_api_groups(p, n, api_groups);
+        build_header(p, n);
+        n->len[OAUTH2_SF_GROUPS_HEADER] =
+            (apr_uint32_t)strlen(n->f[OAUTH2_SF_GROUPS_HEADER]);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = build_resources(p, n, append ? s : NULL, resources);
+    }
+    if (rv == APR_SUCCESS && record_len(n) > OAUTH2_MAX_SESSION_RECORD) {
+        rv = OAUTH2_ETOOBIG;
+    }
+    if (rv != APR_SUCCESS) {
+        *err = "the provider's API gave more groups or resources than a "
+               "session holds";
+        return rv;
+    }
+    *out = n;
+    return APR_SUCCESS;
 }
 
 oauth2_session_t *

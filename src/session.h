@@ -15,6 +15,13 @@
  * hot_len; the tokens come last. Lists (groups, claims) hold NUL-separated
  * entries: groups "g1\0g2\0", claims "path\0value\0path\0value\0", an
  * array claim giving one pair per element under the same path.
+ *
+ * Besides the groups of the claims, two lists come from provider APIs
+ * (groups.c): API groups (Google Workspace groups, lower case) and
+ * resources, "key\0level\0" pairs recording what the user may do in a
+ * GitLab project ("project:acme/app\0" "30\0") or a GitHub repository
+ * ("repo:acme/app\0" "3\0"); level 0 records "no access", so that a
+ * refusal is not asked again.
  */
 #ifndef OAUTH2_SESSION_H
 #define OAUTH2_SESSION_H
@@ -32,6 +39,8 @@ typedef enum {
     OAUTH2_SF_USERNAME, /* preferred_username */
     OAUTH2_SF_GROUPS_HEADER,
     OAUTH2_SF_GROUPS,
+    OAUTH2_SF_API_GROUPS, /* Google groups, lower case */
+    OAUTH2_SF_RESOURCES,  /* "key\0level\0" pairs */
     OAUTH2_SF_CLAIMS,
     OAUTH2_SF_SUB,
     OAUTH2_SF_SID,
@@ -52,7 +61,7 @@ typedef struct {
     apr_time_t max_expires;    /* created + OAuth2SessionMaxAge */
     apr_time_t access_expires; /* access token expiry, 0 when unknown */
     unsigned flags;            /* OAUTH2_SESSION_* */
-    apr_uint32_t ngroups;
+    apr_uint32_t ngroups;      /* entries of OAUTH2_SF_GROUPS */
     apr_uint32_t nclaims;
     const char *f[OAUTH2_SF_COUNT]; /* NUL-terminated, "" when absent */
     apr_uint32_t len[OAUTH2_SF_COUNT];
@@ -69,7 +78,18 @@ typedef struct {
     apr_time_t access_expires;
     apr_time_t now;
     apr_interval_time_t max_age;
+    /* From provider APIs (groups.c); either may be NULL. */
+    const apr_array_header_t *api_groups; /* const char * */
+    const apr_array_header_t *resources;  /* oauth2_session_resource_t */
 } oauth2_session_input_t;
+
+/** What the user may do in one API resource (a GitLab project, a GitHub
+ * repository): key "project:acme/app", level in the kind's own scale, 0
+ * for no access. */
+typedef struct {
+    const char *key;
+    int level;
+} oauth2_session_resource_t;
 
 /**
  * Builds a session from the claims of a login: the user from user_claim
@@ -96,7 +116,8 @@ apr_status_t oauth2_session_encode(apr_pool_t *p, const oauth2_session_t *s,
  * Decodes a record without allocating: the fields of *s point into rec,
  * which must outlive s. Every offset and length is checked; a record cut
  * at hot_len decodes with empty token fields.
- * @return APR_SUCCESS or OAUTH2_EMALFORMED
+ * @return APR_SUCCESS, OAUTH2_EMALFORMED, or OAUTH2_EEXPIRED for a record
+ *         of another format version (a session from before an upgrade)
  */
 apr_status_t oauth2_session_decode(const char *rec, apr_size_t len,
                                    oauth2_session_t *s);
@@ -112,6 +133,28 @@ apr_size_t oauth2_session_hot_len(const char *rec, apr_size_t len);
 const char *oauth2_session_list_next(const oauth2_session_t *s,
                                      oauth2_session_field_e field,
                                      const char **pos);
+
+/**
+ * The level a session records for a resource key: 1 with *level set, or
+ * 0 when the session does not know that resource (never resolved).
+ */
+int oauth2_session_resource(const oauth2_session_t *s, const char *key,
+                            int *level);
+
+/**
+ * A copy of s (from p) with what provider APIs said: api_groups, when not
+ * NULL, replace the API groups (and the groups header is rebuilt);
+ * resources replace the recorded ones (append 0: a refresh) or are added
+ * to them, replacing an older level of the same key (append 1: a rule
+ * resolved on first use). Values are cleaned as in oauth2_session_build.
+ * @return APR_SUCCESS, or OAUTH2_ETOOBIG when the lists or the record
+ *         would pass their limits (*err says which)
+ */
+apr_status_t oauth2_session_with_api(apr_pool_t *p, const oauth2_session_t *s,
+                                     const apr_array_header_t *api_groups,
+                                     const apr_array_header_t *resources,
+                                     int append, oauth2_session_t **out,
+                                     const char **err);
 
 /**
  * Replaces the tokens of a session (after a refresh) in a copy from p.

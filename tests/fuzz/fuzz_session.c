@@ -5,9 +5,11 @@
  * it back. Whatever decodes must have every field inside the record and
  * ending on a NUL, lists that iterate to an end inside their field, a hot
  * length no longer than the record, and must survive being encoded and
- * decoded again unchanged. ASan catches any read outside the input.
- * Seeds: tests/fuzz/corpus/session/ (records made by oauth2_session_build
- * and oauth2_session_encode, hot-only copies, corrupted tables).
+ * decoded again unchanged, and a copy with resources added (a rule
+ * resolved on first use) or replaced must encode and decode. ASan catches
+ * any read outside the input. Seeds: tests/fuzz/corpus/session/ (records
+ * made by oauth2_session_build and oauth2_session_encode, hot-only
+ * copies, corrupted tables; version 2, with API groups and resources).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,7 +59,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argv;
     apr_initialize();
     apr_pool_create(&root, NULL);
-    make_rule(0, OAUTH2_RULE_GROUP, "dev", "org:team");
+    make_rule(0, OAUTH2_RULE_GROUP, "dev", "project:acme/app=developer");
     make_rule(1, OAUTH2_RULE_CLAIM, "email~alice", "roles:admin");
     make_rule(2, OAUTH2_RULE_EMAIL_DOMAIN, "example.com", "example.org");
     return 0;
@@ -142,6 +144,37 @@ static void check_reencode(apr_pool_t *p, const oauth2_session_t *s)
     }
 }
 
+/* Resources added to (or replacing those of) a decoded session encode,
+ * decode, and are found again; nothing unresolved remains. */
+static void check_with_api(apr_pool_t *p, const oauth2_session_t *s)
+{
+    apr_array_header_t *r =
+        apr_array_make(p, 1, sizeof(oauth2_session_resource_t));
+    apr_array_header_t *g = apr_array_make(p, 1, sizeof(const char *));
+    oauth2_session_resource_t *e = apr_array_push(r);
+    oauth2_session_t *n, d;
+    const char *err;
+    char *rec;
+    apr_size_t len;
+    int i, level;
+
+    e->key = "project:acme/app";
+    e->level = 30;
+    APR_ARRAY_PUSH(g, const char *) = "Eng@Example.com";
+    for (i = 0; i < 2; i++) {
+        if (oauth2_session_with_api(p, s, i ? g : NULL, r, i, &n, &err)
+                != APR_SUCCESS
+            || oauth2_session_encode(p, n, &rec, &len) != APR_SUCCESS) {
+            continue; /* over the limits: refused, never cut */
+        }
+        if (oauth2_session_decode(rec, len, &d) != APR_SUCCESS
+            || !oauth2_session_resource(&d, e->key, &level) || level != 30
+            || oauth2_authz_unresolved(p, rules[0], &d) != NULL) {
+            abort();
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *rec = (const char *)data;
@@ -163,12 +196,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_fields(&s, rec, size);
     check_list(&s, OAUTH2_SF_GROUPS);
     check_list(&s, OAUTH2_SF_CLAIMS);
+    check_list(&s, OAUTH2_SF_API_GROUPS);
+    check_list(&s, OAUTH2_SF_RESOURCES);
     check_pairs(&s);
     for (i = 0; i < 3; i++) {
         (void)oauth2_authz_check(rules[i], &s);
     }
     apr_pool_create(&p, root);
     check_reencode(p, &s);
+    check_with_api(p, &s);
     (void)oauth2_session_with_tokens(p, &s, "at", NULL, "id", 0);
     apr_pool_destroy(p);
     return 0;

@@ -410,7 +410,7 @@ LimitRequestFieldSize 131072
         assertNoBackendBody(r);
     }
 
-    it('answers a replayed code with a fresh state with a fresh login, then a 400 (OA2219)', async () => {
+    it('answers a replayed code with a fresh state with a fresh login, then a 400 (OA2220)', async () => {
         const b = newBrowser();
         const used = await untilCallback(b, s.url('/app/code1'));
         assert.equal((await b.get(used)).status, 302);
@@ -421,7 +421,7 @@ LimitRequestFieldSize 131072
         const mark = s.apache.mark();
         const r = await b.get(fresh.href);
         assertFreshLogin(r, 'first refusal');
-        assert.equal(countLog(s.apache, /OA2219: the provider refused the code .*invalid_grant.*: starting a fresh login/, mark), 1);
+        assert.equal(countLog(s.apache, /OA2220: the provider refused the code .*invalid_grant.*: starting a fresh login/, mark), 1);
         // The restarted login, with the used code once more: a clean 400.
         const again = new URL(await untilCallback(b, r.headers.location));
         again.searchParams.set('code', code);
@@ -433,7 +433,7 @@ LimitRequestFieldSize 131072
         assert.ok(!r2.setCookie.some((c) => c.startsWith('oauth2_session=')), 'no session');
     });
 
-    it('answers an attacker\'s code injected into the victim\'s login with a fresh login: PKCE binds the code (OA2219)', async () => {
+    it('answers an attacker\'s code injected into the victim\'s login with a fresh login: PKCE binds the code (OA2220)', async () => {
         const attacker = newBrowser();
         const attackerCb = new URL(await untilCallback(attacker, s.url('/app/inject')));
         const victim = newBrowser();
@@ -443,7 +443,7 @@ LimitRequestFieldSize 131072
         const r = await victim.get(victimCb.href);
         assertFreshLogin(r, 'injected code');
         assert.equal(victim.cookie('oauth2_session', s.url('/')), undefined);
-        assert.equal(countLog(s.apache, /OA2219: .*invalid_grant/, mark), 1);
+        assert.equal(countLog(s.apache, /OA2220: .*invalid_grant/, mark), 1);
         // The victim's own login then completes as the victim (alice, the
         // account of the victim's provider session), never as the attacker.
         const done = await login(victim, r.headers.location);

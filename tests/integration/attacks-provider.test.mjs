@@ -228,7 +228,7 @@ describe('attacks: provider faults', () => {
                 if (endpoint === 'token' && name === 'an error with 200') {
                     assert.equal(res.final.status, 200);
                     assert.equal(res.final.json().url, '/app/t');
-                    assert.equal(countLog(s.apache, /OA2219: the provider refused the code/, mark), 1);
+                    assert.equal(countLog(s.apache, /OA2220: the provider refused the code/, mark), 1);
                     return;
                 }
                 // userinfo without a sub is about nobody: 401, as for another subject.

@@ -73,7 +73,7 @@ describe('attacks: callbacks that prove nothing cannot evict sessions (issue 12 
             const { b, state } = await started(s);
             // Half answer error= (no code at all), half a made-up code (the
             // provider refuses it at the token endpoint: invalid_grant, so
-            // the browser is sent to log in afresh, OA2219).
+            // the browser is sent to log in afresh, OA2220).
             const q = i % 2 ? 'error=access_denied' : `code=made-up-${i}`;
             return (await b.get(s.url(`/oauth2/callback?state=${state}&${q}`))).status;
         };
@@ -103,7 +103,7 @@ describe('attacks: callbacks that prove nothing cannot evict sessions (issue 12 
         const mark = s.apache.mark();
         const again = await b.get(s.url(`/oauth2/callback?state=${state}&code=made-up`));
         assert.equal(again.status, 302, 'the code is tried (refused by the provider: a fresh login), not refused as a replay');
-        await s.apache.waitForLog(/OA2219: the provider refused the code/, { since: mark });
+        await s.apache.waitForLog(/OA2220: the provider refused the code/, { since: mark });
         assert.equal(countLog(s.apache, /OA2204/, mark), 0);
         for (const c of cookies) b.setCookie(s.url('/oauth2/callback'), `${c.name}=${c.value}; Path=${c.path}`);
         const third = await b.get(s.url(`/oauth2/callback?state=${state}&code=made-up`));

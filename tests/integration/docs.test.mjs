@@ -8,6 +8,7 @@
 // none, and on a Require line the words after '#' become group names.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +40,18 @@ function commentedExample(file) {
         .join('\n');
 }
 
+/* A Google service-account key as Google issues it (OAuth2GoogleServiceAccount
+ * reads the file at apache2 -t). */
+function serviceAccountKey() {
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return JSON.stringify({
+        type: 'service_account',
+        client_email: 'reader@example-project.iam.gserviceaccount.com',
+        private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        token_uri: 'https://oauth2.googleapis.com/token',
+    });
+}
+
 const DIRECTIVE_WITH_COMMENT = /^\s*(?!#)\S+\s.*?\s#/;
 
 describe('documented configuration passes apache2 -t', () => {
@@ -58,7 +71,7 @@ describe('documented configuration passes apache2 -t', () => {
             .replace(/file:(\/\S+)/g, (_, p) => {
                 if (!files[p]) {
                     files[p] = path.join(dir, `f${Object.keys(files).length}`);
-                    fs.writeFileSync(files[p], /\.json$/.test(p) ? '{}' : `${SECRET}\n`, { mode: 0o644 });
+                    fs.writeFileSync(files[p], /\.json$/.test(p) ? serviceAccountKey() : `${SECRET}\n`, { mode: 0o644 });
                 }
                 return `file:${files[p]}`;
             });

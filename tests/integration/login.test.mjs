@@ -259,7 +259,7 @@ describe('login', () => {
         const r = await b.get(cb);
         assert.equal(r.status, 302, 'a fresh login, not a 502');
         assert.equal(new URL(r.headers.location).origin, s.op.issuer);
-        await s.apache.waitForLog(/OA2219: the provider refused the code/, { since: mark });
+        await s.apache.waitForLog(/OA2220: the provider refused the code/, { since: mark });
         const done = await login(b, r.headers.location);
         assert.equal(done.final.status, 200);
         assert.equal(done.final.json().url, '/app/grant?x=1', 'back to the original URL');

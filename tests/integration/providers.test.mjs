@@ -392,7 +392,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
         });
     }
 
-    it('answers bad_verification_code (GitHub\'s invalid_grant, at HTTP 200) with one fresh login, not a 502 (OA2219)', async () => {
+    it('answers bad_verification_code (GitHub\'s invalid_grant, at HTTP 200) with one fresh login, not a 502 (OA2220)', async () => {
         const b = newBrowser();
         env.gh.fail('token', { mode: 'body', body: { error: 'bad_verification_code', error_description: 'The code passed is incorrect or expired.' }, times: 1 });
         const mark = env.apache.mark();
@@ -400,7 +400,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
         env.gh.clearFaults();
         assert.equal(res.final.status, 200);
         assert.equal(res.final.json().url, '/app/badcode');
-        await env.apache.waitForLog(/OA2219: the provider refused the code \(token endpoint answered HTTP 200, error 'bad_verification_code'\)/, { since: mark });
+        await env.apache.waitForLog(/OA2220: the provider refused the code \(token endpoint answered HTTP 200, error 'bad_verification_code'\)/, { since: mark });
     });
 
     it('never follows a next link off the API: the login fails, the other host sees nothing', async () => {

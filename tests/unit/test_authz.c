@@ -3,7 +3,9 @@
  * oauth2-claim and oauth2-email-domain lines, and checking them against
  * sessions built from claims by src/session.c (the same flattened form
  * the module reads). Regular expressions go through POSIX regcomp here;
- * the glue uses ap_pregcomp.
+ * the glue uses ap_pregcomp. The resource words of oauth2-group
+ * (project:, repo:) are checked against the API groups and resources a
+ * session records.
  */
 #include "authz.h"
 
@@ -582,6 +584,268 @@ static void test_authz_on_decoded_record(void **state)
         1);
 }
 
+/* A session with API groups and resources (what groups.c adds). */
+static const oauth2_session_t *api_session(const char *groups_csv,
+                                           const char *const *keys,
+                                           const int *levels, int n)
+{
+    oauth2_session_input_t in;
+    oauth2_claims_t *c = NULL;
+    oauth2_session_t *s = NULL;
+    const char *err = NULL, *json = "{\"sub\":\"u\",\"groups\":[\"dev\"]}";
+    apr_array_header_t *g = apr_array_make(pool, 4, sizeof(const char *));
+    apr_array_header_t *r =
+        apr_array_make(pool, 4, sizeof(oauth2_session_resource_t));
+    char *copy = apr_pstrdup(pool, groups_csv), *tok, *last = NULL;
+    int i;
+
+    for (tok = apr_strtok(copy, ",", &last); tok != NULL;
+         tok = apr_strtok(NULL, ",", &last)) {
+        APR_ARRAY_PUSH(g, const char *) = tok;
+    }
+    for (i = 0; i < n; i++) {
+        oauth2_session_resource_t *e = apr_array_push(r);
+
+        e->key = keys[i];
+        e->level = levels[i];
+    }
+    assert_int_equal(
+        oauth2_claims_parse(pool, json, strlen(json), 1 << 20, &c, &err),
+        APR_SUCCESS);
+    memset(&in, 0, sizeof(in));
+    in.claims = c;
+    in.user_claim = "sub";
+    in.groups_claim = "groups";
+    in.now = NOW;
+    in.max_age = apr_time_from_sec(3600);
+    in.api_groups = g;
+    in.resources = r;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    return s;
+}
+
+/* Resource words: paths, levels by name and number, lower-cased keys. */
+static void test_authz_parse_resource(void **state)
+{
+    static const struct {
+        const char *word;
+        apr_status_t rv;
+        oauth2_res_kind_e kind;
+        const char *key;
+        int min;
+    } cases[] = {
+        { "project:acme/app", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 20 },
+        { "project:Acme/Sub.Group/my_app-2", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/sub.group/my_app-2", 20 },
+        { "project:acme/app=guest", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 10 },
+        { "project:acme/app=Planner", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 15 },
+        { "project:acme/app=developer", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 30 },
+        { "project:acme/app=30", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 30 },
+        { "project:acme/app=maintainer", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 40 },
+        { "project:acme/app=50", APR_SUCCESS, OAUTH2_RES_PROJECT,
+          "project:acme/app", 50 },
+        { "repo:acme/app", APR_SUCCESS, OAUTH2_RES_REPO, "repo:acme/app", 1 },
+        { "repo:Acme/My.App_1", APR_SUCCESS, OAUTH2_RES_REPO,
+          "repo:acme/my.app_1", 1 },
+        { "repo:acme/app=triage", APR_SUCCESS, OAUTH2_RES_REPO, "repo:acme/app",
+          2 },
+        { "repo:acme/app=push", APR_SUCCESS, OAUTH2_RES_REPO, "repo:acme/app",
+          3 },
+        { "repo:acme/app=write", APR_SUCCESS, OAUTH2_RES_REPO, "repo:acme/app",
+          3 },
+        { "repo:acme/app=maintain", APR_SUCCESS, OAUTH2_RES_REPO,
+          "repo:acme/app", 4 },
+        { "repo:acme/app=admin", APR_SUCCESS, OAUTH2_RES_REPO, "repo:acme/app",
+          5 },
+        { "acme/app", APR_ENOENT, 0, NULL, 0 },
+        { "eng@example.com", APR_ENOENT, 0, NULL, 0 },
+        { "Project:acme/app", APR_ENOENT, 0, NULL, 0 },
+        { "project:acme", APR_EINVAL, 0, NULL, 0 },
+        { "project:", APR_EINVAL, 0, NULL, 0 },
+        { "project:/acme/app", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app/", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme//app", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/../app", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/./app", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/a pp", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app%2F", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=25", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=5", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=010", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=admin", APR_EINVAL, 0, NULL, 0 },
+        { "project:acme/app=30=40", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme/app/x", APR_EINVAL, 0, NULL, 0 },
+        { "repo:ac_me/app", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme/..", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme/app=3", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme/app=owner", APR_EINVAL, 0, NULL, 0 },
+        { "repo:acme/app=developer", APR_EINVAL, 0, NULL, 0 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_res_term_t t;
+        const char *err = NULL;
+        apr_status_t rv =
+            oauth2_authz_parse_resource(pool, cases[i].word, &t, &err);
+
+        if (rv != cases[i].rv) {
+            fail_msg("%s: %d, not %d", cases[i].word, rv, cases[i].rv);
+        }
+        if (rv == APR_EINVAL) {
+            assert_non_null(err);
+            assert_non_null(strstr(err, cases[i].word));
+        }
+        if (rv == APR_SUCCESS) {
+            assert_int_equal(t.kind, cases[i].kind);
+            assert_string_equal(t.key, cases[i].key);
+            assert_int_equal(t.min, cases[i].min);
+        }
+    }
+}
+
+/* A Require line with a bad resource word is refused as a whole. */
+static void test_authz_parse_group_resource_errors(void **state)
+{
+    oauth2_rule_t *r = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    assert_int_equal(oauth2_authz_parse(pool, OAUTH2_RULE_GROUP,
+                                        words("dev", "project:acme", NULL),
+                                        NULL, NULL, &r, &err),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "'project:acme' is not project:"));
+    r = rule(OAUTH2_RULE_GROUP, "dev", "project:acme/app=developer",
+             "repo:acme/app", "eng@example.com", NULL);
+    assert_int_equal(r->values->nelts, 2);
+    assert_int_equal(r->resources->nelts, 2);
+}
+
+/* Resource words against the levels a session records; plain words never
+ * match a resource, and API groups compare without regard to case. */
+static void test_authz_resources(void **state)
+{
+    static const char *const keys[] = { "project:acme/app", "repo:acme/app",
+                                        "project:acme/none" };
+    static const int levels[] = { 30, 2, 0 };
+    const oauth2_session_t *s =
+        api_session("eng@example.com,all@example.com", keys, levels, 3);
+    static const struct {
+        const char *word;
+        int ok;
+    } cases[] = {
+        { "project:acme/app", 1 },
+        { "project:ACME/app", 1 },
+        { "project:acme/app=developer", 1 },
+        { "project:acme/app=maintainer", 0 },
+        { "project:acme/app=guest", 1 },
+        { "repo:acme/app", 1 },
+        { "repo:acme/app=triage", 1 },
+        { "repo:acme/app=push", 0 },
+        { "project:acme/none", 0 },
+        { "project:acme/none=guest", 0 },
+        { "project:acme/unknown=guest", 0 },
+        { "eng@example.com", 1 },
+        { "ENG@Example.com", 1 },
+        { "eng", 0 },
+        { "project:acme/app\1", 0 },
+        { "dev", 1 },
+        { "Dev", 0 },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_rule_t *r = NULL;
+        const char *err = NULL;
+
+        if (oauth2_authz_parse(pool, OAUTH2_RULE_GROUP,
+                               words(cases[i].word, NULL), NULL, NULL, &r, &err)
+            != APR_SUCCESS) {
+            assert_int_equal(cases[i].ok, 0);
+            continue;
+        }
+        if (oauth2_authz_check(r, s) != cases[i].ok) {
+            fail_msg("%s: %d", cases[i].word, !cases[i].ok);
+        }
+    }
+}
+
+/* The resource words a session knows nothing of are what a rule first
+ * met in .htaccess has to resolve. */
+static void test_authz_unresolved(void **state)
+{
+    static const char *const keys[] = { "project:acme/app" };
+    static const int levels[] = { 0 };
+    const oauth2_session_t *s = api_session("", keys, levels, 1);
+    oauth2_rule_t *r = rule(OAUTH2_RULE_GROUP, "dev", "project:acme/app",
+                            "repo:acme/app=push", "project:acme/tools", NULL);
+    apr_array_header_t *u = oauth2_authz_unresolved(pool, r, s);
+
+    (void)state;
+    assert_non_null(u);
+    assert_int_equal(u->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(u, 0, oauth2_res_term_t).key,
+                        "repo:acme/app");
+    assert_int_equal(APR_ARRAY_IDX(u, 0, oauth2_res_term_t).min, 3);
+    assert_string_equal(APR_ARRAY_IDX(u, 1, oauth2_res_term_t).key,
+                        "project:acme/tools");
+    assert_null(oauth2_authz_unresolved(
+        pool, rule(OAUTH2_RULE_GROUP, "dev", "project:acme/app", NULL), s));
+    assert_null(
+        oauth2_authz_unresolved(pool, rule(OAUTH2_RULE_CLAIM, "a:b", NULL), s));
+}
+
+/* What the configuration's rules name, each once: addresses (Google
+ * groups) and resource keys. */
+static void test_authz_note(void **state)
+{
+    apr_array_header_t *groups = NULL, *res = NULL;
+
+    (void)state;
+    oauth2_authz_note(pool,
+                      rule(OAUTH2_RULE_GROUP, "dev", "eng@example.com",
+                           "project:acme/app=developer", NULL),
+                      &groups, &res);
+    oauth2_authz_note(pool,
+                      rule(OAUTH2_RULE_GROUP, "ENG@example.com",
+                           "project:acme/app", "repo:acme/lib", NULL),
+                      &groups, &res);
+    oauth2_authz_note(pool, rule(OAUTH2_RULE_CLAIM, "email:x@y.z", NULL),
+                      &groups, &res);
+    assert_int_equal(groups->nelts, 1);
+    assert_string_equal(APR_ARRAY_IDX(groups, 0, const char *),
+                        "eng@example.com");
+    assert_int_equal(res->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(res, 0, const char *),
+                        "project:acme/app");
+    assert_string_equal(APR_ARRAY_IDX(res, 1, const char *), "repo:acme/lib");
+}
+
+static void test_authz_level_names(void **state)
+{
+    (void)state;
+    assert_string_equal(oauth2_authz_level_name(pool, "project:a/b", 30),
+                        "developer");
+    assert_string_equal(oauth2_authz_level_name(pool, "project:a/b", 50),
+                        "owner");
+    assert_string_equal(oauth2_authz_level_name(pool, "project:a/b", 0),
+                        "none");
+    assert_string_equal(oauth2_authz_level_name(pool, "project:a/b", 5), "5");
+    assert_string_equal(oauth2_authz_level_name(pool, "repo:a/b", 3), "push");
+    assert_string_equal(oauth2_authz_level_name(pool, "repo:a/b", 1), "pull");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -599,6 +863,12 @@ int main(void)
         T(test_authz_email_domain_check),
         T(test_authz_check_null),
         T(test_authz_on_decoded_record),
+        T(test_authz_parse_resource),
+        T(test_authz_parse_group_resource_errors),
+        T(test_authz_resources),
+        T(test_authz_unresolved),
+        T(test_authz_note),
+        T(test_authz_level_names),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -433,6 +433,8 @@ static void test_config_set_endpoint(void **state)
         { "jwks", OAUTH2_EP_JWKS },
         { "end_session", OAUTH2_EP_END_SESSION },
         { "github_api", OAUTH2_EP_GITHUB_API },
+        { "gitlab_api", OAUTH2_EP_GITLAB_API },
+        { "Google_Directory", OAUTH2_EP_GOOGLE_DIRECTORY },
     };
     oauth2_cfg_t *c = oauth2_cfg_create(pool);
     apr_size_t i;
@@ -909,6 +911,160 @@ static void test_config_limits(void **state)
     assert_non_null(oauth2_cfg_parse_limited(p, "OAuth2Nothing", "1", &v));
 }
 
+/* OAuth2GoogleAdminEmail: an address, nothing else. */
+static void test_config_check_email(void **state)
+{
+    static const char *const good[] = { "admin@example.com",
+                                        "a.b+c@sub.example.co.uk" };
+    static const char *const bad[] = {
+        "admin",
+        "@example.com",
+        "admin@",
+        "admin@example",
+        "a@b@example.com",
+        "ad min@example.com",
+        "admin@example.com\n",
+        "",
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_null(oauth2_cfg_check_email(pool, good[i]));
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (oauth2_cfg_check_email(pool, bad[i]) == NULL) {
+            fail_msg("'%s' accepted", bad[i]);
+        }
+    }
+    assert_non_null(oauth2_cfg_check_email(pool, NULL));
+}
+
+static apr_array_header_t *strings(const char *a, const char *b)
+{
+    apr_array_header_t *r = apr_array_make(pool, 2, sizeof(const char *));
+
+    APR_ARRAY_PUSH(r, const char *) = a;
+    if (b != NULL) {
+        APR_ARRAY_PUSH(r, const char *) = b;
+    }
+    return r;
+}
+
+/* The default scope gains what the rules need from this provider's API;
+ * an explicit GitLab scope without read_api (or api) is refused. */
+static void test_config_finalize_api_scopes(void **state)
+{
+    static const struct {
+        const char *a1, *a2, *endpoint, *resource, *scope, *want;
+    } cases[] = {
+        { "gitlab", NULL, NULL, "project:a/b", NULL,
+          "openid email profile read_api" },
+        { "gitlab", NULL, NULL, "repo:a/b", NULL, "openid email profile" },
+        { "gitlab", NULL, NULL, NULL, NULL, "openid email profile" },
+        { "github", NULL, NULL, "repo:a/b", NULL,
+          "read:user user:email read:org repo" },
+        { "github", NULL, NULL, "project:a/b", NULL,
+          "read:user user:email read:org" },
+        { "google", NULL, NULL, "project:a/b", NULL, "openid email profile" },
+        { "https://idp.example.com", NULL, "gitlab_api", "project:a/b", NULL,
+          "openid email profile read_api" },
+        { "https://idp.example.com", NULL, "github_api", "repo:a/b", NULL,
+          "openid email profile repo" },
+        { "gitlab", NULL, NULL, "project:a/b", "openid api", "openid api" },
+        { "gitlab", NULL, NULL, "project:a/b", "openid read_api",
+          "openid read_api" },
+        { "github", NULL, NULL, "repo:a/b", "read:user", "read:user" },
+        { "gitlab", NULL, NULL, "project:a/b", "openid email", NULL },
+        { "gitlab", NULL, NULL, "project:a/b", "openid read_apis", NULL },
+    };
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_cfg_t *c = configured(cases[i].a1, cases[i].a2);
+        const char *err;
+
+        if (cases[i].endpoint != NULL) {
+            assert_null(oauth2_cfg_set_endpoint(pool, c, cases[i].endpoint,
+                                                "https://api.example.com"));
+        }
+        if (cases[i].resource != NULL) {
+            c->rule_resources = strings(cases[i].resource, NULL);
+        }
+        c->scope = cases[i].scope;
+        err = oauth2_cfg_finalize(pool, c);
+        if (cases[i].want == NULL) {
+            assert_non_null(err);
+            assert_true(strncmp(err, "OAuth2Scope:", 12) == 0);
+            continue;
+        }
+        if (err != NULL) {
+            fail_msg("case %d: %s", (int)i, err);
+        }
+        assert_string_equal(c->scope, cases[i].want);
+    }
+}
+
+/* Google groups: the service account and the admin come together, and
+ * only with the google preset. */
+static void test_config_finalize_google(void **state)
+{
+    const struct oauth2_google_sa_t *sa = (const void *)pool; /* opaque */
+    oauth2_cfg_t *c;
+    const char *err;
+
+    (void)state;
+    c = configured("google", NULL);
+    c->google_sa = sa;
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2GoogleAdminEmail:", 23) == 0);
+    c = configured("google", NULL);
+    c->google_admin = "admin@example.com";
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2GoogleServiceAccount:", 27) == 0);
+    c = configured("gitlab", NULL);
+    c->google_sa = sa;
+    c->google_admin = "admin@example.com";
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "needs OAuth2Provider google"));
+    c = configured("google", NULL);
+    c->google_sa = sa;
+    c->google_admin = "admin@example.com";
+    assert_null(oauth2_cfg_finalize(pool, c));
+}
+
+/* Rules of the main server apply in virtual hosts: the lists merge as a
+ * union (each entry once, without regard to case); the Google settings
+ * are inherited. */
+static void test_config_merge_rules(void **state)
+{
+    oauth2_cfg_t *base = oauth2_cfg_create(pool),
+                 *add = oauth2_cfg_create(pool);
+    oauth2_cfg_t *m;
+
+    (void)state;
+    base->rule_groups = strings("eng@example.com", NULL);
+    base->rule_resources = strings("project:a/b", "repo:c/d");
+    add->rule_groups = strings("ENG@example.com", "ops@example.com");
+    base->google_admin = "admin@example.com";
+    m = oauth2_cfg_merge(pool, base, add);
+    assert_int_equal(m->rule_groups->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(m->rule_groups, 1, const char *),
+                        "ops@example.com");
+    assert_int_equal(m->rule_resources->nelts, 2);
+    assert_string_equal(m->google_admin, "admin@example.com");
+    add->rule_resources = strings("repo:c/d", "project:x/y");
+    m = oauth2_cfg_merge(pool, base, add);
+    assert_int_equal(m->rule_resources->nelts, 3);
+    assert_int_equal(base->rule_resources->nelts, 2);
+    m = oauth2_cfg_merge(pool, oauth2_cfg_create(pool), add);
+    assert_true(m->rule_resources == add->rule_resources);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -933,6 +1089,10 @@ int main(void)
         T(test_config_finalize_preset_defaults),
         T(test_config_finalize_refusals),
         T(test_config_limits),
+        T(test_config_check_email),
+        T(test_config_finalize_api_scopes),
+        T(test_config_finalize_google),
+        T(test_config_merge_rules),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,8 @@
  * pagination in the REST API", RFC 8288), the page and group limits, API
  * errors (401, 403 and 429 rate limits, GitHub docs "Rate limits for the
  * REST API"), next links that leave the API (never followed), and
- * malformed answers.
+ * malformed answers; a repository's "permissions" for the user (GitHub
+ * docs "Get a repository") as a rank.
  *
  * The server answers each request from a route table fixed before the
  * fork: the request target (path and query) is matched exactly, or as a
@@ -857,6 +858,156 @@ static void test_github_unusable_token_or_base(void **state)
     assert_int_equal(srv_count(f->p, &f->a), 0);
 }
 
+/* ------------------------------------------------------ repositories */
+
+#define REPO(vis, priv, perms)                               \
+    "{\"id\":1,\"full_name\":\"acme/app\",\"private\":" priv \
+    ",\"visibility\":\"" vis "\",\"permissions\":" perms "}"
+#define PERMS(a, m, pu, t, pl)                                          \
+    "{\"admin\":" a ",\"maintain\":" m ",\"push\":" pu ",\"triage\":" t \
+    ",\"pull\":" pl "}"
+#define F  "false"
+#define T_ "true"
+
+static apr_status_t repo_run(fix_t *f, const char *base, int *rank,
+                             const char **err)
+{
+    *rank = -1;
+    *err = NULL;
+    return oauth2_github_repo_permission(f->p, &f->http, base, TOKEN,
+                                         "acme/app", rank, err);
+}
+
+/* The highest role set, as a rank; pull counts in private repositories
+ * only (everyone pulls a public or internal one). */
+static void test_github_repo_ranks(void **state)
+{
+    static const struct {
+        const char *body;
+        int rank;
+    } cases[] = {
+        { REPO("private", T_, PERMS(T_, T_, T_, T_, T_)), 5 },
+        { REPO("private", T_, PERMS(F, T_, T_, T_, T_)), 4 },
+        { REPO("private", T_, PERMS(F, F, T_, T_, T_)), 3 },
+        { REPO("private", T_, PERMS(F, F, F, T_, T_)), 2 },
+        { REPO("private", T_, PERMS(F, F, F, F, T_)), 1 },
+        { REPO("private", T_, PERMS(F, F, F, F, F)), 0 },
+        { REPO("public", F, PERMS(F, F, F, F, T_)), 0 },
+        { REPO("public", F, PERMS(F, F, F, T_, T_)), 2 },
+        { REPO("internal", T_, PERMS(F, F, F, F, T_)), 0 },
+        { REPO("internal", T_, PERMS(F, F, T_, T_, T_)), 3 },
+        /* older servers: no visibility, no maintain or triage */
+        { "{\"private\":true,\"permissions\":{\"admin\":false,\"push\":false,"
+          "\"pull\":true}}",
+          1 },
+        { "{\"private\":false,\"permissions\":{\"admin\":true,\"push\":true,"
+          "\"pull\":true}}",
+          5 },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fix_t *f = *state;
+        const char *err, *log;
+        int rank;
+
+        memset(&f->a, 0, sizeof(f->a));
+        route(&f->a, "/repos/acme/app", 200, NULL, cases[i].body);
+        srv_start(&f->a);
+        assert_int_equal(repo_run(f, f->a.base, &rank, &err), APR_SUCCESS);
+        if (rank != cases[i].rank) {
+            fail_msg("case %d: rank %d, not %d", (int)i, rank, cases[i].rank);
+        }
+        log = srv_log(f->p, &f->a);
+        assert_int_equal(count_in(log, "GET /repos/acme/app HTTP/1.1\r\n"), 1);
+        assert_int_equal(count_in(log, "Authorization: Bearer " TOKEN), 1);
+        assert_int_equal(count_in(log, "X-GitHub-Api-Version: 2022-11-28"), 1);
+        srv_stop(&f->a);
+    }
+}
+
+/* 404 (a repository the user cannot see): no access, no error. Errors
+ * and malformed answers fail, naming the repository. */
+static void test_github_repo_errors(void **state)
+{
+    static const struct {
+        int status;
+        const char *headers, *body;
+        apr_status_t rv;
+        const char *want;
+    } cases[] = {
+        { 404, NULL, "{\"message\":\"Not Found\"}", APR_SUCCESS, NULL },
+        { 301, "Location: {base}/repositories/1\r\n",
+          "{\"message\":\"Moved Permanently\"}", OAUTH2_EUPSTREAM,
+          "renamed or moved" },
+        { 401, NULL, "{\"message\":\"Bad credentials\"}", OAUTH2_EUPSTREAM,
+          "HTTP 401, the access token was refused: Bad credentials" },
+        { 403, "x-ratelimit-remaining: 0\r\nx-ratelimit-reset: 17\r\n",
+          "{\"message\":\"API rate limit exceeded\"}", OAUTH2_EUPSTREAM,
+          "HTTP 403, rate limit exhausted (resets at 17)" },
+        { 403, NULL,
+          "{\"message\":\"Resource protected by organization SAML "
+          "enforcement.\"}",
+          OAUTH2_EUPSTREAM, "SAML enforcement" },
+        { 429, NULL, "{}", OAUTH2_EUPSTREAM, "HTTP 429" },
+        { 200, NULL, "{\"private\":true}", OAUTH2_EUPSTREAM,
+          "no readable \"permissions\"" },
+        { 200, NULL, "{\"private\":true,\"permissions\":{\"pull\":1}}",
+          OAUTH2_EUPSTREAM, "no readable \"permissions\"" },
+        { 200, NULL, "[]", OAUTH2_EUPSTREAM, "no readable \"permissions\"" },
+        { 200, NULL, "{\"permissions\":", OAUTH2_EUPSTREAM,
+          "no readable \"permissions\"" },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fix_t *f = *state;
+        const char *err;
+        int rank;
+
+        memset(&f->a, 0, sizeof(f->a));
+        route(&f->a, "/repos/acme/app", cases[i].status, cases[i].headers,
+              cases[i].body);
+        srv_start(&f->a);
+        assert_int_equal(repo_run(f, f->a.base, &rank, &err), cases[i].rv);
+        if (cases[i].want == NULL) {
+            assert_int_equal(rank, 0);
+        }
+        else if (err == NULL || strstr(err, cases[i].want) == NULL) {
+            fail_msg("case %d: '%s' lacks '%s'", (int)i, err ? err : "",
+                     cases[i].want);
+        }
+        srv_stop(&f->a);
+    }
+}
+
+static void test_github_repo_arguments(void **state)
+{
+    fix_t *f = *state;
+    const char *err = NULL;
+    int rank;
+
+    srv_start(&f->a);
+    assert_int_equal(oauth2_github_repo_permission(f->p, &f->http, f->a.base,
+                                                   TOKEN, "acme/a pp", &rank,
+                                                   &err),
+                     OAUTH2_ECONFIG);
+    assert_int_equal(oauth2_github_repo_permission(f->p, &f->http, f->a.base,
+                                                   TOKEN, "acme", &rank, &err),
+                     OAUTH2_ECONFIG);
+    assert_int_equal(oauth2_github_repo_permission(f->p, &f->http, NULL, TOKEN,
+                                                   "acme/app", &rank, &err),
+                     OAUTH2_ECONFIG);
+    assert_int_equal(oauth2_github_repo_permission(f->p, &f->http, f->a.base,
+                                                   "a\r\nb", "acme/app", &rank,
+                                                   &err),
+                     OAUTH2_EUPSTREAM);
+    assert_int_equal(srv_count(f->p, &f->a), 0);
+    srv_stop(&f->a);
+    assert_int_equal(repo_run(f, f->a.base, &rank, &err), OAUTH2_EUNREACHABLE);
+    assert_non_null(strstr(err, "GitHub API /repos/acme/app: "));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -876,6 +1027,9 @@ int main(void)
         T(test_github_group_limit),
         T(test_github_unreachable),
         T(test_github_unusable_token_or_base),
+        T(test_github_repo_ranks),
+        T(test_github_repo_errors),
+        T(test_github_repo_arguments),
     };
 #undef T
 

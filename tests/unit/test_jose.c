@@ -1189,6 +1189,110 @@ static void test_jose_jwks_outlives_document(void **state)
                      APR_SUCCESS);
 }
 
+/*
+ * Signing (JWT assertions): RS256 with a PEM private key.
+ */
+
+/* The PEM text of a key: private (PKCS#8), encrypted with a password
+ * when pass is set, or public. */
+static char *pem_of(apr_pool_t *p, EVP_PKEY *pk, int private_, const char *pass)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL, *out;
+    long n;
+
+    assert_non_null(bio);
+    if (!private_) {
+        assert_int_equal(PEM_write_bio_PUBKEY(bio, pk), 1);
+    }
+    else if (pass != NULL) {
+        assert_int_equal(PEM_write_bio_PKCS8PrivateKey(bio, pk,
+                                                       EVP_aes_256_cbc(), NULL,
+                                                       0, NULL, (void *)pass),
+                         1);
+    }
+    else {
+        assert_int_equal(
+            PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+    }
+    n = BIO_get_mem_data(bio, &data);
+    out = apr_pstrmemdup(p, data, (apr_size_t)n);
+    BIO_free(bio);
+    return out;
+}
+
+/* A signed JWT verifies with the key's public half (our verifier and
+ * OpenSSL's), and its segments are the header and payload as given. */
+static void test_jose_sign_rs256(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *pem = pem_of(p, tkeys[K_RSA].pkey, 1, NULL), *err = NULL;
+    const char *hdr = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"rsa\"}";
+    const char *payload = "{\"iss\":\"sa@x.iam.gserviceaccount.com\"}";
+    oauth2_jose_key_t *key = NULL;
+    oauth2_jws_t *jws = NULL;
+    char *jwt = NULL;
+    apr_size_t len;
+
+    assert_int_equal(oauth2_jose_key_pem(p, pem, strlen(pem), &key, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_jose_sign_rs256(p, key, hdr, payload, &jwt, &err),
+                     APR_SUCCESS);
+    assert_int_equal(
+        verify(p, jwt, jwks_ok(p, all_keys_jwks(p, -1, NULL)), &err),
+        APR_SUCCESS);
+    assert_int_equal(oauth2_jose_jws_parse(p, jwt, strlen(jwt), &jws, &err),
+                     APR_SUCCESS);
+    assert_string_equal(oauth2_jose_jws_payload(jws, &len), payload);
+    assert_string_equal(oauth2_jose_jws_kid(jws), "rsa");
+    assert_string_equal(oauth2_jose_jws_typ(jws), "JWT");
+    /* RSASSA-PKCS1-v1_5 is deterministic: the same input, the same JWT */
+    {
+        char *again = NULL;
+
+        assert_int_equal(
+            oauth2_jose_sign_rs256(p, key, hdr, payload, &again, &err),
+            APR_SUCCESS);
+        assert_string_equal(again, jwt);
+    }
+}
+
+/* Only an RSA private key of 2048 bits or more, never prompting for a
+ * password. */
+static void test_jose_key_pem_refusals(void **state)
+{
+    apr_pool_t *p = *state;
+    const struct {
+        const char *what, *pem;
+    } cases[] = {
+        { "garbage", "not a key" },
+        { "EC", pem_of(p, tkeys[K_P256].pkey, 1, NULL) },
+        { "Ed25519", pem_of(p, tkeys[K_ED25519].pkey, 1, NULL) },
+        { "RSA 1024", pem_of(p, tkeys[K_RSA1024].pkey, 1, NULL) },
+        { "a public key", pem_of(p, tkeys[K_RSA].pkey, 0, NULL) },
+        { "encrypted", pem_of(p, tkeys[K_RSA].pkey, 1, "secret") },
+        { "truncated",
+          apr_pstrndup(p, pem_of(p, tkeys[K_RSA].pkey, 1, NULL), 200) },
+    };
+    oauth2_jose_key_t *key;
+    const char *err;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        key = NULL;
+        err = NULL;
+        if (oauth2_jose_key_pem(p, cases[i].pem, strlen(cases[i].pem), &key,
+                                &err)
+            != OAUTH2_EMALFORMED) {
+            fail_msg("%s accepted", cases[i].what);
+        }
+        assert_non_null(err);
+        assert_int_equal(ERR_peek_error(), 0);
+    }
+    assert_int_equal(oauth2_jose_key_pem(p, NULL, 0, &key, &err),
+                     OAUTH2_EMALFORMED);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1216,6 +1320,8 @@ int main(void)
         T(test_jose_jwks_document_refused),
         T(test_jose_jwks_key_limit),
         T(test_jose_jwks_outlives_document),
+        T(test_jose_sign_rs256),
+        T(test_jose_key_pem_refusals),
     };
 #undef T
 

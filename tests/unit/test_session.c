@@ -4,7 +4,7 @@
  * characters), the record encoding and its decoder (round trip, every
  * truncation, corrupted header and field table, every single-byte
  * corruption), hot-only copies, list iteration, token replacement and
- * the size limit.
+ * the size limit; the groups and resources provider APIs add.
  */
 #include "session.h"
 
@@ -442,7 +442,7 @@ static void test_session_encode_decode_round_trip(void **state)
 
     (void)state;
     encode(s, &rec, &len);
-    assert_memory_equal(rec, "OA2S\x01", 5);
+    assert_memory_equal(rec, "OA2S\x02", 5);
     memset(&d, 0, sizeof(d));
     assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
     assert_same(s, &d);
@@ -597,12 +597,13 @@ static void test_session_decode_corruptions(void **state)
         bad[i] ^= 0x20;
         REFUSED();
     }
-    RESET();
-    bad[4] = 0; /* version */
-    REFUSED();
-    RESET();
-    bad[4] = 2;
-    REFUSED();
+    /* Another version (1: before API groups and resources) is not read:
+     * its user logs in again. */
+    for (i = 0; i < 4; i++) {
+        RESET();
+        bad[4] = (char)(i == 3 ? 0xff : i == 2 ? 3 : i);
+        assert_int_equal(oauth2_session_decode(bad, len, &d), OAUTH2_EEXPIRED);
+    }
     RESET();
     put32(bad + 40, 0); /* hot_len inside the header */
     REFUSED();
@@ -821,6 +822,150 @@ static void test_session_too_big(void **state)
     }
 }
 
+/* An array of strings from a '|'-separated list. */
+static apr_array_header_t *strs(const char *v)
+{
+    apr_array_header_t *a = apr_array_make(pool, 4, sizeof(const char *));
+    char *copy = apr_pstrdup(pool, v), *tok, *last = NULL;
+
+    for (tok = apr_strtok(copy, "|", &last); tok != NULL;
+         tok = apr_strtok(NULL, "|", &last)) {
+        APR_ARRAY_PUSH(a, const char *) = tok;
+    }
+    return a;
+}
+
+/* Resources from "key=level|key=level". */
+static apr_array_header_t *res(const char *v)
+{
+    apr_array_header_t *a = strs(v), *out;
+    int i;
+
+    out = apr_array_make(pool, 4, sizeof(oauth2_session_resource_t));
+    for (i = 0; i < a->nelts; i++) {
+        char *e = apr_pstrdup(pool, APR_ARRAY_IDX(a, i, const char *));
+        char *eq = strrchr(e, '=');
+        oauth2_session_resource_t *r = apr_array_push(out);
+
+        *eq = '\0';
+        r->key = e;
+        r->level = atoi(eq + 1);
+    }
+    return out;
+}
+
+/* API groups (lower case) follow the claims' groups in the header; the
+ * resources are pairs; all of it survives the round trip. */
+static void test_session_api_fields(void **state)
+{
+    oauth2_session_input_t in = input(FULL, "sub", "groups");
+    oauth2_session_t *s = NULL, d;
+    const char *err = NULL;
+    char *rec;
+    apr_size_t len;
+    int level = -1;
+
+    (void)state;
+    in.api_groups = strs("Eng@Example.com|all@example.com");
+    in.resources = res("project:acme/app=30|repo:acme/app=0");
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_string_equal(s->f[OAUTH2_SF_GROUPS_HEADER],
+                        "dev,ops,eng@example.com,all@example.com");
+    assert_string_equal(list(s, OAUTH2_SF_GROUPS), "dev|ops");
+    assert_int_equal(s->ngroups, 2);
+    assert_string_equal(list(s, OAUTH2_SF_API_GROUPS),
+                        "eng@example.com|all@example.com");
+    assert_string_equal(list(s, OAUTH2_SF_RESOURCES),
+                        "project:acme/app|30|repo:acme/app|0");
+    encode(s, &rec, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_same(s, &d);
+    assert_true(oauth2_session_resource(&d, "project:acme/app", &level));
+    assert_int_equal(level, 30);
+    assert_true(oauth2_session_resource(&d, "repo:acme/app", &level));
+    assert_int_equal(level, 0);
+    assert_false(oauth2_session_resource(&d, "project:acme/other", &level));
+    assert_false(oauth2_session_resource(&d, "30", &level));
+    /* hot fields: a request needs them, so they come before the tokens */
+    assert_true(OAUTH2_SF_API_GROUPS < OAUTH2_SF_HOT_END);
+    assert_true(OAUTH2_SF_RESOURCES < OAUTH2_SF_HOT_END);
+}
+
+/* Only API groups: the header has no leading comma. */
+static void test_session_api_groups_only(void **state)
+{
+    oauth2_session_input_t in = input("{\"sub\":\"u\"}", "sub", "groups");
+    oauth2_session_t *s = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    in.api_groups = strs("a@example.com");
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_string_equal(s->f[OAUTH2_SF_GROUPS_HEADER], "a@example.com");
+    assert_int_equal(s->ngroups, 0);
+}
+
+/* After a refresh the API's answers replace the old ones; a rule resolved
+ * on first use adds its answer, replacing an older one of the same key. */
+static void test_session_with_api(void **state)
+{
+    oauth2_session_input_t in = input(FULL, "sub", "groups");
+    oauth2_session_t *s = NULL, *n = NULL, d;
+    const char *err = NULL;
+    char *rec;
+    apr_size_t len;
+
+    (void)state;
+    in.api_groups = strs("old@example.com");
+    in.resources = res("project:a/b=30|repo:c/d=3");
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_int_equal(oauth2_session_with_api(pool, s, strs("new@example.com"),
+                                             res("project:a/b=10"), 0, &n,
+                                             &err),
+                     APR_SUCCESS);
+    assert_string_equal(list(n, OAUTH2_SF_API_GROUPS), "new@example.com");
+    assert_string_equal(n->f[OAUTH2_SF_GROUPS_HEADER],
+                        "dev,ops,new@example.com");
+    assert_string_equal(list(n, OAUTH2_SF_RESOURCES), "project:a/b|10");
+    assert_string_equal(list(s, OAUTH2_SF_API_GROUPS), "old@example.com");
+    assert_int_equal(oauth2_session_with_api(pool, s, NULL,
+                                             res("repo:c/d=5|repo:e/f=0"), 1,
+                                             &n, &err),
+                     APR_SUCCESS);
+    assert_string_equal(list(n, OAUTH2_SF_API_GROUPS), "old@example.com");
+    assert_string_equal(list(n, OAUTH2_SF_RESOURCES),
+                        "project:a/b|30|repo:c/d|5|repo:e/f|0");
+    assert_string_equal(n->f[OAUTH2_SF_ACCESS_TOKEN], "AT-123");
+    encode(n, &rec, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_same(n, &d);
+}
+
+/* More API groups than a session holds is an error, never a silent cut
+ * (a shorter list could pass a <RequireNone>). */
+static void test_session_api_too_many(void **state)
+{
+    oauth2_session_input_t in = input(FULL, "sub", "groups");
+    apr_array_header_t *g = apr_array_make(pool, 8, sizeof(const char *));
+    oauth2_session_t *s = NULL, *n = NULL;
+    const char *err = NULL;
+    int i;
+
+    (void)state;
+    for (i = 0; i <= OAUTH2_MAX_GROUPS; i++) {
+        APR_ARRAY_PUSH(g, const char *) =
+            apr_psprintf(pool, "group-%d@example.com", i);
+    }
+    in.api_groups = g;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), OAUTH2_ETOOBIG);
+    in.api_groups = NULL;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    err = NULL;
+    assert_int_equal(oauth2_session_with_api(pool, s, g, NULL, 0, &n, &err),
+                     OAUTH2_ETOOBIG);
+    assert_non_null(err);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -843,6 +988,10 @@ int main(void)
         T(test_session_decode_short_inputs),
         T(test_session_with_tokens),
         T(test_session_too_big),
+        T(test_session_api_fields),
+        T(test_session_api_groups_only),
+        T(test_session_with_api),
+        T(test_session_api_too_many),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,6 +20,16 @@
 //         teams: [{ org: 'acme', slug: 'devs', name: 'Devs' }],
 //         password: undefined,    // without one any password logs in
 //     }],
+//     repos: [{                  // repositories (owner an org of the users)
+//         owner: 'acme', name: 'app',
+//         visibility: 'private',  // 'public' | 'private' | 'internal'
+//         collaborators: { octocat: 'write' }, // direct roles: read, triage,
+//                                 // write, maintain, admin
+//         teams: { 'acme:devs': 'maintain' },  // team roles (org:slug)
+//         orgBase: 'none',        // the org's base role for its members
+//         owners: [],             // org owners (admin everywhere)
+//         renamedFrom: [],        // old names: 301 to the repository
+//     }],
 //     pageSize: 100,             // the largest per_page served (GitHub: 100);
 //                                // small values force Link pagination
 //     autoLogin: undefined,      // a login: the authorize endpoint acts as if
@@ -36,12 +46,18 @@
 // /login/oauth/access_token, and the REST API under /api/v3 (Enterprise).
 // API origin gh.apiUrl ('http://127.0.0.1:<apiPort>', api.github.com): the
 // REST API at its root. REST endpoints: GET /user, /user/emails, /user/orgs,
-// /user/teams.
+// /user/teams, /repos/{owner}/{repo} ("Get a repository": the caller's
+// "permissions"; a private or internal repository is 404 to whoever has no
+// role in it or whose token lacks the repo scope) and
+// /repos/{owner}/{repo}/collaborators/{username}/permission ("Get repository
+// permissions for a user": on a public repository only for callers with
+// push access, "Must have push access to view collaborator permission.").
 //
 //   gh.endpoints      { authorization, token, api } (github.com style) for
 //                     OAuth2Endpoint lines; gh.enterpriseApiUrl = url + /api/v3
 //   gh.counts         requests per endpoint: authorize, login, session,
-//                     authorize_form, token, user, emails, orgs, teams, other
+//                     authorize_form, token, user, emails, orgs, teams, repo,
+//                     repo_permission, other
 //   gh.requests       [{ endpoint, method, path, query, headers, body, status,
 //                     origin ('web' | 'api'), fault }]
 //   gh.tokens         Map access token -> { login, client_id, scopes }
@@ -90,6 +106,12 @@ export const DEFAULT_USERS = Object.freeze([
 ]);
 
 const API_VERSIONS = new Set(['2022-11-28', '2026-03-10']);
+// Repository roles, lowest first ("Repository roles for an organization"),
+// and the permissions booleans each sets.
+const REPO_ROLES = ['read', 'triage', 'write', 'maintain', 'admin'];
+const PERMISSION_KEYS = ['pull', 'triage', 'push', 'maintain', 'admin'];
+// The legacy base roles of the permission endpoint.
+const LEGACY_ROLE = { read: 'read', triage: 'read', write: 'write', maintain: 'write', admin: 'admin' };
 const DOCS = 'https://docs.github.com';
 const TOKEN_ERRORS_DOC = `${DOCS}/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors`;
 const AUTHZ_ERRORS_DOC = `${DOCS}/apps/managing-oauth-apps/troubleshooting-authorization-request-errors`;
@@ -182,6 +204,7 @@ class GitHub {
     constructor(opts) {
         this.opts = opts;
         this.users = new Map((opts.users ?? DEFAULT_USERS).map((u) => [u.login, structuredClone(u)]));
+        this.repos = (opts.repos ?? []).map((r, i) => ({ id: 700000 + i, visibility: 'private', collaborators: {}, teams: {}, orgBase: 'none', owners: [], renamedFrom: [], ...structuredClone(r) }));
         this.clients = new Map((opts.clients ?? []).map((c) => [c.client_id, { client_secret: `${c.client_id}-secret`, ...c }]));
         for (const c of this.clients.values()) {
             if (!c.callback_url) throw new Error(`github: client ${c.client_id} needs a callback_url`);
@@ -234,6 +257,8 @@ class GitHub {
     }
 
     endpointName(method, path, isApi) {
+        if (isApi && /^\/repos\/[^/]+\/[^/]+$/.test(path)) return 'repo';
+        if (isApi && /^\/repos\/[^/]+\/[^/]+\/collaborators\/[^/]+\/permission$/.test(path)) return 'repo_permission';
         if (isApi) return API[path]?.endpoint ?? 'other';
         if (path === '/login/oauth/authorize') return method === 'POST' ? 'authorize_form' : 'authorize';
         if (path === '/login/oauth/access_token') return 'token';
@@ -520,6 +545,9 @@ ${hidden}<input type="hidden" name="prompt" value="consent"><input type="hidden"
         if (version !== undefined && !API_VERSIONS.has(version)) {
             return this.sendJson(ctx, 400, { message: `API version ${version} is not supported.`, documentation_url: `${DOCS}/rest/overview/api-versions`, status: '400' }, common);
         }
+        if ((ctx.rec.endpoint === 'repo' || ctx.rec.endpoint === 'repo_permission') && req.method === 'GET') {
+            return this.repoApi(ctx, common);
+        }
         const route = API[ctx.path];
         if (!route || req.method !== 'GET') {
             return this.sendJson(ctx, 404, { message: 'Not Found', documentation_url: `${DOCS}/rest`, status: '404' }, common);
@@ -551,6 +579,110 @@ ${hidden}<input type="hidden" name="prompt" value="consent"><input type="hidden"
 
     apiBase(ctx) {
         return `http://${ctx.req.headers.host}${ctx.apiPrefix}`;
+    }
+
+    /* ------------------------------------------------- repositories */
+
+    // The user's highest role: direct, through a team, the org's base
+    // role for members, org owner.
+    repoRole(repo, user) {
+        if (!user) return null;
+        const ranks = [];
+        const add = (role) => { if (REPO_ROLES.includes(role)) ranks.push(REPO_ROLES.indexOf(role)); };
+        add(repo.collaborators[user.login]);
+        for (const t of user.teams ?? []) add(repo.teams[`${t.org}:${t.slug}`]);
+        if ((user.orgs ?? []).includes(repo.owner)) add(repo.orgBase);
+        if (repo.owners.includes(user.login)) add('admin');
+        return ranks.length ? REPO_ROLES[Math.max(...ranks)] : null;
+    }
+
+    // A public repository: anyone; internal: the owner org's members;
+    // private: those with a role. Private and internal ones only with the
+    // repo scope (GitHub answers 404 rather than say they exist).
+    repoVisible(repo, user, scopes) {
+        if (repo.visibility === 'public') return true;
+        if (!user || !scopes.includes('repo')) return false;
+        if (repo.visibility === 'internal' && (user.orgs ?? []).includes(repo.owner)) return true;
+        return this.repoRole(repo, user) !== null;
+    }
+
+    repoPermissions(repo, user) {
+        const role = this.repoRole(repo, user);
+        const rank = role ? REPO_ROLES.indexOf(role) : -1;
+        const out = {};
+        PERMISSION_KEYS.forEach((k, i) => { out[k] = rank >= i || (k === 'pull' && repo.visibility !== 'private'); });
+        return { admin: out.admin, maintain: out.maintain, push: out.push, triage: out.triage, pull: out.pull };
+    }
+
+    repoJson(ctx, repo, user) {
+        const base = this.apiBase(ctx);
+        const full = `${repo.owner}/${repo.name}`;
+        const out = {
+            id: repo.id,
+            node_id: Buffer.from(`010:Repository${repo.id}`).toString('base64'),
+            name: repo.name,
+            full_name: full,
+            private: repo.visibility !== 'public',
+            owner: { login: repo.owner, id: 1000, type: 'Organization', site_admin: false, url: `${base}/users/${repo.owner}` },
+            html_url: `http://${ctx.req.headers.host}/${full}`,
+            description: null,
+            fork: false,
+            url: `${base}/repos/${full}`,
+            default_branch: 'main',
+            visibility: repo.visibility,
+            archived: false,
+            disabled: false,
+            created_at: '2020-01-01T00:00:00Z',
+            updated_at: '2024-01-01T00:00:00Z',
+        };
+        if (user) out.permissions = this.repoPermissions(repo, user);
+        return out;
+    }
+
+    notFound(ctx, headers, doc) {
+        return this.sendJson(ctx, 404, { message: 'Not Found', documentation_url: `${DOCS}/rest/${doc}`, status: '404' }, headers);
+    }
+
+    repoApi(ctx, common) {
+        const auth = this.userOf(ctx);
+        if (ctx.req.headers.authorization && !auth?.user) {
+            return this.sendJson(ctx, 401, { message: 'Bad credentials', documentation_url: `${DOCS}/rest`, status: '401' }, common);
+        }
+        const user = auth?.user;
+        const scopes = auth?.scopes ?? [];
+        if (user) {
+            const left = this.remaining.get(user.login) ?? this.rateLimit;
+            if (left <= 0) return this.rateLimited(ctx, user);
+            this.remaining.set(user.login, left - 1);
+        }
+        const headers = { ...common, ...this.rateHeaders(user), 'x-oauth-scopes': scopes.join(', '), 'x-accepted-oauth-scopes': 'repo' };
+        const [, , owner, name, , username] = ctx.path.split('/');
+        const lname = name.toLowerCase();
+        const repo = this.repos.find((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.name.toLowerCase() === lname);
+        const moved = this.repos.find((r) => r.owner.toLowerCase() === owner.toLowerCase() && r.renamedFrom.some((o) => o.toLowerCase() === lname));
+        if (!repo && moved && this.repoVisible(moved, user, scopes)) {
+            const target = `${this.apiBase(ctx)}/repositories/${moved.id}`;
+            return this.sendJson(ctx, 301, { message: 'Moved Permanently', url: target, documentation_url: `${DOCS}/v3/#http-redirects` }, { ...headers, location: target });
+        }
+        if (!repo || !this.repoVisible(repo, user, scopes)) return this.notFound(ctx, headers, 'repos/repos#get-a-repository');
+        if (ctx.rec.endpoint === 'repo') return this.sendJson(ctx, 200, this.repoJson(ctx, repo, user), headers);
+        return this.collaboratorPermission(ctx, repo, user, username, headers);
+    }
+
+    collaboratorPermission(ctx, repo, user, username, headers) {
+        const doc = `${DOCS}/rest/collaborators/collaborators#get-repository-permissions-for-a-user`;
+        const callerRank = REPO_ROLES.indexOf(this.repoRole(repo, user) ?? '');
+        if (repo.visibility === 'public' && callerRank < REPO_ROLES.indexOf('write')) {
+            return this.sendJson(ctx, 403, { message: 'Must have push access to view collaborator permission.', documentation_url: doc, status: '403' }, headers);
+        }
+        const collab = this.users.get(username);
+        if (!collab) return this.sendJson(ctx, 404, { message: `${username} is not a user`, documentation_url: doc, status: '404' }, headers);
+        const role = this.repoRole(repo, collab);
+        return this.sendJson(ctx, 200, {
+            permission: role ? LEGACY_ROLE[role] : 'none',
+            role_name: role ?? 'none',
+            user: { login: collab.login, id: collab.id, type: 'User', site_admin: false, permissions: this.repoPermissions(repo, collab), role_name: role ?? 'none' },
+        }, headers);
     }
 
     userJson(ctx, u, scopes) {
