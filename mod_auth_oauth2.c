@@ -19,6 +19,7 @@
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/base64url.h"
+#include "src/directives.h"
 #include "src/errors.h"
 #include "src/google.h"
 #include "src/store_shm.h"
@@ -62,401 +63,77 @@ static void *merge_dir_conf(apr_pool_t *p, void *base, void *add)
 }
 
 /* ------------------------------------------------------------------ */
-/* Directive setters: each validates fully and names itself on error.  */
+/* Directives: Apache's command table, built from the engine's one.    */
 
-static oauth2_cfg_t *cmd_cfg(cmd_parms *cmd)
+/* Every directive comes here: the engine checks and stores it into the
+ * virtual host's configuration or the directory's (dcfg). */
+static const char *directive(cmd_parms *cmd, void *dcfg, const char *a1,
+                             const char *a2)
 {
-    return auth_oauth2_srv(cmd->server)->cfg;
+    const oauth2_directive_t *d = cmd->info;
+
+    return oauth2_directive_apply(
+        cmd->pool, d,
+        d->scope == OAUTH2_DIRECTIVE_SERVER
+            ? (void *)auth_oauth2_srv(cmd->server)->cfg
+            : dcfg,
+        a1, a2);
 }
 
-static const char *cmd_err(cmd_parms *cmd, const char *err)
+static const char *directive1(cmd_parms *cmd, void *dcfg, const char *a1)
 {
-    return err ? apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL) : NULL;
+    return directive(cmd, dcfg, a1, NULL);
 }
 
-/* The error for an argument that starts with '#', or NULL. Setters whose
- * arity admits a pasted "# comment" call it first, so that the message
- * says why; check_config looks at every OAuth2* directive as well. */
-static const char *eol_comment_arg(cmd_parms *cmd, const char *arg)
+static const char *directive_flag(cmd_parms *cmd, void *dcfg, int on)
 {
-    return arg != NULL && *arg == '#' ? cmd_err(
-               cmd, apr_psprintf(cmd->pool, OAUTH2_NO_EOL_COMMENT, arg))
-                                      : NULL;
+    return directive(cmd, dcfg, on ? "On" : "Off", NULL);
 }
 
-static const char *set_cfg_string(cmd_parms *cmd, void *d, const char *arg)
+/* Filled from oauth2_directives when the module is loaded (mod_so reads
+ * the command table before any hook of ours could run). */
+static command_rec auth_oauth2_cmds[64];
+
+static void __attribute__((constructor)) build_commands(void)
 {
-    *(const char **)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = arg;
-    return NULL;
-}
+    apr_size_t i, n = oauth2_directive_count();
 
-/* A value that may be file:/path or env:NAME (client secret). */
-static const char *set_cfg_value(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *v = NULL;
-    const char *err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
+    for (i = 0;
+         i < n
+         && i + 1 < sizeof(auth_oauth2_cmds) / sizeof(auth_oauth2_cmds[0]);
+         i++) {
+        const oauth2_directive_t *d = &oauth2_directives[i];
+        command_rec *c = &auth_oauth2_cmds[i];
 
-    if (err == NULL) {
-        *(const char **)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = v;
-    }
-    return cmd_err(cmd, err);
-}
-
-/* Seconds: whole numbers in a range given by the directive. */
-static const char *set_cfg_seconds(cmd_parms *cmd, void *d, const char *arg)
-{
-    int *field = (int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info);
-
-    return cmd_err(
-        cmd, oauth2_cfg_parse_limited(cmd->pool, cmd->cmd->name, arg, field));
-}
-
-static const char *set_cfg_flag(cmd_parms *cmd, void *d, int on)
-{
-    *(int *)((char *)cmd_cfg(cmd) + (apr_size_t)cmd->info) = on;
-    return NULL;
-}
-
-static const char *set_provider(cmd_parms *cmd, void *d, const char *a1,
-                                const char *a2)
-{
-    if (eol_comment_arg(cmd, a2) != NULL) {
-        return eol_comment_arg(cmd, a2);
-    }
-    return cmd_err(cmd,
-                   oauth2_cfg_set_provider(cmd->pool, cmd_cfg(cmd), a1, a2));
-}
-
-static const char *set_endpoint(cmd_parms *cmd, void *d, const char *kind,
-                                const char *url)
-{
-    if (eol_comment_arg(cmd, url) != NULL) {
-        return eol_comment_arg(cmd, url);
-    }
-    return cmd_err(cmd,
-                   oauth2_cfg_set_endpoint(cmd->pool, cmd_cfg(cmd), kind, url));
-}
-
-static const char *set_client_auth(cmd_parms *cmd, void *d, const char *arg)
-{
-    if (strcasecmp(arg, "basic") == 0 || strcasecmp(arg, "post") == 0) {
-        cmd_cfg(cmd)->client_auth_post = strcasecmp(arg, "post") == 0;
-        return NULL;
-    }
-    return cmd_err(cmd, "must be basic or post");
-}
-
-static const char *set_auth_params(cmd_parms *cmd, void *d, const char *arg)
-{
-    return cmd_err(cmd, oauth2_cfg_parse_auth_params(
-                            cmd->pool, arg, &cmd_cfg(cmd)->auth_params));
-}
-
-/* OAuth2Secret: each value a secret; the first seals, all open. */
-static const char *set_secret(cmd_parms *cmd, void *d, const char *arg)
-{
-    oauth2_cfg_t *c = cmd_cfg(cmd);
-    const char *v = NULL, *err = eol_comment_arg(cmd, arg);
-
-    if (err != NULL) {
-        return err;
-    }
-    err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
-    if (err != NULL) {
-        return cmd_err(cmd, err);
-    }
-    if (strlen(v) < OAUTH2_SEAL_MIN_SECRET) {
-        return cmd_err(cmd, apr_psprintf(cmd->pool,
-                                         "a secret needs at least %d "
-                                         "characters (try `openssl rand "
-                                         "-base64 48`)",
-                                         OAUTH2_SEAL_MIN_SECRET));
-    }
-    if (c->secrets == NULL) {
-        c->secrets = apr_array_make(cmd->pool, 2, sizeof(const char *));
-    }
-    APR_ARRAY_PUSH(c->secrets, const char *) = v;
-    return NULL;
-}
-
-static const char *set_prefix(cmd_parms *cmd, void *d, const char *arg)
-{
-    apr_size_t n = strlen(arg);
-
-    if (arg[0] != '/' || n < 2 || arg[n - 1] == '/' || strpbrk(arg, "?#%")) {
-        return cmd_err(cmd, "must be a path such as /oauth2 (no trailing "
-                            "slash, query or escapes)");
-    }
-    cmd_cfg(cmd)->prefix = arg;
-    return NULL;
-}
-
-static const char *set_url(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = oauth2_cfg_check_url(cmd->pool, arg, 1);
-
-    if (err == NULL) {
-        cmd_cfg(cmd)->redirect_uri = arg;
-    }
-    return cmd_err(cmd, err);
-}
-
-static const char *set_store(cmd_parms *cmd, void *d, const char *arg)
-{
-    return cmd_err(cmd, oauth2_cfg_set_store(cmd->pool, cmd_cfg(cmd), arg));
-}
-
-/* Cookie names: RFC 6265 §4.1.1 token characters. */
-static const char *set_cookie_name(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *s;
-
-    for (s = arg; *s; s++) {
-        if (!apr_isalnum(*s) && !strchr("!#$&'*+-.^_`|~", *s)) {
-            return cmd_err(cmd, "a cookie name is letters, digits and "
-                                "!#$&'*+-.^_`|~ only");
+        c->name = d->name;
+        c->cmd_data = (void *)d; /* read back as const */
+        c->req_override =
+            d->scope == OAUTH2_DIRECTIVE_SERVER ? RSRC_CONF : OR_AUTHCFG;
+        c->errmsg = d->help;
+        switch (d->args) {
+        case OAUTH2_ARGS_TAKE1:
+            c->func.take1 = directive1;
+            c->args_how = TAKE1;
+            break;
+        case OAUTH2_ARGS_TAKE2:
+            c->func.take2 = directive;
+            c->args_how = TAKE2;
+            break;
+        case OAUTH2_ARGS_TAKE12:
+            c->func.take2 = directive;
+            c->args_how = TAKE12;
+            break;
+        case OAUTH2_ARGS_ITERATE:
+            c->func.take1 = directive1;
+            c->args_how = ITERATE;
+            break;
+        case OAUTH2_ARGS_FLAG:
+            c->func.flag = directive_flag;
+            c->args_how = FLAG;
+            break;
         }
     }
-    cmd_cfg(cmd)->cookie_name = *arg ? arg : NULL;
-    return *arg ? NULL : cmd_err(cmd, "must not be empty");
 }
-
-static const char *set_cookie_domain(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *s;
-
-    for (s = arg; *s; s++) {
-        if (!apr_isalnum(*s) && *s != '.' && *s != '-') {
-            return cmd_err(cmd, "must be a domain name");
-        }
-    }
-    cmd_cfg(cmd)->cookie_domain = arg;
-    return NULL;
-}
-
-static const char *set_samesite(cmd_parms *cmd, void *d, const char *arg)
-{
-    static const char *const v[] = { "Lax", "Strict", "None" };
-    int i;
-
-    for (i = 0; i < 3; i++) {
-        if (strcasecmp(arg, v[i]) == 0) {
-            cmd_cfg(cmd)->cookie_samesite = v[i];
-            return NULL;
-        }
-    }
-    return cmd_err(cmd, "must be Lax, Strict or None");
-}
-
-/* Claim paths: non-empty, bounded, no spaces. */
-static const char *set_claim(cmd_parms *cmd, void *d, const char *arg)
-{
-    if (*arg == '\0' || strlen(arg) > 256 || strpbrk(arg, " \t")) {
-        return cmd_err(cmd, "must be a claim name or dotted path");
-    }
-    return set_cfg_string(cmd, d, arg);
-}
-
-static const char *set_ca_file(cmd_parms *cmd, void *d, const char *arg)
-{
-    apr_finfo_t fi;
-
-    if (apr_stat(&fi, arg, APR_FINFO_TYPE, cmd->pool) != APR_SUCCESS
-        || fi.filetype != APR_REG) {
-        return cmd_err(cmd, apr_psprintf(cmd->pool, "%s is not a file", arg));
-    }
-    cmd_cfg(cmd)->ca_file = arg;
-    return NULL;
-}
-
-static const char *set_redirect_host(cmd_parms *cmd, void *d, const char *arg)
-{
-    oauth2_cfg_t *c = cmd_cfg(cmd);
-    const char *s;
-    char *host;
-
-    if (eol_comment_arg(cmd, arg) != NULL) {
-        return eol_comment_arg(cmd, arg);
-    }
-    for (s = arg; *s; s++) {
-        if (!apr_isalnum(*s) && *s != '.' && *s != '-') {
-            return cmd_err(cmd, "takes host names (.example.com for "
-                                "subdomains)");
-        }
-    }
-    if (c->redirect_hosts == NULL) {
-        c->redirect_hosts = apr_array_make(cmd->pool, 2, sizeof(char *));
-    }
-    host = apr_pstrdup(cmd->pool, arg);
-    ap_str_tolower(host);
-    APR_ARRAY_PUSH(c->redirect_hosts, char *) = host;
-    return NULL;
-}
-
-/* OAuth2GoogleServiceAccount file:/path/key.json (or env:NAME): the key
- * is read and checked now, so that `apache2 -t` finds a bad one. */
-static const char *set_google_sa(cmd_parms *cmd, void *d, const char *arg)
-{
-    const oauth2_google_sa_t *sa = NULL;
-    const char *v = NULL, *err = NULL;
-
-    if (strncmp(arg, "file:", 5) != 0 && strncmp(arg, "env:", 4) != 0) {
-        return cmd_err(cmd, "takes file:/path/key.json (or env:NAME), the "
-                            "key Google issued for the service account");
-    }
-    err = oauth2_cfg_resolve_value(cmd->pool, arg, &v);
-    if (err == NULL
-        && oauth2_google_sa_parse(cmd->pool, v, strlen(v),
-                                  (oauth2_google_sa_t **)&sa, &err)
-               != APR_SUCCESS) {
-        err = apr_psprintf(cmd->pool, "%s: %s", arg, err);
-    }
-    if (err == NULL) {
-        cmd_cfg(cmd)->google_sa = sa;
-    }
-    return cmd_err(cmd, err);
-}
-
-static const char *set_google_admin(cmd_parms *cmd, void *d, const char *arg)
-{
-    const char *err = oauth2_cfg_check_email(cmd->pool, arg);
-
-    if (err == NULL) {
-        cmd_cfg(cmd)->google_admin = arg;
-    }
-    return cmd_err(cmd, err);
-}
-
-static const char *set_unauth(cmd_parms *cmd, void *dv, const char *arg)
-{
-    static const char *const names[] = { "auto", "login", "401", "403",
-                                         "pass" };
-    static const oauth2_unauth_e values[] = {
-        OAUTH2_UNAUTH_AUTO, OAUTH2_UNAUTH_LOGIN, OAUTH2_UNAUTH_401,
-        OAUTH2_UNAUTH_403,  OAUTH2_UNAUTH_PASS,
-    };
-    oauth2_dir_cfg_t *d = dv;
-    int i;
-
-    for (i = 0; i < 5; i++) {
-        if (strcasecmp(arg, names[i]) == 0) {
-            d->unauth = values[i];
-            return NULL;
-        }
-    }
-    return cmd_err(cmd, "must be auto, login, 401, 403 or pass");
-}
-
-static const char *set_pass_claims(cmd_parms *cmd, void *dv, const char *arg)
-{
-    oauth2_dir_cfg_t *d = dv;
-
-    if (strcasecmp(arg, "headers") == 0) {
-        d->pass_claims = OAUTH2_PASS_HEADERS;
-    }
-    else if (strcasecmp(arg, "env") == 0) {
-        d->pass_claims = OAUTH2_PASS_ENV;
-    }
-    else if (strcasecmp(arg, "both") == 0) {
-        d->pass_claims = OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV;
-    }
-    else if (strcasecmp(arg, "none") == 0) {
-        d->pass_claims = 0;
-    }
-    else {
-        return cmd_err(cmd, "must be headers, env, both or none");
-    }
-    return NULL;
-}
-
-static const char *set_dir_flag(cmd_parms *cmd, void *dv, int on)
-{
-    *(int *)((char *)dv + (apr_size_t)cmd->info) = on;
-    return NULL;
-}
-
-static const char *set_audience(cmd_parms *cmd, void *dv, const char *arg)
-{
-    ((oauth2_dir_cfg_t *)dv)->bearer_audience = arg;
-    return NULL;
-}
-
-#define SRV(name, fn, field, how, help)                                \
-    AP_INIT_##how(name, fn, (void *)APR_OFFSETOF(oauth2_cfg_t, field), \
-                  RSRC_CONF, help)
-#define DIR(name, fn, field, how, help)                                    \
-    AP_INIT_##how(name, fn, (void *)APR_OFFSETOF(oauth2_dir_cfg_t, field), \
-                  OR_AUTHCFG, help)
-
-static const command_rec auth_oauth2_cmds[] = {
-    AP_INIT_TAKE12("OAuth2Provider", set_provider, NULL, RSRC_CONF,
-                   "issuer URL, or a preset (google, github, gitlab, "
-                   "microsoft, keycloak) and its base URL"),
-    AP_INIT_TAKE2("OAuth2Endpoint", set_endpoint, NULL, RSRC_CONF,
-                  "KIND URL: override one provider endpoint"),
-    SRV("OAuth2ClientID", set_cfg_string, client_id, TAKE1,
-        "the client id registered at the provider"),
-    SRV("OAuth2ClientSecret", set_cfg_value, client_secret, TAKE1,
-        "the client secret (or file:/path, env:NAME)"),
-    AP_INIT_TAKE1("OAuth2ClientAuth", set_client_auth, NULL, RSRC_CONF,
-                  "token endpoint authentication: basic or post"),
-    SRV("OAuth2Scope", set_cfg_string, scope, TAKE1, "requested scopes"),
-    AP_INIT_TAKE1("OAuth2AuthParams", set_auth_params, NULL, RSRC_CONF,
-                  "extra authorization request parameters \"k=v k=v\""),
-    AP_INIT_ITERATE("OAuth2Secret", set_secret, NULL, RSRC_CONF,
-                    "keys sealing cookies and state; the first seals, all "
-                    "open (file:/path, env:NAME)"),
-    AP_INIT_TAKE1("OAuth2Prefix", set_prefix, NULL, RSRC_CONF,
-                  "where the module's endpoints live (default /oauth2)"),
-    AP_INIT_TAKE1("OAuth2RedirectURI", set_url, NULL, RSRC_CONF,
-                  "absolute callback URL when the public URL differs"),
-    AP_INIT_TAKE1("OAuth2SessionStore", set_store, NULL, RSRC_CONF,
-                  "shm, shm:CAPACITY, cookie, or a socache provider spec"),
-    SRV("OAuth2SessionTimeout", set_cfg_seconds, session_timeout, TAKE1,
-        "inactivity timeout in seconds (default 3600)"),
-    SRV("OAuth2SessionMaxAge", set_cfg_seconds, session_max_age, TAKE1,
-        "absolute session lifetime in seconds (default 28800)"),
-    AP_INIT_TAKE1("OAuth2Cookie", set_cookie_name, NULL, RSRC_CONF,
-                  "session cookie name (default oauth2_session)"),
-    AP_INIT_TAKE1("OAuth2CookieDomain", set_cookie_domain, NULL, RSRC_CONF,
-                  "session cookie domain (default: this host only)"),
-    AP_INIT_TAKE1("OAuth2CookieSameSite", set_samesite, NULL, RSRC_CONF,
-                  "Lax (default), Strict or None"),
-    SRV("OAuth2CookieSecure", set_cfg_flag, cookie_secure, FLAG,
-        "mark cookies Secure (default: when the request is https)"),
-    SRV("OAuth2RemoteUserClaim", set_claim, remote_user_claim, TAKE1,
-        "claim that becomes REMOTE_USER (default sub)"),
-    SRV("OAuth2GroupsClaim", set_claim, groups_claim, TAKE1,
-        "claim holding the groups (default groups)"),
-    SRV("OAuth2ClockSkew", set_cfg_seconds, clock_skew, TAKE1,
-        "allowed clock difference in seconds (default 60)"),
-    SRV("OAuth2HTTPTimeout", set_cfg_seconds, http_timeout, TAKE1,
-        "timeout of calls to the provider in seconds (default 10)"),
-    AP_INIT_TAKE1("OAuth2CAFile", set_ca_file, NULL, RSRC_CONF,
-                  "CA bundle for calls to the provider"),
-    AP_INIT_ITERATE("OAuth2AllowedRedirectHosts", set_redirect_host, NULL,
-                    RSRC_CONF,
-                    "hosts besides this one that redirects may go to"),
-    AP_INIT_TAKE1("OAuth2GoogleServiceAccount", set_google_sa, NULL, RSRC_CONF,
-                  "file:/path/key.json: a Google service account key with "
-                  "domain-wide delegation, to read Workspace groups"),
-    AP_INIT_TAKE1("OAuth2GoogleAdminEmail", set_google_admin, NULL, RSRC_CONF,
-                  "the Workspace administrator the service account acts as"),
-    AP_INIT_TAKE1("OAuth2UnauthAction", set_unauth, NULL, OR_AUTHCFG,
-                  "auto, login, 401, 403 or pass"),
-    DIR("OAuth2AcceptBearer", set_dir_flag, accept_bearer, FLAG,
-        "also accept Authorization: Bearer JWT access tokens"),
-    AP_INIT_TAKE1("OAuth2BearerAudience", set_audience, NULL, OR_AUTHCFG,
-                  "the audience bearer tokens must carry"),
-    DIR("OAuth2BearerAllowUntyped", set_dir_flag, bearer_untyped, FLAG,
-        "also accept bearer JWTs without typ at+jwt that do not look like "
-        "ID tokens (default Off)"),
-    DIR("OAuth2PassAccessToken", set_dir_flag, pass_access_token, FLAG,
-        "send X-Forwarded-Access-Token to the backend"),
-    AP_INIT_TAKE1("OAuth2PassClaims", set_pass_claims, NULL, OR_AUTHCFG,
-                  "headers, env, both or none"),
-    { NULL },
-};
 
 /* ------------------------------------------------------------------ */
 /* Startup                                                             */

@@ -4,8 +4,6 @@
  * would stop a start or fail every request is found here, from the
  * configuration tree (what Apache will run: inactive <IfModule> and
  * <IfDefine> sections are not in it) and from the servers' settings:
- *   - an argument of an OAuth2* directive that starts with '#' (Apache
- *     has no end-of-line comments), OA2011;
  *   - AuthType oauth2 in a virtual host without a provider, OA2009;
  *   - OAuth2AcceptBearer On with no OAuth2BearerAudience in its section
  *     or an enclosing one, OA2302;
@@ -72,36 +70,11 @@ static int refuse(server_rec *s, const ap_directive_t *d, const char *tag,
     return HTTP_INTERNAL_SERVER_ERROR;
 }
 
-/* An argument of an OAuth2* directive that starts with '#'. */
-static int check_comment(apr_pool_t *p, server_rec *s, const ap_directive_t *d)
-{
-    const char *args = d->args;
-
-    if (strncasecmp(d->directive + (d->directive[0] == '<'), "OAuth2", 6)
-        != 0) {
-        return OK;
-    }
-    while (args != NULL && *args != '\0') {
-        const char *w = ap_getword_conf(p, &args);
-
-        if (*w == '#') {
-            return refuse(s, d, "OA2011",
-                          apr_psprintf(p, OAUTH2_NO_EOL_COMMENT, w));
-        }
-    }
-    return OK;
-}
-
 /* One directive: provider is whether its virtual host (or the main
  * server, outside any) has a provider. */
 static int check_one(apr_pool_t *p, server_rec *s, const ap_directive_t *d,
                      int provider)
 {
-    int rc = check_comment(p, s, d);
-
-    if (rc != OK) {
-        return rc;
-    }
     if (named(d, "AuthType")
         && strcasecmp(first_arg(p, d), AUTH_OAUTH2_TYPE) == 0 && !provider) {
         return refuse(s, d, "OA2009",

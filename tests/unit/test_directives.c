@@ -1,0 +1,242 @@
+/*
+ * test_directives.c: unit tests for src/directives.c: the table itself,
+ * every setter's checks (what `apache2 -t` refuses), and the refusal of an
+ * argument that starts with '#' on every directive (Apache has no
+ * end-of-line comments).
+ */
+#include "directives.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "bounds.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    (void)state;
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+/* The target a directive writes to. */
+static void *target_of(const oauth2_directive_t *d)
+{
+    return d->scope == OAUTH2_DIRECTIVE_SERVER
+               ? (void *)oauth2_cfg_create(pool)
+               : (void *)oauth2_dir_cfg_create(pool);
+}
+
+static const char *apply(const char *name, const char *a1, const char *a2,
+                         void **target)
+{
+    const oauth2_directive_t *d = oauth2_directive_find(name);
+
+    if (d == NULL) {
+        fail_msg("no directive %s", name);
+    }
+    *target = target_of(d);
+    return oauth2_directive_apply(pool, d, *target, a1, a2);
+}
+
+static void test_directives_table(void **state)
+{
+    apr_size_t i, j, n = oauth2_directive_count();
+
+    (void)state;
+    assert_true(n >= 31);
+    assert_null(oauth2_directives[n].name);
+    for (i = 0; i < n; i++) {
+        const oauth2_directive_t *d = &oauth2_directives[i];
+
+        assert_non_null(d->set);
+        assert_non_null(d->help);
+        assert_int_equal(strncmp(d->name, "OAuth2", 6), 0);
+        assert_ptr_equal(oauth2_directive_find(d->name), d);
+        for (j = i + 1; j < n; j++) {
+            assert_true(strcasecmp(d->name, oauth2_directives[j].name) != 0);
+        }
+    }
+    assert_non_null(oauth2_directive_find("oauth2clientid"));
+    assert_null(oauth2_directive_find("OAuth2Nothing"));
+    assert_null(oauth2_directive_find(NULL));
+}
+
+/* Every directive refuses a first (and, taking two, a second) argument
+ * that starts with '#', and says why. */
+static void test_directives_refuse_comments(void **state)
+{
+    apr_size_t i, n = oauth2_directive_count();
+
+    (void)state;
+    for (i = 0; i < n; i++) {
+        const oauth2_directive_t *d = &oauth2_directives[i];
+        void *t = target_of(d);
+        const char *err = oauth2_directive_apply(pool, d, t, "#x", NULL);
+
+        if (err == NULL || strstr(err, "no end-of-line comments") == NULL
+            || strncmp(err, d->name, strlen(d->name)) != 0) {
+            fail_msg("%s accepts \"#x\": %s", d->name, err ? err : "(ok)");
+        }
+        if (d->args == OAUTH2_ARGS_TAKE2 || d->args == OAUTH2_ARGS_TAKE12) {
+            err = oauth2_directive_apply(pool, d, t, "userinfo", "#x");
+            if (err == NULL || strstr(err, "no end-of-line comments") == NULL) {
+                fail_msg("%s accepts a second \"#x\"", d->name);
+            }
+        }
+    }
+}
+
+static const struct {
+    const char *name, *a1, *a2;
+    const char *err; /* NULL: accepted; else a part of the message */
+} cases[] = {
+    { "OAuth2Provider", "https://op.example", NULL, NULL },
+    { "OAuth2Provider", "facebook", NULL, "is neither" },
+    { "OAuth2Provider", "keycloak", NULL, "realm URL" },
+    { "OAuth2Endpoint", "token", "https://op.example/t", NULL },
+    { "OAuth2Endpoint", "tokens", "https://op.example/t", "unknown endpoint" },
+    { "OAuth2ClientID", "app", NULL, NULL },
+    { "OAuth2ClientSecret", "env:OAUTH2_TEST_SURELY_UNSET", NULL, "not set" },
+    { "OAuth2ClientAuth", "post", NULL, NULL },
+    { "OAuth2ClientAuth", "jwt", NULL, "basic or post" },
+    { "OAuth2AuthParams", "prompt=login", NULL, NULL },
+    { "OAuth2AuthParams", "state=x", NULL, "set by the module" },
+    { "OAuth2Secret", "0123456789abcdef0123456789abcdef-ok", NULL, NULL },
+    { "OAuth2Secret", "short", NULL, "at least" },
+    { "OAuth2Prefix", "/auth", NULL, NULL },
+    { "OAuth2Prefix", "/auth/", NULL, "must be a path" },
+    { "OAuth2Prefix", "auth", NULL, "must be a path" },
+    { "OAuth2Prefix", "/a?b", NULL, "must be a path" },
+    { "OAuth2RedirectURI", "https://app.example/oauth2/callback", NULL, NULL },
+    { "OAuth2RedirectURI", "/oauth2/callback", NULL, "absolute" },
+    { "OAuth2SessionStore", "shm:100", NULL, NULL },
+    { "OAuth2SessionStore", "shm:12", NULL, "outside" },
+    { "OAuth2SessionStore", "disk", NULL, "is not" },
+    { "OAuth2SessionTimeout", "60", NULL, NULL },
+    { "OAuth2SessionTimeout", "0", NULL, "outside" },
+    { "OAuth2SessionTimeout", "1h", NULL, "not a whole number" },
+    { "OAuth2SessionMaxAge", "31536001", NULL, "outside" },
+    { "OAuth2Cookie", "__Host-s", NULL, NULL },
+    { "OAuth2Cookie", "a b", NULL, "a cookie name" },
+    { "OAuth2Cookie", "", NULL, "must not be empty" },
+    { "OAuth2CookieDomain", ".example.com", NULL, NULL },
+    { "OAuth2CookieDomain", "example.com;x", NULL, "domain name" },
+    { "OAuth2CookieSameSite", "strict", NULL, NULL },
+    { "OAuth2CookieSameSite", "Sometimes", NULL, "Lax, Strict or None" },
+    { "OAuth2CookieSecure", "On", NULL, NULL },
+    { "OAuth2RemoteUserClaim", "preferred_username", NULL, NULL },
+    { "OAuth2RemoteUserClaim", "a b", NULL, "claim name" },
+    { "OAuth2GroupsClaim", "realm_access.roles", NULL, NULL },
+    { "OAuth2ClockSkew", "0", NULL, NULL },
+    { "OAuth2ClockSkew", "3601", NULL, "outside" },
+    { "OAuth2ClockSkew", "-5", NULL, "not a whole number" },
+    { "OAuth2HTTPTimeout", "300", NULL, NULL },
+    { "OAuth2HTTPTimeout", "301", NULL, "outside" },
+    { "OAuth2CAFile", "/nonexistent/ca.pem", NULL, "is not a file" },
+    { "OAuth2AllowedRedirectHosts", ".example.com", NULL, NULL },
+    { "OAuth2AllowedRedirectHosts", "a/b", NULL, "host names" },
+    { "OAuth2GoogleServiceAccount", "/etc/key.json", NULL, "file:" },
+    { "OAuth2GoogleAdminEmail", "admin@example.com", NULL, NULL },
+    { "OAuth2GoogleAdminEmail", "admin", NULL, "" },
+    { "OAuth2UnauthAction", "pass", NULL, NULL },
+    { "OAuth2UnauthAction", "maybe", NULL, "auto, login, 401, 403 or pass" },
+    { "OAuth2AcceptBearer", "On", NULL, NULL },
+    { "OAuth2BearerAudience", "https://api.example", NULL, NULL },
+    { "OAuth2BearerAllowUntyped", "Off", NULL, NULL },
+    { "OAuth2PassAccessToken", "On", NULL, NULL },
+    { "OAuth2PassClaims", "both", NULL, NULL },
+    { "OAuth2PassClaims", "cookies", NULL, "headers, env, both or none" },
+};
+
+static void test_directives_setters(void **state)
+{
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        void *t;
+        const char *err = apply(cases[i].name, cases[i].a1, cases[i].a2, &t);
+
+        if (cases[i].err == NULL && err != NULL) {
+            fail_msg("%s %s: refused: %s", cases[i].name, cases[i].a1, err);
+        }
+        if (cases[i].err != NULL
+            && (err == NULL || strstr(err, cases[i].err) == NULL)) {
+            fail_msg("%s %s: want \"%s\", got %s", cases[i].name, cases[i].a1,
+                     cases[i].err, err ? err : "(accepted)");
+        }
+    }
+}
+
+/* What the setters store. */
+static void test_directives_values(void **state)
+{
+    oauth2_cfg_t *c;
+    oauth2_dir_cfg_t *d;
+    void *t;
+
+    (void)state;
+    assert_null(apply("OAuth2ClockSkew", "90", NULL, &t));
+    assert_int_equal(((oauth2_cfg_t *)t)->clock_skew, 90);
+    assert_null(apply("OAuth2CookieSameSite", "strict", NULL, &t));
+    assert_string_equal(((oauth2_cfg_t *)t)->cookie_samesite, "Strict");
+    assert_null(apply("OAuth2CookieSecure", "Off", NULL, &t));
+    assert_int_equal(((oauth2_cfg_t *)t)->cookie_secure, 0);
+    assert_null(apply("OAuth2ClientAuth", "POST", NULL, &t));
+    assert_int_equal(((oauth2_cfg_t *)t)->client_auth_post, 1);
+    assert_null(apply("OAuth2AllowedRedirectHosts", "A.Example.COM", NULL, &t));
+    c = t;
+    assert_string_equal(APR_ARRAY_IDX(c->redirect_hosts, 0, char *),
+                        "a.example.com");
+    assert_null(apply("OAuth2PassClaims", "env", NULL, &t));
+    d = t;
+    assert_int_equal(d->pass_claims, OAUTH2_PASS_ENV);
+    assert_null(apply("OAuth2UnauthAction", "401", NULL, &t));
+    assert_int_equal(((oauth2_dir_cfg_t *)t)->unauth, OAUTH2_UNAUTH_401);
+    assert_null(apply("OAuth2AcceptBearer", "On", NULL, &t));
+    assert_int_equal(((oauth2_dir_cfg_t *)t)->accept_bearer, 1);
+    /* OAuth2Secret is ITERATE: every value is kept, the first seals. */
+    c = oauth2_cfg_create(pool);
+    assert_null(
+        oauth2_directive_apply(pool, oauth2_directive_find("OAuth2Secret"), c,
+                               "first-0123456789abcdef0123456789abcdef", NULL));
+    assert_null(oauth2_directive_apply(
+        pool, oauth2_directive_find("OAuth2Secret"), c,
+        "second-0123456789abcdef0123456789abcdef", NULL));
+    assert_int_equal(c->secrets->nelts, 2);
+    assert_non_null(oauth2_directive_apply(pool, NULL, c, "x", NULL));
+    assert_non_null(oauth2_directive_apply(
+        pool, oauth2_directive_find("OAuth2ClientID"), c, NULL, NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_directives_table),
+        cmocka_unit_test(test_directives_refuse_comments),
+        cmocka_unit_test(test_directives_setters),
+        cmocka_unit_test(test_directives_values),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
