@@ -1,0 +1,246 @@
+/*
+ * test_metadata.c: unit tests for src/metadata.c: providers made from the
+ * configuration (presets, issuers, overrides; no network at startup), the
+ * discovery document's checks (OpenID Connect Discovery 1.0 §3, §4.3:
+ * exactly this issuer, http(s) endpoints, jwks_uri unless overridden),
+ * and the cache against a loopback server (fake_server.c): one fetch for
+ * many reads, a foreign or broken document refused with a reason, the
+ * back-off after a failure. (The view shared by several processes is
+ * test_provider_shm.c's and provider-view.test.mjs's.)
+ */
+#include "metadata.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "errors.h"
+#include "fake_server.h"
+
+static apr_pool_t *pool;
+static oauth2_http_opts_t http = { 3000, 2000, NULL, 0, "test-agent/1.0" };
+
+static oauth2_provider_t *provider(const char *a1, const char *a2,
+                                   const char *jwks_override)
+{
+    oauth2_cfg_t *c = oauth2_cfg_create(pool);
+    oauth2_provider_t *prov = NULL;
+    const char *err = NULL;
+
+    assert_null(oauth2_cfg_set_provider(pool, c, a1, a2));
+    if (jwks_override != NULL) {
+        assert_null(oauth2_cfg_set_endpoint(pool, c, "jwks", jwks_override));
+    }
+    c->client_id = "app";
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(oauth2_provider_create(pool, c, &http, &prov, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
+    return prov;
+}
+
+static const char *doc(const char *issuer, const char *extra)
+{
+    return apr_psprintf(pool,
+                        "{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/"
+                        "auth\",\"token_endpoint\":\"%s/token\",\"jwks_uri\":"
+                        "\"%s/jwks\"%s}",
+                        issuer, issuer, issuer, issuer, extra ? extra : "");
+}
+
+static void test_metadata_presets_need_no_network(void **state)
+{
+    const oauth2_endpoints_t *ep;
+    const char *err = NULL;
+    oauth2_provider_t *gh = provider("github", NULL, NULL);
+
+    (void)state;
+    assert_string_equal(oauth2_provider_issuer(gh), "");
+    assert_int_equal(
+        oauth2_provider_endpoints(gh, pool, apr_time_now(), &ep, &err),
+        APR_SUCCESS);
+    assert_string_equal(ep->authorization,
+                        "https://github.com/login/oauth/authorize");
+    assert_int_equal(ep->oidc, 0);
+    assert_non_null(ep->github_api);
+    /* Without an issuer, the authorization endpoint names the provider. */
+    assert_string_equal(oauth2_provider_identity(gh), ep->authorization);
+    assert_string_equal(oauth2_provider_issuer(provider("google", NULL, NULL)),
+                        "https://accounts.google.com");
+}
+
+static const struct {
+    const char *name;
+    const char *body;
+    const char *reason; /* part of *err; NULL: accepted */
+} docs[] = {
+    { "complete", NULL, NULL },
+    { "another issuer", "{\"issuer\":\"https://evil.example\"}", "issuer" },
+    { "a trailing slash on the issuer", "TRAILING", "issuer" },
+    { "not an object", "[1,2]", "" },
+    { "no token endpoint",
+      "{\"issuer\":\"ISS\",\"authorization_endpoint\":\"https://op.example/"
+      "a\",\"jwks_uri\":\"https://op.example/k\"}",
+      "token" },
+    { "a javascript: endpoint",
+      "{\"issuer\":\"ISS\",\"authorization_endpoint\":\"javascript:alert(1)\","
+      "\"token_endpoint\":\"https://op.example/t\",\"jwks_uri\":\"https://"
+      "op.example/k\"}",
+      "authorization" },
+    { "no jwks_uri",
+      "{\"issuer\":\"ISS\",\"authorization_endpoint\":\"https://op.example/"
+      "a\",\"token_endpoint\":\"https://op.example/t\"}",
+      "jwks" },
+};
+
+static void test_metadata_parse_discovery(void **state)
+{
+    const char *iss = "https://op.example";
+    oauth2_provider_t *prov = provider(iss, NULL, NULL);
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        oauth2_endpoints_t ep;
+        const char *err = NULL, *body = docs[i].body;
+        apr_status_t rv;
+
+        if (body == NULL) {
+            body = doc(iss, ",\"backchannel_logout_supported\":true");
+        }
+        else if (strcmp(body, "TRAILING") == 0) {
+            body = doc("https://op.example/", NULL);
+        }
+        else {
+            body = apr_pstrdup(pool, body);
+            while (strstr(body, "ISS") != NULL) {
+                char *at = strstr(body, "ISS");
+
+                body = apr_psprintf(pool, "%.*s%s%s", (int)(at - body), body,
+                                    iss, at + 3);
+            }
+        }
+        memset(&ep, 0, sizeof(ep));
+        rv = oauth2_provider_parse_discovery(prov, pool, body, strlen(body),
+                                             &ep, &err);
+        if (docs[i].reason == NULL) {
+            if (rv != APR_SUCCESS) {
+                fail_msg("%s: refused: %s", docs[i].name, err);
+            }
+            assert_string_equal(ep.token, "https://op.example/token");
+            assert_int_equal(ep.backchannel_logout, 1);
+        }
+        else if (rv != OAUTH2_EUPSTREAM || err == NULL
+                 || strstr(err, docs[i].reason) == NULL) {
+            fail_msg("%s: %s (%s)", docs[i].name, oauth2_strerror(rv),
+                     err ? err : "no reason");
+        }
+    }
+    /* OAuth2Endpoint jwks: the document needs no jwks_uri. */
+    {
+        oauth2_provider_t *o = provider(iss, NULL, "https://keys.example/k");
+        oauth2_endpoints_t ep;
+        const char *err = NULL, *body = docs[6].body;
+
+        body = apr_psprintf(pool,
+                            "{\"issuer\":\"%s\",\"authorization_endpoint\":"
+                            "\"https://op.example/a\",\"token_endpoint\":"
+                            "\"https://op.example/t\"}",
+                            iss);
+        assert_int_equal(oauth2_provider_parse_discovery(
+                             o, pool, body, strlen(body), &ep, &err),
+                         APR_SUCCESS);
+        assert_string_equal(ep.jwks, "https://keys.example/k");
+    }
+}
+
+/* Against a server: one fetch serves many reads; a foreign issuer is no
+ * provider; the stats count what happened. */
+static void test_metadata_fetches_once(void **state)
+{
+    fs_t srv;
+    const oauth2_endpoints_t *ep;
+    oauth2_provider_stats_t st;
+    const char *err = NULL;
+    oauth2_provider_t *prov;
+    apr_time_t now = apr_time_now();
+    int i;
+
+    (void)state;
+    memset(&srv, 0, sizeof(srv));
+    fs_route(&srv, "GET", "/.well-known/openid-configuration", 200,
+             "Content-Type: application/json\r\n",
+             "{\"issuer\":\"{base}\",\"authorization_endpoint\":\"{base}/"
+             "auth\",\"token_endpoint\":\"{base}/token\",\"jwks_uri\":"
+             "\"{base}/jwks\"}");
+    fs_start(&srv);
+    prov = provider(srv.base, NULL, NULL);
+    for (i = 0; i < 5; i++) {
+        assert_int_equal(oauth2_provider_endpoints(prov, pool, now, &ep, &err),
+                         APR_SUCCESS);
+    }
+    assert_string_equal(ep->token, apr_pstrcat(pool, srv.base, "/token", NULL));
+    assert_int_equal(fs_count(pool, &srv, "openid-configuration"), 1);
+    oauth2_provider_stats(prov, &st);
+    assert_int_equal(st.discovery_fetches, 1);
+    fs_stop(&srv);
+}
+
+static void test_metadata_refuses_foreign_and_backs_off(void **state)
+{
+    fs_t srv;
+    const oauth2_endpoints_t *ep;
+    oauth2_provider_stats_t st;
+    const char *err = NULL;
+    oauth2_provider_t *prov;
+    apr_time_t now = apr_time_now();
+
+    (void)state;
+    memset(&srv, 0, sizeof(srv));
+    fs_route(&srv, "GET", "/.well-known/openid-configuration", 200,
+             "Content-Type: application/json\r\n",
+             "{\"issuer\":\"https://evil.example\",\"authorization_endpoint\":"
+             "\"https://evil.example/a\",\"token_endpoint\":\"https://"
+             "evil.example/t\",\"jwks_uri\":\"https://evil.example/k\"}");
+    fs_start(&srv);
+    prov = provider(srv.base, NULL, NULL);
+    assert_int_equal(oauth2_provider_endpoints(prov, pool, now, &ep, &err),
+                     OAUTH2_EUPSTREAM);
+    assert_non_null(strstr(err, "issuer"));
+    /* Within the back-off the server is not asked again. */
+    err = NULL;
+    assert_int_not_equal(oauth2_provider_endpoints(prov, pool, now, &ep, &err),
+                         APR_SUCCESS);
+    assert_non_null(err);
+    assert_int_equal(fs_count(pool, &srv, "openid-configuration"), 1);
+    oauth2_provider_stats(prov, &st);
+    assert_true(st.fetch_failures >= 1);
+    fs_stop(&srv);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metadata_presets_need_no_network),
+        cmocka_unit_test(test_metadata_parse_discovery),
+        cmocka_unit_test(test_metadata_fetches_once),
+        cmocka_unit_test(test_metadata_refuses_foreign_and_backs_off),
+    };
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return rc;
+}
