@@ -9,13 +9,15 @@
 #include <apr_strings.h>
 
 #include "bounds.h"
+#include "bytes.h"
 #include "errors.h"
 #include "session.h"
 
 #define SESSION_MAGIC "OA2S"
-/* 2: API groups and resources (version 1 records are not read: their
- * users log in again). */
-#define SESSION_VERSION 2
+/* 2: API groups and resources; 3: integers in network byte order
+ * (bytes.h). Records of another version are not read: their users log in
+ * again. */
+#define SESSION_VERSION 3
 /* Claims kept per session, all values together. */
 #define SESSION_MAX_CLAIMS_BYTES (16 * 1024)
 
@@ -351,34 +353,6 @@ apr_status_t oauth2_session_build(apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static void put_u32(unsigned char *b, apr_uint32_t v)
-{
-    b[0] = (unsigned char)v;
-    b[1] = (unsigned char)(v >> 8);
-    b[2] = (unsigned char)(v >> 16);
-    b[3] = (unsigned char)(v >> 24);
-}
-
-static void put_i64(unsigned char *b, apr_int64_t v)
-{
-    apr_uint64_t u = (apr_uint64_t)v;
-
-    put_u32(b, (apr_uint32_t)u);
-    put_u32(b + 4, (apr_uint32_t)(u >> 32));
-}
-
-static apr_uint32_t get_u32(const unsigned char *b)
-{
-    return (apr_uint32_t)b[0] | ((apr_uint32_t)b[1] << 8)
-           | ((apr_uint32_t)b[2] << 16) | ((apr_uint32_t)b[3] << 24);
-}
-
-static apr_int64_t get_i64(const unsigned char *b)
-{
-    return (apr_int64_t)((apr_uint64_t)get_u32(b)
-                         | ((apr_uint64_t)get_u32(b + 4) << 32));
-}
-
 apr_status_t oauth2_session_encode(apr_pool_t *p, const oauth2_session_t *s,
                                    char **rec, apr_size_t *len)
 {
@@ -394,22 +368,22 @@ apr_status_t oauth2_session_encode(apr_pool_t *p, const oauth2_session_t *s,
     memcpy(b, SESSION_MAGIC, 4);
     b[4] = SESSION_VERSION;
     b[5] = (unsigned char)s->flags;
-    put_i64(b + 8, s->created);
-    put_i64(b + 16, s->max_expires);
-    put_i64(b + 24, s->access_expires);
-    put_u32(b + 32, s->ngroups);
-    put_u32(b + 36, s->nclaims);
+    oauth2_u64_write(b + 8, (apr_uint64_t)s->created);
+    oauth2_u64_write(b + 16, (apr_uint64_t)s->max_expires);
+    oauth2_u64_write(b + 24, (apr_uint64_t)s->access_expires);
+    oauth2_u32_write(b + 32, s->ngroups);
+    oauth2_u32_write(b + 36, s->nclaims);
     off = OAUTH2_SESSION_HEADER_LEN;
     for (i = 0; i < OAUTH2_SF_COUNT; i++) {
-        put_u32(b + 44 + i * 8, (apr_uint32_t)off);
-        put_u32(b + 48 + i * 8, s->len[i]);
+        oauth2_u32_write(b + 44 + i * 8, (apr_uint32_t)off);
+        oauth2_u32_write(b + 48 + i * 8, s->len[i]);
         memcpy(b + off, s->f[i], s->len[i]);
         off += s->len[i] + 1;
         if (i == OAUTH2_SF_HOT_END - 1) {
             hot = off;
         }
     }
-    put_u32(b + 40, (apr_uint32_t)hot);
+    oauth2_u32_write(b + 40, (apr_uint32_t)hot);
     *rec = (char *)b;
     *len = total;
     return APR_SUCCESS;
@@ -424,7 +398,7 @@ apr_size_t oauth2_session_hot_len(const char *rec, apr_size_t len)
         || memcmp(b, SESSION_MAGIC, 4) != 0) {
         return 0;
     }
-    hot = get_u32(b + 40);
+    hot = oauth2_u32_read(b + 40);
     return hot <= len && hot >= OAUTH2_SESSION_HEADER_LEN ? hot : 0;
 }
 
@@ -442,14 +416,14 @@ apr_status_t oauth2_session_decode(const char *rec, apr_size_t len,
         return OAUTH2_EEXPIRED; /* written by another version */
     }
     s->flags = b[5];
-    s->created = get_i64(b + 8);
-    s->max_expires = get_i64(b + 16);
-    s->access_expires = get_i64(b + 24);
-    s->ngroups = get_u32(b + 32);
-    s->nclaims = get_u32(b + 36);
+    s->created = (apr_int64_t)oauth2_u64_read(b + 8);
+    s->max_expires = (apr_int64_t)oauth2_u64_read(b + 16);
+    s->access_expires = (apr_int64_t)oauth2_u64_read(b + 24);
+    s->ngroups = oauth2_u32_read(b + 32);
+    s->nclaims = oauth2_u32_read(b + 36);
     for (i = 0; i < OAUTH2_SF_COUNT; i++) {
-        apr_uint64_t off = get_u32(b + 44 + i * 8);
-        apr_uint64_t n = get_u32(b + 48 + i * 8);
+        apr_uint64_t off = oauth2_u32_read(b + 44 + i * 8);
+        apr_uint64_t n = oauth2_u32_read(b + 48 + i * 8);
 
         s->f[i] = "";
         s->len[i] = 0;

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "bounds.h"
+#include "base64url.h"
 #include "errors.h"
 #include "store.h"
 
@@ -121,16 +122,7 @@ const char *oauth2_store_name(const oauth2_store_t *st)
 /* The associated data binding a sealed record to its key. */
 static const char *key_aad(apr_pool_t *p, const unsigned char *key)
 {
-    static const char hex[] = "0123456789abcdef";
-    char *s = apr_palloc(p, OAUTH2_STORE_KEY_LEN * 2 + 1);
-    int i;
-
-    for (i = 0; i < OAUTH2_STORE_KEY_LEN; i++) {
-        s[2 * i] = hex[key[i] >> 4];
-        s[2 * i + 1] = hex[key[i] & 15];
-    }
-    s[OAUTH2_STORE_KEY_LEN * 2] = '\0';
-    return s;
+    return oauth2_base64url_encode(p, key, OAUTH2_STORE_KEY_LEN);
 }
 
 apr_status_t oauth2_store_get(const oauth2_store_t *st, apr_pool_t *p,

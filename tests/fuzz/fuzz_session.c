@@ -9,7 +9,8 @@
  * resolved on first use) or replaced must encode and decode. ASan catches
  * any read outside the input. Seeds: tests/fuzz/corpus/session/ (records
  * made by oauth2_session_build and oauth2_session_encode, hot-only
- * copies, corrupted tables; version 2, with API groups and resources).
+ * copies, corrupted tables; version 3: API groups and resources, integers
+ * in network byte order).
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -442,7 +442,7 @@ static void test_session_encode_decode_round_trip(void **state)
 
     (void)state;
     encode(s, &rec, &len);
-    assert_memory_equal(rec, "OA2S\x02", 5);
+    assert_memory_equal(rec, "OA2S\x03", 5);
     memset(&d, 0, sizeof(d));
     assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
     assert_same(s, &d);
@@ -566,12 +566,13 @@ static void test_session_hot_len(void **state)
     assert_int_equal(oauth2_session_hot_len(rec, hot - 1), 0);
 }
 
+/* The record's integers are big-endian (bytes.h). */
 static void put32(char *b, apr_uint32_t v)
 {
-    b[0] = (char)(v & 0xff);
-    b[1] = (char)((v >> 8) & 0xff);
-    b[2] = (char)((v >> 16) & 0xff);
-    b[3] = (char)((v >> 24) & 0xff);
+    b[0] = (char)((v >> 24) & 0xff);
+    b[1] = (char)((v >> 16) & 0xff);
+    b[2] = (char)((v >> 8) & 0xff);
+    b[3] = (char)(v & 0xff);
 }
 
 /* Corrupted header and field table, each refused. Offsets from the
@@ -597,11 +598,11 @@ static void test_session_decode_corruptions(void **state)
         bad[i] ^= 0x20;
         REFUSED();
     }
-    /* Another version (1: before API groups and resources) is not read:
-     * its user logs in again. */
+    /* Another version (1: before API groups and resources; 2: integers
+     * in host order) is not read: its user logs in again. */
     for (i = 0; i < 4; i++) {
         RESET();
-        bad[4] = (char)(i == 3 ? 0xff : i == 2 ? 3 : i);
+        bad[4] = (char)(i == 3 ? 0xff : i == 2 ? 4 : i);
         assert_int_equal(oauth2_session_decode(bad, len, &d), OAUTH2_EEXPIRED);
     }
     RESET();
