@@ -24,14 +24,6 @@
 #include "src/google.h"
 #include "src/store_shm.h"
 
-#define SHM_MUTEX_TYPE     "auth-oauth2-shm"
-#define SHM_USERDATA       "auth_oauth2_shm"
-#define SHM_MUTEX_USERDATA "auth_oauth2_shm_mutex"
-
-/* Handles made during single-threaded startup, read-only afterwards. */
-static apr_shm_t *shm_segment;
-static apr_global_mutex_t *shm_mutex;
-
 /* ------------------------------------------------------------------ */
 /* Configuration records                                               */
 
@@ -140,7 +132,8 @@ static void __attribute__((constructor)) build_commands(void)
 
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    if (ap_mutex_register(pconf, SHM_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0)
+    if (ap_mutex_register(pconf, AUTH_OAUTH2_SHM_MUTEX, NULL, APR_LOCK_DEFAULT,
+                          0)
             != APR_SUCCESS
         || ap_mutex_register(pconf, AUTH_OAUTH2_PROVIDER_MUTEX, NULL,
                              APR_LOCK_DEFAULT, 0)
@@ -172,86 +165,6 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
     }
     return auth_oauth2_check_tree(ptemp, s);
-}
-
-/* The writers' mutex lives as long as the segment: during a graceful
- * restart, children of both generations write to the same table. */
-static apr_status_t shm_mutex_setup(server_rec *s, int fresh)
-{
-    void *kept = NULL;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_userdata_get(&kept, SHM_MUTEX_USERDATA, s->process->pool);
-    shm_mutex = kept;
-    if (shm_mutex == NULL || fresh) {
-        rv = ap_global_mutex_create(&shm_mutex, NULL, SHM_MUTEX_TYPE, NULL, s,
-                                    s->process->pool, 0);
-        if (rv == APR_SUCCESS) {
-            apr_pool_userdata_set(shm_mutex, SHM_MUTEX_USERDATA, NULL,
-                                  s->process->pool);
-        }
-    }
-    return rv;
-}
-
-/* The shared-memory session table: one for the whole server, kept in
- * the process pool so that a graceful or plain restart (which rereads the
- * configuration in the same parent) keeps every session. */
-static apr_status_t shm_setup(apr_pool_t *pconf, server_rec *s,
-                              apr_uint32_t capacity, oauth2_shm_t **table)
-{
-    apr_uint64_t size = oauth2_shm_size(capacity);
-    unsigned char seed[16];
-    const char *err = NULL;
-    void *kept = NULL;
-    int fresh = 0;
-    apr_status_t rv;
-
-    apr_pool_userdata_get(&kept, SHM_USERDATA, s->process->pool);
-    shm_segment = kept;
-    if (shm_segment != NULL
-        && oauth2_shm_capacity(apr_shm_baseaddr_get(shm_segment),
-                               apr_shm_size_get(shm_segment))
-               != capacity) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                     "OA2002: session table capacity or layout changed; "
-                     "sessions reset");
-        apr_shm_destroy(shm_segment);
-        shm_segment = NULL;
-    }
-    if (shm_segment == NULL) {
-        fresh = 1;
-        rv = apr_shm_create(&shm_segment, (apr_size_t)size, NULL,
-                            s->process->pool);
-        if (rv == APR_SUCCESS) {
-            rv = oauth2_crypto_random(seed, sizeof(seed));
-        }
-        if (rv == APR_SUCCESS) {
-            rv = oauth2_shm_format(apr_shm_baseaddr_get(shm_segment), size,
-                                   capacity, seed);
-        }
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                         "OA2003: cannot create %" APR_UINT64_T_FMT
-                         " bytes of shared memory for %u sessions",
-                         size, capacity);
-            return rv;
-        }
-        apr_pool_userdata_set(shm_segment, SHM_USERDATA, NULL,
-                              s->process->pool);
-    }
-    rv = shm_mutex_setup(s, fresh);
-    if (rv == APR_SUCCESS) {
-        rv = oauth2_shm_attach(pconf, apr_shm_baseaddr_get(shm_segment),
-                               apr_shm_size_get(shm_segment), shm_mutex, table,
-                               &err);
-    }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
-                     "OA2004: cannot attach the session table: %s",
-                     err ? err : "mutex");
-    }
-    return rv;
 }
 
 /* Derives what a virtual host needs at run time from its configuration. */
@@ -353,7 +266,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (cap > 0) {
-        if (shm_setup(pconf, s, cap, &table) != APR_SUCCESS) {
+        if (auth_oauth2_shm_setup(pconf, s, cap, &table) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         shm = oauth2_store_shm(pconf, table);
@@ -378,16 +291,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
 static void child_init(apr_pool_t *p, server_rec *s)
 {
-    apr_status_t rv;
-
-    if (shm_mutex != NULL) {
-        rv = apr_global_mutex_child_init(
-            &shm_mutex, apr_global_mutex_lockfile(shm_mutex), p);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "OA2007: cannot attach the session table's mutex");
-        }
-    }
+    auth_oauth2_shm_child_init(p, s);
     auth_oauth2_provider_view_child_init(p, s);
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);

@@ -43,6 +43,8 @@ extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 #define AUTH_OAUTH2_STATUS        "oauth2-status"
 #define AUTH_OAUTH2_VERSION       "0.1.0"
 #define AUTH_OAUTH2_SOCACHE_MUTEX "auth-oauth2-socache"
+/* The session table's writers (Mutex auth-oauth2-shm ...). */
+#define AUTH_OAUTH2_SHM_MUTEX "auth-oauth2-shm"
 /* The lock of the provider view (Mutex auth-oauth2-provider ...). */
 #define AUTH_OAUTH2_PROVIDER_MUTEX "auth-oauth2-provider"
 
@@ -194,6 +196,20 @@ apr_status_t auth_oauth2_session_resolve(request_rec *r,
                                          auth_oauth2_req_t *req,
                                          const apr_array_header_t *terms,
                                          const char **err);
+
+/** The shm session table for the whole server (apache_shm.c): the kept
+ * one when its capacity is unchanged, else a new one (post_config). */
+apr_status_t auth_oauth2_shm_setup(apr_pool_t *pconf, server_rec *s,
+                                   apr_uint32_t capacity, oauth2_shm_t **table);
+
+/** Re-attaches the session table's mutex in a child. */
+void auth_oauth2_shm_child_init(apr_pool_t *p, server_rec *s);
+
+/** A global mutex of type (Mutex directive) kept in the process pool under
+ * key across restarts; made anew when absent or fresh. */
+apr_status_t auth_oauth2_kept_mutex(server_rec *s, const char *key,
+                                    const char *type, int fresh,
+                                    apr_global_mutex_t **mutex);
 
 /** Sets up a socache session store (post_config). Returns NULL or an
  * error message. */

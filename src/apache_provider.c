@@ -26,27 +26,6 @@
 static apr_shm_t *view_segment;
 static apr_global_mutex_t *view_mutex;
 
-/* The provider view's mutex: made once, kept in the process pool with the
- * view (during a graceful restart children of both generations use it). */
-static apr_status_t view_mutex_setup(server_rec *s)
-{
-    void *kept = NULL;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_pool_userdata_get(&kept, VIEW_MUTEX_USERDATA, s->process->pool);
-    view_mutex = kept;
-    if (view_mutex == NULL) {
-        rv = ap_global_mutex_create(&view_mutex, NULL,
-                                    AUTH_OAUTH2_PROVIDER_MUTEX, NULL, s,
-                                    s->process->pool, 0);
-        if (rv == APR_SUCCESS) {
-            apr_pool_userdata_set(view_mutex, VIEW_MUTEX_USERDATA, NULL,
-                                  s->process->pool);
-        }
-    }
-    return rv;
-}
-
 /* The provider view's segment, for at least `want` providers: the kept one
  * when it is large enough, emptied unless this is a graceful restart (a
  * full restart refetches everything; its children are all gone), else a
@@ -134,7 +113,8 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
                      n, OAUTH2_PSHM_MAX_ENTRIES);
         return rv;
     }
-    rv = view_mutex_setup(s);
+    rv = auth_oauth2_kept_mutex(s, VIEW_MUTEX_USERDATA,
+                                AUTH_OAUTH2_PROVIDER_MUTEX, 0, &view_mutex);
     if (rv == APR_SUCCESS) {
         rv = oauth2_pshm_attach(pconf, apr_shm_baseaddr_get(view_segment),
                                 apr_shm_size_get(view_segment), view_mutex,
