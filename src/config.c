@@ -28,6 +28,7 @@ static const char *const preset_names[] = {
 static const char *const endpoint_names[OAUTH2_EP_COUNT] = {
     "authorization", "token",      "userinfo",   "jwks",
     "end_session",   "github_api", "gitlab_api", "google_directory",
+    "metadata",
 };
 
 oauth2_cfg_t *oauth2_cfg_create(apr_pool_t *p)

@@ -47,6 +47,8 @@ typedef enum {
     OAUTH2_EP_GITHUB_API,
     OAUTH2_EP_GITLAB_API,
     OAUTH2_EP_GOOGLE_DIRECTORY,
+    OAUTH2_EP_METADATA, /* the discovery document, where it is not at
+                           ISSUER/.well-known/openid-configuration */
     OAUTH2_EP_COUNT
 } oauth2_endpoint_e;
 

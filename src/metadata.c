@@ -163,13 +163,20 @@ static int scope_has_openid(const char *scope)
 /* OpenID Connect always reads the discovery document (issuer, keys);
  * plain OAuth 2.0 only when OAuth2Endpoint does not name both the
  * authorization and the token endpoints; GitHub never. */
+/* Is there a discovery document to read? Not for GitHub, nor for a
+ * provider whose every endpoint is configured (OAuth2Endpoint
+ * authorization, token and, for OpenID Connect, jwks): a fully manual
+ * provider, for those whose discovery document is missing or wrong. */
 static int needs_discovery(const oauth2_provider_t *prov)
 {
     if (prov->cfg->preset == OAUTH2_PRESET_GITHUB) {
         return 0;
     }
-    return prov->fixed.oidc || prov->fixed.authorization == NULL
-           || prov->fixed.token == NULL;
+    if (prov->cfg->endpoints[OAUTH2_EP_METADATA] != NULL) {
+        return 1;
+    }
+    return prov->fixed.authorization == NULL || prov->fixed.token == NULL
+           || (prov->fixed.oidc && prov->fixed.jwks == NULL);
 }
 
 /* Endpoint overrides win over everything discovered. */
@@ -241,7 +248,12 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
     prov->fixed.oidc =
         cfg->preset != OAUTH2_PRESET_GITHUB && scope_has_openid(cfg->scope);
     apply_overrides(cfg, &prov->fixed);
-    if (needs_discovery(prov)) {
+    if (cfg->endpoints[OAUTH2_EP_METADATA] != NULL) {
+        /* Where the provider publishes it (OAuth2Endpoint metadata); the
+         * issuer inside must still be exactly the configured one. */
+        prov->discovery_url = cfg->endpoints[OAUTH2_EP_METADATA];
+    }
+    else if (needs_discovery(prov)) {
         const char *iss = prov->issuer;
         apr_size_t n = strlen(iss);
 

@@ -435,6 +435,7 @@ static void test_config_set_endpoint(void **state)
         { "github_api", OAUTH2_EP_GITHUB_API },
         { "gitlab_api", OAUTH2_EP_GITLAB_API },
         { "Google_Directory", OAUTH2_EP_GOOGLE_DIRECTORY },
+        { "metadata", OAUTH2_EP_METADATA },
     };
     oauth2_cfg_t *c = oauth2_cfg_create(pool);
     apr_size_t i;

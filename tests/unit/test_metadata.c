@@ -227,6 +227,99 @@ static void test_metadata_refuses_foreign_and_backs_off(void **state)
     fs_stop(&srv);
 }
 
+/* OAuth2Endpoint metadata: the document where the provider publishes it
+ * (Glewlwyd with its issuer at the root serves it under /api/oidc/); the
+ * issuer inside must still be the configured one. */
+static void test_metadata_document_elsewhere(void **state)
+{
+    fs_t srv;
+    const oauth2_endpoints_t *ep;
+    oauth2_cfg_t *c;
+    oauth2_provider_t *prov = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    memset(&srv, 0, sizeof(srv));
+    fs_route(&srv, "GET", "/api/oidc/.well-known/openid-configuration", 200,
+             "Content-Type: application/json\r\n",
+             "{\"issuer\":\"{base}\",\"authorization_endpoint\":\"{base}/"
+             "api/oidc/auth\",\"token_endpoint\":\"{base}/api/oidc/token\","
+             "\"jwks_uri\":\"{base}/api/oidc/jwks\"}");
+    fs_route(&srv, "GET", "/.well-known/openid-configuration", 404, NULL,
+             "not here");
+    fs_start(&srv);
+    c = oauth2_cfg_create(pool);
+    assert_null(oauth2_cfg_set_provider(pool, c, srv.base, NULL));
+    assert_null(oauth2_cfg_set_endpoint(
+        pool, c, "metadata",
+        apr_pstrcat(pool, srv.base,
+                    "/api/oidc/.well-known/openid-configuration", NULL)));
+    c->client_id = "app";
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(oauth2_provider_create(pool, c, &http, &prov, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
+    assert_int_equal(
+        oauth2_provider_endpoints(prov, pool, apr_time_now(), &ep, &err),
+        APR_SUCCESS);
+    assert_string_equal(ep->token,
+                        apr_pstrcat(pool, srv.base, "/api/oidc/token", NULL));
+    assert_int_equal(fs_count(pool, &srv, "/api/oidc/.well-known"), 1);
+    assert_int_equal(fs_count(pool, &srv, "GET /.well-known"), 0);
+    fs_stop(&srv);
+}
+
+/* Every endpoint configured: no discovery at all, ID tokens included. */
+static void test_metadata_manual_provider(void **state)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_cfg_t *c = oauth2_cfg_create(pool);
+    oauth2_provider_t *prov = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    /* Port 9 (discard): were anything fetched, it would fail. */
+    assert_null(oauth2_cfg_set_provider(pool, c, "http://127.0.0.1:9", NULL));
+    assert_null(oauth2_cfg_set_endpoint(pool, c, "authorization",
+                                        "http://127.0.0.1:9/auth"));
+    assert_null(
+        oauth2_cfg_set_endpoint(pool, c, "token", "http://127.0.0.1:9/token"));
+    assert_null(
+        oauth2_cfg_set_endpoint(pool, c, "jwks", "http://127.0.0.1:9/jwks"));
+    c->client_id = "app";
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(oauth2_provider_create(pool, c, &http, &prov, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
+    assert_int_equal(
+        oauth2_provider_endpoints(prov, pool, apr_time_now(), &ep, &err),
+        APR_SUCCESS);
+    assert_string_equal(ep->issuer, "http://127.0.0.1:9");
+    assert_string_equal(ep->jwks, "http://127.0.0.1:9/jwks");
+    assert_int_equal(ep->oidc, 1);
+    /* Without the jwks, an OpenID provider still needs its document. */
+    c = oauth2_cfg_create(pool);
+    assert_null(oauth2_cfg_set_provider(pool, c, "http://127.0.0.1:9", NULL));
+    assert_null(oauth2_cfg_set_endpoint(pool, c, "authorization",
+                                        "http://127.0.0.1:9/auth"));
+    assert_null(
+        oauth2_cfg_set_endpoint(pool, c, "token", "http://127.0.0.1:9/token"));
+    c->client_id = "app";
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(oauth2_provider_create(pool, c, &http, &prov, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
+    assert_int_not_equal(
+        oauth2_provider_endpoints(prov, pool, apr_time_now(), &ep, &err),
+        APR_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +327,8 @@ int main(void)
         cmocka_unit_test(test_metadata_parse_discovery),
         cmocka_unit_test(test_metadata_fetches_once),
         cmocka_unit_test(test_metadata_refuses_foreign_and_backs_off),
+        cmocka_unit_test(test_metadata_document_elsewhere),
+        cmocka_unit_test(test_metadata_manual_provider),
     };
     int rc;
 
