@@ -466,3 +466,58 @@ void oauth2_authz_note(apr_pool_t *p, const oauth2_rule_t *rule,
                   APR_ARRAY_IDX(rule->resources, i, oauth2_res_term_t).key);
     }
 }
+
+/* A list field of the session, comma-joined and bounded, for the log. */
+static const char *list_text(apr_pool_t *p, const oauth2_session_t *s,
+                             oauth2_session_field_e f)
+{
+    const char *pos = NULL, *g, *out = NULL;
+    int n = 0;
+
+    while ((g = oauth2_session_list_next(s, f, &pos)) != NULL && n < 32) {
+        out = out ? apr_pstrcat(p, out, ", ", g, NULL) : g;
+        n++;
+    }
+    if (g != NULL) {
+        out = apr_pstrcat(p, out, ", ...", NULL);
+    }
+    return out;
+}
+
+const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,
+                                 const oauth2_session_t *s)
+{
+    const char *email, *groups, *api;
+
+    if (p == NULL || rule == NULL || s == NULL) {
+        return NULL;
+    }
+    switch (rule->kind) {
+    case OAUTH2_RULE_GROUP:
+        groups = list_text(p, s, OAUTH2_SF_GROUPS);
+        api = list_text(p, s, OAUTH2_SF_API_GROUPS);
+        if (groups == NULL && api == NULL) {
+            return "the user has no groups (none in the groups claim, none "
+                   "from a provider API)";
+        }
+        return apr_psprintf(p, "the user's groups are: %.500s%s%.500s",
+                            groups ? groups : "", groups && api ? ", " : "",
+                            api ? api : "");
+    case OAUTH2_RULE_EMAIL_DOMAIN:
+        email = s->f[OAUTH2_SF_EMAIL];
+        if (email == NULL || *email == '\0') {
+            return "the provider sent no email";
+        }
+        if (!(s->flags & OAUTH2_SESSION_EMAIL_VERIFIED)) {
+            return apr_psprintf(p,
+                                "the provider did not send email_verified "
+                                "true for %.200s (an unverified email is "
+                                "never matched)",
+                                email);
+        }
+        return apr_psprintf(p, "the email %.200s is in another domain", email);
+    case OAUTH2_RULE_CLAIM:
+        return "no value of the claim matches";
+    }
+    return "";
+}

@@ -103,6 +103,15 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
 int oauth2_authz_check(const oauth2_rule_t *rule, const oauth2_session_t *s);
 
 /**
+ * Why a rule refuses a session, in words for the log (from p): e.g. "the
+ * provider sent no email_verified true for alice@example.com", "the
+ * user's groups are: staff, devs". Never a token. NULL for NULL
+ * arguments.
+ */
+const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,
+                                 const oauth2_session_t *s);
+
+/**
  * The resource words of rule that the session records nothing for
  * (oauth2_res_term_t, from p), or NULL when there are none: rules met
  * first in an .htaccess file, resolved on first use.

@@ -846,6 +846,39 @@ static void test_authz_level_names(void **state)
     assert_string_equal(oauth2_authz_level_name(pool, "repo:a/b", 1), "pull");
 }
 
+/* The log names why a rule refused (issue 17: an email-domain rule
+ * refused a user whose provider sends no email_verified, silently). */
+static void test_authz_explain(void **state)
+{
+    oauth2_rule_t *dom = rule(OAUTH2_RULE_EMAIL_DOMAIN, "example.com", NULL);
+    oauth2_rule_t *grp = rule(OAUTH2_RULE_GROUP, "admins", NULL);
+
+    (void)state;
+    assert_non_null(
+        strstr(oauth2_authz_explain(pool, dom,
+                                    session("{\"sub\":\"a\",\"email\":"
+                                            "\"a@example.com\"}")),
+               "did not send email_verified true for a@example.com"));
+    assert_non_null(strstr(
+        oauth2_authz_explain(pool, dom,
+                             session("{\"sub\":\"a\",\"email\":"
+                                     "\"a@other.com\",\"email_verified\":"
+                                     "true}")),
+        "in another domain"));
+    assert_non_null(
+        strstr(oauth2_authz_explain(pool, dom, session("{\"sub\":\"a\"}")),
+               "no email"));
+    assert_non_null(
+        strstr(oauth2_authz_explain(pool, grp,
+                                    session("{\"sub\":\"a\",\"groups\":"
+                                            "[\"staff\",\"devs\"]}")),
+               "groups are: staff, devs"));
+    assert_non_null(
+        strstr(oauth2_authz_explain(pool, grp, session("{\"sub\":\"a\"}")),
+               "no groups"));
+    assert_null(oauth2_authz_explain(pool, NULL, NULL));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -869,6 +902,7 @@ int main(void)
         T(test_authz_unresolved),
         T(test_authz_note),
         T(test_authz_level_names),
+        T(test_authz_explain),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
