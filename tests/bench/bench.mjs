@@ -525,6 +525,8 @@ async function cgSlot() {
 async function callgrindOnce(kind, ctx, opts, what, n, log, slot) {
     const release = await cgSlot();
     try {
+        // A run still waiting for its turn when the bench stops does not start.
+        if (cleaningUp) throw new Error(`callgrind ${kind}: the bench is stopping`);
         return await callgrindApache(kind, ctx, opts, what, n, log, slot);
     } finally {
         release();
@@ -568,10 +570,13 @@ async function callgrindApache(kind, ctx, opts, what, n, log, slot) {
         const reqs = Object.fromEntries(k.variants.map((v) => [v, { ...CG_VARIANTS[v], text: rawGet(port, CG_VARIANTS[v].path, CG_VARIANTS[v].lines(session)) }]));
         const send = async (v) => {
             const r = v.fresh ? await requestOnNewConnection(port, v.text) : await conn.request(v.text);
-            if (r.status !== 200 || r.body.length !== 1024) throw new Error(`callgrind ${kind}: ${r.status} (${r.body.length} bytes)`);
+            if (r.status !== 200 || r.body.length !== 1024) {
+                throw Object.assign(new Error(`callgrind ${kind}: ${r.status} (${r.body.length} bytes)`), { answered: true });
+            }
         };
         for (const v of Object.values(reqs)) {
             await send(v).catch(async (e) => {
+                if (e.answered) throw e;
                 // Once more on a new connection (the first one may meet apache2 still starting).
                 log(`  callgrind ${kind}: ${e.message}; once more`);
                 conn.close();
@@ -1058,7 +1063,7 @@ function otherPaths(cg) {
         .map((o) => ({ ...o, conn: CG_VARIANTS[o.variant].fresh ? 'new connection per request' : 'keep-alive' }));
 }
 
-function renderOtherPaths(cg, opts, both, tbl) {
+function renderOtherPaths(cg, both, tbl) {
     const others = otherPaths(cg);
     if (!others.length) return;
     const { small, large, token } = cg.shapes;
@@ -1070,16 +1075,18 @@ function renderOtherPaths(cg, opts, both, tbl) {
         + 'characters signed by the provider, the same token every time, so after the first request it comes from the module\'s '
         + `bearer cache (a <Location /api> with AuthType oauth2, OAuth2AcceptBearer On, OAuth2BearerAudience, Require valid-user in the `
         + 'shm configuration). Cookie store: the same configuration as above with "OAuth2SessionStore cookie" and the browser-like '
-        + 'request carrying the session cookie(s) of a real login: a small session (2 groups; '
+        + `request carrying the session cookie(s) of a real login: a small session (${USERS[0].groups.length} groups; `
         + `${small.cookies} cookie, ${fmtInt(small.chars)} characters) and a user in 10 groups of 85 characters (${large.cookies} cookies: `
         + `the count and ${large.cookies - 1} chunks, ${fmtInt(large.chars)} characters). Keep-alive: every request on one connection, as `
-        + 'above; new connection: each request on a connection of its own (connect, request, answer, close), the same for the baseline.');
+        + 'above; new connection: each request on a connection of its own (connect, request, answer, close), the same for the baseline. '
+        + 'valgrind does not offer the CPU\'s SHA extensions: OpenSSL\'s SHA-256 (the bearer cache key is a hash of the whole token) '
+        + 'runs its AVX2 code here, about 28 instructions per byte, where the real CPU, with SHA-NI, needs fewer.');
     both('');
     tbl(['request', 'connection', 'plain Apache (same config)', 'mod_auth_oauth2', 'ratio'],
         others.map((o) => [o.label, o.conn, fmtInt(cg[o.base][o.variant]), fmtInt(cg[o.kind][o.variant]),
             `${fmtRatio(cg[o.kind][o.variant] / cg[o.base][o.variant])}×`]));
     if (cg.cookie && cg.plainloc) {
-        both('Against the browser-like baseline of the first table instead (a 43-character cookie in place of the session\'s), the '
+        both('Against the browser-like baseline of the first table instead (a cookie of 58 characters in place of the session\'s), the '
             + `cookie-store request is ${fmtRatio(cg.cookie.cookieSmall / cg.plainloc.browser)}× (small session) and `
             + `${fmtRatio(cg.cookie.cookieLarge / cg.plainloc.browser)}× (10 groups), keep-alive: the difference is Apache's own parsing `
             + 'of the longer Cookie header, which the baseline above counts too.');
@@ -1216,7 +1223,7 @@ function render({ opts, env, cg, results, extraSides, perCount, loginTimes, elap
             both('');
             tbl(['function', 'object', 'self'], h.selfAll.map((r) => [r.fn, path.basename(r.obj), fmtInt(r.self)]));
         }
-        renderOtherPaths(cg, opts, both, tbl);
+        renderOtherPaths(cg, both, tbl);
     }
 
     const info = perCount;
