@@ -10,7 +10,12 @@
 // with its own client. Sessions are created by real logins (harness login()),
 // then wrk runs against each configuration in turn, interleaved, in rounds,
 // and against mod_auth_oauth2 and plain Apache at the same moment (side by
-// side: the ratio targets); callgrind counts instructions per request. tests/bench/bench.sh installs
+// side: the ratio targets); callgrind counts instructions per request.
+// Two more request paths, each against plain Apache sent the same request:
+// an API request (/api/1k.json) with a bearer JWT served from the module's
+// bearer cache, and requests with the cookies of a cookie-store session
+// (OAuth2SessionStore cookie; small, and 10 long groups in several chunks),
+// keep-alive and a new connection per request. tests/bench/bench.sh installs
 // wrk, valgrind and mod_auth_openidc first.
 //
 //   node tests/bench/bench.mjs --module build/.libs/mod_auth_oauth2.so [--quick]
@@ -30,7 +35,7 @@ import { Browser, login, request } from '../integration/lib/http.mjs';
 import { freePort, waitFor, waitForPort, guardedCommand, killGroup } from '../integration/lib/ports.mjs';
 import { startServerWorker } from './servers.mjs';
 import {
-    sleep, median, wrk, RawConnection, rawGet, run, track, killChildren, apacheChildrenMem, apacheCpuNs, pinTo, pinApache,
+    sleep, median, wrk, RawConnection, rawGet, requestOnNewConnection, run, track, killChildren, apacheChildrenMem, apacheCpuNs, pinTo, pinApache,
     sharedMappedBytes, fmtInt, fmtMs, fmtRatio, table,
 } from './lib.mjs';
 
@@ -65,7 +70,7 @@ function parseArgs(argv) {
         else if (a === '--no-openidc') o.openidc = false;
         else if (a === '--out') o.out = val();
         else if (a === '-h' || a === '--help') {
-            console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 18).join('\n'));
+            console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(0, 27).join('\n'));
             process.exit(0);
         } else throw new Error(`unknown argument ${a}`);
     }
@@ -99,6 +104,9 @@ function parseArgs(argv) {
 const OPENIDC_SO = '/usr/lib/apache2/modules/mod_auth_openidc.so';
 const STATIC = '/static/1k.html';
 const PROXY = '/proxy/1k';
+// What API clients fetch with a bearer token, and the audience their tokens carry.
+const API = '/api/1k.json';
+const API_AUDIENCE = 'https://api.bench.example';
 // Twice the largest session count plus a burst of logins (their one-time
 // state markers live 5 minutes): the README's sizing advice.
 const OAUTH2_SHM_SESSIONS = 250000;
@@ -139,6 +147,17 @@ function browserHeaderLines(cookie) {
     ];
 }
 
+/* An API client's request (python-requests' headers) with a bearer token. */
+function apiHeaderLines(token) {
+    return [
+        'User-Agent: python-requests/2.31.0',
+        'Accept-Encoding: gzip, deflate',
+        'Accept: application/json',
+        'Connection: keep-alive',
+        `Authorization: Bearer ${token}`,
+    ];
+}
+
 /* ------------------------------------------------------------ servers */
 
 const USERS = Array.from({ length: 64 }, (_, i) => {
@@ -154,6 +173,20 @@ const USERS = Array.from({ length: 64 }, (_, i) => {
         groups: ['staff', `team-${i % 8}`],
     };
 });
+
+// A user in 10 groups named as LDAP DNs of 85 characters: a cookie session
+// of several cookies (chunks).
+const GROUPS_USER = {
+    id: 'groups10',
+    email: 'groups10@example.com',
+    email_verified: true,
+    name: 'Bench Groups User',
+    given_name: 'Bench',
+    family_name: 'Groups User',
+    preferred_username: 'groups10',
+    groups: Array.from({ length: 10 }, (_, i) => `cn=bench-team-${String(i + 1).padStart(2, '0')}-platform-engineering,`
+        + 'ou=all-groups,ou=engineering,dc=examples,dc=org'),
+};
 
 function commonConfig(ctx) {
     return `
@@ -171,7 +204,7 @@ function plainConfig(ctx) {
  * serving the same file without authentication, so that the ratio counts
  * the module and not the cost of a <Location> section (location walk and
  * configuration merges, about 2,500 instructions here). */
-function plainLocConfig(ctx) {
+function plainLocConfig(ctx, extra = '') {
     return () => `${commonConfig(ctx)}
 <Location />
     Require all granted
@@ -179,16 +212,41 @@ function plainLocConfig(ctx) {
 <Location /bench-status>
     Require all granted
 </Location>
-`;
+${extra}`;
 }
 
-function oauth2Config(ctx) {
+/* The API place of the bearer configuration, and its baseline: the same
+ * <Location> without authentication (the client sends the same
+ * Authorization header to both). */
+const API_LOCATION = `
+<Location /api>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience ${API_AUDIENCE}
+    Require valid-user
+</Location>
+`;
+const API_LOCATION_PLAIN = `
+<Location /api>
+    Require all granted
+</Location>
+`;
+
+function bearerLocConfig(ctx) {
+    return plainLocConfig(ctx, API_LOCATION_PLAIN);
+}
+
+/**
+ * mod_auth_oauth2: the shm store (default) or `store` (e.g. 'cookie'),
+ * and `extra` sections after the common ones.
+ */
+function oauth2Config(ctx, { store = `shm:${OAUTH2_SHM_SESSIONS}`, extra = '' } = {}) {
     return () => `
 OAuth2Provider ${ctx.op.issuer}
 OAuth2ClientID bench-oauth2
 OAuth2ClientSecret bench-oauth2-secret
 OAuth2Secret ${SECRET}
-OAuth2SessionStore shm:${OAUTH2_SHM_SESSIONS}
+OAuth2SessionStore ${store}
 OAuth2SessionTimeout 28800
 OAuth2SessionMaxAge 28800
 ${commonConfig(ctx)}
@@ -201,7 +259,17 @@ ${commonConfig(ctx)}
     AuthType None
     Require all granted
 </Location>
-`;
+${extra}`;
+}
+
+/* The shm configuration with the API place for bearer tokens. */
+function bearerConfig(ctx) {
+    return oauth2Config(ctx, { extra: API_LOCATION });
+}
+
+/* The same configuration with sessions sealed in the browser's cookies. */
+function cookieConfig(ctx) {
+    return oauth2Config(ctx, { store: 'cookie' });
 }
 
 function openidcConfig(ctx, slots) {
@@ -235,6 +303,7 @@ function noAccessLog(apache) {
 
 const FILES = {
     'htdocs/static/1k.html': `<!doctype html><title>1k</title><p>${'0123456789abcdef'.repeat(64)}`.slice(0, 1023) + '\n',
+    'htdocs/api/1k.json': `{"items":"${'0123456789abcdef'.repeat(64)}`.slice(0, 1021) + '"}\n',
 };
 
 /* ------------------------------------------------------------- logins */
@@ -275,6 +344,30 @@ async function loginOnce(t, browser, username, { whole = false } = {}) {
         throw new Error(`${t.name}: login ended with ${r.final?.status} at ${r.final?.url} (cookie ${v ? 'set' : 'missing'})\n${r.final?.body?.slice(0, 400)}`);
     }
     return v;
+}
+
+/**
+ * The Cookie header part of the session in `browser`'s jar: the session
+ * cookie, then its chunks ("<name>_1" ...) in order, as a browser sends them.
+ */
+function sessionCookies(browser, name) {
+    const idx = (c) => (c.name === name ? 0 : /^_(\d+)$/.exec(c.name.slice(name.length))?.[1]);
+    const cs = browser.cookies().filter((c) => c.name.startsWith(name) && idx(c) !== undefined)
+        .sort((a, b) => Number(idx(a)) - Number(idx(b)));
+    const main = cs.find((c) => c.name === name)?.value ?? '';
+    const chunks = /^~(\d+)$/.exec(main)?.[1];
+    if (!main || (chunks ? Number(chunks) : 0) !== cs.length - 1) {
+        throw new Error(`${name}: ${cs.length} session cookies in the jar (${cs.map((c) => c.name).join(', ')}), expected ${chunks ?? 0} chunks`);
+    }
+    return { header: cs.map((c) => `${c.name}=${c.value}`).join('; '), cookies: cs.length };
+}
+
+/** A cookie-store session of `username` by a real login: {header, cookies, chars}. */
+async function cookieSession(t, username) {
+    const b = new Browser({ name: `${t.name}-${username}` });
+    await loginOnce(t, b, username);
+    const c = sessionCookies(b, t.cookieName);
+    return { ...c, chars: c.header.length };
 }
 
 /** Logs in until t has n sessions (or the budget in seconds runs out). */
@@ -340,24 +433,115 @@ async function oauth2Metrics(t) {
 
 /* ----------------------------------------------------------- callgrind */
 
+/*
+ * The requests callgrind counts, by name: path, header lines (from the
+ * run's session: s.cookie, s.small, s.large or s.token) and whether each
+ * request comes on a connection of its own (`fresh`; else all come on one
+ * keep-alive connection).
+ */
+const CG_VARIANTS = {
+    plain: { path: STATIC, lines: (s) => ['Connection: keep-alive', `Cookie: ${s.cookie}`] },
+    browser: { path: STATIC, lines: (s) => browserHeaderLines(s.cookie) },
+    cookieSmall: { path: STATIC, lines: (s) => browserHeaderLines(s.small) },
+    cookieSmallNew: { path: STATIC, lines: (s) => browserHeaderLines(s.small), fresh: true },
+    cookieLarge: { path: STATIC, lines: (s) => browserHeaderLines(s.large) },
+    cookieLargeNew: { path: STATIC, lines: (s) => browserHeaderLines(s.large), fresh: true },
+    api: { path: API, lines: (s) => apiHeaderLines(s.token) },
+    apiNew: { path: API, lines: (s) => apiHeaderLines(s.token), fresh: true },
+};
+const COOKIE_VARIANTS = ['cookieSmall', 'cookieLarge', 'cookieSmallNew', 'cookieLargeNew'];
+const API_VARIANTS = ['api', 'apiNew'];
+
+/*
+ * What callgrind runs, by kind: the configuration, the requests, and the
+ * session the requests carry (session(apache, ctx) -> {cookie | small,
+ * large | token}): a real login for the modules, for the baselines the
+ * same bytes (Apache ignores them). `hot`: the variant whose functions are
+ * listed. The new paths have baselines of their own, so that the runs of
+ * the first four kinds stay what they were.
+ */
+const loginCookie = (name) => async (apache) => {
+    const t = new Target(`callgrind-${name}`, apache, name);
+    return { cookie: t.cookie(await loginOnce(t, new Browser(), 'user01')) };
+};
+// A cookie of the same shape as oauth2's session cookie.
+const randomCookie = async () => ({ cookie: `oauth2_session=${crypto.randomBytes(32).toString('base64url')}` });
+const CG_KINDS = {
+    plain: { config: plainConfig, variants: ['plain', 'browser'], session: randomCookie },
+    plainloc: { config: plainLocConfig, variants: ['plain', 'browser'], session: randomCookie },
+    oauth2: { config: oauth2Config, module: true, variants: ['plain', 'browser'], session: loginCookie('oauth2_session'), hot: 'browser' },
+    openidc: {
+        config: (ctx) => openidcConfig(ctx, () => 1000), variants: ['plain', 'browser'],
+        session: loginCookie('mod_auth_openidc_session'), hot: 'browser',
+    },
+    cookieloc: {
+        config: plainLocConfig, variants: COOKIE_VARIANTS,
+        session: async (apache, ctx) => ({ small: ctx.cookieSessions.small.header, large: ctx.cookieSessions.large.header }),
+    },
+    cookie: {
+        config: cookieConfig, module: true, variants: COOKIE_VARIANTS, hot: 'cookieSmall',
+        session: async (apache, ctx) => {
+            const t = new Target('callgrind-cookie', apache, 'oauth2_session');
+            const small = await cookieSession(t, 'user01');
+            const large = await cookieSession(t, GROUPS_USER.id);
+            // The baseline sends the cookies of the login made before: the same shape.
+            for (const [k, c] of Object.entries({ small, large })) {
+                const want = ctx.cookieSessions[k];
+                if (c.cookies !== want.cookies || Math.abs(c.chars - want.chars) > 8) {
+                    throw new Error(`callgrind cookie: the ${k} session has ${c.cookies} cookies of ${c.chars} characters, `
+                        + `the baseline's ${want.cookies} of ${want.chars}`);
+                }
+            }
+            return { small: small.header, large: large.header };
+        },
+    },
+    bearerloc: { config: bearerLocConfig, variants: API_VARIANTS, session: async (apache, ctx) => ({ token: ctx.bearerToken }) },
+    bearer: { config: bearerConfig, module: true, variants: API_VARIANTS, hot: 'api', session: async (apache, ctx) => ({ token: ctx.bearerToken }) },
+};
+/* Run slots of each kind: the run without measured requests, then one per variant. */
+const cgSlots = (kind) => 1 + CG_KINDS[kind].variants.length;
+
+/* At most this many apache2 under valgrind at once (two cores: more only
+ * stretch each run's login and warm-up towards their timeouts). */
+const CALLGRIND_PARALLEL = 12;
+let cgRunning = 0;
+const cgQueue = [];
+async function cgSlot() {
+    if (cgRunning >= CALLGRIND_PARALLEL) await new Promise((r) => cgQueue.push(r));
+    cgRunning++;
+    return () => {
+        cgRunning--;
+        cgQueue.shift()?.();
+    };
+}
+
 /**
- * One apache2 -X under callgrind: started, logged in (oauth2/openidc), warmed
- * up, sent `n` requests of `what` ('plain' | 'browser') on one keep-alive
- * connection, stopped. Returns {total, file}. The cost of `n` requests is the
- * difference between such a run and one with n = 0 (startup, login, warm-up
- * and shutdown are the same in both).
+ * One apache2 -X under callgrind: started, logged in where the kind has a
+ * login, warmed up (each of the kind's requests once, then 50 times), sent
+ * `n` requests of variant `what`, stopped. Returns {total, file, functions}.
+ * The cost of `n` requests is the difference between such a run and one
+ * with n = 0 (startup, login, warm-up and shutdown are the same in both).
  */
 async function callgrindOnce(kind, ctx, opts, what, n, log, slot) {
+    const release = await cgSlot();
+    try {
+        // A run still waiting for its turn when the bench stops does not start.
+        if (cleaningUp) throw new Error(`callgrind ${kind}: the bench is stopping`);
+        return await callgrindApache(kind, ctx, opts, what, n, log, slot);
+    } finally {
+        release();
+    }
+}
+
+async function callgrindApache(kind, ctx, opts, what, n, log, slot) {
+    const k = CG_KINDS[kind];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mao2-bench-cg-'));
     if (!process.env.BENCH_KEEP_CALLGRIND) cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     fs.chmodSync(dir, 0o777);
     const port = ctx.cgPorts[kind][slot];
-    const config = kind === 'plain' ? plainConfig(ctx)
-        : kind === 'plainloc' ? plainLocConfig(ctx)
-        : kind === 'oauth2' ? oauth2Config(ctx) : openidcConfig(ctx, () => 1000);
     const apache = noAccessLog(await createApache({
-        withModule: kind === 'oauth2', modulePath: opts.module, port,
-        mpmConfig: MPM_CALLGRIND, config, files: FILES,
+        withModule: !!k.module, modulePath: opts.module, port,
+        mpmConfig: MPM_CALLGRIND, config: k.config(ctx), files: FILES,
     }));
     apache.writeConfig();
     const vg = ['valgrind', '--tool=callgrind', '--vgdb=no', '--dump-instr=no',
@@ -375,41 +559,35 @@ async function callgrindOnce(kind, ctx, opts, what, n, log, slot) {
     child.stderr.on('data', (d) => { stderr += d; });
     const exited = new Promise((r) => child.once('exit', r));
     const pid = child.pid;
-    const cookieName = kind === 'openidc' ? 'mod_auth_openidc_session' : 'oauth2_session';
     try {
         await waitForPort(port, { timeout: 120000, interval: 200, child });
         // The port answers during startup before apache2 serves (a connection
         // made then may be dropped): wait for a real answer.
         await waitFor(async () => (await request(apache.href('/'), { timeout: 30000 })).status > 0,
             { timeout: 120000, interval: 300, what: 'apache2 -X under valgrind to answer' });
-        let cookie;
-        if (kind === 'plain' || kind === 'plainloc') {
-            // The same request as oauth2's: a cookie of the same shape (Apache ignores it).
-            cookie = `oauth2_session=${crypto.randomBytes(32).toString('base64url')}`;
-        } else {
-            const t = new Target(`callgrind-${kind}`, apache, cookieName);
-            cookie = t.cookie(await loginOnce(t, new Browser(), 'user01'));
-        }
+        const session = await k.session(apache, ctx);
         let conn = await new RawConnection(port).connect();
-        const reqs = {
-            plain: rawGet(port, STATIC, ['Connection: keep-alive', `Cookie: ${cookie}`]),
-            browser: rawGet(port, STATIC, browserHeaderLines(cookie)),
+        const reqs = Object.fromEntries(k.variants.map((v) => [v, { ...CG_VARIANTS[v], text: rawGet(port, CG_VARIANTS[v].path, CG_VARIANTS[v].lines(session)) }]));
+        const send = async (v) => {
+            const r = v.fresh ? await requestOnNewConnection(port, v.text) : await conn.request(v.text);
+            if (r.status !== 200 || r.body.length !== 1024) {
+                throw Object.assign(new Error(`callgrind ${kind}: ${r.status} (${r.body.length} bytes)`), { answered: true });
+            }
         };
-        for (const req of Object.values(reqs)) {
-            const r = await conn.request(req).catch(async (e) => {
+        for (const v of Object.values(reqs)) {
+            await send(v).catch(async (e) => {
+                if (e.answered) throw e;
                 // Once more on a new connection (the first one may meet apache2 still starting).
                 log(`  callgrind ${kind}: ${e.message}; once more`);
                 conn.close();
                 conn = await new RawConnection(port).connect();
-                return conn.request(req);
+                return send(v);
             });
-            if (r.status !== 200 || r.body.length !== 1024) throw new Error(`callgrind ${kind}: ${r.status} (${r.body.length} bytes)`);
         }
         for (let i = 0; i < 50; i++) {
-            await conn.request(reqs.plain);
-            await conn.request(reqs.browser);
+            for (const v of Object.values(reqs)) await send(v);
         }
-        for (let i = 0; i < n; i++) await conn.request(reqs[what]);
+        for (let i = 0; i < n; i++) await send(reqs[what]);
         conn.close();
         process.kill(pid, 'SIGTERM');
         const timer = setTimeout(() => killGroup(pid, 'SIGKILL'), 60000);
@@ -464,31 +642,30 @@ async function annotate(file) {
 
 async function callgrindRun(kind, ctx, opts, log) {
     const N = opts.cgRequests;
-    // The three runs side by side (instruction counts do not depend on load).
-    const [base, plain, browser] = await Promise.all([
-        callgrindOnce(kind, ctx, opts, 'plain', 0, log, 0),
-        callgrindOnce(kind, ctx, opts, 'plain', N, log, 1),
-        callgrindOnce(kind, ctx, opts, 'browser', N, log, 2),
+    const k = CG_KINDS[kind];
+    // The runs side by side (instruction counts do not depend on load).
+    const [base, ...runs] = await Promise.all([
+        callgrindOnce(kind, ctx, opts, k.variants[0], 0, log, 0),
+        ...k.variants.map((v, i) => callgrindOnce(kind, ctx, opts, v, N, log, i + 1)),
     ]);
-    const res = {
-        plain: (plain.total - base.total) / N,
-        browser: (browser.total - base.total) / N,
-    };
-    // Per-request cost of each function: the browser-like run minus the base run.
-    const per = [];
-    for (const [name, e] of browser.functions) {
-        const b = base.functions.get(name) ?? { self: 0, incl: 0, file: '', obj: '' };
-        const obj = e.obj || b.obj;
-        const file = (e.file || b.file).replace(/^.*\/(src\/|mod_auth_oauth2\.c)/, (x, y) => y);
-        per.push({ fn: file ? `${file}:${name}` : name, obj, self: (e.self - b.self) / N, incl: (e.incl - b.incl) / N });
+    const res = Object.fromEntries(k.variants.map((v, i) => [v, (runs[i].total - base.total) / N]));
+    if (k.hot) {
+        // Per-request cost of each function: the hot variant's run minus the base run.
+        const hot = runs[k.variants.indexOf(k.hot)];
+        const per = [];
+        for (const [name, e] of hot.functions) {
+            const b = base.functions.get(name) ?? { self: 0, incl: 0, file: '', obj: '' };
+            const obj = e.obj || b.obj;
+            const file = (e.file || b.file).replace(/^.*\/(src\/|mod_auth_oauth2\.c)/, (x, y) => y);
+            per.push({ fn: file ? `${file}:${name}` : name, obj, self: (e.self - b.self) / N, incl: (e.incl - b.incl) / N });
+        }
+        const so = k.module ? 'mod_auth_oauth2' : 'mod_auth_openidc';
+        res.hot = {
+            inclusive: per.filter((r) => r.obj.includes(so) || r.fn.includes(so)).sort((a, b) => b.incl - a.incl).slice(0, 12),
+            selfAll: [...per].sort((a, b) => b.self - a.self).slice(0, 12),
+        };
     }
-    const so = kind === 'oauth2' ? 'mod_auth_oauth2' : kind === 'openidc' ? 'mod_auth_openidc' : null;
-    const all = per;
-    res.hot = {
-        inclusive: so ? all.filter((r) => r.obj.includes(so) || r.fn.includes(so)).sort((a, b) => b.incl - a.incl).slice(0, 12) : [],
-        selfAll: [...all].sort((a, b) => b.self - a.self).slice(0, 12),
-    };
-    log(`  callgrind ${kind}: ${fmtInt(res.plain)} instructions per plain request, ${fmtInt(res.browser)} per browser-like request`);
+    log(`  callgrind ${kind}: ${k.variants.map((v) => `${fmtInt(res[v])} instructions per ${v} request`).join(', ')}`);
     return res;
 }
 
@@ -541,6 +718,22 @@ function machine() {
     };
 }
 
+/**
+ * wrk entries of the other request paths: each against its own Apache and,
+ * side by side, plain Apache with the same path and header.
+ */
+function extraEntries(ctx, more, plain) {
+    const { small, large } = ctx.cookieSessions;
+    return [
+        { short: 'bearer', label: 'API, cached bearer JWT', path: API, apache: more.bearer, header: `Authorization: Bearer ${ctx.bearerToken}` },
+        { short: 'cookie-store', label: `cookie store, ${small.cookies} cookie`, path: STATIC, apache: more.cookie, header: `Cookie: ${small.header}` },
+        {
+            short: `cookie-store/${large.cookies}`, label: `cookie store, 10 groups (${large.cookies} cookies)`, path: STATIC, apache: more.cookie,
+            header: `Cookie: ${large.header}`,
+        },
+    ].map((e) => ({ ...e, plain, pairs: [] }));
+}
+
 async function main() {
     const opts = parseArgs(process.argv.slice(2));
     const t0 = Date.now();
@@ -562,11 +755,18 @@ async function main() {
     const ctx = {};
     ctx.backend = await startServerWorker('backend', { bytes: 1024 });
     cleanups.push(() => ctx.backend.stop());
-    const ports = { plain: await freePort(), oauth2: await freePort(), openidc: await freePort() };
+    const ports = {
+        plain: await freePort(), oauth2: await freePort(), openidc: await freePort(),
+        cookie: await freePort(), bearer: await freePort(),
+    };
+    const cgKinds = ['plain', 'plainloc', 'oauth2', ...(opts.openidc ? ['openidc'] : []), 'cookieloc', 'cookie', 'bearerloc', 'bearer'];
     ctx.cgPorts = {};
-    for (const k of ['plain', 'plainloc', 'oauth2', 'openidc']) ctx.cgPorts[k] = [await freePort(), await freePort(), await freePort()];
+    for (const k of cgKinds) {
+        ctx.cgPorts[k] = [];
+        for (let i = 0; i < cgSlots(k); i++) ctx.cgPorts[k].push(await freePort());
+    }
     ctx.op = await startServerWorker('provider', {
-        accounts: USERS,
+        accounts: [...USERS, GROUPS_USER],
         // ES256 ID tokens: the provider signs one per login, and RSA signing
         // would make it the slowest part of creating 100,000 sessions.
         signingAlgs: ['ES256'],
@@ -574,27 +774,18 @@ async function main() {
             {
                 client_id: 'bench-oauth2',
                 client_secret: 'bench-oauth2-secret',
-                redirect_uris: [ports.oauth2, ...ctx.cgPorts.oauth2].map((p) => `http://127.0.0.1:${p}/oauth2/callback`),
+                redirect_uris: [ports.oauth2, ports.cookie, ...ctx.cgPorts.oauth2, ...ctx.cgPorts.cookie]
+                    .map((p) => `http://127.0.0.1:${p}/oauth2/callback`),
             },
             {
                 client_id: 'bench-openidc',
                 client_secret: 'bench-openidc-secret',
-                redirect_uris: [ports.openidc, ...ctx.cgPorts.openidc].map((p) => `http://127.0.0.1:${p}/redirect_uri`),
+                redirect_uris: [ports.openidc, ...(ctx.cgPorts.openidc ?? [])].map((p) => `http://127.0.0.1:${p}/redirect_uri`),
             },
         ],
     });
     cleanups.push(() => ctx.op.stop());
     log(`provider ${ctx.op.issuer}, backend ${ctx.backend.url}`);
-
-    // Callgrind first, alone on the machine (instruction counts do not depend on load,
-    // but valgrind is slow and the three run side by side).
-    let cg = null;
-    if (opts.callgrind) {
-        log(`callgrind: apache2 -X under valgrind, ${opts.cgRequests} requests of each kind after warm-up`);
-        const kinds = ['plain', 'plainloc', 'oauth2', ...(opts.openidc ? ['openidc'] : [])];
-        const results = await Promise.all(kinds.map((k) => callgrindRun(k, ctx, opts, log)));
-        cg = Object.fromEntries(kinds.map((k, i) => [k, results[i]]));
-    }
 
     let openidcSlots = 0;
     const mk = async (name, extra) => {
@@ -602,6 +793,47 @@ async function main() {
         cleanups.push(() => a.stop());
         return a;
     };
+
+    // The two other request paths: an API client's bearer token (RS256,
+    // like most providers' access tokens; the same token on every request,
+    // so cached after the first) and cookie-store sessions of real logins
+    // (a small one and one of a user in 10 long groups), made here at an
+    // Apache of their own: the callgrind baselines send these same bytes.
+    const now = Math.floor(Date.now() / 1000);
+    ctx.bearerToken = await ctx.op.call('accessToken', {
+        sub: 'user01', aud: API_AUDIENCE, client_id: 'bench-api-client', email: 'user01@example.com',
+        preferred_username: 'user01', groups: ['staff', 'team-0'], iat: now, exp: now + 86400,
+    });
+    const more = {
+        cookie: await mk('cookie', { withModule: true, modulePath: opts.module, config: cookieConfig(ctx) }),
+        bearer: await mk('bearer', { withModule: true, modulePath: opts.module, config: bearerConfig(ctx) }),
+    };
+    await Promise.all(Object.values(more).map((a) => a.start()));
+    {
+        const t = new Target('cookie', more.cookie, 'oauth2_session');
+        ctx.cookieSessions = { small: await cookieSession(t, 'user01'), large: await cookieSession(t, GROUPS_USER.id) };
+        for (const [k, c] of Object.entries(ctx.cookieSessions)) {
+            const r = await request(more.cookie.href(STATIC), { headers: { Cookie: c.header }, timeout: 30000 });
+            if (r.status !== 200) throw new Error(`cookie store: the ${k} session answers ${r.status}`);
+        }
+        const r = await request(more.bearer.href(API), { headers: { Authorization: `Bearer ${ctx.bearerToken}` }, timeout: 30000 });
+        if (r.status !== 200) throw new Error(`bearer: the token answers ${r.status}\n${more.bearer.errorLog().slice(-1000)}`);
+        log(`cookie store: sessions of ${ctx.cookieSessions.small.cookies} cookie(s) (${fmtInt(ctx.cookieSessions.small.chars)} characters) and `
+            + `${ctx.cookieSessions.large.cookies} (${fmtInt(ctx.cookieSessions.large.chars)}); bearer token of ${fmtInt(ctx.bearerToken.length)} characters`);
+    }
+
+    // Callgrind first, alone on the machine (instruction counts do not depend on load,
+    // but valgrind is slow and the runs of each kind run side by side).
+    let cg = null;
+    if (opts.callgrind) {
+        log(`callgrind: apache2 -X under valgrind, ${opts.cgRequests} requests of each kind after warm-up`);
+        const results = await Promise.all(cgKinds.map((k) => callgrindRun(k, ctx, opts, log)));
+        cg = Object.fromEntries(cgKinds.map((k, i) => [k, results[i]]));
+        cg.shapes = {
+            small: ctx.cookieSessions.small, large: ctx.cookieSessions.large, token: ctx.bearerToken.length,
+        };
+    }
+
     const apaches = {
         plain: await mk('plain', { config: plainConfig(ctx) }),
         oauth2: await mk('oauth2', { withModule: true, modulePath: opts.module, config: oauth2Config(ctx) }),
@@ -617,6 +849,7 @@ async function main() {
     log(`apache: plain ${apaches.plain.url}, oauth2 ${apaches.oauth2.url}${opts.openidc ? `, openidc ${apaches.openidc.url}` : ''}`);
 
     const results = []; // {count, config, path, session, rounds: [...]} per target
+    const extraSides = []; // {count, label, path, pairs} per other request path
     const perCount = []; // {count, sessions: {oauth2, openidc}, notes, rss, shm}
     let loginTimes = null;
     const notes = [];
@@ -702,8 +935,12 @@ async function main() {
             const wopts = { threads: opts.threads, connections: opts.connections, cpus: opts.pin ? OTHER_CPUS : null };
             if (opts.pin) {
                 pinTo(process.pid, OTHER_CPUS);
-                for (const a of Object.values(apaches)) pinApache(a.pid, 0);
+                for (const a of [...Object.values(apaches), ...Object.values(more)]) pinApache(a.pid, 0);
             }
+            // The other request paths side by side with plain Apache (the same
+            // path and header), in the rounds of the first session count only:
+            // neither depends on the number of sessions in the shm store.
+            const extras = count === opts.sessions[0] ? extraEntries(ctx, more, apaches.plain) : [];
             if (count === opts.sessions[0]) {
                 // node's JIT and mod_proxy's backend connections: warm before any round.
                 await wrk(apaches.plain.href(PROXY), { ...wopts, seconds: 1 });
@@ -736,9 +973,27 @@ async function main() {
                         e.pairs.push({ rps: re.rps, baseRps: rb.rps, cpu: cpuPerReq(e, re, cpu0[0]), baseCpu: cpuPerReq(b, rb, cpu0[1]) });
                     }
                 }
+                for (const e of extras) {
+                    const seconds = round < 0 ? opts.warmup : opts.seconds;
+                    const cpu0 = [apacheCpuNs(e.apache.pid), apacheCpuNs(e.plain.pid)];
+                    const [re, rb] = await Promise.all([e.apache, e.plain].map((a) => wrk(a.href(e.path), { ...wopts, seconds, headers: [e.header] })));
+                    checkWrk({ config: e.label, path: e.path }, re);
+                    checkWrk({ config: `plain (${e.label})`, path: e.path }, rb);
+                    const cpu = (a, r, c0) => (apacheCpuNs(a.pid) - c0) / 1000 / Math.max(r.requests, 1);
+                    if (round >= 0) {
+                        e.pairs.push({ rps: re.rps, baseRps: rb.rps, cpu: cpu(e.apache, re, cpu0[0]), baseCpu: cpu(e.plain, rb, cpu0[1]) });
+                    }
+                }
                 if (round >= 0) log(`  round ${round + 1}/${opts.rounds}: ${list.map((e) => `${e.config}${e.path === PROXY ? '/proxy' : ''}${e.session === 'random' ? '/rand' : ''} ${fmtInt(e.rounds.at(-1).rps)}`).join(', ')}; `
                     + `side by side ${list.filter((e) => e.pairs.length).map((e) => `${e.path === PROXY ? 'proxy' : 'static'}${e.session === 'random' ? '/rand' : ''} `
-                        + `${fmtRatio(e.pairs.at(-1).rps / e.pairs.at(-1).baseRps)}`).join(', ')}`);
+                        + `${fmtRatio(e.pairs.at(-1).rps / e.pairs.at(-1).baseRps)}`).join(', ')}`
+                    + extras.map((e) => `, ${e.short} ${fmtRatio(e.pairs.at(-1).rps / e.pairs.at(-1).baseRps)}`).join(''));
+            }
+            for (const e of extras) {
+                const [name, ...value] = e.header.split(': ');
+                const r = await request(e.apache.href(e.path), { headers: { [name]: value.join(': ') }, timeout: 30000 });
+                if (r.status !== 200) throw new Error(`${e.label}: ${r.status} after the load`);
+                extraSides.push({ count, label: e.label, path: e.path, pairs: e.pairs });
             }
             // Still the same answer after the load (a redirect would count as success in wrk).
             for (const e of list) {
@@ -784,7 +1039,7 @@ async function main() {
     }
     if (!opts.sessions.length) loginTimes = null;
 
-    const report = render({ opts, env, cg, results, perCount, loginTimes, notes, elapsed: (Date.now() - t0) / 1000 });
+    const report = render({ opts, env, cg, results, extraSides, perCount, loginTimes, notes, elapsed: (Date.now() - t0) / 1000 });
     process.stdout.write(`\n${report.text}\n`);
     fs.mkdirSync(path.dirname(opts.out), { recursive: true });
     fs.writeFileSync(opts.out, report.md);
@@ -793,7 +1048,60 @@ async function main() {
 
 /* -------------------------------------------------------------- report */
 
-function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
+/** The other request paths of the callgrind runs: kind, its baseline, variant. */
+function otherPaths(cg) {
+    const { small, large } = cg.shapes;
+    const paths = [
+        { kind: 'bearer', base: 'bearerloc', variant: 'api', label: 'API request with a cached bearer JWT' },
+        { kind: 'bearer', base: 'bearerloc', variant: 'apiNew', label: 'API request with a cached bearer JWT' },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmall', label: `cookie store, small session (${small.cookies} cookie), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmallNew', label: `cookie store, small session (${small.cookies} cookie), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLarge', label: `cookie store, 10 groups (${large.cookies} cookies), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLargeNew', label: `cookie store, 10 groups (${large.cookies} cookies), browser-like` },
+    ];
+    return paths.filter((o) => cg[o.kind] && cg[o.base])
+        .map((o) => ({ ...o, conn: CG_VARIANTS[o.variant].fresh ? 'new connection per request' : 'keep-alive' }));
+}
+
+function renderOtherPaths(cg, both, tbl) {
+    const others = otherPaths(cg);
+    if (!others.length) return;
+    const { small, large, token } = cg.shapes;
+    both('## Instructions per request: bearer tokens and cookie-store sessions (callgrind)');
+    both('');
+    both('The same runs for two more request paths, each against a baseline of its own: plain Apache with the same <Location> '
+        + 'blocks, "Require all granted" in place of the authentication, sent the same request bytes. '
+        + `API: GET ${API} with python-requests' headers and "Authorization: Bearer" with an RS256 at+jwt access token of ${fmtInt(token)} `
+        + 'characters signed by the provider, the same token every time, so after the first request it comes from the module\'s '
+        + `bearer cache (a <Location /api> with AuthType oauth2, OAuth2AcceptBearer On, OAuth2BearerAudience, Require valid-user in the `
+        + 'shm configuration). Cookie store: the same configuration as above with "OAuth2SessionStore cookie" and the browser-like '
+        + `request carrying the session cookie(s) of a real login: a small session (${USERS[0].groups.length} groups; `
+        + `${small.cookies} cookie, ${fmtInt(small.chars)} characters) and a user in 10 groups of 85 characters (${large.cookies} cookies: `
+        + `the count and ${large.cookies - 1} chunks, ${fmtInt(large.chars)} characters). Keep-alive: every request on one connection, as `
+        + 'above; new connection: each request on a connection of its own (connect, request, answer, close), the same for the baseline. '
+        + 'valgrind does not offer the CPU\'s SHA extensions: OpenSSL\'s SHA-256 (the bearer cache key is a hash of the whole token) '
+        + 'runs its AVX2 code here, about 28 instructions per byte, where the real CPU, with SHA-NI, needs fewer.');
+    both('');
+    tbl(['request', 'connection', 'plain Apache (same config)', 'mod_auth_oauth2', 'ratio'],
+        others.map((o) => [o.label, o.conn, fmtInt(cg[o.base][o.variant]), fmtInt(cg[o.kind][o.variant]),
+            `${fmtRatio(cg[o.kind][o.variant] / cg[o.base][o.variant])}×`]));
+    if (cg.cookie && cg.plainloc) {
+        both('Against the browser-like baseline of the first table instead (a cookie of 58 characters in place of the session\'s), the '
+            + `cookie-store request is ${fmtRatio(cg.cookie.cookieSmall / cg.plainloc.browser)}× (small session) and `
+            + `${fmtRatio(cg.cookie.cookieLarge / cg.plainloc.browser)}× (10 groups), keep-alive: the difference is Apache's own parsing `
+            + 'of the longer Cookie header, which the baseline above counts too.');
+        both('');
+    }
+    for (const [k, what] of [['bearer', 'API request with a cached bearer JWT, keep-alive'], ['cookie', 'cookie store, small session, keep-alive']]) {
+        const h = cg[k]?.hot;
+        if (!h?.inclusive.length) continue;
+        both(`Hottest functions of mod_auth_oauth2 (${what}; instructions per request, inclusive of callees):`);
+        both('');
+        tbl(['function', 'inclusive', 'self'], h.inclusive.map((r) => [r.fn, fmtInt(r.incl), fmtInt(r.self)]));
+    }
+}
+
+function render({ opts, env, cg, results, extraSides, perCount, loginTimes, elapsed }) {
     const text = [];
     const md = [];
     const both = (s) => {
@@ -850,7 +1158,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             'Apache CPU µs/request', 'capacity ratio'], rows);
     }
     const sides = results.filter((r) => r.pairs?.length);
-    if (sides.length) {
+    if (sides.length || extraSides.length) {
         both('## Side by side');
         both('');
         both('The ratio targets are measured here. One after the other, the same configuration moves by ±20 % from one run '
@@ -858,15 +1166,21 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             + `runs above, mod_auth_oauth2's Apache and plain Apache are loaded at the same moment for ${opts.seconds} s, both bound to `
             + 'CPU 0 and each by its own wrk (same options): the machine is then equally fast or slow for both, and each serves '
             + 'requests in proportion to what a request costs it. Ratio = its requests/s over plain Apache\'s in the same run, '
-            + 'median of the rounds; CPU ratio = plain Apache\'s CPU time per request over the module\'s in the same run.');
+            + 'median of the rounds; CPU ratio = plain Apache\'s CPU time per request over the module\'s in the same run.'
+            + (extraSides.length ? ' The other request paths, in the rounds of the first session count only, each against an Apache of its '
+                + `own and plain Apache receiving the same path and header: an API request (${API}) with a bearer JWT (the same token every `
+                + 'time, so served from the module\'s bearer cache), and the static file with the cookie(s) of a cookie-store session '
+                + '(`OAuth2SessionStore cookie`), small and of a user in 10 groups.' : ''));
         both('');
+        const sideRow = (count, p, session, pairs) => {
+            const q = pairs.map((x) => x.rps / x.baseRps);
+            return [fmtInt(count), p === STATIC ? 'static' : p === API ? 'api' : 'proxy', session, fmtInt(median(pairs.map((x) => x.rps))),
+                fmtInt(median(pairs.map((x) => x.baseRps))), fmtRatio(median(q)),
+                `${fmtRatio(Math.min(...q))}–${fmtRatio(Math.max(...q))}`, fmtRatio(median(pairs.map((x) => x.baseCpu / x.cpu)))];
+        };
         tbl(['sessions', 'path', 'session', 'mod_auth_oauth2 req/s', 'plain Apache req/s', 'ratio (median)', 'min–max', 'CPU ratio'],
-            sides.map((r) => {
-                const q = r.pairs.map((x) => x.rps / x.baseRps);
-                return [fmtInt(r.count), r.path === STATIC ? 'static' : 'proxy', r.session, fmtInt(median(r.pairs.map((x) => x.rps))),
-                    fmtInt(median(r.pairs.map((x) => x.baseRps))), fmtRatio(median(q)),
-                    `${fmtRatio(Math.min(...q))}–${fmtRatio(Math.max(...q))}`, fmtRatio(median(r.pairs.map((x) => x.baseCpu / x.cpu)))];
-            }));
+            [...sides.map((r) => sideRow(r.count, r.path, r.session, r.pairs)),
+                ...extraSides.map((r) => sideRow(r.count, r.path, r.label, r.pairs))]);
     }
 
     if (cg) {
@@ -909,6 +1223,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             both('');
             tbl(['function', 'object', 'self'], h.selfAll.map((r) => [r.fn, path.basename(r.obj), fmtInt(r.self)]));
         }
+        renderOtherPaths(cg, both, tbl);
     }
 
     const info = perCount;
@@ -968,7 +1283,7 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
 
     // Targets.
     const rows = [];
-    const mark = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'MISS');
+    const mark = (ok) => (ok === null ? 'n/a' : ok ? 'PASS' : 'FAIL');
     const counts = [...new Set(results.map((r) => r.count))];
     const get = (count, config, p, session = 'newest') => results.find((r) => r.count === count && r.config === config && r.path === p && r.session === session);
     /** Side by side: the median ratio of the static runs of both sessions (newest, random). */
@@ -986,6 +1301,10 @@ function render({ opts, env, cg, results, perCount, loginTimes, elapsed }) {
             `${fmtRatio(r)}×`, mark(r <= 1.10)]);
         const r0 = cg.oauth2.browser / cg.plain.browser;
         rows.push(['(for information: against plain Apache without any <Location> section)', `${fmtRatio(r0)}×`, '']);
+        for (const o of otherPaths(cg)) {
+            const x = cg[o.kind][o.variant] / cg[o.base][o.variant];
+            rows.push([`instructions ≤ 1.10× plain Apache (same configuration and request), ${o.label}, ${o.conn}`, `${fmtRatio(x)}×`, mark(x <= 1.10)]);
+        }
     }
     if (counts.length > 1) {
         const first = counts[0];

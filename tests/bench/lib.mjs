@@ -169,6 +169,38 @@ export class RawConnection {
     close() {
         this.sock?.destroy();
     }
+
+    /**
+     * Ends the connection as a client does (FIN) and resolves once the
+     * server has closed it too (rejects after `timeout` ms).
+     */
+    end(timeout = 30000) {
+        return new Promise((resolve, reject) => {
+            if (this.closed || !this.sock) return resolve();
+            const timer = setTimeout(() => reject(new Error(`RawConnection: not closed by the server within ${timeout} ms`)), timeout);
+            this.sock.once('close', () => {
+                clearTimeout(timer);
+                resolve();
+            });
+            this.sock.end();
+        });
+    }
+}
+
+/**
+ * One request on a connection of its own: connect, send, read the answer,
+ * end the connection and wait until Apache has closed it too (so that its
+ * work for the connection is done before the next one).
+ */
+export async function requestOnNewConnection(port, text) {
+    const c = await new RawConnection(port).connect();
+    try {
+        const r = await c.request(text);
+        await c.end();
+        return r;
+    } finally {
+        c.close();
+    }
 }
 
 /** GET request text with the header lines given (Host first, as browsers do). */

@@ -3,7 +3,10 @@
 // slow the other or the bench's own client).
 //
 //   const op = await startServerWorker('provider', {clients, accounts})
-//       -> {issuer, port, worker, stop()}   oidc-provider from the test harness
+//       -> {issuer, port, worker, stop(), call(name, ...args)}
+//                                           oidc-provider from the test harness;
+//                                           call('accessToken', claims, opts)
+//                                           resolves with op.accessToken()'s JWT
 //   const be = await startServerWorker('backend', {bytes: 1024})
 //       -> {url, port, worker, stop()}      answers every GET with the same
 //                                           `bytes` of text/html, keep-alive
@@ -19,14 +22,36 @@ export function startServerWorker(kind, opts = {}) {
             if (m.error) return reject(new Error(`${kind}: ${m.error}`));
             worker.removeAllListeners('exit');
             worker.unref();
+            const pending = new Map();
+            let next = 0;
+            worker.on('message', (a) => {
+                const p = pending.get(a.id);
+                if (!p) return;
+                pending.delete(a.id);
+                if (!pending.size) worker.unref();
+                if (a.error) p.reject(new Error(`${kind}: ${a.error}`));
+                else p.resolve(a.result);
+            });
             resolve({
                 ...m,
                 worker,
                 stop: () => worker.terminate(),
+                /** One of the worker's CALLS, by name; resolves with its result. */
+                call: (name, ...args) => new Promise((res, rej) => {
+                    const id = ++next;
+                    pending.set(id, { resolve: res, reject: rej });
+                    worker.ref(); // node waits for the answer
+                    worker.postMessage({ id, name, args });
+                }),
             });
         });
     });
 }
+
+/* What the bench may ask of the provider worker once it runs. */
+const CALLS = {
+    provider: ['accessToken'],
+};
 
 async function runProvider(opts) {
     const { startProvider } = await import('../integration/lib/provider.mjs');
@@ -43,7 +68,20 @@ async function runProvider(opts) {
     }, 2000).unref();
     op.server.keepAliveTimeout = 60000;
     op.server.ref(); // the harness unrefs it; this worker lives for it
+    answerCalls('provider', op);
     parentPort.postMessage({ issuer: op.issuer, port: op.port });
+}
+
+/** Answers the main thread's call(name, ...args) with target[name](...args). */
+function answerCalls(kind, target) {
+    parentPort.on('message', async ({ id, name, args }) => {
+        try {
+            if (!CALLS[kind].includes(name)) throw new Error(`no call ${name}`);
+            parentPort.postMessage({ id, result: await target[name](...args) });
+        } catch (e) {
+            parentPort.postMessage({ id, error: e.stack ?? String(e) });
+        }
+    });
 }
 
 function runBackend({ bytes = 1024 }) {
