@@ -60,7 +60,11 @@ export async function startBackend({ port = 0, render } = {}) {
             body: JSON.stringify(info),
         });
     });
-    server.keepAliveTimeout = 2000;
+    // mod_proxy keeps its connections to the backend open and reuses them;
+    // a backend that closes an idle one (node's default: 5 s) races with the
+    // next request sent on it, which then gets a 502 now and then. Idle
+    // connections stay open here until stop() closes them all.
+    server.keepAliveTimeout = 10 * 60 * 1000;
     await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen({ port, host: LOOPBACK }, resolve);
