@@ -344,17 +344,18 @@ describe('lifetimes, refresh and back-channel logout (shm)', () => {
         // Requests 1 s apart keep a 3 s inactivity timeout from ending the
         // session, up to the 8 s max age: timed from before the login, so
         // a slow machine never turns "still logged in" into a max-age end.
-        let seen = 0;
+        let latest = 0;
         while (Date.now() - started < 6000) {
             await sleep(1000);
             const asked = Date.now();
             const who = await loggedIn(b, A);
             if (asked - started < 7500) {
                 assert.equal(who, 'alice', `still logged in after ${asked - started} ms`);
-                seen++;
+                latest = asked - started;
             }
         }
-        assert.ok(seen >= 4, `${seen} requests within the max age`);
+        // Served well past one 3 s timeout: the expiry slid.
+        assert.ok(latest > 4500, `the last request within the max age came at ${latest} ms`);
         await sleep(Math.max(0, started + 9500 - Date.now()));
         assert.equal(await loggedIn(b, A), 401, 'the max age ends the session');
     });
