@@ -178,7 +178,7 @@ package_present() {
 # make install: the .so into apxs's LIBEXECDIR, the .load/.conf into
 # mods-available, the examples into /usr/share/doc (see Makefile.am).
 cmd_install() {
-    package_present && die "the Debian package $DEB_NAME is installed: its files are dpkg's (remove it first, or upgrade it with ./build.sh package)"
+    package_present && die "the Debian package $DEB_NAME is installed: its files are dpkg's (apt-get remove it first, or install a newer package from ./build.sh package)"
     cmd_build
     log "make install"
     as_root make -s -C "$BUILD" install

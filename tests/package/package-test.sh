@@ -58,12 +58,29 @@ snapshot() {
         -printf '%p %y %m %l\n' 2>/dev/null | LC_ALL=C sort
 }
 
+# a2dismod (in the maintainer scripts, as for any module package) leaves
+# its state directories behind, empty: apache2's, not the package's. Those
+# that were not there before go, so that the machine is as it was.
+restore_state_dirs() {
+    local d
+    [ -f "$WORK/before" ] || return 0
+    for d in /var/lib/apache2/module/{enabled,disabled}_by_{admin,maint}; do
+        if [ -d "$d" ] && ! grep -q "^$d d " "$WORK/before"; then
+            rmdir "$d" && echo "note: removed a2dismod's empty state directory $d"
+        fi
+    done
+}
+
 cleanup() {
     local rc=$?
     if present; then
         echo "package-test: purging $PKG ($(status)) on the way out" >&2
         dpkg --purge "$PKG" >&2 || dpkg --purge --force-remove-reinstreq "$PKG" >&2 || true
-        present && echo "package-test: $PKG is still there: dpkg --purge --force-all $PKG" >&2
+        if present; then
+            echo "package-test: $PKG is still there: dpkg --purge --force-all $PKG" >&2
+        else
+            restore_state_dirs >&2 || true
+        fi
     fi
     rm -rf "$WORK"
     exit "$rc"
@@ -96,9 +113,9 @@ say "dpkg -i $(basename "$DEB")"
 dpkg -i "$DEB"
 check "dpkg: $(status)" [ "$(status)" = "install ok installed" ]
 check "a2query after install: $(a2q)" [ "$(a2q)" = "0 auth_oauth2 (enabled by maintainer script)" ]
-check "mods-enabled links the package's .load and .conf" \
-    [ "$(readlink /etc/apache2/mods-enabled/auth_oauth2.load)" = ../mods-available/auth_oauth2.load ] \
-    -a "$(readlink /etc/apache2/mods-enabled/auth_oauth2.conf)" = ../mods-available/auth_oauth2.conf
+check "mods-enabled links the package's .load and .conf" bash -c \
+    "[ \"\$(readlink /etc/apache2/mods-enabled/auth_oauth2.load)\" = ../mods-available/auth_oauth2.load ] \
+    && [ \"\$(readlink /etc/apache2/mods-enabled/auth_oauth2.conf)\" = ../mods-available/auth_oauth2.conf ]"
 check "the examples are where auth_oauth2.conf says" bash -c \
     "grep -q '^# /usr/share/doc/$PKG/examples ' /etc/apache2/mods-available/auth_oauth2.conf \
     && [ -f /usr/share/doc/$PKG/examples/google.conf ]"
@@ -123,7 +140,7 @@ fi
 say "dpkg --remove $PKG"
 dpkg --remove "$PKG"
 check "dpkg: $(status) (the conffiles stay)" [ "$(status)" = "deinstall ok config-files" ]
-check "a2query after removal: $(a2q)" [ "$(a2q)" = "33 auth_oauth2 (disabled by maintainer script)" ]
+check "a2query after removal: $(a2q)" [ "$(a2q)" = "33 No module matches auth_oauth2 (disabled by maintainer script)" ]
 check "no module file, no mods-enabled link" \
     bash -c "[ ! -e '$SO' ] && [ ! -L /etc/apache2/mods-enabled/auth_oauth2.load ] && [ ! -L /etc/apache2/mods-enabled/auth_oauth2.conf ]"
 
@@ -131,6 +148,7 @@ say "dpkg --purge $PKG"
 dpkg --purge "$PKG"
 check "dpkg: no $PKG" bash -c "! dpkg-query -W '$PKG' >/dev/null 2>&1"
 check "a2query after purge: $(a2q)" [ "$(a2q)" = "1 No module matches auth_oauth2" ]
+restore_state_dirs
 snapshot > "$WORK/after"
 if diff -u "$WORK/before" "$WORK/after"; then
     ok "/etc/apache2, /usr/lib/apache2 and /var/lib/apache2 as they were"
