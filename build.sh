@@ -6,7 +6,13 @@
 #   ./build.sh test      deps + build + every unit and integration test
 #   ./build.sh demo      deps + build + Apache on http://127.0.0.1:8080 in front
 #                        of a demo backend, with a local OpenID Provider
-#   ./build.sh install   install the module and conf/ (a2enmod style)
+#   ./build.sh install   install the module, its .load/.conf and the examples
+#                        the way apxs and a2enmod expect (make install)
+#   ./build.sh uninstall take them away again (make uninstall)
+#   ./build.sh package   the Debian package libapache2-mod-auth-oauth2, built
+#                        in build-deb/ (dpkg-buildpackage, then lintian)
+#   ./build.sh package-test  build the package, install it into this machine's
+#                        Apache, log in through it, purge it (needs root)
 #   ./build.sh bench     throughput and instruction counts (see README)
 #   ./build.sh fuzz [S]  run every libFuzzer target for S seconds (default 60)
 #   ./build.sh soak      the shm table's kill test (writers SIGKILLed at random
@@ -25,6 +31,15 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 DEB_PACKAGES=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjson-c-dev
     libcmocka-dev autoconf automake libtool pkg-config make gcc clang
     chromium redis-server memcached nodejs npm curl ca-certificates)
+
+# What ./build.sh package needs besides (a list of its own, so that the
+# test command installs nothing more): debian/control's Build-Depends and
+# the tools that build and check a package.
+PACKAGE_DEB_PACKAGES=(dpkg-dev debhelper fakeroot lintian git gcc make
+    apache2-dev libssl-dev libcurl4-openssl-dev libjson-c-dev libcmocka-dev
+    pkg-config autoconf automake libtool)
+DEB_NAME=libapache2-mod-auth-oauth2
+DEB_OUT="$TOP/build-deb"
 
 missing_packages() {
     local p
@@ -149,18 +164,103 @@ cmd_test() {
     log "all tests passed"
 }
 
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Whether the Debian package is on this machine (in any state but gone).
+package_present() {
+    local st
+    st=$(dpkg-query -W -f='${Status}' "$DEB_NAME" 2>/dev/null) || return 1
+    [ -n "$st" ] && [ "${st##* }" != not-installed ]
+}
+
+# make install: the .so into apxs's LIBEXECDIR, the .load/.conf into
+# mods-available, the examples into /usr/share/doc (see Makefile.am).
 cmd_install() {
+    package_present && die "the Debian package $DEB_NAME is installed: its files are dpkg's (apt-get remove it first, or install a newer package from ./build.sh package)"
     cmd_build
-    local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo="sudo"
-    $sudo "$(command -v apxs)" -i -n auth_oauth2 "$BUILD/.libs/mod_auth_oauth2.so"
-    local confdir=/etc/apache2/mods-available
-    if [ -d "$confdir" ]; then
-        $sudo install -m 644 conf/auth_oauth2.load "$confdir/auth_oauth2.load"
-        [ -f "$confdir/auth_oauth2.conf" ] \
-            || $sudo install -m 644 conf/auth_oauth2.conf "$confdir/auth_oauth2.conf"
-        log "installed; enable with: a2enmod auth_oauth2 && systemctl reload apache2"
+    log "make install"
+    as_root make -s -C "$BUILD" install
+    if [ -d /etc/apache2/mods-available ]; then
+        if [ -L /etc/apache2/mods-enabled/auth_oauth2.load ]; then
+            log "installed; reload Apache: systemctl reload apache2"
+        else
+            log "installed; enable with: a2enmod auth_oauth2 && systemctl restart apache2"
+        fi
     fi
+}
+
+cmd_uninstall() {
+    package_present && die "the Debian package $DEB_NAME is installed: remove it with apt-get remove $DEB_NAME"
+    configure_build "$BUILD"
+    log "make uninstall"
+    as_root make -s -C "$BUILD" uninstall
+    log "uninstalled"
+}
+
+# copy_tree DIR: the files git tracks, as they are in the work tree
+# (uncommitted edits included; files not added to git left out), so that
+# a package build leaves the work tree as it was. Outside a git checkout
+# (a release tarball), the tree less its build directories.
+copy_tree() {
+    local dest=$1
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git ls-files -z | while IFS= read -r -d '' f; do
+            if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\0' "$f"; fi
+        done | tar --null --no-recursion -T - -cf - | tar -xf - -C "$dest"
+    else
+        tar --exclude=./build --exclude='./build-*' --exclude=./tests/node_modules \
+            --exclude=./autom4te.cache -cf - . | tar -xf - -C "$dest"
+    fi
+}
+
+# The version is AC_INIT's; debian/changelog must have an entry for it.
+check_deb_version() {
+    local ac deb
+    ac=$(sed -n 's/^AC_INIT(\[mod_auth_oauth2\], \[\([^]]*\)\].*/\1/p' configure.ac)
+    deb=$(dpkg-parsechangelog -l debian/changelog -S Version)
+    [ "${deb%-*}" = "$ac" ] \
+        || die "configure.ac says $ac but debian/changelog $deb: add a debian/changelog entry for $ac"
+}
+
+cmd_package() {
+    apt_install "${PACKAGE_DEB_PACKAGES[@]}"
+    check_deb_version
+    local version src
+    version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+    src="$DEB_OUT/$DEB_NAME-${version%-*}"
+    rm -rf "$DEB_OUT"
+    mkdir -p "$src"
+    copy_tree "$src"
+    log "dpkg-buildpackage -b -us -uc in $src (log: $DEB_OUT/build.log)"
+    if ! (cd "$src" && DEB_BUILD_OPTIONS="parallel=$(nproc) ${DEB_BUILD_OPTIONS:-}" \
+        dpkg-buildpackage -b -us -uc) >"$DEB_OUT/build.log" 2>&1; then
+        tail -n 40 "$DEB_OUT/build.log" >&2
+        die "the package build failed (whole log: $DEB_OUT/build.log)"
+    fi
+    log "lintian"
+    local changes=("$DEB_OUT"/*.changes)
+    # lintian refuses to be comfortable as root: it reads the files as nobody.
+    if [ "$(id -u)" -eq 0 ] && command -v runuser >/dev/null; then
+        chmod -R a+rX "$DEB_OUT"
+        runuser -u nobody -- lintian --fail-on error "${changes[@]}" \
+            || die "lintian found errors"
+    else
+        lintian --fail-on error "${changes[@]}" || die "lintian found errors"
+    fi
+    log "built $DEB_OUT/${DEB_NAME}_${version}_$(dpkg --print-architecture).deb"
+    ls -1 "$DEB_OUT"/*.deb >&2
+}
+
+cmd_package_test() {
+    [ "$(id -u)" -eq 0 ] || die "package-test installs a package into this machine: run it as root"
+    cmd_deps
+    cmd_package
+    local version
+    version=$(dpkg-parsechangelog -l debian/changelog -S Version)
+    tests/package/package-test.sh \
+        "$DEB_OUT/${DEB_NAME}_${version}_$(dpkg --print-architecture).deb"
 }
 
 cmd_demo() {
@@ -169,7 +269,7 @@ cmd_demo() {
     exec node tests/demo/demo.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" "$@"
 }
 
-usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit "${1:-0}"; }
 
 case "${1:-}" in
 deps) cmd_deps ;;
@@ -179,6 +279,9 @@ unit) cmd_build --enable-werror; cmd_unit ;;
 integration) cmd_build --enable-werror; shift; cmd_integration "$@" ;;
 demo) shift; cmd_demo "$@" ;;
 install) cmd_install ;;
+uninstall) cmd_uninstall ;;
+package) cmd_package ;;
+package-test) cmd_package_test ;;
 fuzz) cmd_deps; tests/fuzz/fuzz.sh run "${2:-60}" ;;
 soak) cmd_deps; cmd_build; cmd_shm_kill; node tests/soak/soak.mjs --module "$BUILD/.libs/mod_auth_oauth2.so" ;;
 bench) shift; cmd_deps; cmd_build; exec tests/bench/bench.sh --module "$BUILD/.libs/mod_auth_oauth2.so" "$@" ;;

@@ -41,12 +41,16 @@ extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 
 #define AUTH_OAUTH2_TYPE          "oauth2"
 #define AUTH_OAUTH2_STATUS        "oauth2-status"
-#define AUTH_OAUTH2_VERSION       "0.1.0"
 #define AUTH_OAUTH2_SOCACHE_MUTEX "auth-oauth2-socache"
 /* The session table's writers (Mutex auth-oauth2-shm ...). */
 #define AUTH_OAUTH2_SHM_MUTEX "auth-oauth2-shm"
 /* The lock of the provider view (Mutex auth-oauth2-provider ...). */
 #define AUTH_OAUTH2_PROVIDER_MUTEX "auth-oauth2-provider"
+/* AUTH_OAUTH2_VERSION is AC_INIT's version in configure.ac, which
+ * Makefile.am passes with -D: the version is written in one place only. */
+#ifndef AUTH_OAUTH2_VERSION
+#error "AUTH_OAUTH2_VERSION comes from the build (configure.ac, Makefile.am)"
+#endif
 
 /** A session store on an ap_socache provider (apache_socache.c). */
 typedef struct auth_oauth2_socache_t auth_oauth2_socache_t;

@@ -20,6 +20,11 @@ import { startProvider } from './lib/provider.mjs';
 import { startGitHub } from './lib/github.mjs';
 import { freePort } from './lib/ports.mjs';
 import { newBrowser, login, request } from './lib/http.mjs';
+import fs from 'node:fs';
+
+// The module's version is AC_INIT's in configure.ac (written nowhere else).
+const VERSION = fs.readFileSync(new URL('../../configure.ac', import.meta.url), 'utf8')
+    .match(/^AC_INIT\(\[mod_auth_oauth2\], \[([^\]]+)\]/m)[1];
 
 const SECRET = 'providers-test-secret-0123456789abcdefghijklmnop';
 const TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
@@ -292,7 +297,7 @@ describe('GitHub preset (simulation, github.com style endpoints)', () => {
             assert.match(r.headers.authorization, /^Bearer gho_/);
             assert.equal(r.headers.accept, 'application/vnd.github+json');
             assert.equal(r.headers['x-github-api-version'], '2022-11-28');
-            assert.match(r.headers['user-agent'], /^mod_auth_oauth2\//);
+            assert.equal(r.headers['user-agent'], `mod_auth_oauth2/${VERSION}`);
             assert.equal(r.status, 200);
         }
     });
