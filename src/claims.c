@@ -808,6 +808,13 @@ apr_status_t oauth2_claims_check_typ(apr_pool_t *p,
                    ? APR_SUCCESS
                    : typ_refused(p, typ, "a logout token", err);
     case OAUTH2_TOKEN_ACCESS:
+        /* A sender-constrained token (RFC 9449 DPoP cnf.jkt, RFC 8705
+         * cnf.x5t#S256) is good only with its proof, which a plain Bearer
+         * request does not carry and this module does not check. */
+        if (json_object_object_get_ex(claims->json, "cnf", NULL)) {
+            *err = "a sender-constrained token (cnf) is not a bearer token";
+            return OAUTH2_EMISMATCH;
+        }
         if (t != NULL && strcmp(t, "at+jwt") == 0) {
             return APR_SUCCESS;
         }

@@ -145,7 +145,9 @@ apr_status_t oauth2_claims_validate(apr_pool_t *p,
  * one kind of token never passes for another (RFC 8725 §3.11, RFC 9068
  * §2.1 and §4, Back-Channel Logout §2.4). typ is compared without case
  * and without an "application/" prefix (RFC 7515 §4.1.9).
- * - access tokens: "at+jwt"; untyped ones (no typ or "JWT") only with
+ * - access tokens: never with a "cnf" claim (sender-constrained: RFC 9449
+ *   DPoP, RFC 8705 mTLS; their proof is not checked here); "at+jwt";
+ *   untyped ones (no typ or "JWT") only with
  *   x->allow_untyped, and then not with nonce, at_hash, c_hash, s_hash or
  *   events, nor with a "typ" claim other than "Bearer", nor addressed to
  *   x->client_id (when that is set and is not the audience);

@@ -263,6 +263,19 @@ describe('finding 6: a bearer token must be an access token', () => {
         }
     });
 
+    // Found by the re-review: a token bound to a key (RFC 9449 DPoP cnf.jkt,
+    // RFC 8705 cnf.x5t#S256) is good only with its proof; sent as a plain
+    // Bearer (a stolen one) it must not open an API.
+    it('refuses DPoP-bound and certificate-bound access tokens sent as Bearer', async () => {
+        for (const cnf of [{ jkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' }, { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' }]) {
+            for (const p of ['/api/cnf', '/api-untyped/cnf']) {
+                const r = await bearer(p, await env.op.accessToken({ aud: 'app', cnf }));
+                assert.equal(r.status, 401, `${p}: cnf ${Object.keys(cnf)[0]}`);
+                assertNoBackendBody(r);
+            }
+        }
+    });
+
     it('accepts untyped access tokens only where OAuth2BearerAllowUntyped is On, and not ID-token shaped ones', async () => {
         const untyped = await env.op.accessToken({ aud: 'app' }, { header: { typ: 'JWT' } });
         assert.equal((await bearer('/api/u', untyped)).status, 401, 'strict by default');

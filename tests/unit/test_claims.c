@@ -750,6 +750,12 @@ static const struct {
 #define AT  "{\"iss\":\"i\",\"aud\":\"client\",\"sub\":\"a\"}"
 #define IDT "{\"iss\":\"i\",\"aud\":\"client\",\"nonce\":\"n\"}"
     { "at+jwt access token", OAUTH2_TOKEN_ACCESS, 0, NULL, "at+jwt", AT, 0 },
+    { "DPoP-bound (cnf.jkt) is not a bearer token", OAUTH2_TOKEN_ACCESS, 1,
+      NULL, "at+jwt", "{\"aud\":\"client\",\"cnf\":{\"jkt\":\"x\"}}",
+      OAUTH2_EMISMATCH },
+    { "mTLS-bound (cnf.x5t#S256) is not a bearer token", OAUTH2_TOKEN_ACCESS, 1,
+      NULL, NULL, "{\"aud\":\"client\",\"cnf\":{\"x5t#S256\":\"x\"}}",
+      OAUTH2_EMISMATCH },
     { "AT+JWT, any case", OAUTH2_TOKEN_ACCESS, 0, NULL, "AT+JWT", AT, 0 },
     { "application/at+jwt", OAUTH2_TOKEN_ACCESS, 0, NULL, "application/at+jwt",
       AT, 0 },
