@@ -713,25 +713,32 @@ static int post_read_request(request_rec *r)
     return DECLINED;
 }
 
-/* The module's endpoints, before any access control. */
-static int quick_handler(request_rec *r, int lookup)
+/* An endpoint's answer (out of quick_handler, whose every-request way
+ * stays short). */
+static int __attribute__((noinline))
+endpoint(request_rec *r, const oauth2_site_t *site, int which)
 {
-    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
     oauth2_request_t v;
     oauth2_response_t resp;
-    int which;
 
-    if (lookup || r->main != NULL || site == NULL) {
-        return DECLINED;
-    }
-    which = oauth2_endpoints_match(site, r->uri);
-    if (which < 0) {
-        return DECLINED;
-    }
     auth_oauth2_view(r, &v);
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_handle(site, which, &v, &resp);
     return auth_oauth2_respond(r, &resp);
+}
+
+/* The module's endpoints, before any access control. */
+static int quick_handler(request_rec *r, int lookup)
+{
+    const oauth2_site_t *site;
+    int which;
+
+    if (lookup || r->main != NULL) {
+        return DECLINED;
+    }
+    site = auth_oauth2_srv(r->server)->site;
+    which = site ? oauth2_endpoints_match(site, r->uri) : -1;
+    return which < 0 ? DECLINED : endpoint(r, site, which);
 }
 
 /* SetHandler oauth2-status: the counters. */
@@ -804,6 +811,8 @@ static int check_authn(request_rec *r)
     auth_oauth2_view(r, &v);
     memset(&resp, 0, sizeof(resp));
     oauth2_access_check(site, auth_oauth2_dir(r), &v, &req->authn, &resp);
+    /* The fixups need not take the module's cookies out again. */
+    req->cookies_stripped = resp.cookie_in_was != NULL;
     return auth_oauth2_respond(r, &resp);
 }
 

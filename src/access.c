@@ -33,16 +33,23 @@ static const char *www_authenticate(oauth2_request_t *req, const char *error)
                  : apr_psprintf(req->pool, "Bearer realm=\"%s\"", q);
 }
 
-void oauth2_access_identity(const oauth2_dir_cfg_t *dir,
-                            const oauth2_authn_t *a, oauth2_response_t *resp)
+/* CONTINUE as a's user, passing its access token when pass_token. */
+static void carry_on(const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a,
+                     int pass_token, oauth2_response_t *resp)
 {
     resp->kind = OAUTH2_RESPONSE_CONTINUE;
     resp->user = a->session->f[OAUTH2_SF_USER];
     resp->identity = a->session;
-    resp->pass = oauth2_dir_pass_claims(dir);
-    if (oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET)) {
-        resp->pass |= OAUTH2_PASS_TOKEN;
-    }
+    resp->pass =
+        oauth2_dir_pass_claims(dir) | (pass_token ? OAUTH2_PASS_TOKEN : 0);
+}
+
+void oauth2_access_identity(const oauth2_dir_cfg_t *dir,
+                            const oauth2_authn_t *a, oauth2_response_t *resp)
+{
+    carry_on(dir, a,
+             oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET),
+             resp);
 }
 
 /* Builds and caches the session of a freshly verified bearer token. */
@@ -235,7 +242,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     }
     if (bearer(site, dir, req, a, resp)) {
         if (a->authenticated) {
-            oauth2_access_identity(dir, a, resp);
+            carry_on(dir, a, need_tokens, resp);
         }
         return;
     }
@@ -245,7 +252,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         rv = oauth2_sessions_refresh(site, req, a, resp);
     }
     if (rv == APR_SUCCESS) {
-        oauth2_access_identity(dir, a, resp);
+        carry_on(dir, a, need_tokens, resp);
         strip_cookies(site, req, &found, resp);
         return;
     }

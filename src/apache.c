@@ -100,10 +100,18 @@ static void view_log(const oauth2_request_t *v, const char *file, int line,
     ap_log_rerror_(file, line, APLOG_MODULE_INDEX, level, 0, v->ctx, "%s", msg);
 }
 
+static int view_log_level(const oauth2_request_t *v)
+{
+    const request_rec *r = v->ctx;
+
+    return ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
+}
+
 static const oauth2_request_ops_t view_ops = {
     view_complete,
     view_read_body,
     view_log,
+    view_log_level,
 };
 
 /* The connection's memo, made with its first request. */
@@ -119,9 +127,10 @@ static oauth2_conn_t *conn_memo(request_rec *r)
     return m;
 }
 
+/* Every request that reaches the engine asks for this view (the hot
+ * path): plain copies only; view_complete sets the rest when asked. */
 void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
 {
-    memset(v, 0, sizeof(*v));
     v->pool = r->pool;
     v->now = r->request_time;
     v->method = r->method;
@@ -130,9 +139,10 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
     v->args = r->args;
     v->headers = r->headers_in;
     v->conn = conn_memo(r);
-    v->log_level = ap_get_request_module_loglevel(r, APLOG_MODULE_INDEX);
+    v->log_level = OAUTH2_LOG_ASK;
     v->ops = &view_ops;
     v->ctx = r;
+    v->completed = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -210,10 +220,13 @@ static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
     }
 }
 
-/* The request goes on as the response's user, with its identity. */
+/* The request goes on as the response's user, with its identity: the
+ * user, then the headers that have a value (the access token only where
+ * it is passed), the claims, and the Cookie header without ours. */
 static void carry_on(request_rec *r, const oauth2_response_t *resp)
 {
     const oauth2_session_t *s = resp->identity;
+    const oauth2_identity_header_t *h = oauth2_identity_headers;
     int i;
 
     r->user = (char *)resp->user;
@@ -221,23 +234,19 @@ static void carry_on(request_rec *r, const oauth2_response_t *resp)
         return;
     }
     r->ap_auth_type = AUTH_OAUTH2_TYPE;
-    for (i = 0; i < OAUTH2_IDENTITY_HEADERS; i++) {
-        oauth2_session_field_e f = oauth2_identity_headers[i].field;
-
-        if ((i == 0 || s->len[f] > 0)
-            && (f != OAUTH2_SF_ACCESS_TOKEN
+    put_header(r, h[0].name, s->f[h[0].field]);
+    for (i = 1; i < OAUTH2_IDENTITY_HEADERS; i++) {
+        if (s->len[h[i].field] > 0
+            && (h[i].field != OAUTH2_SF_ACCESS_TOKEN
                 || (resp->pass & OAUTH2_PASS_TOKEN))) {
-            put_header(r, oauth2_identity_headers[i].name, s->f[f]);
+            put_header(r, h[i].name, s->f[h[i].field]);
         }
     }
     if (resp->pass & (OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV)) {
         pass_claims(r, s, resp->pass);
     }
-    if (resp->cookie_in_was != NULL) {
-        auth_oauth2_req(r)->cookies_stripped = 1;
-        if (resp->cookie_in != NULL) {
-            put_stripped(r, resp->cookie_in_was, resp->cookie_in);
-        }
+    if (resp->cookie_in != NULL) {
+        put_stripped(r, resp->cookie_in_was, resp->cookie_in);
     }
 }
 

@@ -85,8 +85,9 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v);
 
 /**
  * Applies the engine's response to r: headers, cookies, the identity for
- * the backend, the body or the page. Returns what the hook returns: OK,
- * DECLINED, or the HTTP status.
+ * the backend (and the Cookie header without the module's cookies), the
+ * body or the page. Returns what the hook returns: OK, DECLINED, or the
+ * HTTP status.
  */
 int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp);
 

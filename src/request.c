@@ -88,13 +88,20 @@ const char *oauth2_request_url(oauth2_request_t *req, const char *path)
     return apr_pstrcat(req->pool, req->base_url, path, NULL);
 }
 
-void oauth2_request_log(const oauth2_request_t *req, const char *file, int line,
+void oauth2_request_log(oauth2_request_t *req, const char *file, int line,
                         int level, const char *fmt, ...)
 {
     va_list ap;
     const char *msg;
 
     if (req->ops == NULL || req->ops->log == NULL) {
+        return;
+    }
+    if (req->log_level == OAUTH2_LOG_ASK) {
+        req->log_level =
+            req->ops->log_level ? req->ops->log_level(req) : OAUTH2_LOG_DEBUG;
+    }
+    if (level > req->log_level) {
         return;
     }
     va_start(ap, fmt);

@@ -37,7 +37,14 @@ typedef struct {
      * level (OAUTH2_LOG_*), as written at file:line. */
     void (*log)(const oauth2_request_t *req, const char *file, int line,
                 int level, const char *msg);
+    /** The highest level the request's log records (asked once, when a
+     * view with log_level OAUTH2_LOG_ASK first logs). */
+    int (*log_level)(const oauth2_request_t *req);
 } oauth2_request_ops_t;
+
+/* A view's log_level before the first line: ask ops->log_level. Nothing is
+ * asked on a request that logs nothing (the hot path). */
+#define OAUTH2_LOG_ASK 99
 
 /** A request as the engine sees it. Strings may be NULL when absent. */
 struct oauth2_request_t {
@@ -49,10 +56,10 @@ struct oauth2_request_t {
     const char *args;           /* the query, or NULL */
     const apr_table_t *headers; /* request headers (read only) */
     struct oauth2_conn_t *conn; /* the connection's memo, or NULL */
-    int log_level;              /* lines above this level are not logged */
+    int log_level; /* lines above this level are not logged; OAUTH2_LOG_ASK */
     const oauth2_request_ops_t *ops;
     void *ctx; /* the glue's (its request) */
-    /* Filled by oauth2_request_complete(): */
+    /* Valid once completed (oauth2_request_complete): */
     int completed;
     int https;             /* 1 when the client used TLS */
     const char *host;      /* host name, lower-case, no port */
@@ -77,7 +84,7 @@ const char *oauth2_request_url(oauth2_request_t *req, const char *path);
  * Formats and logs a line through the glue (nothing without ops->log).
  * Use OAUTH2_LOG, which skips the formatting when the level is off.
  */
-void oauth2_request_log(const oauth2_request_t *req, const char *file, int line,
+void oauth2_request_log(oauth2_request_t *req, const char *file, int line,
                         int level, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 

@@ -111,7 +111,7 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
                               const oauth2_cookie_t *c, int need_tokens,
                               oauth2_authn_t *a)
 {
-    oauth2_conn_t *cs = oauth2_conn_of(req);
+    oauth2_conn_t *cs = req->conn ? req->conn : oauth2_conn_of(req);
     unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_time_t expires;
     apr_status_t rv;
@@ -169,9 +169,8 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     apr_time_t want;
     apr_status_t rv;
 
-    rv = oauth2_store_can_check(site->store)
-             ? memo_read(site, req, c, need_tokens, a)
-             : plain_read(site, req, c, a);
+    rv = site->memo ? memo_read(site, req, c, need_tokens, a)
+                    : plain_read(site, req, c, a);
     if (rv == OAUTH2_EMALFORMED) {
         OAUTH2_LOG(req, OAUTH2_LOG_ERR,
                    "OA2103: a session record in the store is malformed");

@@ -95,6 +95,7 @@ apr_status_t oauth2_site_set_store(oauth2_site_t *site, apr_pool_t *p,
                                    oauth2_store_t *store, const char **err)
 {
     site->store = store;
+    site->memo = store != NULL && oauth2_store_can_check(store);
     return oauth2_groups_create(p, site->cfg, &site->http, store, &site->groups,
                                 err);
 }

@@ -36,6 +36,9 @@ typedef struct {
     oauth2_store_t *store;     /* sessions; with cookie sessions only the
                                   one-time markers and the bearer cache */
     int cookie_sessions;       /* OAuth2SessionStore cookie */
+    int memo;                  /* the store can check a kept copy
+                                  (oauth2_store_can_check): the connection's
+                                  memo serves */
     unsigned char key_tag[8];  /* binds session keys to the scope */
     const char *session_aad;   /* binds cookie sessions to the scope */
     const char *callback_path; /* path part of the redirect URI */

@@ -339,7 +339,7 @@ apr_status_t oauth2_store_check(const oauth2_store_t *st,
                                 const oauth2_store_meta_t *meta, apr_time_t now,
                                 apr_time_t *expires)
 {
-    if (!oauth2_store_can_check(st)) {
+    if (st->extra->check == NULL || st->seal != NULL) {
         return APR_ENOTIMPL;
     }
     return st->extra->check(st->ctx, meta, now, expires);

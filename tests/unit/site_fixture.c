@@ -80,7 +80,8 @@ static apr_status_t fix_body(oauth2_request_t *r, apr_size_t max,
     return APR_SUCCESS;
 }
 
-static const oauth2_request_ops_t fix_ops = { fix_complete, fix_body, fix_log };
+static const oauth2_request_ops_t fix_ops = { fix_complete, fix_body, fix_log,
+                                              NULL };
 
 static void open_shm(sf_t *f)
 {

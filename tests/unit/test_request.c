@@ -200,7 +200,17 @@ static apr_status_t no_body(oauth2_request_t *r, apr_size_t max,
     return APR_EGENERAL;
 }
 
-static const oauth2_request_ops_t ops = { complete_cb, no_body, log_cb };
+static int asked;
+
+static int level_cb(const oauth2_request_t *r)
+{
+    (void)r;
+    asked++;
+    return OAUTH2_LOG_INFO;
+}
+
+static const oauth2_request_ops_t ops = { complete_cb, no_body, log_cb,
+                                          level_cb };
 
 static void test_request_complete_once(void **state)
 {
@@ -255,10 +265,22 @@ static void test_request_log_levels(void **state)
     /* Above the level: not formatted, not logged. */
     OAUTH2_LOG(&r, OAUTH2_LOG_DEBUG, "OA9997: %s", "no");
     assert_int_equal(log_calls, 2);
+    /* A view that asks: once, at its first line (none on a request that
+     * logs nothing), and the answer holds. */
+    r.log_level = OAUTH2_LOG_ASK;
+    asked = 0;
+    OAUTH2_LOG(&r, OAUTH2_LOG_DEBUG, "OA9995: %s", "no");
+    assert_int_equal(asked, 1);
+    assert_int_equal(r.log_level, OAUTH2_LOG_INFO);
+    assert_int_equal(log_calls, 2);
+    OAUTH2_LOG(&r, OAUTH2_LOG_ERR, "OA9994: yes");
+    assert_int_equal(asked, 1);
+    assert_int_equal(log_calls, 3);
+    assert_string_equal(logged, "OA9994: yes");
     /* A view without a log is silent. */
     r.ops = NULL;
     OAUTH2_LOG(&r, OAUTH2_LOG_ERR, "OA9996");
-    assert_int_equal(log_calls, 2);
+    assert_int_equal(log_calls, 3);
 }
 
 /* ---- queries and forms ---- */
@@ -331,7 +353,7 @@ static apr_status_t body_cb(oauth2_request_t *r, apr_size_t max,
     return APR_SUCCESS;
 }
 
-static const oauth2_request_ops_t body_ops = { NULL, body_cb, NULL };
+static const oauth2_request_ops_t body_ops = { NULL, body_cb, NULL, NULL };
 
 /* The form value of body under a Content-Type, or NULL. */
 static const char *form(const char *ct, const char *body)
