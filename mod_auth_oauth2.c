@@ -860,8 +860,9 @@ static int note_auth_failure(request_rec *r, const char *type)
     return OK;
 }
 
-/* An error response of a request the module answered with a page of its
- * own (auth_oauth2_fail), or of a refused logged-in user. */
+/* An error response of a request the engine answered with a status and a
+ * page of the module's (auth_oauth2_respond keeps it), or of a refused
+ * logged-in user. */
 static void insert_error_filter(request_rec *r)
 {
     const auth_oauth2_req_t *req = auth_oauth2_req_find(r);

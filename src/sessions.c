@@ -500,7 +500,7 @@ static apr_status_t refresh_save(const oauth2_site_t *site,
 static apr_status_t refresh_wait(const oauth2_site_t *site,
                                  oauth2_request_t *req, oauth2_authn_t *a)
 {
-    apr_time_t before = a->session->access_expires;
+    apr_time_t before = a->session->access_expires, start = apr_time_now();
     oauth2_session_t *s = apr_palloc(req->pool, sizeof(*s));
     oauth2_store_meta_t meta;
     char *rec;
@@ -509,8 +509,10 @@ static apr_status_t refresh_wait(const oauth2_site_t *site,
 
     for (i = 0; i < 50; i++) {
         apr_sleep(apr_time_from_msec(100));
-        if (oauth2_store_get(site->store, req->pool, a->key, apr_time_now(),
-                             &rec, &len, &meta)
+        /* The request's clock, moved on by the time waited. */
+        if (oauth2_store_get(site->store, req->pool, a->key,
+                             req->now + (apr_time_now() - start), &rec, &len,
+                             &meta)
                 != APR_SUCCESS
             || oauth2_session_decode(rec, len, s) != APR_SUCCESS) {
             return OAUTH2_ENOTFOUND; /* the refresh failed: session ended */

@@ -112,13 +112,16 @@ static oauth2_cfg_t *config(apr_pool_t *p, const sf_opts_t *o)
     assert_null(oauth2_cfg_set_provider(p, c, base, NULL));
     c->client_id = "app";
     c->client_secret = "app-secret";
-    c->scope = "email profile";
-    c->endpoints[OAUTH2_EP_AUTHORIZATION] =
-        apr_pstrcat(p, base, "/authorize", NULL);
-    c->endpoints[OAUTH2_EP_TOKEN] = apr_pstrcat(p, base, "/token", NULL);
-    c->endpoints[OAUTH2_EP_USERINFO] = apr_pstrcat(p, base, "/userinfo", NULL);
-    c->endpoints[OAUTH2_EP_END_SESSION] =
-        apr_pstrcat(p, base, "/end-session", NULL);
+    c->scope = o->oidc ? "openid email" : "email profile";
+    if (!o->oidc) {
+        c->endpoints[OAUTH2_EP_AUTHORIZATION] =
+            apr_pstrcat(p, base, "/authorize", NULL);
+        c->endpoints[OAUTH2_EP_TOKEN] = apr_pstrcat(p, base, "/token", NULL);
+        c->endpoints[OAUTH2_EP_USERINFO] =
+            apr_pstrcat(p, base, "/userinfo", NULL);
+        c->endpoints[OAUTH2_EP_END_SESSION] =
+            apr_pstrcat(p, base, "/end-session", NULL);
+    }
     c->secrets = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(c->secrets, const char *) = SF_SECRET;
     c->store = o->cookie_sessions ? OAUTH2_STORE_COOKIE : OAUTH2_STORE_SHM;

@@ -32,6 +32,7 @@ typedef struct {
     int session_timeout; /* 0: the default */
     int max_age;         /* 0: the default */
     int no_store;        /* no session store at all */
+    int oidc;            /* OpenID Connect: discovery from base */
 } sf_opts_t;
 
 typedef struct {
