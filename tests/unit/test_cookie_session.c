@@ -229,6 +229,22 @@ static void test_cookie_session_leftover_chunks(void **state)
     assert_non_null(strstr(c, "Max-Age=0"));
     assert_null(sf_set_cookie(&resp, "oauth2_session_5"));
     assert_null(sf_set_cookie(&resp, "other"));
+    /* A chunked session over more chunks: those beyond it expire. */
+    memset(&resp, 0, sizeof(resp));
+    r = sf_request(&f, "GET", "/", "Cookie",
+                   "oauth2_session=~6; oauth2_session_5=e; "
+                   "oauth2_session_6=f; oauth2_session_1=a",
+                   NULL);
+    rec = sf_record(&f, claims_of(&f, 5000), NULL, 0, &len);
+    assert_int_equal(oauth2_cookie_session_write(f.site, r, &resp, rec, len,
+                                                 LATER(600), &err),
+                     APR_SUCCESS);
+    assert_int_equal(resp.cookies->nelts, 1 + 3 + 2); /* ~3, 3 chunks, 2 */
+    assert_non_null(
+        strstr(sf_set_cookie(&resp, "oauth2_session_5"), "Max-Age=0"));
+    assert_non_null(
+        strstr(sf_set_cookie(&resp, "oauth2_session_6"), "Max-Age=0"));
+    assert_null(strstr(sf_set_cookie(&resp, "oauth2_session_1"), "Max-Age"));
     sf_close(&f);
 }
 

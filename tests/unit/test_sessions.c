@@ -245,6 +245,35 @@ static void test_sessions_expiry(void **state)
                      OAUTH2_ENOTFOUND);
     sf_close(&f);
 
+    /* A record the store would keep longer than the session's max age
+     * (written with a late expiry): the max age ends it, and the record
+     * goes. */
+    sf_open(&f, NULL);
+    {
+        unsigned char key[OAUTH2_STORE_KEY_LEN];
+        static const char id[] = "EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE";
+        oauth2_store_meta_t meta;
+        const char *rec;
+        char *back;
+        apr_size_t len;
+
+        rec = sf_record(&f, CLAIMS, NULL, 0, &len); /* max age 8 h */
+        assert_int_equal(oauth2_site_key(f.site,
+                                         sf_request(&f, "GET", "/", NULL), id,
+                                         43, key),
+                         APR_SUCCESS);
+        oauth2_store_put(f.store, f.pool, key, rec, len, LATER(40000), NOW);
+        cookie = apr_pstrcat(f.pool, "oauth2_session=", id, NULL);
+        assert_int_equal(find(&f, cookie, LATER(28799), NULL, &a, &resp),
+                         APR_SUCCESS);
+        assert_int_equal(find(&f, cookie, LATER(28800), NULL, &a, &resp),
+                         OAUTH2_ENOTFOUND);
+        assert_int_equal(oauth2_store_get(f.store, f.pool, key, LATER(28800),
+                                          &back, &len, &meta),
+                         OAUTH2_ENOTFOUND);
+    }
+    sf_close(&f);
+
     /* Idle longer than the timeout: gone. */
     sf_open(&f, &o);
     cookie = create(&f, CLAIMS, 0);
@@ -425,6 +454,46 @@ static void test_sessions_logout_by(void **state)
     two = create(&f, CLAIMS, 0);
     assert_string_not_equal(one, two);
     sf_close(&f);
+}
+
+/* A provider that sends logout tokens (its discovery says so): every
+ * session is indexed, and a back-channel logout ends all of a sid's. */
+static void test_sessions_logout_by_indexed(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *one, *two, *other;
+    fs_t fs;
+    sf_t f;
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
+
+    (void)state;
+    memset(&fs, 0, sizeof(fs));
+    fs_route(&fs, "GET", "/.well-known/openid-configuration", 200, NULL,
+             "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
+             "\"{base}/authorize\",\"token_endpoint\":\"{base}/token\","
+             "\"jwks_uri\":\"{base}/jwks\",\"backchannel_logout_supported\":"
+             "true}");
+    fs_start(&fs);
+    o.base = fs.base;
+    sf_open(&f, &o);
+    one = create(&f, CLAIMS, 0);
+    two = create(&f, CLAIMS, 0);
+    other = create(&f, "{\"sub\":\"alice\",\"sid\":\"s-9\"}", 0);
+    assert_int_equal(
+        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
+                                  "s-1", NULL),
+        2);
+    assert_int_equal(find(&f, one, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
+    assert_int_equal(find(&f, two, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
+    assert_int_equal(find(&f, other, NOW, NULL, &a, &resp), APR_SUCCESS);
+    assert_int_equal(
+        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
+                                  NULL, "alice"),
+        1); /* the two others ended already */
+    assert_int_equal(find(&f, other, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
+    sf_close(&f);
+    fs_stop(&fs);
 }
 
 /* Far more sessions than the table holds: evictions, reported once. */
@@ -636,6 +705,7 @@ int main(void)
         T(test_sessions_create_refusals),
         T(test_sessions_cookie_store),
         T(test_sessions_logout_by),
+        T(test_sessions_logout_by_indexed),
         T(test_sessions_report),
         T(test_sessions_refresh),
         T(test_sessions_refresh_fails),

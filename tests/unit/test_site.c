@@ -84,6 +84,14 @@ static void test_site_scope(void **state)
     c2->remote_user_claim = "email";
     assert_int_equal(oauth2_site_create(p, c2, "t", &b, &err), APR_SUCCESS);
     assert_memory_not_equal(a->key_tag, b->key_tag, sizeof(a->key_tag));
+    c2 = apr_pmemdup(p, f.cfg, sizeof(*f.cfg));
+    c2->cookie_name = "other_session";
+    assert_int_equal(oauth2_site_create(p, c2, "t", &b, &err), APR_SUCCESS);
+    assert_memory_not_equal(a->key_tag, b->key_tag, sizeof(a->key_tag));
+    c2 = apr_pmemdup(p, f.cfg, sizeof(*f.cfg));
+    c2->groups_claim = "roles";
+    assert_int_equal(oauth2_site_create(p, c2, "t", &b, &err), APR_SUCCESS);
+    assert_memory_not_equal(a->key_tag, b->key_tag, sizeof(a->key_tag));
     /* A marker key is "kind:value" under the scope. */
     assert_int_equal(oauth2_site_marker_key(a, r, "state", "x", kb),
                      APR_SUCCESS);

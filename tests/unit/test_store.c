@@ -279,13 +279,49 @@ static void test_store_sealed(void **state)
     sf_close(&f);
 }
 
+static apr_status_t always(void *ctx, const oauth2_store_meta_t *meta,
+                           apr_time_t now, apr_time_t *expires)
+{
+    (void)ctx;
+    (void)meta;
+    (void)now;
+    (void)expires;
+    return APR_SUCCESS;
+}
+
+/* A sealed store never checks a copy: its records must be opened. */
+static void test_store_sealed_never_checks(void **state)
+{
+    static const oauth2_store_extra_t extra = { NULL, always, NULL, NULL };
+    oauth2_store_t *plain, *sealed, *mem;
+    oauth2_store_meta_t meta;
+    apr_time_t exp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    mem = sf_mem_store(&f, NULL);
+    (void)mem;
+    memset(&meta, 0, sizeof(meta));
+    plain = oauth2_store_create_extra(f.pool, NULL, &extra, NULL, NULL);
+    sealed = oauth2_store_create_extra(f.pool, NULL, &extra, NULL,
+                                       f.site->seal_store);
+    assert_true(oauth2_store_can_check(plain));
+    assert_int_equal(oauth2_store_check(plain, &meta, NOW, &exp), APR_SUCCESS);
+    assert_false(oauth2_store_can_check(sealed));
+    assert_int_equal(oauth2_store_check(sealed, &meta, NOW, &exp),
+                     APR_ENOTIMPL);
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
     const struct CMUnitTest tests[] = {
-        T(test_store_shm_basic),  T(test_store_shm_prefix),
-        T(test_store_shm_check),  T(test_store_shm_stats_report),
-        T(test_store_other_kind), T(test_store_sealed),
+        T(test_store_shm_basic),           T(test_store_shm_prefix),
+        T(test_store_shm_check),           T(test_store_shm_stats_report),
+        T(test_store_other_kind),          T(test_store_sealed),
+        T(test_store_sealed_never_checks),
     };
 #undef T
     return cmocka_run_group_tests(tests, setup, teardown);
