@@ -14,9 +14,16 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "base64url.h"
 #include "claims.h"
 #include "config.h"
 #include "errors.h"
+#include "jose.h"
 #include "session.h"
 
 static char log_buf[1 << 16];
@@ -394,4 +401,82 @@ oauth2_store_t *sf_mem_store(sf_t *f, const oauth2_seal_t *seal)
     mem = apr_hash_make(f->pool);
     mem_failure = APR_SUCCESS;
     return oauth2_store_create(f->pool, &mem_ops, NULL, seal);
+}
+
+/* ---- the provider's signing key ---- */
+
+static apr_pool_t *key_pool;
+static oauth2_jose_key_t *sign_key;
+static const char *jwks_json;
+
+static const char *bn_b64(apr_pool_t *p, EVP_PKEY *pk, const char *name)
+{
+    BIGNUM *bn = NULL;
+    unsigned char buf[1024];
+    int n;
+
+    assert_int_equal(EVP_PKEY_get_bn_param(pk, name, &bn), 1);
+    n = BN_bn2bin(bn, buf);
+    BN_free(bn);
+    return oauth2_base64url_encode(p, buf, (apr_size_t)n);
+}
+
+/* Makes the key and its JWK Set once. */
+static void make_key(void)
+{
+    EVP_PKEY *pk;
+    BIO *bio;
+    char *pem;
+    long len;
+    const char *err = NULL;
+
+    if (sign_key != NULL) {
+        return;
+    }
+    assert_int_equal(apr_pool_create(&key_pool, NULL), APR_SUCCESS);
+    pk = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    assert_non_null(pk);
+    bio = BIO_new(BIO_s_mem());
+    assert_int_equal(
+        PEM_write_bio_PrivateKey(bio, pk, NULL, NULL, 0, NULL, NULL), 1);
+    len = BIO_get_mem_data(bio, &pem);
+    assert_int_equal(
+        oauth2_jose_key_pem(key_pool, pem, (apr_size_t)len, &sign_key, &err),
+        APR_SUCCESS);
+    jwks_json = apr_psprintf(
+        key_pool,
+        "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"k1\",\"alg\":\"RS256\","
+        "\"use\":\"sig\",\"n\":\"%s\",\"e\":\"%s\"}]}",
+        bn_b64(key_pool, pk, OSSL_PKEY_PARAM_RSA_N),
+        bn_b64(key_pool, pk, OSSL_PKEY_PARAM_RSA_E));
+    BIO_free(bio);
+    EVP_PKEY_free(pk);
+}
+
+const char *sf_jwks(apr_pool_t *p)
+{
+    make_key();
+    return apr_pstrdup(p, jwks_json);
+}
+
+const char *sf_jwt(apr_pool_t *p, const char *header, const char *claims)
+{
+    char *out = NULL;
+    const char *err = NULL;
+
+    make_key();
+    if (oauth2_jose_sign_rs256(p, sign_key, header, claims, &out, &err)
+        != APR_SUCCESS) {
+        fail_msg("sign: %s", err);
+    }
+    return out;
+}
+
+void sf_done(void)
+{
+    if (key_pool != NULL) {
+        apr_pool_destroy(key_pool);
+        key_pool = NULL;
+        sign_key = NULL;
+    }
 }

@@ -84,6 +84,17 @@ void sf_mem_put_raw(const unsigned char *key, const char *rec, apr_size_t len,
 /** The raw bytes the memory store holds under key (sealed or not). */
 const char *sf_mem_raw(const unsigned char *key, apr_size_t *len);
 
+/**
+ * An RSA key of the test's provider (made once per process, kid "k1"):
+ * its JWK Set as JSON, and JWTs it signs with RS256 (header and claims as
+ * JSON texts), from p.
+ */
+const char *sf_jwks(apr_pool_t *p);
+const char *sf_jwt(apr_pool_t *p, const char *header, const char *claims);
+
+/** Frees the key (a group teardown). */
+void sf_done(void);
+
 /** Everything logged since the last sf_log_clear, one line each. */
 const char *sf_log(void);
 void sf_log_clear(void);

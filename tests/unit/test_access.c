@@ -23,6 +23,7 @@
 
 #include "crypto.h"
 #include "errors.h"
+#include "fake_server.h"
 #include "site_fixture.h"
 
 #define NOW      SF_NOW
@@ -42,6 +43,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
+    sf_done();
     apr_terminate();
     return 0;
 }
@@ -292,6 +294,68 @@ static void test_access_bearer(void **state)
     sf_close(&f);
 }
 
+/* A token verified once is cached under its hash until it expires: the
+ * next request costs a hash, not a verification (no JWKS fetch). A token
+ * that does not verify is a 401 with invalid_token. */
+static void test_access_bearer_verified_and_cached(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    const char *token, *hdr;
+    apr_pool_t *p;
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    memset(&fs, 0, sizeof(fs));
+    fs_route(&fs, "GET", "/.well-known/openid-configuration", 200, NULL,
+             "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
+             "\"{base}/authorize\",\"token_endpoint\":\"{base}/token\","
+             "\"jwks_uri\":\"{base}/jwks\"}");
+    fs_route(&fs, "GET", "/jwks", 200, NULL, sf_jwks(p));
+    fs_start(&fs);
+    o.base = fs.base;
+    sf_open(&f, &o);
+    token =
+        sf_jwt(f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}",
+               apr_psprintf(f.pool,
+                            "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":"
+                            "\"svc\",\"groups\":[\"bots\"],\"iat\":%ld,"
+                            "\"exp\":%ld}",
+                            fs.base, (long)apr_time_sec(NOW),
+                            (long)apr_time_sec(NOW) + 600));
+    hdr = apr_pstrcat(f.pool, "Bearer ", token, NULL);
+    d = dir(&f);
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "svc");
+    assert_string_equal(resp.identity->f[OAUTH2_SF_GROUPS_HEADER], "bots");
+    assert_true(a.bearer);
+    assert_int_equal(a.expires, LATER(600));
+    assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    assert_int_equal(fs_count(f.pool, &fs, NULL), 2); /* discovery, jwks */
+    /* The same token for another audience: verified, and refused. */
+    d->bearer_audience = "other";
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_non_null(strstr(resp.www_authenticate, "error=\"invalid_token\""));
+    assert_non_null(strstr(sf_log(), "OA2303: bearer token refused"));
+    sf_close(&f);
+    fs_stop(&fs);
+    apr_pool_destroy(p);
+}
+
 /* A browser that holds the maximum of login states gets them expired. */
 static void test_access_login_prunes_states(void **state)
 {
@@ -446,11 +510,17 @@ int main(void)
 {
 #define T(f) cmocka_unit_test(f)
     const struct CMUnitTest tests[] = {
-        T(test_access_no_provider),         T(test_access_session),
-        T(test_access_unauth_auto),         T(test_access_unauth_actions),
-        T(test_access_store_down),          T(test_access_bearer),
-        T(test_access_login_prunes_states), T(test_access_provider_down),
-        T(test_access_authorize),           T(test_access_pages_and_identity),
+        T(test_access_no_provider),
+        T(test_access_session),
+        T(test_access_unauth_auto),
+        T(test_access_unauth_actions),
+        T(test_access_store_down),
+        T(test_access_bearer),
+        T(test_access_bearer_verified_and_cached),
+        T(test_access_login_prunes_states),
+        T(test_access_provider_down),
+        T(test_access_authorize),
+        T(test_access_pages_and_identity),
     };
 #undef T
     return cmocka_run_group_tests(tests, setup, teardown);
