@@ -339,6 +339,24 @@ static void test_access_bearer_verified_and_cached(void **state)
     assert_true(a.bearer);
     assert_int_equal(a.expires, LATER(600));
     assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    /* The cache: the token's session under a hash of the audience and the
+     * token, until the token expires. */
+    {
+        unsigned char key[OAUTH2_STORE_KEY_LEN];
+        const char *id = apr_pstrcat(f.pool, "bearer:api\n", token, NULL);
+        oauth2_store_meta_t meta;
+        char *rec;
+        apr_size_t len;
+
+        assert_int_equal(oauth2_site_key(f.site,
+                                         sf_request(&f, "GET", "/", NULL), id,
+                                         strlen(id), key),
+                         APR_SUCCESS);
+        assert_int_equal(
+            oauth2_store_get(f.store, f.pool, key, NOW, &rec, &len, &meta),
+            APR_SUCCESS);
+        assert_int_equal(meta.expires, LATER(600));
+    }
     check(&f, f.site, d,
           sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
     assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
