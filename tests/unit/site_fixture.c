@@ -22,6 +22,7 @@
 #include "base64url.h"
 #include "claims.h"
 #include "config.h"
+#include "crypto.h"
 #include "errors.h"
 #include "jose.h"
 #include "session.h"
@@ -479,4 +480,30 @@ void sf_done(void)
         key_pool = NULL;
         sign_key = NULL;
     }
+}
+
+int sf_setup(void **state)
+{
+    (void)state;
+    apr_initialize();
+    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
+}
+
+int sf_teardown(void **state)
+{
+    (void)state;
+    sf_done();
+    apr_terminate();
+    return 0;
+}
+
+void sf_oidc_routes(fs_t *fs, apr_pool_t *p, const char *extra)
+{
+    fs_route(fs, "GET", "/.well-known/openid-configuration", 200, NULL,
+             apr_pstrcat(p,
+                         "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
+                         "\"{base}/authorize\",\"token_endpoint\":"
+                         "\"{base}/token\",\"jwks_uri\":\"{base}/jwks\"",
+                         extra, "}", NULL));
+    fs_route(fs, "GET", "/jwks", 200, NULL, sf_jwks(p));
 }

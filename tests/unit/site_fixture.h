@@ -17,6 +17,7 @@
 #include <apr_pools.h>
 #include <apr_shm.h>
 
+#include "fake_server.h"
 #include "request.h"
 #include "response.h"
 #include "site.h"
@@ -44,6 +45,11 @@ typedef struct {
     oauth2_cfg_t *cfg;
     oauth2_site_t *site;
 } sf_t;
+
+/** The group setup and teardown of the tests that use the fixture: APR,
+ * OpenSSL; the key (sf_done). */
+int sf_setup(void **state);
+int sf_teardown(void **state);
 
 /** Builds the site (asserts on failure). */
 void sf_open(sf_t *f, const sf_opts_t *o);
@@ -92,8 +98,13 @@ const char *sf_mem_raw(const unsigned char *key, apr_size_t *len);
 const char *sf_jwks(apr_pool_t *p);
 const char *sf_jwt(apr_pool_t *p, const char *header, const char *claims);
 
-/** Frees the key (a group teardown). */
+/** Frees the key (sf_teardown does). */
 void sf_done(void);
+
+/** Routes of an OpenID provider for a loopback server (fake_server.h),
+ * before its start: discovery at {base} (with extra members, "" for
+ * none) and the JWK Set (sf_jwks, from p). */
+void sf_oidc_routes(fs_t *fs, apr_pool_t *p, const char *extra);
 
 /** Everything logged since the last sf_log_clear, one line each. */
 const char *sf_log(void);

@@ -33,21 +33,6 @@
     "{\"sub\":\"alice\",\"email\":\"a@example.com\",\"groups\":[\"staff\"]}"
 #define BROWSER "text/html,application/xhtml+xml"
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    sf_done();
-    apr_terminate();
-    return 0;
-}
-
 /* Stores a session of claims under the id SID. */
 static void session(sf_t *f, const char *claims, const char *access)
 {
@@ -311,11 +296,7 @@ static void test_access_bearer_verified_and_cached(void **state)
     (void)state;
     assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
     memset(&fs, 0, sizeof(fs));
-    fs_route(&fs, "GET", "/.well-known/openid-configuration", 200, NULL,
-             "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
-             "\"{base}/authorize\",\"token_endpoint\":\"{base}/token\","
-             "\"jwks_uri\":\"{base}/jwks\"}");
-    fs_route(&fs, "GET", "/jwks", 200, NULL, sf_jwks(p));
+    sf_oidc_routes(&fs, p, "");
     fs_start(&fs);
     o.base = fs.base;
     sf_open(&f, &o);
@@ -541,5 +522,5 @@ int main(void)
         T(test_access_pages_and_identity),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

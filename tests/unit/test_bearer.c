@@ -33,24 +33,6 @@
 
 static fs_t fs;
 
-static int group_setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    if (oauth2_crypto_init() != APR_SUCCESS) {
-        return -1;
-    }
-    return 0;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    sf_done();
-    apr_terminate();
-    return 0;
-}
-
 /* An OpenID provider at a loopback server: discovery and the JWK Set. */
 static void provider(sf_t *f)
 {
@@ -60,11 +42,7 @@ static void provider(sf_t *f)
 
     assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
     memset(&fs, 0, sizeof(fs));
-    fs_route(&fs, "GET", "/.well-known/openid-configuration", 200, NULL,
-             "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
-             "\"{base}/authorize\",\"token_endpoint\":\"{base}/token\","
-             "\"jwks_uri\":\"{base}/jwks\"}");
-    fs_route(&fs, "GET", "/jwks", 200, NULL, sf_jwks(p));
+    sf_oidc_routes(&fs, p, "");
     fs_start(&fs);
     o.base = fs.base;
     o.oidc = 1;
@@ -250,5 +228,5 @@ int main(void)
         T(test_bearer_verify_types),
     };
 #undef T
-    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

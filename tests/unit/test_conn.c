@@ -30,20 +30,6 @@
 
 static const unsigned char tag[8] = "scope...";
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 /* Stores a record under the key of id; the key in key. */
 static void put(sf_t *f, oauth2_conn_t *c, const char *id, const char *rec,
                 apr_size_t len, unsigned char *key)
@@ -258,5 +244,5 @@ int main(void)
         T(test_conn_of_request),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

@@ -28,20 +28,6 @@
 #define LATER(s) (NOW + apr_time_from_sec(s))
 #define CLAIMS   "{\"sub\":\"alice\",\"sid\":\"s-1\"}"
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 static sf_opts_t cookie_opts = { 1, NULL, 0, 0, 0, 0 };
 
 /* Opens what a browser would send back after resp, at now. */
@@ -334,5 +320,5 @@ int main(void)
         T(test_cookie_session_revocation),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

@@ -34,20 +34,6 @@
     "{\"sub\":\"alice\",\"email\":\"alice@example.com\",\"groups\":" \
     "[\"staff\",\"ops\"]}"
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 /* Answers a request of method to uri with the given headers. */
 static oauth2_response_t *call(sf_t *f, const char *method, const char *uri,
                                const char *cookie)
@@ -85,6 +71,16 @@ static const char *start(sf_t *f, const char *rd, const char **cookie)
     assert_int_equal(resp->status, 302);
     *cookie = sf_cookie_header(f->pool, resp);
     return param(f->pool, resp->location, "state");
+}
+
+/* The callback of a started login with a code. */
+static oauth2_response_t *callback(sf_t *f, const char *code, const char *st,
+                                   const char *cookie)
+{
+    return call(f, "GET",
+                apr_pstrcat(f->pool, "/oauth2/callback?code=", code,
+                            "&state=", st, NULL),
+                cookie);
 }
 
 static void test_endpoints_match(void **state)
@@ -275,14 +271,24 @@ static void test_endpoints_callback_error(void **state)
     sf_close(&f);
 }
 
-/* A loopback provider whose token endpoint answers status/body. */
-static void provider(fs_t *fs, int status, const char *body,
-                     const char *userinfo)
+/* A site whose loopback provider's token endpoint answers status/body. */
+static void open_with(sf_t *f, fs_t *fs, int status, const char *body,
+                      const char *userinfo)
 {
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+
     memset(fs, 0, sizeof(*fs));
     fs_route(fs, "POST", "/token", status, NULL, body);
     fs_route(fs, "GET", "/userinfo", 200, NULL, userinfo);
     fs_start(fs);
+    o.base = fs->base;
+    sf_open(f, &o);
+}
+
+static void close_with(sf_t *f, fs_t *fs)
+{
+    sf_close(f);
+    fs_stop(fs);
 }
 
 static void test_endpoints_login(void **state)
@@ -291,17 +297,11 @@ static void test_endpoints_login(void **state)
     const char *cookie, *st, *session;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
 
     (void)state;
-    provider(&fs, 200, TOKENS, USERINFO);
-    o.base = fs.base;
-    sf_open(&f, &o);
+    open_with(&f, &fs, 200, TOKENS, USERINFO);
     st = start(&f, "/app", &cookie);
-    resp =
-        call(&f, "GET",
-             apr_pstrcat(f.pool, "/oauth2/callback?code=c1&state=", st, NULL),
-             cookie);
+    resp = callback(&f, "c1", st, cookie);
     assert_int_equal(resp->kind, OAUTH2_RESPONSE_STATUS);
     assert_int_equal(resp->status, 302);
     assert_string_equal(resp->location, "/app");
@@ -313,10 +313,7 @@ static void test_endpoints_login(void **state)
     assert_non_null(session);
     session = apr_pstrmemdup(f.pool, session, strcspn(session, ";"));
     /* The same response again: the state was used. */
-    resp =
-        call(&f, "GET",
-             apr_pstrcat(f.pool, "/oauth2/callback?code=c1&state=", st, NULL),
-             cookie);
+    resp = callback(&f, "c1", st, cookie);
     assert_int_equal(resp->status, 400);
     assert_string_equal(resp->page->message,
                         "This login response was already used.");
@@ -347,8 +344,7 @@ static void test_endpoints_login(void **state)
     assert_string_equal(resp->location, "/");
     assert_non_null(strstr(sf_log(), "OA2213: refused redirect target "
                                      "//evil.example"));
-    sf_close(&f);
-    fs_stop(&fs);
+    close_with(&f, &fs);
 }
 
 /* invalid_grant: a fresh login once, then a 400 page. */
@@ -358,16 +354,11 @@ static void test_endpoints_refused_code(void **state)
     const char *cookie, *st;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
 
     (void)state;
-    provider(&fs, 400, "{\"error\":\"invalid_grant\"}", USERINFO);
-    o.base = fs.base;
-    sf_open(&f, &o);
+    open_with(&f, &fs, 400, "{\"error\":\"invalid_grant\"}", USERINFO);
     st = start(&f, "/app", &cookie);
-    resp = call(&f, "GET",
-                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
-                cookie);
+    resp = callback(&f, "c", st, cookie);
     assert_int_equal(resp->status, 302);
     assert_non_null(strstr(resp->location, "/authorize?"));
     assert_non_null(strstr(sf_log(), "OA2220: the provider refused the code "
@@ -377,17 +368,14 @@ static void test_endpoints_refused_code(void **state)
     /* The restarted login's own refusal is final. */
     st = param(f.pool, resp->location, "state");
     cookie = sf_cookie_header(f.pool, resp);
-    resp = call(&f, "GET",
-                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
-                cookie);
+    resp = callback(&f, "c", st, cookie);
     assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
     assert_int_equal(resp->status, 400);
     assert_string_equal(resp->page->message,
                         "The sign-in service did not accept this login. "
                         "Please start again.");
     assert_string_equal(resp->page->link, "/app");
-    sf_close(&f);
-    fs_stop(&fs);
+    close_with(&f, &fs);
 }
 
 /* The provider fails: a 502 through the error response, naming it. A user
@@ -398,38 +386,27 @@ static void test_endpoints_provider_faults(void **state)
     const char *cookie, *st;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
 
     (void)state;
-    provider(&fs, 500, "{}", USERINFO);
-    o.base = fs.base;
-    sf_open(&f, &o);
+    open_with(&f, &fs, 500, "{}", USERINFO);
     st = start(&f, "/app", &cookie);
-    resp = call(&f, "GET",
-                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
-                cookie);
+    resp = callback(&f, "c", st, cookie);
     assert_int_equal(resp->kind, OAUTH2_RESPONSE_STATUS);
     assert_int_equal(resp->status, 502);
     assert_string_equal(resp->page->title, "Sign-in is unavailable");
     assert_non_null(strstr(resp->page->message, "(127.0.0.1)"));
     assert_non_null(strstr(sf_log(), "OA2207: login failed"));
-    sf_close(&f);
-    fs_stop(&fs);
+    close_with(&f, &fs);
 
-    provider(&fs, 200, TOKENS, "{\"email\":\"nobody@example.com\"}");
-    o.base = fs.base;
-    sf_open(&f, &o);
+    open_with(&f, &fs, 200, TOKENS, "{\"email\":\"nobody@example.com\"}");
     st = start(&f, "/app", &cookie);
-    resp = call(&f, "GET",
-                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
-                cookie);
+    resp = callback(&f, "c", st, cookie);
     assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
     assert_int_equal(resp->status, 403);
     assert_string_equal(resp->page->title, "Login failed");
     assert_non_null(strstr(sf_log(), "OA2208: cannot create the session"));
     assert_null(sf_set_cookie(resp, "oauth2_session"));
-    sf_close(&f);
-    fs_stop(&fs);
+    close_with(&f, &fs);
 }
 
 static void test_endpoints_backchannel_refusals(void **state)
@@ -518,5 +495,5 @@ int main(void)
         T(test_endpoints_status),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

@@ -26,20 +26,6 @@
 #define NOW      SF_NOW
 #define LATER(s) (NOW + apr_time_from_sec(s))
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 /* Stores session number i of claims under a key of its own and indexes
  * it; the key in key. */
 static void login(sf_t *f, const char *claims, int i, unsigned char *key)
@@ -182,5 +168,5 @@ int main(void)
         T(test_session_index_store_failure),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

@@ -34,20 +34,6 @@
     "{\"sub\":\"alice\",\"email\":\"alice@example.com\",\"sid\":" \
     "\"s-1\",\"groups\":[\"staff\",\"ops\"]}"
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 /* A login's result for claims, with tokens. */
 static oauth2_login_result_t *result(sf_t *f, const char *claims,
                                      apr_time_t access_expires)
@@ -463,17 +449,15 @@ static void test_sessions_logout_by_indexed(void **state)
     oauth2_response_t resp;
     oauth2_authn_t a;
     const char *one, *two, *other;
+    apr_pool_t *p;
     fs_t fs;
     sf_t f;
     sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
 
     (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
     memset(&fs, 0, sizeof(fs));
-    fs_route(&fs, "GET", "/.well-known/openid-configuration", 200, NULL,
-             "{\"issuer\":\"{base}\",\"authorization_endpoint\":"
-             "\"{base}/authorize\",\"token_endpoint\":\"{base}/token\","
-             "\"jwks_uri\":\"{base}/jwks\",\"backchannel_logout_supported\":"
-             "true}");
+    sf_oidc_routes(&fs, p, ",\"backchannel_logout_supported\":true");
     fs_start(&fs);
     o.base = fs.base;
     sf_open(&f, &o);
@@ -494,6 +478,7 @@ static void test_sessions_logout_by_indexed(void **state)
     assert_int_equal(find(&f, other, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
     sf_close(&f);
     fs_stop(&fs);
+    apr_pool_destroy(p);
 }
 
 /* Far more sessions than the table holds: evictions, reported once. */
@@ -714,5 +699,5 @@ int main(void)
         T(test_sessions_resolve_bearer),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

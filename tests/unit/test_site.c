@@ -22,20 +22,6 @@
 #include "errors.h"
 #include "site_fixture.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 static void test_site_defaults(void **state)
 {
     sf_t f;
@@ -192,5 +178,5 @@ int main(void)
         T(test_site_refusals),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }

@@ -44,20 +44,6 @@ static int contains(const char *buf, apr_size_t len, const char *text)
     return 0;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    apr_initialize();
-    return oauth2_crypto_init() == APR_SUCCESS ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
 static void test_store_shm_basic(void **state)
 {
     oauth2_store_meta_t meta;
@@ -324,5 +310,5 @@ int main(void)
         T(test_store_sealed_never_checks),
     };
 #undef T
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
 }
