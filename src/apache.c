@@ -353,19 +353,51 @@ static void strip_connection(request_rec *r, const char *conn)
     }
 }
 
+/* The first characters of the header names strip_identity looks at:
+ * X-Forwarded-*, OAuth2-Claim-*, Connection. */
+static const unsigned char first_of_interest[256] = {
+    ['x'] = 1, ['X'] = 1, ['o'] = 1, ['O'] = 1, ['c'] = 1, ['C'] = 1,
+};
+
 void auth_oauth2_strip_identity(request_rec *r)
 {
-    const char *drop[16], *conn;
-    int i, n;
+    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *drop[16];
+    int i, n = 0;
+    const char *conn = NULL;
 
-    do {
-        n = oauth2_request_identity_find(r->headers_in, drop, 16, &conn);
-        for (i = 0; i < n; i++) {
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                          "OA2101: removed client-sent header %.64s", drop[i]);
-            apr_table_unset(r->headers_in, drop[i]);
+    for (i = 0; i < arr->nelts; i++) {
+        const char *k = e[i].key;
+
+        /* Most headers are out after one character. */
+        if (k == NULL || !first_of_interest[(unsigned char)k[0]]) {
+            continue;
         }
-    } while (n == 16);
+        if ((k[0] | 0x20) == 'c') {
+            /* "Cookie", "Cache-Control" are out at their third byte. */
+            if (k[1] != '\0' && (k[2] | 0x20) == 'n'
+                && strcasecmp(k, "Connection") == 0) {
+                conn = e[i].val;
+            }
+            continue;
+        }
+        if (oauth2_request_identity_header(k)) {
+            if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
+                break;
+            }
+            drop[n++] = k;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      "OA2101: removed client-sent header %.64s", drop[i]);
+        apr_table_unset(r->headers_in, drop[i]);
+    }
+    if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
+        auth_oauth2_strip_identity(r); /* more than one batch */
+        return;
+    }
     if (conn != NULL) {
         strip_connection(r, conn);
     }

@@ -303,42 +303,6 @@ int oauth2_request_identity_header(const char *name)
     return 0;
 }
 
-/* The first characters of the header names identity_find looks at:
- * X-Forwarded-*, OAuth2-Claim-*, Connection. */
-static const unsigned char first_of_interest[256] = {
-    ['x'] = 1, ['X'] = 1, ['o'] = 1, ['O'] = 1, ['c'] = 1, ['C'] = 1,
-};
-
-int oauth2_request_identity_find(const apr_table_t *headers, const char **names,
-                                 int max, const char **conn)
-{
-    const apr_array_header_t *arr = apr_table_elts(headers);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    int i, n = 0;
-
-    *conn = NULL;
-    for (i = 0; i < arr->nelts && n < max; i++) {
-        const char *k = e[i].key;
-
-        /* Most headers are out after one character. */
-        if (k == NULL || !first_of_interest[(unsigned char)k[0]]) {
-            continue;
-        }
-        if ((k[0] | 0x20) == 'c') {
-            /* "Cookie", "Cache-Control" are out at their third byte. */
-            if (k[1] != '\0' && (k[2] | 0x20) == 'n'
-                && strcasecmp(k, "Connection") == 0) {
-                *conn = e[i].val;
-            }
-            continue;
-        }
-        if (oauth2_request_identity_header(k)) {
-            names[n++] = k;
-        }
-    }
-    return n;
-}
-
 /* RFC 9110 §5.6.2 tchar: what a header name is made of. */
 static int is_tchar(char c)
 {

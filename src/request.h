@@ -144,17 +144,6 @@ int oauth2_request_is_navigation(const oauth2_request_t *req);
 int oauth2_request_identity_header(const char *name);
 
 /**
- * The identity headers a client sent (oauth2_request_identity_header), at
- * most max of their names (the table's own key pointers, in table order),
- * and the value of the Connection header (*conn, NULL when none). Every
- * request asks, before anyone reads the headers: most names are out after
- * their first byte. Returns how many names (max: there may be more; ask
- * again once they are removed).
- */
-int oauth2_request_identity_find(const apr_table_t *headers, const char **names,
-                                 int max, const char **conn);
-
-/**
  * A Connection header value without the names of identity headers, so a
  * client cannot have a proxy drop the module's own headers as hop-by-hop
  * ones. A proxy may end a name at ',', spaces, ';' or quotes (httpd's

@@ -490,41 +490,6 @@ static void test_request_connection_strip_table(void **state)
     apr_pool_destroy(p);
 }
 
-/* The identity headers a client sent, any case, '_' for '-', in batches;
- * the Connection header's value on the way. */
-static void test_request_identity_find(void **state)
-{
-    apr_table_t *t = apr_table_make(pool, 8);
-    const char *names[4], *conn = "x";
-    int i;
-
-    (void)state;
-    apr_table_add(t, "Host", "a");
-    apr_table_add(t, "Cookie", "c=1");
-    apr_table_add(t, "x-forwarded-USER", "evil");
-    apr_table_add(t, "X_Forwarded_Email", "evil");
-    apr_table_add(t, "X-Forwarded-For", "1.2.3.4");
-    apr_table_add(t, "OAuth2-Claim-role", "admin");
-    apr_table_add(t, "connection", "keep-alive, X-Forwarded-User");
-    apr_table_add(t, "Origin", "o");
-    assert_int_equal(oauth2_request_identity_find(t, names, 4, &conn), 3);
-    assert_string_equal(names[0], "x-forwarded-USER");
-    assert_string_equal(names[1], "X_Forwarded_Email");
-    assert_string_equal(names[2], "OAuth2-Claim-role");
-    assert_string_equal(conn, "keep-alive, X-Forwarded-User");
-    /* More than max: the first max, then the rest once those are gone. */
-    assert_int_equal(oauth2_request_identity_find(t, names, 2, &conn), 2);
-    for (i = 0; i < 2; i++) {
-        apr_table_unset(t, names[i]);
-    }
-    assert_int_equal(oauth2_request_identity_find(t, names, 2, &conn), 1);
-    assert_string_equal(names[0], "OAuth2-Claim-role");
-    apr_table_clear(t);
-    apr_table_add(t, "Cache-Control", "no-cache");
-    assert_int_equal(oauth2_request_identity_find(t, names, 4, &conn), 0);
-    assert_null(conn);
-}
-
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -540,7 +505,6 @@ int main(void)
         T(test_request_form_without_body),
         T(test_request_redact),
         T(test_request_identity_headers),
-        T(test_request_identity_find),
         T(test_request_connection_strip_table),
     };
 #undef T
