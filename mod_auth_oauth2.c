@@ -2,9 +2,10 @@
  * mod_auth_oauth2.c: OAuth 2.0 / OpenID Connect login for Apache httpd 2.4.
  *
  * The Apache glue only: the module record, the directive table and its
- * setters, configuration create/merge/check, the hooks, and the mapping
- * from the engine's results to HTTP. The engine lives in src/ (see
- * README); src/apache.c and src/apache_endpoints.c adapt it to requests.
+ * setters, configuration create/merge/check, startup, and the hooks, each
+ * a few lines: build the request view, call the engine, apply its
+ * response (src/apache.c). The engine lives in src/ (see README); it
+ * decides every answer.
  */
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -18,8 +19,15 @@
 
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
-#include "src/base64url.h"
+#include "src/apache_authz.h"
+#include "src/apache_check.h"
+#include "src/apache_provider.h"
+#include "src/apache_shm.h"
+#include "src/apache_socache.h"
+#include "src/access.h"
+#include "src/crypto.h"
 #include "src/directives.h"
+#include "src/endpoints.h"
 #include "src/errors.h"
 #include "src/google.h"
 #include "src/store_shm.h"
@@ -167,67 +175,35 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return auth_oauth2_check_tree(ptemp, s);
 }
 
-/* Derives what a virtual host needs at run time from its configuration. */
+/* Builds a virtual host's site (the engine's) with its store: the shm
+ * table, or a socache store the glue makes with the site's store seal. */
 static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
                              server_rec *s, auth_oauth2_srv_conf *srv,
                              oauth2_store_t *shm)
 {
-    oauth2_cfg_t *c = srv->cfg;
-    const char *err = NULL, *ident;
-    unsigned char d[OAUTH2_SHA256_LEN];
-    apr_uri_t u;
+    oauth2_site_t *site = NULL;
+    oauth2_store_t *store = shm;
+    const char *err = NULL;
 
-    srv->http.timeout_ms = c->http_timeout * 1000L;
-    srv->http.connect_timeout_ms = c->http_timeout * 1000L;
-    srv->http.ca_file = c->ca_file;
-    srv->http.user_agent = "mod_auth_oauth2/" AUTH_OAUTH2_VERSION;
-    if (oauth2_seal_create(pconf, c->secrets, "state", &srv->seal_state, &err)
-            != APR_SUCCESS
-        || oauth2_seal_create(pconf, c->secrets, "session", &srv->seal_session,
-                              &err)
-               != APR_SUCCESS
-        || oauth2_seal_create(pconf, c->secrets, "store", &srv->seal_store,
-                              &err)
-               != APR_SUCCESS
-        || oauth2_provider_create(pconf, c, &srv->http, &srv->prov, &err)
-               != APR_SUCCESS) {
+    if (oauth2_site_create(pconf, srv->cfg,
+                           "mod_auth_oauth2/" AUTH_OAUTH2_VERSION, &site, &err)
+        != APR_SUCCESS) {
         return err;
     }
-    srv->callback_path = apr_pstrcat(pconf, c->prefix, "/callback", NULL);
-    if (c->redirect_uri != NULL
-        && apr_uri_parse(pconf, c->redirect_uri, &u) == APR_SUCCESS) {
-        srv->callback_path = u.path ? u.path : "/";
+    if (srv->cfg->store == OAUTH2_STORE_SOCACHE) {
+        err =
+            auth_oauth2_socache_create(pconf, ptemp, s, srv->cfg->store_spec,
+                                       site->seal_store, &srv->socache, &store);
+        if (err != NULL) {
+            return err;
+        }
     }
-    /* A session is bound to its scope: the provider and client that made
-     * it, the claims that chose its user and groups, and its cookie. A
-     * session id from a virtual host with another scope never finds a
-     * record here (the key), and a cookie session made there never opens
-     * here (the associated data of its seal). */
-    ident = apr_pstrcat(pconf, oauth2_provider_identity(srv->prov), "\n",
-                        c->client_id, "\n", c->remote_user_claim, "\n",
-                        c->groups_claim, "\n", c->cookie_name, NULL);
-    if (oauth2_crypto_sha256(ident, strlen(ident), d) != APR_SUCCESS) {
-        return "cannot hash the client identity";
+    if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
+        return err;
     }
-    memcpy(srv->key_tag, d, sizeof(srv->key_tag));
-    srv->session_aad =
-        apr_pstrcat(pconf, c->cookie_name, ":",
-                    oauth2_base64url_encode(pconf, d, sizeof(d)), NULL);
-    /* Cookie sessions keep the one-time markers and the bearer cache in
-     * shared memory. */
-    srv->cookie_sessions = c->store == OAUTH2_STORE_COOKIE;
-    srv->store = shm;
-    err = NULL;
-    if (c->store == OAUTH2_STORE_SOCACHE) {
-        err = auth_oauth2_socache_create(pconf, ptemp, s, c->store_spec,
-                                         srv->seal_store, &srv->socache,
-                                         &srv->store);
-    }
-    if (err == NULL) {
-        oauth2_groups_create(pconf, c, &srv->http, srv->store, &srv->groups,
-                             &err);
-    }
-    return err;
+    srv->site = site;
+    srv->prov = site->prov;
+    return NULL;
 }
 
 /* The largest shm capacity any virtual host asks for (0: none uses shm). */
@@ -297,8 +273,8 @@ static void child_init(apr_pool_t *p, server_rec *s)
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 
         auth_oauth2_socache_child_init(srv->socache, p);
-        if (srv->prov != NULL
-            && oauth2_provider_child_init(srv->prov, p) != APR_SUCCESS) {
+        if (srv->site != NULL
+            && oauth2_provider_child_init(srv->site->prov, p) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                          "OA2008: cannot create the provider's mutexes");
         }
@@ -319,16 +295,47 @@ static int post_read_request(request_rec *r)
     return DECLINED;
 }
 
+/* An endpoint's answer (out of quick_handler, whose every-request way
+ * stays short). */
+static int __attribute__((noinline))
+endpoint(request_rec *r, const oauth2_site_t *site, int which)
+{
+    oauth2_request_t v;
+    oauth2_response_t resp;
+
+    auth_oauth2_view(r, &v);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_handle(site, which, &v, &resp);
+    return auth_oauth2_respond(r, &resp);
+}
+
 /* The module's endpoints, before any access control. */
 static int quick_handler(request_rec *r, int lookup)
 {
-    auth_oauth2_srv_conf *srv;
+    const oauth2_site_t *site;
+    int which;
 
     if (lookup || r->main != NULL) {
         return DECLINED;
     }
-    srv = auth_oauth2_srv(r->server);
-    return srv->prov != NULL ? auth_oauth2_endpoint(r, srv) : DECLINED;
+    site = auth_oauth2_srv(r->server)->site;
+    which = site ? oauth2_endpoints_match(site, r->uri) : -1;
+    return which < 0 ? DECLINED : endpoint(r, site, which);
+}
+
+/* SetHandler oauth2-status: the counters. */
+static int status_handler(request_rec *r)
+{
+    oauth2_request_t v;
+    oauth2_response_t resp;
+
+    if (r->handler == NULL || strcmp(r->handler, AUTH_OAUTH2_STATUS) != 0) {
+        return DECLINED;
+    }
+    auth_oauth2_view(r, &v);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(auth_oauth2_srv(r->server)->site, &v, &resp);
+    return auth_oauth2_respond(r, &resp);
 }
 
 static int is_ours(request_rec *r)
@@ -341,94 +348,64 @@ static int is_ours(request_rec *r)
 /* A subrequest inherits the user its main request established, and an
  * internal redirect (ErrorDocument, mod_rewrite's [PT]) the one of the
  * request before it: by then the fixups may have taken the module's
- * cookies out of the headers they share. */
+ * cookies out of the headers they share. An internal redirect ran
+ * post_read_request again, which took the module's own identity headers
+ * for a client's: they are set again. */
 static int inherited(request_rec *r)
 {
     request_rec *from = r->main != NULL ? r->main : r->prev;
     auth_oauth2_req_t *parent;
+    oauth2_response_t resp;
 
     if (from == NULL || from->user == NULL) {
         return 0;
     }
-    parent = ap_get_module_config(from->request_config, &auth_oauth2_module);
-    if (parent == NULL || !parent->authenticated) {
+    parent = auth_oauth2_req_find(from);
+    if (parent == NULL || !parent->authn.authenticated) {
         return 0;
     }
     ap_set_module_config(r->request_config, &auth_oauth2_module, parent);
     r->user = from->user;
     r->ap_auth_type = from->ap_auth_type;
+    if (r->main == NULL) {
+        memset(&resp, 0, sizeof(resp));
+        oauth2_access_identity(auth_oauth2_dir(r), &parent->authn, &resp);
+        auth_oauth2_respond(r, &resp);
+    }
     return 1;
 }
 
 static int check_authn(request_rec *r)
 {
-    auth_oauth2_srv_conf *srv;
-    oauth2_dir_cfg_t *dir;
+    const oauth2_site_t *site;
     auth_oauth2_req_t *req;
-    apr_status_t rv;
-    int rc;
+    oauth2_request_t v;
+    oauth2_response_t resp;
 
     if (!is_ours(r)) {
         return DECLINED;
     }
-    srv = auth_oauth2_srv(r->server);
-    if (srv->prov == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "OA2009: AuthType oauth2 at %s, but this virtual host "
-                      "has no OAuth2Provider",
-                      r->uri);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    dir = auth_oauth2_dir(r);
-    if (inherited(r)) {
-        /* An internal redirect ran post_read_request again, which took
-         * the module's own identity headers for a client's. */
-        if (r->main == NULL) {
-            auth_oauth2_identity_set(r, srv, dir, auth_oauth2_req(r));
-        }
+    site = auth_oauth2_srv(r->server)->site;
+    if (site != NULL && inherited(r)) {
         return OK;
     }
     req = auth_oauth2_req(r);
-    rc = auth_oauth2_bearer(r, srv, dir, req);
-    if (rc == OK) {
-        auth_oauth2_identity_set(r, srv, dir, req);
-    }
-    if (rc != DECLINED) {
-        return rc;
-    }
-    rv = auth_oauth2_session_find(r, srv,
-                                  oauth2_dir_flag(dir->pass_access_token), req);
-    if (rv == APR_SUCCESS && oauth2_dir_flag(dir->pass_access_token)) {
-        rv = auth_oauth2_session_refresh(r, srv, req);
-    }
-    if (rv == APR_SUCCESS) {
-        auth_oauth2_identity_set(r, srv, dir, req);
-        auth_oauth2_strip_session_cookies(r, srv, req);
-        return OK;
-    }
-    req->authenticated = 0;
-    if (rv != OAUTH2_ENOTFOUND) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                      "OA2010: the session store (%s) is unavailable (%s)",
-                      srv->store ? oauth2_store_name(srv->store) : "cookie",
-                      oauth2_strerror(rv));
-        return auth_oauth2_fail(r, HTTP_SERVICE_UNAVAILABLE,
-                                "Temporarily unavailable",
-                                "Your session cannot be checked right now. "
-                                "Please try again in a few moments.",
-                                r->unparsed_uri);
-    }
-    return auth_oauth2_unauthenticated(r, srv, dir);
+    auth_oauth2_view(r, &v);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_access_check(site, auth_oauth2_dir(r), &v, &req->authn, &resp);
+    /* The fixups need not take the module's cookies out again. */
+    req->cookies_stripped = resp.cookie_in_was != NULL;
+    return auth_oauth2_respond(r, &resp);
 }
 
 /* The backend never sees the module's cookies (check_authn took them out
  * already on the common way of an authenticated request). */
 static int fixups(request_rec *r)
 {
-    auth_oauth2_srv_conf *srv = auth_oauth2_srv(r->server);
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
 
-    if (srv->prov != NULL) {
-        auth_oauth2_strip_cookies(r, srv);
+    if (site != NULL) {
+        auth_oauth2_strip_cookies(r, site);
     }
     return DECLINED;
 }
@@ -453,8 +430,8 @@ static int note_auth_failure(request_rec *r, const char *type)
     if (strcasecmp(type, AUTH_OAUTH2_TYPE) != 0) {
         return DECLINED;
     }
-    req = ap_get_module_config(r->request_config, &auth_oauth2_module);
-    if (req != NULL && req->authenticated) {
+    req = auth_oauth2_req_find(r);
+    if (req != NULL && req->authn.authenticated) {
         auth_oauth2_refused(r, req);
         return OK;
     }
@@ -465,12 +442,12 @@ static int note_auth_failure(request_rec *r, const char *type)
     return OK;
 }
 
-/* An error response of a request the module answered with a page of its
- * own (auth_oauth2_fail), or of a refused logged-in user. */
+/* An error response of a request the engine answered with a status and a
+ * page of the module's (auth_oauth2_respond keeps it), or of a refused
+ * logged-in user. */
 static void insert_error_filter(request_rec *r)
 {
-    auth_oauth2_req_t *req =
-        ap_get_module_config(r->request_config, &auth_oauth2_module);
+    const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
 
     if (req != NULL && req->page != NULL
         && (req->forbidden    ? r->status == HTTP_UNAUTHORIZED
@@ -499,7 +476,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_force_authn(force_authn, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_note_auth_failure(note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(fixups, NULL, NULL, APR_HOOK_LAST);
-    ap_hook_handler(auth_oauth2_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 /* Visible to httpd's loader; everything else is hidden (-fvisibility). */

@@ -3,12 +3,15 @@
  * oauth2-claim and oauth2-email-domain, registered with mod_authz_core so
  * that <RequireAll>, <RequireAny>, <RequireNone> and .htaccess work. Each
  * parses its Require line once (configuration time) and checks it against
- * the session that authentication decoded for the request. The group
- * addresses and resources that oauth2-group lines of the configuration
- * name are noted in the virtual host's configuration, for the login to
- * resolve; a resource of an .htaccess line is resolved on first use.
+ * the session that authentication decoded for the request, through the
+ * engine (access.h). The group addresses and resources that oauth2-group
+ * lines of the configuration name are noted in the virtual host's
+ * configuration, for the login to resolve; a resource of an .htaccess
+ * line is resolved on first use.
  */
-#include "apache.h"
+#include "apache_authz.h"
+
+#include <string.h>
 
 #include "apr_strings.h"
 #include "http_core.h"
@@ -17,8 +20,8 @@
 #include "http_request.h"
 #include "mod_auth.h"
 
+#include "access.h"
 #include "authz.h"
-#include "errors.h"
 
 static const void *regex_compile(apr_pool_t *p, const char *pattern,
                                  const char **err)
@@ -87,82 +90,41 @@ static const char *parse_domain(cmd_parms *cmd, const char *line,
                       "oauth2-email-domain");
 }
 
-/* The Require word of a rule, for messages. */
-static const char *rule_name(const oauth2_rule_t *rule)
-{
-    switch (rule->kind) {
-    case OAUTH2_RULE_GROUP:
-        return "oauth2-group";
-    case OAUTH2_RULE_CLAIM:
-        return "oauth2-claim";
-    case OAUTH2_RULE_EMAIL_DOMAIN:
-        return "oauth2-email-domain";
-    }
-    return "oauth2-?";
-}
-
-/* Resolves the resources of a rule that the session does not know yet
- * (the rule comes from an .htaccess file). 0: resolved (or nothing to
- * resolve); else the failure is logged and req->api_failed set. A bearer
- * token has no session to ask the APIs with: its resources stay unknown,
- * so such words do not admit it. */
-static int resolve(request_rec *r, auth_oauth2_req_t *req,
-                   const oauth2_rule_t *rule, const char *line)
-{
-    apr_array_header_t *terms =
-        req->bearer ? NULL
-                    : oauth2_authz_unresolved(r->pool, rule, req->session);
-    const char *err = NULL;
-    apr_status_t rv;
-
-    if (terms == NULL) {
-        return 0;
-    }
-    rv = auth_oauth2_session_resolve(r, auth_oauth2_srv(r->server), req, terms,
-                                     &err);
-    if (rv == APR_SUCCESS) {
-        return 0;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
-                  "OA2304: Require oauth2-group %.200s could not be checked "
-                  "for %.200s: %s (%s)",
-                  line, r->user, err ? err : "", oauth2_strerror(rv));
-    auth_oauth2_api_failed(r, req);
-    return -1;
-}
-
-/* One check for the three providers: the rule reads the session that
- * authentication decoded for this request. */
+/* One check for the three providers: the engine decides on the session
+ * that authentication decoded for this request. */
 static authz_status check_rule(request_rec *r, const char *line,
                                const void *parsed)
 {
-    auth_oauth2_req_t *req =
-        ap_get_module_config(r->request_config, &auth_oauth2_module);
+    auth_oauth2_req_t *req = auth_oauth2_req_find(r);
+    oauth2_request_t v;
+    oauth2_response_t resp;
+    oauth2_access_e rc;
 
     if (r->user == NULL) {
         return AUTHZ_DENIED_NO_USER;
     }
-    if (parsed == NULL) {
-        return AUTHZ_GENERAL_ERROR;
-    }
-    if (req == NULL || !req->authenticated) {
+    auth_oauth2_view(r, &v);
+    memset(&resp, 0, sizeof(resp));
+    rc = oauth2_access_authorize(auth_oauth2_srv(r->server)->site, &v,
+                                 req ? &req->authn : NULL, r->user, parsed,
+                                 line, &resp);
+    /* A session written back (rules resolved on first use) may carry
+     * cookies. */
+    auth_oauth2_respond(r, &resp);
+    switch (rc) {
+    case OAUTH2_ACCESS_GRANTED:
+        return AUTHZ_GRANTED;
+    case OAUTH2_ACCESS_DENIED:
         return AUTHZ_DENIED;
-    }
-    if (oauth2_authz_check(parsed, req->session)) {
-        return AUTHZ_GRANTED;
-    }
-    /* Fails closed: an error, not a denial, which <RequireNone> would
-     * turn into a grant. */
-    if (resolve(r, req, parsed, line) != 0) {
+    case OAUTH2_ACCESS_NO_USER:
+        return AUTHZ_DENIED_NO_USER;
+    case OAUTH2_ACCESS_API_FAILED:
+        auth_oauth2_api_failed(r, req);
+        return AUTHZ_GENERAL_ERROR;
+    case OAUTH2_ACCESS_ERROR:
         return AUTHZ_GENERAL_ERROR;
     }
-    if (oauth2_authz_check(parsed, req->session)) {
-        return AUTHZ_GRANTED;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
-                  "OA2301: user %.200s does not satisfy Require %s %.200s",
-                  r->user, rule_name(parsed), line);
-    return AUTHZ_DENIED;
+    return AUTHZ_GENERAL_ERROR;
 }
 
 static const authz_provider group_provider = { check_rule, parse_group };

@@ -21,7 +21,7 @@
 #include "http_log.h"
 #include "util_cfgtree.h"
 
-#include "apache.h"
+#include "apache_check.h"
 
 static int named(const ap_directive_t *d, const char *name)
 {

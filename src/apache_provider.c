@@ -7,7 +7,8 @@
  * same provider settings share one). A full restart (SIGHUP: every child
  * has exited) starts an empty view.
  */
-#include "apache.h"
+#include "apache_provider.h"
+#include "apache_shm.h"
 
 #include "apr_shm.h"
 #include "unixd.h"

@@ -6,7 +6,7 @@
  * or plain restart, which rereads the configuration in the same parent,
  * finds them again; the engine's store_shm.c formats and uses the table.
  */
-#include "apache.h"
+#include "apache_shm.h"
 
 #include "apr_shm.h"
 #include "util_mutex.h"

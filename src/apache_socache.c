@@ -6,7 +6,7 @@
  * touch and add, the failure handling the clients need) is the engine's
  * src/store_remote.c.
  */
-#include "apache.h"
+#include "apache_socache.h"
 
 #include "apr_strings.h"
 #include "ap_socache.h"

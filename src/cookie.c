@@ -103,7 +103,8 @@ static const char *find_text(const char *p, const char *end, const char *name,
         if (q == NULL) {
             return NULL;
         }
-        if (memcmp(q, name, n) == 0) {
+        /* The second byte first: most candidates are out without a call. */
+        if ((n == 1 || q[1] == name[1]) && memcmp(q, name, n) == 0) {
             return q;
         }
         p = q + 1;
@@ -154,19 +155,43 @@ static int pair_start(const char *header, const char *hit)
     return hit == header || hit[-1] == ';';
 }
 
+/* The value of the pair whose name ends before eq (its '=') into c, the
+ * name at hit: to the next ';', trimmed, without quotes. Returns where
+ * the value ends. */
+static const char *take_value(const char *hit, apr_size_t name_len,
+                              const char *eq, const char *end,
+                              oauth2_cookie_t *c)
+{
+    const char *e = memchr(eq, ';', (apr_size_t)(end - eq));
+
+    e = e ? e : end;
+    c->name = hit;
+    c->name_len = name_len;
+    c->value = eq + 1;
+    c->value_len = (apr_size_t)(e - eq - 1);
+    trim(&c->value, &c->value_len);
+    if (c->value_len >= 2 && c->value[0] == '"'
+        && c->value[c->value_len - 1] == '"') {
+        c->value++;
+        c->value_len -= 2;
+    }
+    return e;
+}
+
 /*
- * Finds the pairs called name without parsing the others: every '=' is a
- * candidate end of a name (a pair's first '=' follows its name and
- * spaces), checked with the same rules as oauth2_cookie_next: the name
- * starts a pair, the value runs to the next ';', trimmed, without quotes.
- * On the request hot path this costs a few memchr calls rather than a
- * scan of every cookie (the fuzz target checks that both ways agree).
+ * Finds the pairs called name without parsing the others: every
+ * occurrence of the name's text is a candidate, checked with the same
+ * rules as oauth2_cookie_next: it starts a pair (only spaces back to a
+ * ';' or the header's start), only spaces follow it up to a '=', the
+ * value runs to the next ';', trimmed, without quotes. On the request hot
+ * path this costs a few memchr calls for the name's first byte rather
+ * than a look at every '=' (the fuzz target checks that both ways agree).
  */
 apr_size_t oauth2_cookie_find(const char *header, const char *name,
                               oauth2_cookie_t *out, apr_size_t max)
 {
     apr_size_t len, name_len, found = 0;
-    const char *end, *eq, *b, *hit, *e;
+    const char *end, *hit, *eq;
 
     if (!header || !name || !out || max == 0) {
         return 0;
@@ -177,31 +202,16 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
         return 0;
     }
     end = header + len;
-    for (eq = memchr(header, '=', len); eq != NULL && found < max;
-         eq = eq + 1 < end ? memchr(eq + 1, '=', (apr_size_t)(end - eq - 1))
-                           : NULL) {
-        for (b = eq; b > header && is_cookie_space(b[-1]); b--) {
+    for (hit = find_text(header, end, name, name_len);
+         hit != NULL && found < max;
+         hit = find_text(hit + 1, end, name, name_len)) {
+        for (eq = hit + name_len; eq < end && is_cookie_space(*eq); eq++) {
         }
-        if ((apr_size_t)(b - header) < name_len || b[-1] != name[name_len - 1]
-            || memcmp(b - name_len, name, name_len) != 0
-            || !pair_start(header, b - name_len)) {
+        if (eq == end || *eq != '=' || !pair_start(header, hit)) {
             continue;
         }
-        hit = b - name_len;
-        e = memchr(eq, ';', (apr_size_t)(end - eq));
-        e = e ? e : end;
-        out[found].name = hit;
-        out[found].name_len = name_len;
-        out[found].value = eq + 1;
-        out[found].value_len = (apr_size_t)(e - eq - 1);
-        trim(&out[found].value, &out[found].value_len);
-        if (out[found].value_len >= 2 && out[found].value[0] == '"'
-            && out[found].value[out[found].value_len - 1] == '"') {
-            out[found].value++;
-            out[found].value_len -= 2;
-        }
-        found++;
-        eq = e - 1 > eq ? e - 1 : eq; /* the value's own '='s are not names */
+        /* The value's own text is no name: go on after it. */
+        hit = take_value(hit, name_len, eq, end, &out[found++]) - 1;
     }
     return found;
 }

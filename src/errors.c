@@ -1,7 +1,151 @@
 /*
- * errors.c: names for the engine's status codes (see errors.h).
+ * errors.c: names for the engine's status codes, and the answer table
+ * (see errors.h).
  */
 #include "errors.h"
+
+#define ERR     OAUTH2_LOG_ERR
+#define WARNING OAUTH2_LOG_WARNING
+#define INFO    OAUTH2_LOG_INFO
+#define DEBUG   OAUTH2_LOG_DEBUG
+#define BARE    OAUTH2_SHOW_BARE
+#define PAGE    OAUTH2_SHOW_PAGE
+#define EPAGE   OAUTH2_SHOW_ERROR_PAGE
+#define JSON    OAUTH2_SHOW_JSON
+
+/* Statuses, as numbers (RFC 9110 §15): the engine sees no httpd.h. */
+#define S400 400
+#define S401 401
+#define S403 403
+#define S405 405
+#define S500 500
+#define S502 502
+#define S503 503
+
+/* Indexed by oauth2_answer_e. A user's own doing (a cancelled login, a
+ * reloaded callback) is never a 5xx: that would page someone's on-call. */
+static const oauth2_answer_t answers[OAUTH2_ANS_COUNT] = {
+    [OAUTH2_ANS_NO_PROVIDER] = { S500, ERR, BARE, NULL, NULL },
+    [OAUTH2_ANS_STORE_DOWN] = { S503, ERR, EPAGE, "Temporarily unavailable",
+                                "Your session cannot be checked right now. "
+                                "Please try again in a few moments." },
+    [OAUTH2_ANS_UNAUTH_401] = { S401, DEBUG, BARE, NULL, NULL },
+    [OAUTH2_ANS_UNAUTH_403] = { S403, DEBUG, BARE, NULL, NULL },
+    [OAUTH2_ANS_BEARER_CONFIG] = { S500, ERR, BARE, NULL, NULL },
+    [OAUTH2_ANS_BEARER_INVALID] = { S401, INFO, BARE, NULL, NULL },
+    [OAUTH2_ANS_STATE_FAILED] = { S500, ERR, BARE, NULL, NULL },
+    /* The message names the service (oauth2_response_provider_down). */
+    [OAUTH2_ANS_PROVIDER_DOWN] = { S502, ERR, EPAGE, "Sign-in is unavailable",
+                                   NULL },
+    [OAUTH2_ANS_BAD_QUERY] = { S400, INFO, PAGE, "Bad request",
+                               "The request's parameters are malformed or "
+                               "repeated." },
+    [OAUTH2_ANS_CB_MALFORMED] = { S400, WARNING, PAGE, "Login failed",
+                                  "The login response is malformed." },
+    [OAUTH2_ANS_CB_NO_STATE] = { S400, WARNING, PAGE, "Login failed",
+                                 "The login response is incomplete." },
+    [OAUTH2_ANS_CB_NO_COOKIE] = { S400, WARNING, PAGE, "Login failed",
+                                  "This login was not started in this "
+                                  "browser, or it took too long." },
+    [OAUTH2_ANS_CB_EXPIRED] = { S400, INFO, PAGE, "Login failed",
+                                "The login took too long." },
+    [OAUTH2_ANS_CB_BAD_STATE] = { S400, WARNING, PAGE, "Login failed",
+                                  "The login state is not valid." },
+    [OAUTH2_ANS_CB_REPLAY] = { S400, WARNING, PAGE, "Login failed",
+                               "This login response was already used." },
+    [OAUTH2_ANS_CB_STORE_DOWN] = { S503, ERR, PAGE, "Login unavailable",
+                                   "The session store is not available." },
+    [OAUTH2_ANS_CB_DENIED] = { S403, INFO, PAGE, "Not signed in",
+                               "The login was cancelled, or the sign-in "
+                               "service did not allow this account to sign "
+                               "in here." },
+    [OAUTH2_ANS_CB_INTERACTION] = { S403, INFO, PAGE, "Not signed in",
+                                    "The sign-in service needs you to sign "
+                                    "in or agree first." },
+    [OAUTH2_ANS_CB_ERROR] = { S502, ERR, PAGE, "Login failed",
+                              "The sign-in service could not complete the "
+                              "login." },
+    [OAUTH2_ANS_CB_ISSUER] = { S400, WARNING, PAGE, "Login failed",
+                               "The login response came from another "
+                               "provider." },
+    [OAUTH2_ANS_CB_NO_CODE] = { S400, WARNING, PAGE, "Login failed",
+                                "The login response has no code." },
+    [OAUTH2_ANS_CB_CODE_REFUSED] = { S400, WARNING, PAGE, "Login failed",
+                                     "The sign-in service did not accept "
+                                     "this login. Please start again." },
+    [OAUTH2_ANS_TOKEN_INVALID] = { S401, WARNING, PAGE, "Login failed",
+                                   "The identity token could not be "
+                                   "verified." },
+    [OAUTH2_ANS_LOGIN_INTERNAL] = { S500, ERR, PAGE, "Login failed",
+                                    "The login could not be completed." },
+    [OAUTH2_ANS_API_GROUPS] = { S502, ERR, PAGE, "Login failed",
+                                "The login provider's API could not tell "
+                                "which groups this account is in." },
+    [OAUTH2_ANS_SESSION_FULL] = { S503, WARNING, PAGE, "Login unavailable",
+                                  "The session store has no room for this "
+                                  "session. Please try again later." },
+    /* The message of the three: the reason the session failed. */
+    [OAUTH2_ANS_SESSION_REFUSED] = { S403, WARNING, PAGE, "Login failed",
+                                     NULL },
+    [OAUTH2_ANS_SESSION_STORE] = { S503, ERR, PAGE, "Login failed", NULL },
+    [OAUTH2_ANS_SESSION_FAILED] = { S500, ERR, PAGE, "Login failed", NULL },
+    [OAUTH2_ANS_BACKCHANNEL] = { S400, WARNING, JSON, NULL,
+                                 "{\"error\":\"invalid_request\"}\n" },
+    [OAUTH2_ANS_NOT_LOGGED_IN] = { S401, DEBUG, JSON, NULL,
+                                   "{\"error\":\"not logged in\"}\n" },
+    [OAUTH2_ANS_METHOD] = { S405, DEBUG, BARE, NULL, NULL },
+    /* The message names the user (oauth2_authn_forbidden). */
+    [OAUTH2_ANS_FORBIDDEN] = { S403, INFO, EPAGE, "Access denied", NULL },
+    [OAUTH2_ANS_API_FAILED] = { S502, ERR, EPAGE, "Access not checked",
+                                "The login provider's API did not answer "
+                                "whether this account may open this page. "
+                                "Please try again in a few moments." },
+};
+
+static const oauth2_answer_t unknown = { S500, ERR, BARE, NULL, NULL };
+
+const oauth2_answer_t *oauth2_answer(oauth2_answer_e a)
+{
+    if ((int)a < 0 || a >= OAUTH2_ANS_COUNT || answers[a].status == 0) {
+        return &unknown;
+    }
+    return &answers[a];
+}
+
+oauth2_answer_e oauth2_answer_redeem(apr_status_t rv)
+{
+    switch (rv) {
+    case OAUTH2_EBADSIG:
+    case OAUTH2_EREFUSED:
+    case OAUTH2_ENOTFOUND:
+    case OAUTH2_EMISMATCH:
+    case OAUTH2_EEXPIRED:
+    case OAUTH2_ENOTYET:
+    case OAUTH2_EMALFORMED:
+        return OAUTH2_ANS_TOKEN_INVALID;
+    case OAUTH2_ECONFIG:
+    case OAUTH2_ECRYPTO:
+        return OAUTH2_ANS_LOGIN_INTERNAL;
+    case OAUTH2_EREPLAY:
+        return OAUTH2_ANS_CB_CODE_REFUSED;
+    default:
+        return OAUTH2_ANS_PROVIDER_DOWN;
+    }
+}
+
+oauth2_answer_e oauth2_answer_session(apr_status_t rv)
+{
+    switch (rv) {
+    case OAUTH2_EMISMATCH:
+        return OAUTH2_ANS_SESSION_REFUSED;
+    case OAUTH2_EFULL:
+        return OAUTH2_ANS_SESSION_FULL;
+    case OAUTH2_ESTORE:
+        return OAUTH2_ANS_SESSION_STORE;
+    default:
+        return OAUTH2_ANS_SESSION_FAILED;
+    }
+}
 
 const char *oauth2_strerror(apr_status_t rv)
 {

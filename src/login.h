@@ -5,7 +5,7 @@
  * verification of the ID token, userinfo, and refreshing tokens.
  *
  * This file knows nothing about cookies or Apache: it turns a state and a
- * code into verified claims and tokens. The glue turns those into a
+ * code into verified claims and tokens; sessions.c turns those into a
  * session and a cookie.
  */
 #ifndef OAUTH2_LOGIN_H

@@ -16,21 +16,47 @@
 
 struct oauth2_store_t {
     const oauth2_store_ops_t *ops;
+    const oauth2_store_extra_t *extra; /* never NULL */
     void *ctx;
     const oauth2_seal_t *seal;
-    oauth2_shm_t *shm;
 };
+
+/* For stores without extra operations. */
+static const oauth2_store_extra_t no_extra = { NULL, NULL, NULL, NULL };
 
 oauth2_store_t *oauth2_store_create(apr_pool_t *p,
                                     const oauth2_store_ops_t *ops, void *ctx,
                                     const oauth2_seal_t *seal)
 {
+    return oauth2_store_create_extra(p, ops, NULL, ctx, seal);
+}
+
+oauth2_store_t *oauth2_store_create_extra(apr_pool_t *p,
+                                          const oauth2_store_ops_t *ops,
+                                          const oauth2_store_extra_t *extra,
+                                          void *ctx, const oauth2_seal_t *seal)
+{
     oauth2_store_t *st = apr_pcalloc(p, sizeof(*st));
 
     st->ops = ops;
+    st->extra = extra ? extra : &no_extra;
     st->ctx = ctx;
     st->seal = seal;
     return st;
+}
+
+/* The shm table's slot and version, as a store stamp and back. */
+static void shm_meta_out(const oauth2_shm_meta_t *in, oauth2_store_meta_t *out)
+{
+    out->expires = in->expires;
+    out->stamp = ((apr_uint64_t)in->slot << 32) | in->version;
+}
+
+static void shm_meta_in(const oauth2_store_meta_t *in, oauth2_shm_meta_t *out)
+{
+    out->expires = in->expires;
+    out->slot = (apr_uint32_t)(in->stamp >> 32);
+    out->version = (apr_uint32_t)in->stamp;
 }
 
 static apr_status_t shm_get(void *ctx, apr_pool_t *p, const unsigned char *key,
@@ -38,22 +64,23 @@ static apr_status_t shm_get(void *ctx, apr_pool_t *p, const unsigned char *key,
                             oauth2_store_meta_t *meta)
 {
     apr_size_t size = STORE_FIRST_BUF;
+    oauth2_shm_meta_t m;
     apr_status_t rv;
     char *buf = apr_palloc(p, size);
 
-    rv = oauth2_shm_get(ctx, key, now, buf, size, len, &meta->shm);
+    rv = oauth2_shm_get(ctx, key, now, buf, size, len, &m);
     if (rv == OAUTH2_EBUSY) {
         /* A writer replaced this very record while we read; once more. */
-        rv = oauth2_shm_get(ctx, key, now, buf, size, len, &meta->shm);
+        rv = oauth2_shm_get(ctx, key, now, buf, size, len, &m);
     }
     if (rv == OAUTH2_ETOOBIG && *len <= OAUTH2_MAX_SESSION_RECORD) {
         size = *len;
         buf = apr_palloc(p, size);
-        rv = oauth2_shm_get(ctx, key, now, buf, size, len, &meta->shm);
+        rv = oauth2_shm_get(ctx, key, now, buf, size, len, &m);
     }
     if (rv == APR_SUCCESS) {
         *rec = buf;
-        meta->expires = meta->shm.expires;
+        shm_meta_out(&m, meta);
     }
     return rv == OAUTH2_EBUSY ? OAUTH2_ESTORE : rv;
 }
@@ -97,21 +124,78 @@ static apr_status_t shm_put_new(void *ctx, apr_pool_t *p,
     return oauth2_shm_put_new(ctx, key, rec, len, expires, now);
 }
 
+static apr_status_t shm_get_prefix(void *ctx, const unsigned char *key,
+                                   apr_time_t now, char *buf,
+                                   apr_size_t bufsize, apr_size_t *len,
+                                   oauth2_store_meta_t *meta)
+{
+    oauth2_shm_meta_t m;
+    apr_status_t rv =
+        oauth2_shm_get_prefix(ctx, key, now, buf, bufsize, len, &m);
+
+    if (rv == OAUTH2_EBUSY) {
+        /* A writer replaced this very record while we read; once more. */
+        rv = oauth2_shm_get_prefix(ctx, key, now, buf, bufsize, len, &m);
+    }
+    if (rv == APR_SUCCESS) {
+        shm_meta_out(&m, meta);
+    }
+    return rv;
+}
+
+static apr_status_t shm_check(void *ctx, const oauth2_store_meta_t *meta,
+                              apr_time_t now, apr_time_t *expires)
+{
+    oauth2_shm_meta_t m;
+
+    shm_meta_in(meta, &m);
+    return oauth2_shm_check(ctx, &m, now, expires);
+}
+
+static apr_status_t shm_stats(void *ctx, oauth2_store_stats_t *out)
+{
+    oauth2_shm_stats_t st;
+
+    oauth2_shm_stats(ctx, &st);
+    out->capacity = st.capacity;
+    out->live = st.live;
+    out->chunks_free = st.chunks_free;
+    out->size = st.size;
+    out->evictions = st.evictions;
+    out->refused = st.refused;
+    out->markers_evicted = st.markers_evicted;
+    out->repairs = st.repairs;
+    return APR_SUCCESS;
+}
+
+static int shm_report(void *ctx, apr_time_t now, apr_interval_time_t interval,
+                      oauth2_store_report_t *out)
+{
+    oauth2_shm_report_t rep;
+
+    if (!oauth2_shm_report(ctx, now, interval, &rep)) {
+        return 0;
+    }
+    out->evictions = rep.evictions;
+    out->repairs = rep.repairs;
+    out->capacity = rep.capacity;
+    return 1;
+}
+
 static const oauth2_store_ops_t shm_ops = {
     "shm", shm_get, shm_put, shm_add, shm_touch, shm_remove, shm_put_new,
 };
 
+static const oauth2_store_extra_t shm_extra = {
+    shm_get_prefix,
+    shm_check,
+    shm_stats,
+    shm_report,
+};
+
 oauth2_store_t *oauth2_store_shm(apr_pool_t *p, oauth2_shm_t *shm)
 {
-    oauth2_store_t *st = oauth2_store_create(p, &shm_ops, shm, NULL);
-
-    st->shm = shm;
-    return st;
-}
-
-oauth2_shm_t *oauth2_store_get_shm(const oauth2_store_t *st)
-{
-    return st->shm;
+    return oauth2_store_create_extra(p, &shm_ops, &shm_extra, shm, NULL);
 }
 
 const char *oauth2_store_name(const oauth2_store_t *st)
@@ -216,4 +300,57 @@ apr_status_t oauth2_store_remove(const oauth2_store_t *st, apr_pool_t *p,
                                  const unsigned char *key)
 {
     return st->ops->remove(st->ctx, p, key);
+}
+
+apr_status_t oauth2_store_get_prefix(const oauth2_store_t *st, apr_pool_t *p,
+                                     const unsigned char *key, apr_time_t now,
+                                     char *buf, apr_size_t bufsize,
+                                     apr_size_t *len, oauth2_store_meta_t *meta)
+{
+    char *rec;
+    apr_status_t rv;
+
+    memset(meta, 0, sizeof(*meta));
+    if (st->extra->get_prefix != NULL && st->seal == NULL) {
+        return st->extra->get_prefix(st->ctx, key, now, buf, bufsize, len,
+                                     meta);
+    }
+    rv = oauth2_store_get(st, p, key, now, &rec, len, meta);
+    if (rv == APR_SUCCESS) {
+        memcpy(buf, rec, *len < bufsize ? *len : bufsize);
+    }
+    return rv;
+}
+
+int oauth2_store_can_check(const oauth2_store_t *st)
+{
+    return st->extra->check != NULL && st->seal == NULL;
+}
+
+apr_status_t oauth2_store_check(const oauth2_store_t *st,
+                                const oauth2_store_meta_t *meta, apr_time_t now,
+                                apr_time_t *expires)
+{
+    if (st->extra->check == NULL || st->seal != NULL) {
+        return APR_ENOTIMPL;
+    }
+    return st->extra->check(st->ctx, meta, now, expires);
+}
+
+apr_status_t oauth2_store_stats(const oauth2_store_t *st,
+                                oauth2_store_stats_t *stats)
+{
+    memset(stats, 0, sizeof(*stats));
+    if (st->extra->stats == NULL) {
+        return APR_ENOTIMPL;
+    }
+    return st->extra->stats(st->ctx, stats);
+}
+
+int oauth2_store_report(const oauth2_store_t *st, apr_time_t now,
+                        apr_interval_time_t interval,
+                        oauth2_store_report_t *out)
+{
+    return st->extra->report != NULL
+           && st->extra->report(st->ctx, now, interval, out);
 }

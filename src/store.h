@@ -1,14 +1,20 @@
 /*
  * store.h: where sessions and one-time markers live, behind one interface:
- * the shared-memory table of this host (store_shm.c), an ap_socache
- * provider shared by several hosts (implemented by the glue, which owns
- * Apache's API), or nothing server-side at all (cookie sessions, handled
- * by the glue).
+ * the shared-memory table of this host (store_shm.c, through the
+ * functions below), or an ap_socache provider shared by several hosts
+ * (implemented by the glue, which owns Apache's API). Cookie sessions
+ * keep only their markers in a store (cookie_session.c).
  *
  * Keys are SHA-256 digests, never the secret they came from. Records in a
  * store outside this host are sealed (AES-256-GCM, the key as associated
  * data) by this layer, so a dump of that store reveals no token and a
  * record cannot be moved to another key.
+ *
+ * Besides the basic operations a store may offer what the request hot
+ * path and the status page need (oauth2_store_extra_t): a read of a
+ * record's first bytes, a check that a record read before is unchanged,
+ * counters, and rate-limited news for the log. Where a store does not,
+ * the functions below say so (APR_ENOTIMPL) or fall back to a whole read.
  */
 #ifndef OAUTH2_STORE_H
 #define OAUTH2_STORE_H
@@ -24,8 +30,28 @@
 /** What a get learns besides the record. */
 typedef struct {
     apr_time_t expires;
-    oauth2_shm_meta_t shm; /* shm only: slot and version */
+    apr_uint64_t stamp; /* names this version of the record, for
+                           oauth2_store_check (0: the store has none) */
 } oauth2_store_meta_t;
+
+/** Counters for the status page. */
+typedef struct {
+    apr_uint32_t capacity;        /* records (and markers) it holds */
+    apr_uint32_t live;            /* records stored */
+    apr_uint32_t chunks_free;     /* room for large records */
+    apr_uint64_t size;            /* bytes */
+    apr_uint64_t evictions;       /* live records dropped to make room */
+    apr_uint64_t refused;         /* writes refused for want of room */
+    apr_uint64_t markers_evicted; /* live markers dropped for markers */
+    apr_uint32_t repairs;         /* repairs after a writer died inside */
+} oauth2_store_stats_t;
+
+/** What oauth2_store_report has to tell. */
+typedef struct {
+    apr_uint64_t evictions; /* since the last report */
+    apr_uint32_t repairs;   /* since the last report */
+    apr_uint32_t capacity;
+} oauth2_store_report_t;
 
 /** A store implementation. Every function returns APR_SUCCESS,
  * OAUTH2_ENOTFOUND, OAUTH2_EREPLAY (add), OAUTH2_EFULL (put: no room,
@@ -51,6 +77,19 @@ typedef struct {
                             apr_time_t now);
 } oauth2_store_ops_t;
 
+/** What a store may offer besides the basic operations (each may be
+ * NULL); the matching oauth2_store_* functions say what they mean. */
+typedef struct {
+    apr_status_t (*get_prefix)(void *ctx, const unsigned char *key,
+                               apr_time_t now, char *buf, apr_size_t bufsize,
+                               apr_size_t *len, oauth2_store_meta_t *meta);
+    apr_status_t (*check)(void *ctx, const oauth2_store_meta_t *meta,
+                          apr_time_t now, apr_time_t *expires);
+    apr_status_t (*stats)(void *ctx, oauth2_store_stats_t *stats);
+    int (*report)(void *ctx, apr_time_t now, apr_interval_time_t interval,
+                  oauth2_store_report_t *out);
+} oauth2_store_extra_t;
+
 /** A store: an implementation, its context, and (for remote stores) the
  * keys that seal its records. */
 typedef struct oauth2_store_t oauth2_store_t;
@@ -62,12 +101,16 @@ oauth2_store_t *oauth2_store_create(apr_pool_t *p,
                                     const oauth2_store_ops_t *ops, void *ctx,
                                     const oauth2_seal_t *seal);
 
-/** A store over a shared-memory table (records not sealed: they never
- * leave this host's memory). */
-oauth2_store_t *oauth2_store_shm(apr_pool_t *p, oauth2_shm_t *shm);
+/** The same, with the extra operations of extra (may be NULL; a sealed
+ * store uses none of its reads, which would skip the opening). */
+oauth2_store_t *oauth2_store_create_extra(apr_pool_t *p,
+                                          const oauth2_store_ops_t *ops,
+                                          const oauth2_store_extra_t *extra,
+                                          void *ctx, const oauth2_seal_t *seal);
 
-/** The shm table under a store, or NULL for other kinds. */
-oauth2_shm_t *oauth2_store_get_shm(const oauth2_store_t *st);
+/** A store over a shared-memory table (records not sealed: they never
+ * leave this host's memory), with every extra operation. */
+oauth2_store_t *oauth2_store_shm(apr_pool_t *p, oauth2_shm_t *shm);
 
 /** The implementation's name ("shm", "redis", ...). */
 const char *oauth2_store_name(const oauth2_store_t *st);
@@ -106,5 +149,47 @@ apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,
 /** Removes a record. */
 apr_status_t oauth2_store_remove(const oauth2_store_t *st, apr_pool_t *p,
                                  const unsigned char *key);
+
+/**
+ * Copies at most bufsize bytes of the record under key into buf (buf
+ * non-NULL), *len its whole length: a reader of a record's first part
+ * copies no more. Lock-free in shm; elsewhere a whole read from p, then
+ * the copy. @return as oauth2_store_get
+ */
+apr_status_t oauth2_store_get_prefix(const oauth2_store_t *st, apr_pool_t *p,
+                                     const unsigned char *key, apr_time_t now,
+                                     char *buf, apr_size_t bufsize,
+                                     apr_size_t *len,
+                                     oauth2_store_meta_t *meta);
+
+/** Does oauth2_store_check work here (a copy of a record may be kept and
+ * checked instead of read again)? */
+int oauth2_store_can_check(const oauth2_store_t *st);
+
+/**
+ * Is the record read as meta unchanged and unexpired at now? Sets
+ * *expires (may be NULL) to its current expiry, which a touch may have
+ * moved without a change. Lock-free, no system call (shm).
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND (changed, removed or expired),
+ *         APR_ENOTIMPL (the store cannot tell)
+ */
+apr_status_t oauth2_store_check(const oauth2_store_t *st,
+                                const oauth2_store_meta_t *meta, apr_time_t now,
+                                apr_time_t *expires);
+
+/** The store's counters. @return APR_SUCCESS or APR_ENOTIMPL */
+apr_status_t oauth2_store_stats(const oauth2_store_t *st,
+                                oauth2_store_stats_t *stats);
+
+/**
+ * For a rate-limited log line: whether live records were evicted or the
+ * store repaired since the last report, once per interval across every
+ * process using it. Cheap when there is nothing to say.
+ * @return 1 with *out set, else 0 (also for stores that keep no such
+ *         count)
+ */
+int oauth2_store_report(const oauth2_store_t *st, apr_time_t now,
+                        apr_interval_time_t interval,
+                        oauth2_store_report_t *out);
 
 #endif /* OAUTH2_STORE_H */

@@ -366,7 +366,9 @@ static char *seal_plain(const char *param, const char *pt, apr_size_t len)
 
 /* The well-formed plaintext the tests vary: state "S", created NOW. */
 #define NOW_TEXT "1735689600000000"
-#define GOOD     "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0" "0"
+#define GOOD                              \
+    "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0" \
+    "0"
 
 static void test_state_inner_well_formed(void **state)
 {
@@ -387,13 +389,14 @@ static void test_state_inner_well_formed(void **state)
 /* The retry mark of a restarted login (invalid_grant) survives the seal. */
 static void test_state_retry_round_trip(void **state)
 {
-    static const char retried[] = "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0" "1";
+    static const char retried[] = "2\0S\0n\0v\0c\0" NOW_TEXT "\0/ret\0"
+                                  "1";
     oauth2_state_t *st;
 
     (void)state;
-    assert_int_equal(open_at(seal_plain("S", retried, sizeof(retried)), "S",
-                             NOW, &st),
-                     APR_SUCCESS);
+    assert_int_equal(
+        open_at(seal_plain("S", retried, sizeof(retried)), "S", NOW, &st),
+        APR_SUCCESS);
     assert_int_equal(st->retry, 1);
 }
 
@@ -407,11 +410,16 @@ static void test_state_inner_mismatch(void **state)
         apr_size_t len;
     } cases[] = {
 #define C(param, text) { param, text, sizeof(text) }
-        C("S", "2\0T\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
-        C("S", "2\0SS\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
-        C("SS", "2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
-        C("S", "2\0\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
-        C("S", "2\0s\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),
+        C("S", "2\0T\0n\0v\0c\0" NOW_TEXT "\0/\0"
+               "0"),
+        C("S", "2\0SS\0n\0v\0c\0" NOW_TEXT "\0/\0"
+               "0"),
+        C("SS", "2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+                "0"),
+        C("S", "2\0\0n\0v\0c\0" NOW_TEXT "\0/\0"
+               "0"),
+        C("S", "2\0s\0n\0v\0c\0" NOW_TEXT "\0/\0"
+               "0"),
 #undef C
     };
     apr_size_t i;
@@ -442,31 +450,47 @@ static void test_state_inner_malformed(void **state)
         C(""),
         N("2"),
         C("2"),
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/"),              /* 7 fields */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0\0extra"), /* 9 fields */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0\0"),      /* trailing NUL */
-        N("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),        /* last NUL gone */
-        N("2\0S\0n\0v\0c\0" NOW_TEXT),                  /* cut short */
-        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),        /* version 1 */
-        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/"),               /* old format */
-        C("\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),         /* no version */
-        C("22\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "0"),       /* version 22 */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "2"),        /* retry 2 */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"),            /* no retry */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0" "01"),       /* retry 01 */
-        C("2\0S\0n\0v\0c\0\0/\0" "0"),                    /* empty time */
-        C("2\0S\0n\0v\0c\0abc\0/\0" "0"),                 /* not a number */
-        C("2\0S\0n\0v\0c\0" NOW_TEXT "x\0/\0" "0"),       /* trailing junk */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/"), /* 7 fields */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0\0extra"), /* 9 fields */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0\0"), /* trailing NUL */
+        N("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0"),                        /* last NUL gone */
+        N("2\0S\0n\0v\0c\0" NOW_TEXT), /* cut short */
+        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0"),                              /* version 1 */
+        C("1\0S\0n\0v\0c\0" NOW_TEXT "\0/"), /* old format */
+        C("\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0"), /* no version */
+        C("22\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "0"), /* version 22 */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "2"),                                /* retry 2 */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"), /* no retry */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "\0/\0"
+          "01"), /* retry 01 */
+        C("2\0S\0n\0v\0c\0\0/\0"
+          "0"), /* empty time */
+        C("2\0S\0n\0v\0c\0abc\0/\0"
+          "0"), /* not a number */
+        C("2\0S\0n\0v\0c\0" NOW_TEXT "x\0/\0"
+          "0"), /* trailing junk */
         C("2\0S\0n\0v\0c\0"
-          "0x10\0/\0" "0"), /* hex */
+          "0x10\0/\0"
+          "0"), /* hex */
         C("2\0S\0n\0v\0c\0"
-          "99999999999999999999\0/\0" "0"), /* overflow */
+          "99999999999999999999\0/\0"
+          "0"), /* overflow */
         C("2\0S\0n\0v\0c\0"
-          "9223372036854775807\0/\0" "0"), /* far future */
+          "9223372036854775807\0/\0"
+          "0"), /* far future */
         C("2\0S\0n\0v\0c\0"
-          "-9223372036854775808\0/\0" "0"), /* INT64_MIN */
+          "-9223372036854775808\0/\0"
+          "0"), /* INT64_MIN */
         C("2\0S\0n\0v\0c\0"
-          "-1\0/\0" "0"), /* negative */
+          "-1\0/\0"
+          "0"), /* negative */
 #undef C
 #undef N
     };

@@ -1,0 +1,474 @@
+/*
+ * access.c: a request to a protected place (see access.h).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+#include <json.h>
+
+#include "access.h"
+#include "bearer.h"
+#include "bounds.h"
+#include "cookie.h"
+#include "errors.h"
+#include "redirect.h"
+#include "state.h"
+
+/* WWW-Authenticate for requests that cannot be sent to log in (RFC 6750
+ * §3); the realm is AuthName, quoted safely. */
+static const char *www_authenticate(oauth2_request_t *req, const char *error)
+{
+    char *q, *s;
+
+    oauth2_request_complete(req);
+    q = apr_pstrdup(req->pool, req->auth_name ? req->auth_name : "oauth2");
+    for (s = q; *s; s++) {
+        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) {
+            *s = '_';
+        }
+    }
+    return error ? apr_psprintf(req->pool, "Bearer realm=\"%s\", error=\"%s\"",
+                                q, error)
+                 : apr_psprintf(req->pool, "Bearer realm=\"%s\"", q);
+}
+
+/* CONTINUE as a's user, passing its access token when pass_token. */
+static void carry_on(const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a,
+                     int pass_token, oauth2_response_t *resp)
+{
+    resp->kind = OAUTH2_RESPONSE_CONTINUE;
+    resp->user = a->session->f[OAUTH2_SF_USER];
+    resp->identity = a->session;
+    resp->pass =
+        oauth2_dir_pass_claims(dir) | (pass_token ? OAUTH2_PASS_TOKEN : 0);
+}
+
+void oauth2_access_identity(const oauth2_dir_cfg_t *dir,
+                            const oauth2_authn_t *a, oauth2_response_t *resp)
+{
+    carry_on(dir, a,
+             oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET),
+             resp);
+}
+
+/* Builds and caches the session of a freshly verified bearer token. */
+static apr_status_t bearer_store(const oauth2_site_t *site,
+                                 oauth2_request_t *req,
+                                 const oauth2_claims_t *claims,
+                                 oauth2_authn_t *a, const char **err)
+{
+    oauth2_session_input_t in;
+    oauth2_session_t *s;
+    json_object *exp = oauth2_claims_get(claims, "exp");
+    apr_time_t expires = apr_time_from_sec(json_object_get_int64(exp));
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    memset(&in, 0, sizeof(in));
+    in.claims = claims;
+    in.user_claim = site->cfg->remote_user_claim;
+    in.groups_claim = site->cfg->groups_claim;
+    in.now = req->now;
+    in.max_age = expires - req->now;
+    rv = oauth2_session_build(req->pool, &in, &s, err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_session_encode(req->pool, s, &rec, &len);
+    }
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* A cache failure only costs a verification next time. */
+    oauth2_store_put(site->store, req->pool, a->key, rec, len, expires,
+                     req->now);
+    oauth2_sessions_report(site, req);
+    a->session = s;
+    a->expires = expires;
+    return APR_SUCCESS;
+}
+
+/* 401 for a bad bearer token (RFC 6750 §3.1). */
+static void bearer_refused(oauth2_request_t *req, oauth2_response_t *resp,
+                           const char *why)
+{
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BEARER_INVALID)->level,
+               "OA2303: bearer token refused: %s", why);
+    oauth2_response_answer(resp, req->pool, OAUTH2_ANS_BEARER_INVALID, NULL,
+                           NULL);
+    resp->www_authenticate = www_authenticate(req, "invalid_token");
+}
+
+/* Verifies the bearer token and caches what it says under a->key. */
+static void bearer_verify(const oauth2_site_t *site,
+                          const oauth2_dir_cfg_t *dir, oauth2_request_t *req,
+                          const char *token, oauth2_authn_t *a,
+                          oauth2_response_t *resp)
+{
+    oauth2_bearer_expect_t expect;
+    oauth2_claims_t *claims;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    expect.audience = dir->bearer_audience;
+    expect.client_id = site->cfg->client_id;
+    expect.allow_untyped = oauth2_dir_flag(dir->bearer_untyped);
+    expect.skew = apr_time_from_sec(site->cfg->clock_skew);
+    rv = oauth2_bearer_verify(req->pool, site->prov, token, &expect, req->now,
+                              &claims, &err);
+    if (rv == APR_SUCCESS) {
+        rv = bearer_store(site, req, claims, a, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        bearer_refused(req, resp, err ? err : oauth2_strerror(rv));
+        return;
+    }
+    a->authenticated = 1;
+    a->bearer = 1;
+}
+
+/* An `Authorization: Bearer` JWT where OAuth2AcceptBearer is On. A
+ * verified token is cached in the store under a hash of the token until
+ * it expires, so a repeated token costs one hash. Returns 0 when the
+ * request has no bearer token here, else 1 (a authenticated, or resp the
+ * answer). */
+static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                  oauth2_request_t *req, oauth2_authn_t *a,
+                  oauth2_response_t *resp)
+{
+    const char *header, *token, *id;
+
+    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)) {
+        return 0;
+    }
+    header = oauth2_request_header(req, "Authorization");
+    if (header == NULL || strncasecmp(header, "Bearer", 6) != 0) {
+        return 0;
+    }
+    if (dir->bearer_audience == NULL || site->store == NULL) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BEARER_CONFIG)->level,
+                   "OA2302: OAuth2AcceptBearer On needs "
+                   "OAuth2BearerAudience (and a server-side store)");
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_BEARER_CONFIG, NULL,
+                               NULL);
+        return 1;
+    }
+    token = oauth2_bearer_token(header);
+    if (token == NULL) {
+        bearer_refused(req, resp, "malformed Authorization header");
+        return 1;
+    }
+    /* The audience and the type rule are part of the key: a token good
+     * for one place is not cached as good for another's. */
+    id = apr_pstrcat(req->pool, "bearer:", dir->bearer_audience,
+                     oauth2_dir_flag(dir->bearer_untyped) ? "\nu\n" : "\n",
+                     token, NULL);
+    if (oauth2_site_key(site, req, id, strlen(id), a->key) == APR_SUCCESS
+        && oauth2_sessions_read(site, req, a) == APR_SUCCESS) {
+        a->authenticated = 1;
+        a->bearer = 1;
+        return 1;
+    }
+    bearer_verify(site, dir, req, token, a, resp);
+    return 1;
+}
+
+/* What to do without a session (OAuth2UnauthAction). */
+static void unauthenticated(const oauth2_site_t *site,
+                            const oauth2_dir_cfg_t *dir, oauth2_request_t *req,
+                            oauth2_authn_t *a, oauth2_response_t *resp)
+{
+    switch (oauth2_dir_unauth(dir)) {
+    case OAUTH2_UNAUTH_PASS:
+        /* Through, as nobody: "" satisfies mod_authz_core's need for a
+         * user, and the oauth2-* rules deny an anonymous request. */
+        a->anonymous = 1;
+        resp->kind = OAUTH2_RESPONSE_CONTINUE;
+        resp->user = "";
+        return;
+    case OAUTH2_UNAUTH_403:
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_403, NULL,
+                               NULL);
+        return;
+    case OAUTH2_UNAUTH_401:
+        break;
+    case OAUTH2_UNAUTH_AUTO:
+        if (oauth2_request_is_navigation(req)) {
+            oauth2_access_login(site, req, req->uri, 0, resp);
+            return;
+        }
+        break;
+    case OAUTH2_UNAUTH_LOGIN:
+    case OAUTH2_UNAUTH_UNSET:
+        oauth2_access_login(site, req, req->uri, 0, resp);
+        return;
+    }
+    oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_401, NULL, NULL);
+    resp->www_authenticate = www_authenticate(req, NULL);
+}
+
+/* The backend never sees the module's cookies: they come out of the
+ * Cookie header at the places the session lookup found them. */
+static void strip_cookies(const oauth2_site_t *site, oauth2_request_t *req,
+                          const oauth2_sessions_found_t *found,
+                          oauth2_response_t *resp)
+{
+    if (found->header == NULL) {
+        return;
+    }
+    resp->cookie_in_was = found->header;
+    resp->cookie_in =
+        oauth2_cookie_strip(req->pool, found->header, site->cfg->cookie_name,
+                            found->at, found->n, OAUTH2_SESSIONS_MAX_FOUND);
+}
+
+void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                         oauth2_request_t *req, oauth2_authn_t *a,
+                         oauth2_response_t *resp)
+{
+    oauth2_sessions_found_t found;
+    int need_tokens =
+        oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET);
+    apr_status_t rv;
+
+    if (site == NULL) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
+                   "OA2009: AuthType oauth2 at %s, but this virtual host "
+                   "has no OAuth2Provider",
+                   req->path);
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER, NULL,
+                               NULL);
+        return;
+    }
+    if (bearer(site, dir, req, a, resp)) {
+        if (a->authenticated) {
+            carry_on(dir, a, need_tokens, resp);
+        }
+        return;
+    }
+    found.header = NULL;
+    rv = oauth2_sessions_find(site, req, need_tokens, a, &found, resp);
+    if (rv == APR_SUCCESS && need_tokens) {
+        rv = oauth2_sessions_refresh(site, req, a, resp);
+    }
+    if (rv == APR_SUCCESS) {
+        carry_on(dir, a, need_tokens, resp);
+        strip_cookies(site, req, &found, resp);
+        return;
+    }
+    a->authenticated = 0;
+    if (rv != OAUTH2_ENOTFOUND) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_STORE_DOWN)->level,
+                   "OA2010: the session store (%s) is unavailable (%s)",
+                   site->store ? oauth2_store_name(site->store) : "cookie",
+                   oauth2_strerror(rv));
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_STORE_DOWN, NULL,
+                               req->uri);
+        return;
+    }
+    unauthenticated(site, dir, req, a, resp);
+}
+
+void oauth2_access_provider_down(const oauth2_site_t *site,
+                                 oauth2_request_t *req, oauth2_response_t *resp,
+                                 const char *link)
+{
+    oauth2_response_answer(
+        resp, req->pool, OAUTH2_ANS_PROVIDER_DOWN,
+        apr_psprintf(req->pool,
+                     "The sign-in service (%s) cannot be reached right now, "
+                     "so you cannot be logged in. Please try again in a few "
+                     "moments.",
+                     site->service),
+        link);
+}
+
+/* Expires the login states a browser still holds when it already has
+ * the maximum, so state cookies never pile up. */
+static void prune_states(const oauth2_site_t *site, oauth2_request_t *req,
+                         oauth2_response_t *resp)
+{
+    const char *header = oauth2_request_header(req, "Cookie");
+    const char *pos = header, *end;
+    oauth2_cookie_t c;
+    const char *names[OAUTH2_MAX_STATE_COOKIES];
+    int n = 0, i;
+    const apr_size_t plen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+
+    if (header == NULL || strlen(header) > OAUTH2_MAX_COOKIE_HEADER) {
+        return;
+    }
+    end = header + strlen(header);
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (c.name_len > plen
+            && strncmp(c.name, OAUTH2_STATE_COOKIE_PREFIX, plen) == 0) {
+            if (n == OAUTH2_MAX_STATE_COOKIES - 1) {
+                break;
+            }
+            names[n++] = apr_pstrmemdup(req->pool, c.name, c.name_len);
+        }
+    }
+    if (n < OAUTH2_MAX_STATE_COOKIES - 1) {
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        oauth2_site_cookie(site, req, resp, names[i], "", 0,
+                           site->callback_path);
+    }
+}
+
+/* A fresh state for a login to target, sealed for its cookie. */
+static apr_status_t new_state(const oauth2_site_t *site, oauth2_request_t *req,
+                              const char *target, int retry,
+                              oauth2_state_t **st, char **value)
+{
+    const char *err = NULL;
+    apr_status_t rv = oauth2_state_create(req->pool, target, req->now, st);
+
+    if (rv == APR_SUCCESS) {
+        (*st)->retry = retry;
+        rv = oauth2_state_seal(req->pool, site->seal_state, *st, value, &err);
+    }
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_STATE_FAILED)->level,
+                   "OA2107: cannot create a login state: %s",
+                   err ? err : oauth2_strerror(rv));
+    }
+    return rv;
+}
+
+void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
+                         const char *return_to, int retry,
+                         oauth2_response_t *resp)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_client_t cl;
+    oauth2_state_t *st;
+    const char *err = NULL, *target;
+    char *value;
+    apr_status_t rv;
+
+    oauth2_request_complete(req);
+    rv = oauth2_redirect_validate(req->pool, return_to, req->host,
+                                  site->cfg->redirect_hosts, &target, &err);
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2105: refused return URL %.200s (%s); using /",
+                   return_to ? return_to : "(none)", err ? err : "");
+        target = "/";
+    }
+    rv = oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err);
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_PROVIDER_DOWN)->level,
+                   "OA2106: cannot start a login: %s (%s)", err,
+                   oauth2_strerror(rv));
+        oauth2_access_provider_down(site, req, resp, target);
+        return;
+    }
+    if (new_state(site, req, target, retry, &st, &value) != APR_SUCCESS) {
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_STATE_FAILED, NULL,
+                               NULL);
+        return;
+    }
+    prune_states(site, req, resp);
+    oauth2_site_cookie(site, req, resp,
+                       oauth2_state_cookie_name(req->pool, st->state), value,
+                       OAUTH2_STATE_LIFETIME, site->callback_path);
+    oauth2_site_client(site, req, &cl);
+    oauth2_response_redirect(
+        resp, oauth2_login_authorize_url(req->pool, &cl, ep, st));
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2108: sent to log in, returning to %.200s", target);
+}
+
+/* The Require word of a rule, for messages. */
+static const char *rule_name(const oauth2_rule_t *rule)
+{
+    switch (rule->kind) {
+    case OAUTH2_RULE_GROUP:
+        return "oauth2-group";
+    case OAUTH2_RULE_CLAIM:
+        return "oauth2-claim";
+    case OAUTH2_RULE_EMAIL_DOMAIN:
+        return "oauth2-email-domain";
+    }
+    return "oauth2-?";
+}
+
+/* Resolves the resources of a rule that the session does not know yet
+ * (the rule comes from an .htaccess file). 0: resolved (or nothing to
+ * resolve); else the failure is logged. A bearer token has no session to
+ * ask the APIs with: its resources stay unknown, so such words do not
+ * admit it. */
+static int resolve(const oauth2_site_t *site, oauth2_request_t *req,
+                   oauth2_authn_t *a, const char *user,
+                   const oauth2_rule_t *rule, const char *line,
+                   oauth2_response_t *resp)
+{
+    apr_array_header_t *terms =
+        a->bearer ? NULL : oauth2_authz_unresolved(req->pool, rule, a->session);
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (terms == NULL) {
+        return 0;
+    }
+    rv = oauth2_sessions_resolve(site, req, a, terms, resp, &err);
+    if (rv == APR_SUCCESS) {
+        return 0;
+    }
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_API_FAILED)->level,
+               "OA2304: Require oauth2-group %.200s could not be checked "
+               "for %.200s: %s (%s)",
+               line, user, err ? err : "", oauth2_strerror(rv));
+    return -1;
+}
+
+oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
+                                        oauth2_request_t *req,
+                                        oauth2_authn_t *a, const char *user,
+                                        const oauth2_rule_t *rule,
+                                        const char *line,
+                                        oauth2_response_t *resp)
+{
+    if (user == NULL) {
+        return OAUTH2_ACCESS_NO_USER;
+    }
+    if (rule == NULL) {
+        return OAUTH2_ACCESS_ERROR;
+    }
+    if (a == NULL || !a->authenticated) {
+        return OAUTH2_ACCESS_DENIED;
+    }
+    if (oauth2_authz_check(rule, a->session)) {
+        return OAUTH2_ACCESS_GRANTED;
+    }
+    if (site == NULL || resolve(site, req, a, user, rule, line, resp) != 0) {
+        return site == NULL ? OAUTH2_ACCESS_ERROR : OAUTH2_ACCESS_API_FAILED;
+    }
+    if (oauth2_authz_check(rule, a->session)) {
+        return OAUTH2_ACCESS_GRANTED;
+    }
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
+               "OA2301: user %.200s does not satisfy Require %s %.200s", user,
+               rule_name(rule), line);
+    return OAUTH2_ACCESS_DENIED;
+}
+
+const oauth2_page_t *oauth2_access_forbidden_page(const oauth2_site_t *site,
+                                                  apr_pool_t *p,
+                                                  const char *user)
+{
+    oauth2_page_t *pg = (oauth2_page_t *)oauth2_response_page(
+        p, OAUTH2_ANS_FORBIDDEN,
+        apr_psprintf(p,
+                     "You are logged in as %s, but this account is not "
+                     "allowed to open this page.",
+                     user ? user : ""),
+        site && site->cfg->prefix
+            ? apr_pstrcat(p, site->cfg->prefix, "/logout?rd=/", NULL)
+            : NULL);
+
+    pg->link_text = "Log out to use another account";
+    return pg;
+}

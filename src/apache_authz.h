@@ -1,0 +1,13 @@
+/*
+ * apache_authz.h: the authorization providers behind Require oauth2-group,
+ * oauth2-claim and oauth2-email-domain (apache_authz.c).
+ */
+#ifndef AUTH_OAUTH2_APACHE_AUTHZ_H
+#define AUTH_OAUTH2_APACHE_AUTHZ_H
+
+#include "apache.h"
+
+/** Registers the three providers with mod_authz_core (register_hooks). */
+void auth_oauth2_register_authz(apr_pool_t *p);
+
+#endif /* AUTH_OAUTH2_APACHE_AUTHZ_H */

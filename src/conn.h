@@ -1,0 +1,89 @@
+/*
+ * conn.h: what the engine keeps per client connection (the glue allocates
+ * it in the connection's pool and hands it over in every request view):
+ * a SHA-256 context its requests reuse for store keys, and the session
+ * record it read last. A keep-alive connection that presents the same
+ * session id again skips the hash and the copy, and only asks the store
+ * whether the record is unchanged (oauth2_store_check: a version and an
+ * expiry, lock-free in shm).
+ *
+ * One thread serves a connection at a time, so nothing here is locked.
+ * The copy is never written through: a request that changes its session
+ * decodes its own.
+ */
+#ifndef OAUTH2_CONN_H
+#define OAUTH2_CONN_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#include "bounds.h"
+#include "crypto.h"
+#include "request.h"
+#include "session.h"
+#include "store.h"
+
+/* The first copy of a record reads this much: the hot fields of an
+ * ordinary session, and nothing per request beyond it. */
+#define OAUTH2_CONN_FIRST_READ 2048
+
+/** The per-connection memo. Fields are read by sessions.c and tests. */
+typedef struct oauth2_conn_t {
+    apr_pool_t *pool; /* the connection's: the copy's buffer */
+    oauth2_hasher_t *hasher;
+    const void *owner; /* the site whose session the copy is */
+    int valid;         /* the fields below describe a copy */
+    int whole;         /* the copy holds the tokens too */
+    char id[OAUTH2_SESSION_ID_CHARS];
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    oauth2_session_t session; /* decoded, points into buf */
+    char *buf;
+    apr_size_t cap;
+    apr_size_t len; /* bytes copied */
+} oauth2_conn_t;
+
+/**
+ * A memo for a connection, from p (the connection's pool).
+ * @return APR_SUCCESS or OAUTH2_ECRYPTO (no hasher)
+ */
+apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out);
+
+/**
+ * The request's memo: its connection's, or one made for this request
+ * alone (views without a connection: tests, tools). NULL when none can
+ * be made.
+ */
+oauth2_conn_t *oauth2_conn_of(oauth2_request_t *req);
+
+/**
+ * The store key of id under tag (SHA-256 of tag | id), with the
+ * connection's hasher. @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_conn_key(oauth2_conn_t *c, const unsigned char *tag,
+                             apr_size_t taglen, const char *id, apr_size_t len,
+                             unsigned char key[OAUTH2_STORE_KEY_LEN]);
+
+/**
+ * Does the copy hold the session of id (compared in constant time) for
+ * owner, with the tokens when need_tokens, unchanged in st at now? Sets
+ * *expires to its current expiry. Costs no hash and no copy.
+ */
+int oauth2_conn_recall(oauth2_conn_t *c, const void *owner,
+                       const oauth2_store_t *st, const char *id, apr_size_t len,
+                       int need_tokens, apr_time_t now, apr_time_t *expires);
+
+/**
+ * Copies the record under key from st (which must be able to check:
+ * oauth2_store_can_check) into the connection's buffer, its hot part only
+ * unless need_tokens, decodes it and remembers it as the session of id
+ * for owner. scratch: a pool for the store's temporary use.
+ * @return APR_SUCCESS; OAUTH2_ENOTFOUND; OAUTH2_EMALFORMED and
+ *         OAUTH2_EEXPIRED (oauth2_session_decode); a store failure
+ */
+apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
+                              const oauth2_store_t *st, apr_pool_t *scratch,
+                              const unsigned char *key, const char *id,
+                              apr_size_t len, apr_time_t now, int need_tokens);
+
+#endif /* OAUTH2_CONN_H */

@@ -1,0 +1,721 @@
+/*
+ * endpoints.c: the module's own endpoints (see endpoints.h).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <json.h>
+
+#include "access.h"
+#include "authz.h"
+#include "base64url.h"
+#include "bounds.h"
+#include "cookie.h"
+#include "endpoints.h"
+#include "errors.h"
+#include "http.h"
+#include "login.h"
+#include "redirect.h"
+#include "sessions.h"
+#include "state.h"
+
+/* Query parameters that must appear at most once (RFC 6749 §3.1: "request
+ * and response parameters MUST NOT be included more than once"). */
+static const char *const single_params[] = {
+    "state", "code", "error", "iss", "rd", NULL,
+};
+
+/* Answers with a row of the table and logs nothing (the caller did). */
+static void answer(oauth2_request_t *req, oauth2_response_t *resp,
+                   oauth2_answer_e a, const char *message, const char *link)
+{
+    oauth2_response_answer(resp, req->pool, a, message, link);
+}
+
+/* A state value as we generate them: 22 base64url characters. */
+static int state_shape_ok(const char *s)
+{
+    apr_size_t i, n = strlen(s);
+
+    if (n != OAUTH2_BASE64URL_LEN(OAUTH2_STATE_ID_BYTES)) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Finds, clears and opens the state cookie of this callback. 0 with *st,
+ * or 1 when resp is the answer. */
+static int callback_state(const oauth2_site_t *site, oauth2_request_t *req,
+                          const char *state, oauth2_state_t **st,
+                          oauth2_response_t *resp)
+{
+    const char *name, *err = NULL;
+    oauth2_cookie_t c;
+    apr_status_t rv;
+
+    if (state == NULL || !state_shape_ok(state)) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2201: callback without a valid state parameter");
+        answer(req, resp, OAUTH2_ANS_CB_NO_STATE, NULL, "/");
+        return 1;
+    }
+    name = oauth2_state_cookie_name(req->pool, state);
+    if (oauth2_cookie_find(oauth2_request_header(req, "Cookie"), name, &c, 1)
+        == 0) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2202: callback without its state cookie (expired, "
+                   "another browser, or login CSRF)");
+        answer(req, resp, OAUTH2_ANS_CB_NO_COOKIE, NULL, "/");
+        return 1;
+    }
+    oauth2_site_cookie(site, req, resp, name, "", 0, site->callback_path);
+    rv = oauth2_state_open(req->pool, site->seal_state, c.value, c.value_len,
+                           state, req->now,
+                           apr_time_from_sec(OAUTH2_STATE_LIFETIME), st, &err);
+    if (rv != APR_SUCCESS) {
+        oauth2_answer_e a = rv == OAUTH2_EEXPIRED ? OAUTH2_ANS_CB_EXPIRED
+                                                  : OAUTH2_ANS_CB_BAD_STATE;
+
+        OAUTH2_LOG(req, oauth2_answer(a)->level,
+                   "OA2203: state cookie refused: %s", err);
+        answer(req, resp, a, NULL, "/");
+        return 1;
+    }
+    return 0;
+}
+
+/* Marks the state used (RFC 9700 §4.7: one-time use); refuses a replay.
+ * 0, or 1 when resp is the answer. */
+static int callback_once(const oauth2_site_t *site, oauth2_request_t *req,
+                         const oauth2_state_t *st, oauth2_response_t *resp)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *id = apr_pstrcat(req->pool, "state:", st->state, NULL);
+    apr_status_t rv;
+
+    if (site->store == NULL) {
+        return 0; /* no store: the cleared cookie is all */
+    }
+    rv = oauth2_site_key(site, req, id, strlen(id), key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_add(
+            site->store, req->pool, key,
+            st->created + apr_time_from_sec(OAUTH2_STATE_LIFETIME), req->now);
+    }
+    if (rv == OAUTH2_EREPLAY) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2204: replayed login state refused");
+        answer(req, resp, OAUTH2_ANS_CB_REPLAY, NULL, "/");
+        return 1;
+    }
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_ERR,
+                   "OA2205: session store failed while checking the state "
+                   "(%s)",
+                   oauth2_strerror(rv));
+        answer(req, resp, OAUTH2_ANS_CB_STORE_DOWN, NULL, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+/* The provider answered with error= (RFC 6749 §4.1.2.1). A user who
+ * cancelled or may not log in gets plain words and a way to try again
+ * (403), never a 5xx: that pages nobody's on-call. The provider's
+ * error_description is shown escaped and bounded. */
+static void callback_error(oauth2_request_t *req, const apr_table_t *args,
+                           const char *error, const oauth2_state_t *st,
+                           oauth2_response_t *resp)
+{
+    const char *desc = apr_table_get(args, "error_description");
+    oauth2_answer_e a = OAUTH2_ANS_CB_ERROR;
+    const char *msg;
+
+    if (strcmp(error, "access_denied") == 0) {
+        a = OAUTH2_ANS_CB_DENIED;
+    }
+    else if (strcmp(error, "login_required") == 0
+             || strcmp(error, "consent_required") == 0
+             || strcmp(error, "interaction_required") == 0
+             || strcmp(error, "account_selection_required") == 0) {
+        a = OAUTH2_ANS_CB_INTERACTION;
+    }
+    OAUTH2_LOG(req, oauth2_answer(a)->level,
+               "OA2206: the provider ended the login with error=%.64s", error);
+    msg = oauth2_answer(a)->message;
+    if (desc != NULL && *desc != '\0') {
+        msg = apr_psprintf(req->pool, "%s It said: \"%.300s\"", msg, desc);
+    }
+    answer(req, resp, a, msg, st->return_to);
+}
+
+/* Microsoft Entra ID leaves the groups out of a token when a user has
+ * too many ("group overage": _claim_names.groups or hasgroups instead);
+ * group rules then see none, which an administrator should learn. */
+static void warn_overage(oauth2_request_t *req, const oauth2_claims_t *claims)
+{
+    json_object *has = oauth2_claims_get(claims, "hasgroups");
+
+    if (oauth2_claims_get(claims, "_claim_names.groups") != NULL
+        || (has != NULL && json_object_get_boolean(has))) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2217: the provider left the user's groups out of the "
+                   "token (group overage): Require oauth2-group sees no "
+                   "groups for this user");
+    }
+}
+
+/* The provider refused the code (invalid_grant): a reload of the
+ * callback, a double click, the back button, a code used twice. The
+ * user's doing, not an outage: the state was valid, so the browser starts
+ * a fresh login to the same place, once; a second refusal in a row ends
+ * on a 400 page with a link to start again. */
+static void callback_refused_code(const oauth2_site_t *site,
+                                  oauth2_request_t *req,
+                                  const oauth2_state_t *st, const char *err,
+                                  oauth2_response_t *resp)
+{
+    if (!st->retry) {
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+                   "OA2220: the provider refused the code (%s): starting "
+                   "a fresh login",
+                   err ? err : "invalid_grant");
+        oauth2_access_login(site, req, st->return_to, 1, resp);
+        return;
+    }
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_CB_CODE_REFUSED)->level,
+               "OA2220: the provider refused the code of a restarted login "
+               "too (%s)",
+               err ? err : "invalid_grant");
+    answer(req, resp, OAUTH2_ANS_CB_CODE_REFUSED, NULL, st->return_to);
+}
+
+/* The code could not be redeemed. */
+static void callback_redeem_failed(const oauth2_site_t *site,
+                                   oauth2_request_t *req,
+                                   const oauth2_state_t *st, apr_status_t rv,
+                                   const char *err, oauth2_response_t *resp)
+{
+    oauth2_answer_e a = oauth2_answer_redeem(rv);
+
+    if (a == OAUTH2_ANS_CB_CODE_REFUSED) {
+        callback_refused_code(site, req, st, err, resp);
+        return;
+    }
+    OAUTH2_LOG(req, oauth2_answer(a)->level, "OA2207: login failed: %s (%s)",
+               err ? err : "", oauth2_strerror(rv));
+    if (a == OAUTH2_ANS_PROVIDER_DOWN) {
+        oauth2_access_provider_down(site, req, resp, st->return_to);
+        return;
+    }
+    answer(req, resp, a, NULL, st->return_to);
+}
+
+/* The session could not be created. The table may have had no room for
+ * it, even after evicting (issue 12 item 9): the session is refused,
+ * other users go on. */
+static void callback_session_failed(const oauth2_site_t *site,
+                                    oauth2_request_t *req, apr_status_t rv,
+                                    const char *user, const char *err,
+                                    oauth2_response_t *resp)
+{
+    oauth2_answer_e a = oauth2_answer_session(rv);
+    oauth2_store_stats_t st;
+
+    if (a == OAUTH2_ANS_SESSION_FULL) {
+        oauth2_store_stats(site->store, &st);
+        OAUTH2_LOG(req, oauth2_answer(a)->level,
+                   "OA2132: login of %.200s refused: %s; raise N in "
+                   "OAuth2SessionStore shm:%u or make sessions smaller "
+                   "(fewer claims or groups)",
+                   user, err, st.capacity);
+        answer(req, resp, a, NULL, NULL);
+        return;
+    }
+    OAUTH2_LOG(req, oauth2_answer(a)->level,
+               "OA2208: cannot create the session: %s", err);
+    answer(req, resp, a, err, NULL);
+}
+
+/* Redeems the code and logs the user in. */
+static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
+                            const oauth2_state_t *st, const char *code,
+                            oauth2_response_t *resp)
+{
+    const oauth2_endpoints_t *ep;
+    oauth2_login_result_t *res = NULL;
+    oauth2_client_t cl;
+    const char *err = NULL, *user = NULL;
+    apr_status_t rv;
+
+    oauth2_site_client(site, req, &cl);
+    rv = oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_login_redeem(req->pool, &cl, ep, st, code, req->now, &res,
+                                 &err);
+    }
+    if (rv != APR_SUCCESS) {
+        callback_redeem_failed(site, req, st, rv, err, resp);
+        return;
+    }
+    warn_overage(req, res->claims);
+    /* Google groups, GitLab projects, GitHub repositories the rules name:
+     * a failure refuses the login (fail closed), like a GitHub API's. */
+    rv = oauth2_groups_login(req->pool, site->groups, ep, res, req->now, &err);
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_API_GROUPS)->level,
+                   "OA2219: login failed: %s (%s)", err ? err : "",
+                   oauth2_strerror(rv));
+        answer(req, resp, OAUTH2_ANS_API_GROUPS, NULL, st->return_to);
+        return;
+    }
+    rv = oauth2_sessions_create(site, req, res, resp, &user, &err);
+    resp->user = user;
+    if (rv != APR_SUCCESS) {
+        callback_session_failed(site, req, rv, user, err, resp);
+        return;
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2209: user %.200s logged in", user);
+    oauth2_response_redirect(resp, st->return_to);
+}
+
+/* The checks of the callback's parameters after its state: error=, the
+ * issuer (RFC 9207 §2.4: an iss parameter must name our provider, the
+ * mix-up defence), the code. Returns the code, or NULL when resp is the
+ * answer. */
+static const char *callback_code(const oauth2_site_t *site,
+                                 oauth2_request_t *req, const apr_table_t *args,
+                                 const oauth2_state_t *st,
+                                 oauth2_response_t *resp)
+{
+    const char *error = apr_table_get(args, "error");
+    const char *iss = apr_table_get(args, "iss");
+    const char *code = apr_table_get(args, "code");
+
+    if (error != NULL) {
+        callback_error(req, args, error, st, resp);
+        return NULL;
+    }
+    if (iss != NULL && strcmp(iss, oauth2_provider_issuer(site->prov)) != 0) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2211: callback from another issuer %.200s", iss);
+        answer(req, resp, OAUTH2_ANS_CB_ISSUER, NULL, "/");
+        return NULL;
+    }
+    if (code == NULL || *code == '\0' || strlen(code) > OAUTH2_MAX_URL) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2212: callback without a usable code");
+        answer(req, resp, OAUTH2_ANS_CB_NO_CODE, NULL, "/");
+        return NULL;
+    }
+    return code;
+}
+
+static void endpoint_callback(const oauth2_site_t *site, oauth2_request_t *req,
+                              oauth2_response_t *resp)
+{
+    apr_table_t *args;
+    const char *bad = NULL, *code;
+    oauth2_state_t *st = NULL;
+
+    resp->redact_query = 1;
+    if (oauth2_request_parse_query(req->pool, req->args, single_params, &args,
+                                   &bad)
+        != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2210: callback with a repeated or malformed "
+                   "parameter %s",
+                   bad);
+        answer(req, resp, OAUTH2_ANS_CB_MALFORMED, NULL, "/");
+        return;
+    }
+    if (callback_state(site, req, apr_table_get(args, "state"), &st, resp)) {
+        return;
+    }
+    /* Nothing below writes to the store before the callback carries a
+     * code: an error= answer, or a callback that anyone can make with a
+     * state from /start, costs no store entry (issue 12 item 8). */
+    code = callback_code(site, req, args, st, resp);
+    if (code != NULL && !callback_once(site, req, st, resp)) {
+        callback_finish(site, req, st, code, resp);
+    }
+}
+
+/* The query of start and logout: NULL (and resp a 400) when malformed. */
+static apr_table_t *query(oauth2_request_t *req, oauth2_response_t *resp)
+{
+    apr_table_t *args;
+    const char *bad;
+
+    if (oauth2_request_parse_query(req->pool, req->args, single_params, &args,
+                                   &bad)
+        == APR_SUCCESS) {
+        return args;
+    }
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BAD_QUERY)->level,
+               "OA2218: malformed or repeated query parameters on %.100s",
+               req->path);
+    answer(req, resp, OAUTH2_ANS_BAD_QUERY, NULL, "/");
+    return NULL;
+}
+
+/* start?rd=URL: begins a login explicitly. */
+static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
+                           oauth2_response_t *resp)
+{
+    apr_table_t *args = query(req, resp);
+    const char *rd;
+
+    if (args != NULL) {
+        rd = apr_table_get(args, "rd");
+        oauth2_access_login(site, req, rd ? rd : "/", 0, resp);
+    }
+}
+
+/* A validated rd, or "/". */
+static const char *checked_rd(const oauth2_site_t *site, oauth2_request_t *req,
+                              const char *rd)
+{
+    const char *out, *err = NULL;
+
+    if (rd == NULL) {
+        return "/";
+    }
+    oauth2_request_complete(req);
+    if (oauth2_redirect_validate(req->pool, rd, req->host,
+                                 site->cfg->redirect_hosts, &out, &err)
+        != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
+                   "OA2213: refused redirect target %.200s (%s)", rd,
+                   err ? err : "");
+        return "/";
+    }
+    return out;
+}
+
+/* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
+ * provider's end_session_endpoint with the ID token as a hint and the
+ * (absolute) target to come back to, which the provider must have
+ * registered as a post_logout_redirect_uri. */
+static const char *end_session_url(const oauth2_site_t *site,
+                                   oauth2_request_t *req,
+                                   const oauth2_session_t *s, const char *rd)
+{
+    const oauth2_endpoints_t *ep;
+    const char *err, *back;
+
+    if (s->len[OAUTH2_SF_ID_TOKEN] == 0
+        || oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
+               != APR_SUCCESS
+        || ep->end_session == NULL) {
+        return NULL;
+    }
+    back = rd[0] == '/' ? oauth2_request_url(req, rd) : rd;
+    return apr_pstrcat(
+        req->pool, ep->end_session, strchr(ep->end_session, '?') ? "&" : "?",
+        "id_token_hint=",
+        oauth2_http_url_encode(req->pool, s->f[OAUTH2_SF_ID_TOKEN]),
+        "&client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
+        "&post_logout_redirect_uri=", oauth2_http_url_encode(req->pool, back),
+        NULL);
+}
+
+/* logout?rd=URL: ends the local session, then at the provider. */
+static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
+                            oauth2_response_t *resp)
+{
+    apr_table_t *args = query(req, resp);
+    oauth2_authn_t a;
+    const char *rd, *to = NULL;
+
+    if (args == NULL) {
+        return;
+    }
+    memset(&a, 0, sizeof(a));
+    rd = checked_rd(site, req, apr_table_get(args, "rd"));
+    if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
+        to = end_session_url(site, req, a.session, rd);
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s",
+                   a.session->f[OAUTH2_SF_USER],
+                   to ? ", continuing at the provider" : "");
+    }
+    oauth2_sessions_remove(site, req, &a, resp);
+    oauth2_response_redirect(resp, to ? to : rd);
+}
+
+/* An error answer of the back-channel logout endpoint (§2.8). */
+static void backchannel_error(oauth2_request_t *req, oauth2_response_t *resp,
+                              const char *why)
+{
+    OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BACKCHANNEL)->level,
+               "OA2215: back-channel logout refused: %s", why);
+    answer(req, resp, OAUTH2_ANS_BACKCHANNEL, NULL, NULL);
+}
+
+/* Marks the logout token's jti used (§2.6: a replay is refused). */
+static apr_status_t backchannel_once(const oauth2_site_t *site,
+                                     oauth2_request_t *req, const char *jti)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    apr_status_t rv =
+        oauth2_site_key(site, req, apr_pstrcat(req->pool, "jti:", jti, NULL),
+                        strlen(jti) + 4, key);
+
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_store_add(site->store, req->pool, key,
+                              req->now + apr_time_from_sec(3600), req->now);
+    }
+    return rv;
+}
+
+/* backchannel-logout: the provider POSTs a logout token (OpenID Connect
+ * Back-Channel Logout 1.0 §2.5-2.8). */
+static void endpoint_backchannel(const oauth2_site_t *site,
+                                 oauth2_request_t *req, oauth2_response_t *resp)
+{
+    const char *token = NULL, *err = NULL, *sid, *sub;
+    oauth2_claims_t *claims;
+    oauth2_client_t cl;
+    apr_status_t rv;
+    int n;
+
+    if (oauth2_request_form_value(req, "logout_token", OAUTH2_MAX_JWT + 1024,
+                                  OAUTH2_MAX_JWT, &token)
+        != APR_SUCCESS) {
+        backchannel_error(req, resp, "no single logout_token in a form body");
+        return;
+    }
+    oauth2_site_client(site, req, &cl);
+    rv = oauth2_login_verify_logout_token(req->pool, &cl, token, req->now,
+                                          &claims, &err);
+    if (rv != APR_SUCCESS) {
+        backchannel_error(req, resp, err ? err : oauth2_strerror(rv));
+        return;
+    }
+    rv = backchannel_once(site, req, oauth2_claims_get_string(claims, "jti"));
+    if (rv != APR_SUCCESS) {
+        backchannel_error(req, resp,
+                          rv == OAUTH2_EREPLAY ? "replayed logout token (jti)"
+                                               : "the store failed");
+        return;
+    }
+    sid = oauth2_claims_get_string(claims, "sid");
+    sub = oauth2_claims_get_string(claims, "sub");
+    n = oauth2_sessions_logout_by(site, req, sid, sub);
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+               "OA2216: back-channel logout of %s %.200s: %d session(s)",
+               sid ? "sid" : "sub", sid ? sid : sub, n);
+    oauth2_response_body(resp, 200, NULL, NULL);
+}
+
+/* A JSON string literal (RFC 8259 §7) of s. */
+static const char *json_str(apr_pool_t *p, const char *s)
+{
+    json_object *o = json_object_new_string(s);
+    const char *out = apr_pstrdup(
+        p, json_object_to_json_string_ext(o, JSON_C_TO_STRING_NOSLASHESCAPE));
+
+    json_object_put(o);
+    return out;
+}
+
+/* The entries of a list field as JSON strings, each after sep. */
+static const char *json_list(apr_pool_t *p, const oauth2_session_t *s,
+                             oauth2_session_field_e field, const char *out)
+{
+    const char *pos = NULL, *g;
+
+    while ((g = oauth2_session_list_next(s, field, &pos)) != NULL) {
+        out = apr_pstrcat(p, out, *out ? "," : "", json_str(p, g), NULL);
+    }
+    return out;
+}
+
+/* The session's resources as JSON members: "project:acme/app":
+ * "developer", "repo:acme/app": "none", ... */
+static const char *resources_json(apr_pool_t *p, const oauth2_session_t *s)
+{
+    const char *pos = NULL, *k, *v, *out = "";
+
+    while ((k = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos)) != NULL
+           && (v = oauth2_session_list_next(s, OAUTH2_SF_RESOURCES, &pos))
+                  != NULL) {
+        out = apr_pstrcat(p, out, *out ? "," : "", json_str(p, k), ":",
+                          json_str(p, oauth2_authz_level_name(p, k, atoi(v))),
+                          NULL);
+    }
+    return out;
+}
+
+/* userinfo: the current session as JSON, or 401. */
+static void endpoint_userinfo(const oauth2_site_t *site, oauth2_request_t *req,
+                              oauth2_response_t *resp)
+{
+    const oauth2_session_t *s;
+    const char *groups;
+    oauth2_authn_t a;
+
+    memset(&a, 0, sizeof(a));
+    if (oauth2_sessions_find(site, req, 0, &a, NULL, resp) != APR_SUCCESS) {
+        answer(req, resp, OAUTH2_ANS_NOT_LOGGED_IN, NULL, NULL);
+        resp->www_authenticate = "Bearer realm=\"oauth2\"";
+        return;
+    }
+    s = a.session;
+    groups = json_list(req->pool, s, OAUTH2_SF_GROUPS, "");
+    groups = json_list(req->pool, s, OAUTH2_SF_API_GROUPS, groups);
+    oauth2_response_body(
+        resp, 200, "application/json",
+        apr_psprintf(
+            req->pool,
+            "{\"user\":%s,\"email\":%s,\"preferred_username\":%s,"
+            "\"groups\":[%s],\"resources\":{%s},\"expires\":%" APR_TIME_T_FMT
+            "}\n",
+            json_str(req->pool, s->f[OAUTH2_SF_USER]),
+            json_str(req->pool, s->f[OAUTH2_SF_EMAIL]),
+            json_str(req->pool, s->f[OAUTH2_SF_USERNAME]), groups,
+            resources_json(req->pool, s),
+            apr_time_sec(a.expires < s->max_expires ? a.expires
+                                                    : s->max_expires)));
+}
+
+typedef void (*endpoint_fn)(const oauth2_site_t *, oauth2_request_t *,
+                            oauth2_response_t *);
+
+/* The endpoints, each with the one method it answers (HEAD is a GET). */
+static const struct {
+    const char *name;
+    const char *method;
+    endpoint_fn fn;
+} endpoints[] = {
+    { "callback", "GET", endpoint_callback },
+    { "start", "GET", endpoint_start },
+    { "logout", "GET", endpoint_logout },
+    { "userinfo", "GET", endpoint_userinfo },
+    { "backchannel-logout", "POST", endpoint_backchannel },
+};
+#define NENDPOINTS ((int)(sizeof(endpoints) / sizeof(endpoints[0])))
+
+/* The endpoint name a path gives, or NULL. */
+static const char *endpoint_name(const oauth2_site_t *site, const char *u)
+{
+    const char *prefix = site->cfg->prefix;
+    apr_size_t n;
+
+    /* Every request comes here: most are out at their second character
+     * (both paths start with '/'). */
+    if (u[0] == '/' && prefix[1] != '\0' && u[1] != prefix[1]
+        && u[1] != site->callback_path[1]) {
+        return NULL;
+    }
+    if (strcmp(u, site->callback_path) == 0) {
+        return "callback";
+    }
+    n = strlen(prefix);
+    if (strncmp(u, prefix, n) != 0 || u[n] != '/') {
+        return NULL;
+    }
+    return u + n + 1;
+}
+
+int oauth2_endpoints_match(const oauth2_site_t *site, const char *path)
+{
+    const char *name = path ? endpoint_name(site, path) : NULL;
+    int i;
+
+    for (i = 0; name != NULL && i < NENDPOINTS; i++) {
+        if (strcmp(name, endpoints[i].name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Does the request's method count as m (HEAD as GET, as Apache counts)? */
+static int method_is(const oauth2_request_t *req, const char *m)
+{
+    return req->method != NULL
+           && (strcmp(req->method, m) == 0
+               || (strcmp(m, "GET") == 0 && strcmp(req->method, "HEAD") == 0));
+}
+
+void oauth2_endpoints_handle(const oauth2_site_t *site, int which,
+                             oauth2_request_t *req, oauth2_response_t *resp)
+{
+    if (which < 0 || which >= NENDPOINTS) {
+        resp->kind = OAUTH2_RESPONSE_DECLINE;
+        return;
+    }
+    if (!method_is(req, endpoints[which].method)) {
+        answer(req, resp, OAUTH2_ANS_METHOD, NULL, NULL);
+        resp->allow = endpoints[which].method;
+        return;
+    }
+    endpoints[which].fn(site, req, resp);
+}
+
+/* The store's counters in Prometheus text format ("" without). */
+static const char *store_metrics(apr_pool_t *p, const oauth2_store_t *store)
+{
+    oauth2_store_stats_t st;
+
+    if (store == NULL || oauth2_store_stats(store, &st) != APR_SUCCESS) {
+        return "";
+    }
+    return apr_psprintf(p,
+                        "# TYPE oauth2_sessions_capacity gauge\n"
+                        "oauth2_sessions_capacity %u\n"
+                        "# TYPE oauth2_sessions_live gauge\n"
+                        "oauth2_sessions_live %u\n"
+                        "# TYPE oauth2_shm_chunks_free gauge\n"
+                        "oauth2_shm_chunks_free %u\n"
+                        "# TYPE oauth2_shm_bytes gauge\n"
+                        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+                        "# TYPE oauth2_sessions_evicted_total counter\n"
+                        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+                        "# TYPE oauth2_sessions_refused_total counter\n"
+                        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+                        "# TYPE oauth2_markers_evicted_total counter\n"
+                        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+                        "# TYPE oauth2_shm_repairs_total counter\n"
+                        "oauth2_shm_repairs_total %u\n",
+                        st.capacity, st.live, st.chunks_free, st.size,
+                        st.evictions, st.refused, st.markers_evicted,
+                        st.repairs);
+}
+
+void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,
+                             oauth2_response_t *resp)
+{
+    oauth2_provider_stats_t ps;
+    const char *body;
+
+    if (!method_is(req, "GET")) {
+        answer(req, resp, OAUTH2_ANS_METHOD, NULL, NULL);
+        resp->allow = "GET";
+        return;
+    }
+    body = store_metrics(req->pool, site ? site->store : NULL);
+    if (site != NULL) {
+        oauth2_provider_stats(site->prov, &ps);
+        /* The provider view is the whole server's: so are its counters. */
+        body = apr_psprintf(req->pool,
+                            "%s# TYPE oauth2_discovery_fetches_total counter\n"
+                            "oauth2_discovery_fetches_total %u\n"
+                            "# TYPE oauth2_jwks_fetches_total counter\n"
+                            "oauth2_jwks_fetches_total %u\n"
+                            "# TYPE oauth2_fetch_failures_total counter\n"
+                            "oauth2_fetch_failures_total %u\n",
+                            body, ps.discovery_fetches, ps.jwks_fetches,
+                            ps.fetch_failures);
+    }
+    oauth2_response_body(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
+                         body);
+}

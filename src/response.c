@@ -1,0 +1,178 @@
+/*
+ * response.c: building the engine's answers and rendering the module's
+ * page (see response.h). Statuses come from the answer table (errors.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "response.h"
+
+const oauth2_identity_header_t oauth2_identity_headers[] = {
+    { "X-Forwarded-User", OAUTH2_SF_USER },
+    { "X-Forwarded-Email", OAUTH2_SF_EMAIL },
+    { "X-Forwarded-Preferred-Username", OAUTH2_SF_USERNAME },
+    { "X-Forwarded-Groups", OAUTH2_SF_GROUPS_HEADER },
+    { "X-Forwarded-Access-Token", OAUTH2_SF_ACCESS_TOKEN },
+};
+
+const oauth2_page_t *oauth2_response_page(apr_pool_t *p, oauth2_answer_e a,
+                                          const char *message, const char *link)
+{
+    const oauth2_answer_t *row = oauth2_answer(a);
+    oauth2_page_t *pg = apr_pcalloc(p, sizeof(*pg));
+
+    pg->status = row->status;
+    pg->title = row->title;
+    pg->message = message ? message : row->message;
+    pg->link = link;
+    return pg;
+}
+
+void oauth2_response_answer(oauth2_response_t *resp, apr_pool_t *p,
+                            oauth2_answer_e a, const char *message,
+                            const char *link)
+{
+    const oauth2_answer_t *row = oauth2_answer(a);
+
+    resp->status = row->status;
+    switch (row->show) {
+    case OAUTH2_SHOW_BARE:
+        resp->kind = OAUTH2_RESPONSE_STATUS;
+        return;
+    case OAUTH2_SHOW_JSON:
+        oauth2_response_body(resp, row->status, "application/json",
+                             message ? message : row->message);
+        return;
+    case OAUTH2_SHOW_PAGE:
+        resp->kind = OAUTH2_RESPONSE_BODY;
+        break;
+    case OAUTH2_SHOW_ERROR_PAGE:
+        resp->kind = OAUTH2_RESPONSE_STATUS;
+        break;
+    }
+    resp->no_store = 1;
+    resp->page = oauth2_response_page(p, a, message, link);
+}
+
+void oauth2_response_redirect(oauth2_response_t *resp, const char *location)
+{
+    resp->kind = OAUTH2_RESPONSE_STATUS;
+    resp->status = 302;
+    resp->location = location;
+    resp->no_store = 1;
+}
+
+void oauth2_response_body(oauth2_response_t *resp, int status,
+                          const char *content_type, const char *body)
+{
+    resp->kind = OAUTH2_RESPONSE_BODY;
+    resp->status = status;
+    resp->no_store = 1;
+    resp->page = NULL;
+    resp->content_type = content_type;
+    resp->body = body;
+    resp->body_len = body ? strlen(body) : 0;
+}
+
+void oauth2_response_cookie(oauth2_response_t *resp, apr_pool_t *p,
+                            const char *set_cookie)
+{
+    if (set_cookie == NULL) {
+        return;
+    }
+    if (resp->cookies == NULL) {
+        resp->cookies = apr_array_make(p, 4, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(resp->cookies, const char *) = set_cookie;
+}
+
+const char *oauth2_html_escape(apr_pool_t *p, const char *s)
+{
+    apr_size_t i, n = 0;
+    char *out, *o;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        n += c == '<' || c == '>' ? 4
+             : c == '&'           ? 5
+             : c == '"'           ? 6
+             : c > 0x7f           ? 6
+                                  : 1;
+    }
+    out = o = apr_palloc(p, n + 1);
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '<' || c == '>') {
+            memcpy(o, c == '<' ? "&lt;" : "&gt;", 4);
+            o += 4;
+        }
+        else if (c == '&') {
+            memcpy(o, "&amp;", 5);
+            o += 5;
+        }
+        else if (c == '"') {
+            memcpy(o, "&quot;", 6);
+            o += 6;
+        }
+        else if (c > 0x7f) {
+            /* "&#" three digits ";": bytes 128..255. */
+            o[0] = '&';
+            o[1] = '#';
+            o[2] = (char)('0' + c / 100);
+            o[3] = (char)('0' + c / 10 % 10);
+            o[4] = (char)('0' + c % 10);
+            o[5] = ';';
+            o += 6;
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg)
+{
+    const char *title = oauth2_html_escape(p, pg->title ? pg->title : "");
+    const char *link = NULL;
+
+    if (pg->link != NULL) {
+        link = apr_pstrcat(
+            p, "<p><a href=\"", oauth2_html_escape(p, pg->link), "\">",
+            oauth2_html_escape(p, pg->link_text ? pg->link_text : "Try again"),
+            "</a></p>", NULL);
+    }
+    return apr_pstrcat(
+        p,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width\">"
+        "<title>",
+        title,
+        "</title><style>body{font-family:sans-serif;max-width:40em;"
+        "margin:4em auto;padding:0 1em;line-height:1.4}</style></head>"
+        "<body><h1>",
+        title, "</h1><p>",
+        oauth2_html_escape(p, pg->message ? pg->message : ""), "</p>",
+        link ? link : "", "</body></html>\n", NULL);
+}
+
+const char *oauth2_response_claim_name(apr_pool_t *p, const char *path, int env)
+{
+    const char *prefix = env ? "OAUTH2_CLAIM_" : "OAuth2-Claim-";
+    char *n = apr_pstrcat(p, prefix, path, NULL);
+    char *s;
+
+    for (s = n + strlen(prefix); *s; s++) {
+        if (!apr_isalnum(*s) && (env || (*s != '-' && *s != '.'))
+            && *s != '_') {
+            *s = '_';
+        }
+    }
+    return n;
+}

@@ -1,0 +1,526 @@
+/*
+ * test_access.c: unit tests for src/access.c, a request to a protected
+ * place, on a real shm store at a fixed clock: a valid session carries on
+ * with its identity and the module's cookies out of the backend's Cookie
+ * header; without one, OAuth2UnauthAction decides (a login for a browser
+ * navigation, 401 with the AuthName realm for scripts, 403, through as
+ * nobody); a store that cannot answer is a 503 page, not a login; bearer
+ * tokens (configuration refused, malformed, cached); starting a login
+ * (state cookie, pruning, a refused return URL, an unreachable provider's
+ * 502 page); the decision of Require rules; the refused user's page.
+ */
+#include "access.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "fake_server.h"
+#include "site_fixture.h"
+
+#define NOW      SF_NOW
+#define LATER(s) (NOW + apr_time_from_sec(s))
+#define SID      "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+#define CLAIMS \
+    "{\"sub\":\"alice\",\"email\":\"a@example.com\",\"groups\":[\"staff\"]}"
+#define BROWSER "text/html,application/xhtml+xml"
+
+/* Stores a session of claims under the id SID. */
+static void session(sf_t *f, const char *claims, const char *access)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *rec;
+    apr_size_t len;
+
+    rec = sf_record(f, claims, access, access ? LATER(3600) : 0, &len);
+    assert_int_equal(oauth2_site_key(f->site, sf_request(f, "GET", "/", NULL),
+                                     SID, strlen(SID), key),
+                     APR_SUCCESS);
+    assert_int_equal(
+        oauth2_store_put(f->store, f->pool, key, rec, len, LATER(600), NOW),
+        APR_SUCCESS);
+}
+
+static oauth2_dir_cfg_t *dir(sf_t *f)
+{
+    return oauth2_dir_cfg_create(f->pool);
+}
+
+/* check on a request with the given headers (name, value pairs, NULL). */
+static void check(sf_t *f, const oauth2_site_t *site, oauth2_dir_cfg_t *d,
+                  oauth2_request_t *r, oauth2_authn_t *a,
+                  oauth2_response_t *resp)
+{
+    memset(a, 0, sizeof(*a));
+    memset(resp, 0, sizeof(*resp));
+    (void)f;
+    oauth2_access_check(site, d, r, a, resp);
+}
+
+static void test_access_no_provider(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    check(&f, NULL, dir(&f), sf_request(&f, "GET", "/app", NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 500);
+    assert_non_null(strstr(sf_log(),
+                           "OA2009: AuthType oauth2 at /app, but "
+                           "this virtual host has no OAuth2Provider"));
+    sf_close(&f);
+}
+
+/* The hot path: the user, the identity to pass, the Cookie header the
+ * backend gets (ours out, the others as they were). */
+static void test_access_session(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_request_t *r;
+    oauth2_dir_cfg_t *d;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    session(&f, CLAIMS, "at-1");
+    d = dir(&f);
+    r = sf_request(&f, "GET", "/app", "Cookie",
+                   "a=1; oauth2_session=" SID "; b=2", NULL);
+    check(&f, f.site, d, r, &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "alice");
+    assert_ptr_equal(resp.identity, a.session);
+    assert_int_equal(resp.pass, 0);
+    assert_true(a.authenticated);
+    assert_ptr_equal(resp.cookie_in_was, oauth2_request_header(r, "Cookie"));
+    assert_string_equal(resp.cookie_in, "a=1; b=2");
+    assert_null(resp.cookies);
+    assert_string_equal(sf_log(), "");
+    /* OAuth2PassAccessToken and OAuth2PassClaims: passed on. */
+    d->pass_access_token = 1;
+    d->pass_claims = OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV;
+    r = sf_request(&f, "GET", "/app", "Cookie", "oauth2_session=" SID, NULL);
+    check(&f, f.site, d, r, &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_int_equal(resp.pass,
+                     OAUTH2_PASS_TOKEN | OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV);
+    assert_string_equal(resp.identity->f[OAUTH2_SF_ACCESS_TOKEN], "at-1");
+    assert_string_equal(resp.cookie_in, "");
+    sf_close(&f);
+}
+
+/* OAuth2UnauthAction auto: a browser navigation logs in, a script gets
+ * 401 with the place's AuthName as the realm. */
+static void test_access_unauth_auto(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *loc;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    check(&f, f.site, dir(&f),
+          sf_request(&f, "GET", "/app?x=1", "Accept", BROWSER, NULL), &a,
+          &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(resp.no_store, 1);
+    loc = resp.location;
+    assert_int_equal(strncmp(loc, "https://op.example.com/authorize?", 33), 0);
+    assert_non_null(strstr(loc, "code_challenge_method=S256"));
+    assert_non_null(strstr(loc, "redirect_uri=http%3A%2F%2Fapp.example.com"
+                                "%2Foauth2%2Fcallback"));
+    assert_int_equal(resp.cookies->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(resp.cookies, 0, const char *),
+                           "Path=/oauth2/callback; Max-Age=300"));
+    assert_non_null(strstr(sf_log(), "OA2108: sent to log in, returning to "
+                                     "/app?x=1"));
+    check(&f, f.site, dir(&f),
+          sf_request(&f, "GET", "/app", "Accept", BROWSER, "X-Requested-With",
+                     "XMLHttpRequest", NULL),
+          &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 401);
+    assert_string_equal(resp.www_authenticate, "Bearer realm=\"Staff\"");
+    assert_null(resp.cookies);
+    assert_null(resp.page);
+    sf_close(&f);
+}
+
+static void test_access_unauth_actions(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    d = dir(&f);
+    d->unauth = OAUTH2_UNAUTH_403;
+    check(&f, f.site, d, sf_request(&f, "GET", "/app", NULL), &a, &resp);
+    assert_int_equal(resp.status, 403);
+    assert_null(resp.www_authenticate);
+    d->unauth = OAUTH2_UNAUTH_401;
+    check(&f, f.site, d, sf_request(&f, "GET", "/app", "Accept", BROWSER, NULL),
+          &a, &resp);
+    assert_int_equal(resp.status, 401);
+    d->unauth = OAUTH2_UNAUTH_LOGIN;
+    check(&f, f.site, d,
+          sf_request(&f, "POST", "/app", "X-Requested-With", "x", NULL), &a,
+          &resp);
+    assert_int_equal(resp.status, 302);
+    d->unauth = OAUTH2_UNAUTH_PASS;
+    check(&f, f.site, d, sf_request(&f, "GET", "/app", NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "");
+    assert_null(resp.identity);
+    assert_true(a.anonymous);
+    assert_false(a.authenticated);
+    sf_close(&f);
+}
+
+/* The session cannot be checked: a 503 page, never a login. */
+static void test_access_store_down(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    f.site->store = sf_mem_store(&f, NULL);
+    f.site->memo = 0;
+    sf_mem_fail(OAUTH2_ESTORE);
+    check(&f, f.site, dir(&f),
+          sf_request(&f, "GET", "/app?q", "Accept", BROWSER, "Cookie",
+                     "oauth2_session=" SID, NULL),
+          &a, &resp);
+    sf_mem_fail(APR_SUCCESS);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 503);
+    assert_string_equal(resp.page->title, "Temporarily unavailable");
+    assert_string_equal(resp.page->link, "/app?q");
+    assert_non_null(strstr(sf_log(), "OA2010: the session store (memory) is "
+                                     "unavailable (OAUTH2_ESTORE)"));
+    sf_close(&f);
+}
+
+static void test_access_bearer(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *rec, *id;
+    apr_size_t len;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    d = dir(&f);
+    d->accept_bearer = 1;
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", "Bearer abc", NULL),
+          &a, &resp);
+    assert_int_equal(resp.status, 500);
+    assert_non_null(strstr(sf_log(), "OA2302"));
+    d->bearer_audience = "api";
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", "Bearer a b", NULL),
+          &a, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_string_equal(resp.www_authenticate,
+                        "Bearer realm=\"Staff\", error=\"invalid_token\"");
+    assert_non_null(strstr(sf_log(), "OA2303: bearer token refused: malformed "
+                                     "Authorization header"));
+    /* Not a bearer header: the session's way. */
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", "Basic eA==", "Accept",
+                     "application/json", NULL),
+          &a, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_null(strstr(resp.www_authenticate, "invalid_token"));
+    /* A token verified before: its cached session, no verification. */
+    id = "bearer:api\ntok.en.x";
+    assert_int_equal(oauth2_site_key(f.site, sf_request(&f, "GET", "/", NULL),
+                                     id, strlen(id), key),
+                     APR_SUCCESS);
+    rec = sf_record(&f, "{\"sub\":\"svc\"}", NULL, 0, &len);
+    oauth2_store_put(f.store, f.pool, key, rec, len, LATER(60), NOW);
+    check(
+        &f, f.site, d,
+        sf_request(&f, "GET", "/api", "Authorization", "Bearer tok.en.x", NULL),
+        &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "svc");
+    assert_true(a.bearer);
+    assert_null(resp.cookie_in_was);
+    /* The same token for another audience is verified (and fails). */
+    d->bearer_audience = "other";
+    check(
+        &f, f.site, d,
+        sf_request(&f, "GET", "/api", "Authorization", "Bearer tok.en.x", NULL),
+        &a, &resp);
+    assert_int_equal(resp.status, 401);
+    sf_close(&f);
+}
+
+/* A token verified once is cached under its hash until it expires: the
+ * next request costs a hash, not a verification (no JWKS fetch). A token
+ * that does not verify is a 401 with invalid_token. */
+static void test_access_bearer_verified_and_cached(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    const char *token, *hdr;
+    apr_pool_t *p;
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    memset(&fs, 0, sizeof(fs));
+    sf_oidc_routes(&fs, p, "");
+    fs_start(&fs);
+    o.base = fs.base;
+    sf_open(&f, &o);
+    token =
+        sf_jwt(f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}",
+               apr_psprintf(f.pool,
+                            "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":"
+                            "\"svc\",\"groups\":[\"bots\"],\"iat\":%ld,"
+                            "\"exp\":%ld}",
+                            fs.base, (long)apr_time_sec(NOW),
+                            (long)apr_time_sec(NOW) + 600));
+    hdr = apr_pstrcat(f.pool, "Bearer ", token, NULL);
+    d = dir(&f);
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "svc");
+    assert_string_equal(resp.identity->f[OAUTH2_SF_GROUPS_HEADER], "bots");
+    assert_true(a.bearer);
+    assert_int_equal(a.expires, LATER(600));
+    assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    /* The cache: the token's session under a hash of the audience and the
+     * token, until the token expires. */
+    {
+        unsigned char key[OAUTH2_STORE_KEY_LEN];
+        const char *id = apr_pstrcat(f.pool, "bearer:api\n", token, NULL);
+        oauth2_store_meta_t meta;
+        char *rec;
+        apr_size_t len;
+
+        assert_int_equal(oauth2_site_key(f.site,
+                                         sf_request(&f, "GET", "/", NULL), id,
+                                         strlen(id), key),
+                         APR_SUCCESS);
+        assert_int_equal(
+            oauth2_store_get(f.store, f.pool, key, NOW, &rec, &len, &meta),
+            APR_SUCCESS);
+        assert_int_equal(meta.expires, LATER(600));
+    }
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    assert_int_equal(fs_count(f.pool, &fs, NULL), 2); /* discovery, jwks */
+    /* The same token for another audience: verified, and refused. */
+    d->bearer_audience = "other";
+    check(&f, f.site, d,
+          sf_request(&f, "GET", "/api", "Authorization", hdr, NULL), &a, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_non_null(strstr(resp.www_authenticate, "error=\"invalid_token\""));
+    assert_non_null(strstr(sf_log(), "OA2303: bearer token refused"));
+    sf_close(&f);
+    fs_stop(&fs);
+    apr_pool_destroy(p);
+}
+
+/* A browser that holds the maximum of login states gets them expired. */
+static void test_access_login_prunes_states(void **state)
+{
+    oauth2_response_t resp;
+    const char *cookies = "x=1";
+    int i, expired = 0;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    for (i = 0; i < 7; i++) {
+        cookies = apr_psprintf(f.pool, "%s; oauth2_state_s%d=v", cookies, i);
+    }
+    memset(&resp, 0, sizeof(resp));
+    oauth2_access_login(f.site,
+                        sf_request(&f, "GET", "/", "Cookie", cookies, NULL),
+                        "//evil.example/", 0, &resp);
+    assert_int_equal(resp.status, 302);
+    for (i = 0; i < resp.cookies->nelts; i++) {
+        expired +=
+            strstr(APR_ARRAY_IDX(resp.cookies, i, const char *), "Max-Age=0")
+            != NULL;
+    }
+    assert_int_equal(expired, 7);
+    assert_int_equal(resp.cookies->nelts, 8);
+    assert_non_null(strstr(sf_log(), "OA2105: refused return URL "
+                                     "//evil.example/"));
+    assert_non_null(strstr(sf_log(), "returning to /\n"));
+    sf_close(&f);
+}
+
+/* The provider's discovery cannot be fetched: 502 naming the service. */
+static void test_access_provider_down(void **state)
+{
+    oauth2_response_t resp;
+    sf_opts_t o = { 0, "http://127.0.0.1:9", 0, 0, 0, 1 };
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_access_login(f.site, sf_request(&f, "GET", "/", NULL), "/app", 0,
+                        &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 502);
+    assert_string_equal(resp.page->title, "Sign-in is unavailable");
+    assert_non_null(strstr(resp.page->message, "The sign-in service "
+                                               "(127.0.0.1) cannot be "
+                                               "reached"));
+    assert_string_equal(resp.page->link, "/app");
+    assert_null(resp.cookies);
+    assert_non_null(strstr(sf_log(), "OA2106: cannot start a login"));
+    sf_close(&f);
+}
+
+static oauth2_rule_t *rule(sf_t *f, oauth2_rule_kind_e kind, const char *w)
+{
+    apr_array_header_t *words = apr_array_make(f->pool, 1, sizeof(char *));
+    oauth2_rule_t *r = NULL;
+    const char *err = NULL;
+
+    APR_ARRAY_PUSH(words, const char *) = w;
+    assert_int_equal(
+        oauth2_authz_parse(f->pool, kind, words, NULL, NULL, &r, &err),
+        APR_SUCCESS);
+    return r;
+}
+
+static void test_access_authorize(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_request_t *r;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    session(&f, CLAIMS, NULL);
+    r = sf_request(&f, "GET", "/app", "Cookie", "oauth2_session=" SID, NULL);
+    check(&f, f.site, dir(&f), r, &a, &resp);
+    assert_true(a.authenticated);
+    memset(&resp, 0, sizeof(resp));
+    assert_int_equal(oauth2_access_authorize(
+                         f.site, r, &a, "alice",
+                         rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
+                     OAUTH2_ACCESS_GRANTED);
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice",
+                                rule(&f, OAUTH2_RULE_GROUP, "admins"), "admins",
+                                &resp),
+        OAUTH2_ACCESS_DENIED);
+    assert_non_null(strstr(sf_log(), "OA2301: user alice does not satisfy "
+                                     "Require oauth2-group admins"));
+    assert_int_equal(oauth2_access_authorize(
+                         f.site, r, &a, "alice",
+                         rule(&f, OAUTH2_RULE_EMAIL_DOMAIN, "example.com"),
+                         "example.com", &resp),
+                     OAUTH2_ACCESS_DENIED); /* the email is not verified */
+    assert_int_equal(oauth2_access_authorize(
+                         f.site, r, &a, NULL,
+                         rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
+                     OAUTH2_ACCESS_NO_USER);
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", NULL, "x", &resp),
+        OAUTH2_ACCESS_ERROR);
+    a.authenticated = 0;
+    assert_int_equal(oauth2_access_authorize(
+                         f.site, r, &a, "",
+                         rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
+                     OAUTH2_ACCESS_DENIED);
+    sf_close(&f);
+}
+
+static void test_access_pages_and_identity(void **state)
+{
+    const oauth2_page_t *pg;
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    oauth2_session_t s;
+    const char *rec;
+    apr_size_t len;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    pg = oauth2_access_forbidden_page(f.site, f.pool, "alice");
+    assert_int_equal(pg->status, 403);
+    assert_string_equal(pg->title, "Access denied");
+    assert_string_equal(pg->message, "You are logged in as alice, but this "
+                                     "account is not allowed to open this "
+                                     "page.");
+    assert_string_equal(pg->link, "/oauth2/logout?rd=/");
+    assert_string_equal(pg->link_text, "Log out to use another account");
+    rec = sf_record(&f, CLAIMS, "at", LATER(60), &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &s), APR_SUCCESS);
+    memset(&a, 0, sizeof(a));
+    a.session = &s;
+    d = dir(&f);
+    d->pass_access_token = 1;
+    memset(&resp, 0, sizeof(resp));
+    oauth2_access_identity(d, &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "alice");
+    assert_int_equal(resp.pass, OAUTH2_PASS_TOKEN);
+    oauth2_access_identity(NULL, &a, &resp);
+    assert_int_equal(resp.pass, 0);
+    sf_close(&f);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test(f)
+    const struct CMUnitTest tests[] = {
+        T(test_access_no_provider),
+        T(test_access_session),
+        T(test_access_unauth_auto),
+        T(test_access_unauth_actions),
+        T(test_access_store_down),
+        T(test_access_bearer),
+        T(test_access_bearer_verified_and_cached),
+        T(test_access_login_prunes_states),
+        T(test_access_provider_down),
+        T(test_access_authorize),
+        T(test_access_pages_and_identity),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
+}

@@ -1,0 +1,248 @@
+/*
+ * test_conn.c: unit tests for src/conn.c, the per-connection memo, on a
+ * real shared-memory store: the same session id again is a version check
+ * only (no copy); a changed, removed or expired record, another id or
+ * another site is read again; only the hot part is copied unless the
+ * tokens are needed (or the hot part does not fit the first read); store
+ * keys from the connection's hasher.
+ */
+#include "conn.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "site_fixture.h"
+
+#define NOW      SF_NOW
+#define LATER(s) (NOW + apr_time_from_sec(s))
+#define ID       "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+#define ID2      "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+#define CLAIMS   "{\"sub\":\"alice\",\"email\":\"a@example.com\"}"
+
+static const unsigned char tag[8] = "scope...";
+
+/* Stores a record under the key of id; the key in key. */
+static void put(sf_t *f, oauth2_conn_t *c, const char *id, const char *rec,
+                apr_size_t len, unsigned char *key)
+{
+    assert_int_equal(oauth2_conn_key(c, tag, sizeof(tag), id, strlen(id), key),
+                     APR_SUCCESS);
+    assert_int_equal(
+        oauth2_store_put(f->store, f->pool, key, rec, len, LATER(600), NOW),
+        APR_SUCCESS);
+}
+
+static void test_conn_key(void **state)
+{
+    unsigned char a[OAUTH2_STORE_KEY_LEN], b[OAUTH2_STORE_KEY_LEN],
+        d[OAUTH2_SHA256_LEN];
+    oauth2_conn_t *c;
+    apr_pool_t *p;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    assert_int_equal(oauth2_conn_create(p, &c), APR_SUCCESS);
+    assert_int_equal(oauth2_conn_key(c, tag, sizeof(tag), ID, 43, a),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_conn_key(c, tag, sizeof(tag), ID, 43, b),
+                     APR_SUCCESS);
+    assert_memory_equal(a, b, sizeof(a));
+    /* SHA-256 of tag | id. */
+    assert_int_equal(
+        oauth2_crypto_sha256(apr_pstrcat(p, "scope...", ID, NULL), 8 + 43, d),
+        APR_SUCCESS);
+    assert_memory_equal(a, d, sizeof(a));
+    assert_int_equal(
+        oauth2_conn_key(c, (const unsigned char *)"other...", 8, ID, 43, b),
+        APR_SUCCESS);
+    assert_memory_not_equal(a, b, sizeof(a));
+    assert_false(c->valid);
+    apr_pool_destroy(p);
+}
+
+/* The same id again: only the version check; a change: read again. */
+static void test_conn_memo_same_and_changed(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    apr_time_t exp = 0;
+    const char *rec;
+    apr_size_t len;
+    oauth2_conn_t *c;
+    char *copy;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    rec = sf_record(&f, CLAIMS, NULL, 0, &len);
+    put(&f, c, ID, rec, len, key);
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        APR_SUCCESS);
+    assert_true(c->valid);
+    assert_true(c->whole);
+    assert_string_equal(c->session.f[OAUTH2_SF_USER], "alice");
+    assert_int_equal(c->meta.expires, LATER(600));
+    copy = c->buf;
+    assert_true(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_true(oauth2_conn_recall(c, f.site, f.store, ID, 43, 1, NOW, &exp));
+    assert_int_equal(exp, LATER(600));
+    /* A touch keeps the copy valid and moves its expiry. */
+    oauth2_store_touch(f.store, f.pool, key, LATER(900), NOW);
+    assert_true(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_int_equal(exp, LATER(900));
+    /* Another id, another site, a later clock past the expiry. */
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID2, 43, 0, NOW, &exp));
+    assert_false(oauth2_conn_recall(c, f.store, f.store, ID, 43, 0, NOW, &exp));
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 42, 0, NOW, &exp));
+    assert_false(
+        oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, LATER(900), &exp));
+    /* The record is rewritten: the copy is stale, a load reads the new. */
+    rec = sf_record(&f, "{\"sub\":\"alice2\"}", NULL, 0, &len);
+    assert_int_equal(
+        oauth2_store_put(f.store, f.pool, key, rec, len, LATER(600), NOW),
+        APR_SUCCESS);
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        APR_SUCCESS);
+    assert_string_equal(c->session.f[OAUTH2_SF_USER], "alice2");
+    assert_ptr_equal(c->buf, copy); /* the buffer is reused */
+    /* Removed: gone from the memo as well. */
+    oauth2_store_remove(f.store, f.pool, key);
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        OAUTH2_ENOTFOUND);
+    assert_false(c->valid);
+    sf_close(&f);
+}
+
+/* A long token: the first read copies the hot part only; a request that
+ * needs the tokens reads the whole record. */
+static void test_conn_memo_hot_part(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    char token[4001];
+    apr_time_t exp;
+    const char *rec;
+    apr_size_t len;
+    oauth2_conn_t *c;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    memset(token, 't', sizeof(token) - 1);
+    token[sizeof(token) - 1] = '\0';
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    rec = sf_record(&f, CLAIMS, token, LATER(3600), &len);
+    assert_true(len > OAUTH2_CONN_FIRST_READ);
+    put(&f, c, ID, rec, len, key);
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        APR_SUCCESS);
+    assert_false(c->whole);
+    assert_int_equal(c->len, OAUTH2_CONN_FIRST_READ);
+    assert_string_equal(c->session.f[OAUTH2_SF_USER], "alice");
+    assert_int_equal(c->session.len[OAUTH2_SF_ACCESS_TOKEN], 0);
+    assert_true(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 43, 1, NOW, &exp));
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 1),
+        APR_SUCCESS);
+    assert_true(c->whole);
+    assert_int_equal(c->session.len[OAUTH2_SF_ACCESS_TOKEN], 4000);
+    assert_true(oauth2_conn_recall(c, f.site, f.store, ID, 43, 1, NOW, &exp));
+    sf_close(&f);
+}
+
+/* Hot fields larger than the first read: the whole record is read. */
+static void test_conn_memo_large_hot_part(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    char *claims, big[3001];
+    const char *rec;
+    apr_size_t len;
+    oauth2_conn_t *c;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    claims =
+        apr_pstrcat(f.pool, "{\"sub\":\"alice\",\"note\":\"", big, "\"}", NULL);
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    rec = sf_record(&f, claims, NULL, 0, &len);
+    put(&f, c, ID, rec, len, key);
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        APR_SUCCESS);
+    assert_true(c->whole);
+    assert_int_equal(c->len, len);
+    sf_close(&f);
+}
+
+/* A record of an older format or a malformed one is not remembered. */
+static void test_conn_memo_bad_records(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    apr_time_t exp;
+    oauth2_conn_t *c;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    put(&f, c, ID, "not a session", 13, key);
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, f.pool, key, ID, 43, NOW, 0),
+        OAUTH2_EMALFORMED);
+    assert_false(c->valid);
+    assert_false(oauth2_conn_recall(c, f.site, f.store, ID, 43, 0, NOW, &exp));
+    sf_close(&f);
+}
+
+static void test_conn_of_request(void **state)
+{
+    oauth2_request_t *r;
+    oauth2_conn_t *c, *mine;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    r = sf_request(&f, "GET", "/", NULL);
+    c = oauth2_conn_of(r);
+    assert_non_null(c);
+    assert_ptr_equal(oauth2_conn_of(r), c);
+    assert_int_equal(oauth2_conn_create(f.pool, &mine), APR_SUCCESS);
+    r = sf_request(&f, "GET", "/", NULL);
+    r->conn = mine;
+    assert_ptr_equal(oauth2_conn_of(r), mine);
+    sf_close(&f);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test(f)
+    const struct CMUnitTest tests[] = {
+        T(test_conn_key),
+        T(test_conn_memo_same_and_changed),
+        T(test_conn_memo_hot_part),
+        T(test_conn_memo_large_hot_part),
+        T(test_conn_memo_bad_records),
+        T(test_conn_of_request),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
+}

@@ -1,0 +1,499 @@
+/*
+ * test_endpoints.c: unit tests for src/endpoints.c, the module's own
+ * endpoints, at a fixed clock on a real shm store, with a loopback
+ * provider (plain OAuth 2.0: a token endpoint and userinfo) where a login
+ * completes: which paths are endpoints and with which method; start; the
+ * callback's every refusal (a repeated or malformed parameter, no state,
+ * no state cookie, a bad state cookie, a replayed state, error=, another
+ * issuer, no code) and its redemption (a login, a refused code restarted
+ * once then refused, an unreachable provider's 502, a user without a
+ * subject refused); logout; userinfo; back-channel logout's refusals; the
+ * status body. Each answer with its status, page and log tag.
+ */
+#include "endpoints.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "fake_server.h"
+#include "site_fixture.h"
+
+#define TOKENS                                              \
+    "{\"access_token\":\"at-1\",\"token_type\":\"Bearer\"," \
+    "\"expires_in\":3600}"
+#define USERINFO                                                     \
+    "{\"sub\":\"alice\",\"email\":\"alice@example.com\",\"groups\":" \
+    "[\"staff\",\"ops\"]}"
+
+/* Answers a request of method to uri with the given headers. */
+static oauth2_response_t *call(sf_t *f, const char *method, const char *uri,
+                               const char *cookie)
+{
+    oauth2_response_t *resp = apr_pcalloc(f->pool, sizeof(*resp));
+    oauth2_request_t *r = sf_request(
+        f, method, uri, "Cookie", cookie, "Content-Type",
+        strcmp(method, "POST") == 0 ? "application/x-www-form-urlencoded"
+                                    : NULL,
+        NULL);
+
+    oauth2_endpoints_handle(f->site, oauth2_endpoints_match(f->site, r->path),
+                            r, resp);
+    return resp;
+}
+
+/* The value of query parameter name in url (not decoded), from p. */
+static const char *param(apr_pool_t *p, const char *url, const char *name)
+{
+    const char *s = strstr(url, apr_pstrcat(p, name, "=", NULL));
+
+    if (s == NULL) {
+        return NULL;
+    }
+    s += strlen(name) + 1;
+    return apr_pstrmemdup(p, s, strcspn(s, "&"));
+}
+
+/* A started login: its state and the Cookie header the browser holds. */
+static const char *start(sf_t *f, const char *rd, const char **cookie)
+{
+    oauth2_response_t *resp = call(
+        f, "GET", apr_pstrcat(f->pool, "/oauth2/start?rd=", rd, NULL), NULL);
+
+    assert_int_equal(resp->status, 302);
+    *cookie = sf_cookie_header(f->pool, resp);
+    return param(f->pool, resp->location, "state");
+}
+
+/* The callback of a started login with a code. */
+static oauth2_response_t *callback(sf_t *f, const char *code, const char *st,
+                                   const char *cookie)
+{
+    return call(f, "GET",
+                apr_pstrcat(f->pool, "/oauth2/callback?code=", code,
+                            "&state=", st, NULL),
+                cookie);
+}
+
+static void test_endpoints_match(void **state)
+{
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/callback"), 0);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/start"), 1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/logout"), 2);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/userinfo"), 3);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/backchannel-logout"), 4);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/other"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2x/start"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/app/oauth2/start"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, NULL), -1);
+    sf_close(&f);
+}
+
+static void test_endpoints_methods(void **state)
+{
+    oauth2_response_t *resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    resp = call(&f, "POST", "/oauth2/start", NULL);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp->status, 405);
+    assert_string_equal(resp->allow, "GET");
+    resp = call(&f, "GET", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 405);
+    assert_string_equal(resp->allow, "POST");
+    resp = call(&f, "HEAD", "/oauth2/start", NULL);
+    assert_int_equal(resp->status, 302);
+    memset(resp, 0, sizeof(*resp));
+    oauth2_endpoints_handle(f.site, -1, sf_request(&f, "GET", "/x", NULL),
+                            resp);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_DECLINE);
+    sf_close(&f);
+}
+
+static void test_endpoints_start(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    st = start(&f, "%2Fapp%3Fx%3D1", &cookie);
+    assert_int_equal(strlen(st), 22);
+    assert_int_equal(strncmp(cookie, "oauth2_state_", 13), 0);
+    assert_non_null(strstr(sf_log(), "returning to /app?x=1"));
+    resp = call(&f, "GET", "/oauth2/start?rd=/a&rd=/b", NULL);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->status, 400);
+    assert_string_equal(resp->page->title, "Bad request");
+    assert_non_null(strstr(sf_log(), "OA2218: malformed or repeated query "
+                                     "parameters on /oauth2/start"));
+    sf_close(&f);
+}
+
+/* uri with "state=S" made "state=<st>". */
+static const char *with_state(apr_pool_t *p, const char *uri, const char *st)
+{
+    const char *s = strstr(uri, "state=S");
+
+    if (s == NULL) {
+        return uri;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, uri, (apr_size_t)(s - uri)),
+                       "state=", st, s + 7, NULL);
+}
+
+/* Every refusal of the callback before the provider is asked: a 400 page
+ * (the module's, as the body), the request line redacted, a log tag. */
+static void test_endpoints_callback_refusals(void **state)
+{
+    static const struct {
+        const char *query;
+        int with_cookie;
+        const char *tag;
+        const char *message;
+    } cases[] = {
+        { "code=a&code=b&state=S", 1, "OA2210",
+          "The login response is malformed." },
+        { "code=%zz&state=S", 1, "OA2210", "The login response is malformed." },
+        { "code=a", 1, "OA2201", "The login response is incomplete." },
+        { "code=a&state=short", 1, "OA2201",
+          "The login response is incomplete." },
+        { "code=a&state=S", 0, "OA2202",
+          "This login was not started in this browser, or it took too long." },
+        { "state=S&iss=https%3A%2F%2Fevil.example", 1, "OA2211",
+          "The login response came from another provider." },
+        { "state=S", 1, "OA2212", "The login response has no code." },
+        { "state=S&code=", 1, "OA2212", "The login response has no code." },
+    };
+    apr_size_t i;
+    sf_t f;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_response_t *resp;
+        const char *cookie, *st, *q;
+
+        sf_open(&f, NULL);
+        st = start(&f, "/app", &cookie);
+        q = with_state(
+            f.pool,
+            apr_pstrcat(f.pool, "/oauth2/callback?", cases[i].query, NULL), st);
+        sf_log_clear();
+        resp = call(&f, "GET", q, cases[i].with_cookie ? cookie : NULL);
+        if (resp->kind != OAUTH2_RESPONSE_BODY || resp->status != 400
+            || strcmp(resp->page->message, cases[i].message) != 0
+            || strstr(sf_log(), cases[i].tag) == NULL || !resp->redact_query) {
+            fail_msg("%s: %d %s / %s", cases[i].query, resp->status,
+                     resp->page ? resp->page->message : "-", sf_log());
+        }
+        sf_close(&f);
+    }
+}
+
+/* A state cookie that does not open, for this state. */
+static void test_endpoints_callback_bad_state(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st, *other_cookie;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    st = start(&f, "/app", &cookie);
+    start(&f, "/app", &other_cookie);
+    /* The other login's sealed value under this login's name. */
+    resp = call(&f, "GET",
+                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
+                apr_pstrcat(f.pool, "oauth2_state_", st, "=",
+                            strchr(other_cookie, '=') + 1, NULL));
+    assert_int_equal(resp->status, 400);
+    assert_string_equal(resp->page->message, "The login state is not valid.");
+    assert_non_null(strstr(sf_log(), "OA2203: state cookie refused"));
+    /* The state cookie is cleared whatever happens. */
+    assert_non_null(
+        strstr(APR_ARRAY_IDX(resp->cookies, 0, const char *), "Max-Age=0"));
+    sf_close(&f);
+}
+
+/* error= from the provider: plain words, a 403 for the user's doing, the
+ * provider's description escaped by the template, a link to try again. */
+static void test_endpoints_callback_error(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    st = start(&f, "/app", &cookie);
+    resp = call(&f, "GET",
+                apr_pstrcat(f.pool,
+                            "/oauth2/callback?error=access_denied&state=", st,
+                            "&error_description=The+user+%3Cb%3Esaid%3C%2Fb%3E"
+                            "+no",
+                            NULL),
+                cookie);
+    assert_int_equal(resp->status, 403);
+    assert_string_equal(resp->page->title, "Not signed in");
+    assert_string_equal(resp->page->message,
+                        "The login was cancelled, or the sign-in service did "
+                        "not allow this account to sign in here. It said: "
+                        "\"The user <b>said</b> no\"");
+    assert_string_equal(resp->page->link, "/app");
+    assert_non_null(strstr(sf_log(), "OA2206: the provider ended the login "
+                                     "with error=access_denied"));
+    st = start(&f, "/app", &cookie);
+    resp = call(&f, "GET",
+                apr_pstrcat(f.pool,
+                            "/oauth2/callback?error=server_error&state=", st,
+                            NULL),
+                cookie);
+    assert_int_equal(resp->status, 502);
+    assert_string_equal(resp->page->title, "Login failed");
+    sf_close(&f);
+}
+
+/* A site whose loopback provider's token endpoint answers status/body. */
+static void open_with(sf_t *f, fs_t *fs, int status, const char *body,
+                      const char *userinfo)
+{
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+
+    memset(fs, 0, sizeof(*fs));
+    fs_route(fs, "POST", "/token", status, NULL, body);
+    fs_route(fs, "GET", "/userinfo", 200, NULL, userinfo);
+    fs_start(fs);
+    o.base = fs->base;
+    sf_open(f, &o);
+}
+
+static void close_with(sf_t *f, fs_t *fs)
+{
+    sf_close(f);
+    fs_stop(fs);
+}
+
+static void test_endpoints_login(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st, *session;
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    open_with(&f, &fs, 200, TOKENS, USERINFO);
+    st = start(&f, "/app", &cookie);
+    resp = callback(&f, "c1", st, cookie);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp->status, 302);
+    assert_string_equal(resp->location, "/app");
+    assert_string_equal(resp->user, "alice");
+    assert_true(resp->redact_query);
+    assert_non_null(strstr(sf_log(), "OA2209: user alice logged in"));
+    assert_non_null(strstr(fs_log(f.pool, &fs), "code=c1"));
+    session = sf_set_cookie(resp, "oauth2_session");
+    assert_non_null(session);
+    session = apr_pstrmemdup(f.pool, session, strcspn(session, ";"));
+    /* The same response again: the state was used. */
+    resp = callback(&f, "c1", st, cookie);
+    assert_int_equal(resp->status, 400);
+    assert_string_equal(resp->page->message,
+                        "This login response was already used.");
+    assert_non_null(strstr(sf_log(), "OA2204"));
+    /* userinfo with the session, and without. */
+    resp = call(&f, "GET", "/oauth2/userinfo", session);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(resp->content_type, "application/json");
+    assert_non_null(strstr(resp->body,
+                           "{\"user\":\"alice\",\"email\":"
+                           "\"alice@example.com\",\"preferred_"
+                           "username\":\"\",\"groups\":[\"staff\","
+                           "\"ops\"],\"resources\":{},\"expires\":"));
+    assert_int_equal(resp->no_store, 1);
+    resp = call(&f, "GET", "/oauth2/userinfo", NULL);
+    assert_int_equal(resp->status, 401);
+    assert_string_equal(resp->body, "{\"error\":\"not logged in\"}\n");
+    assert_string_equal(resp->www_authenticate, "Bearer realm=\"oauth2\"");
+    /* logout: to rd, the session gone. */
+    resp = call(&f, "GET", "/oauth2/logout?rd=/bye", session);
+    assert_int_equal(resp->status, 302);
+    assert_string_equal(resp->location, "/bye");
+    assert_non_null(strstr(sf_log(), "OA2214: user alice logged out\n"));
+    assert_non_null(strstr(sf_set_cookie(resp, "oauth2_session"), "Max-Age=0"));
+    resp = call(&f, "GET", "/oauth2/userinfo", session);
+    assert_int_equal(resp->status, 401);
+    resp = call(&f, "GET", "/oauth2/logout?rd=//evil.example", NULL);
+    assert_string_equal(resp->location, "/");
+    assert_non_null(strstr(sf_log(), "OA2213: refused redirect target "
+                                     "//evil.example"));
+    close_with(&f, &fs);
+}
+
+/* invalid_grant: a fresh login once, then a 400 page. */
+static void test_endpoints_refused_code(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st;
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    open_with(&f, &fs, 400, "{\"error\":\"invalid_grant\"}", USERINFO);
+    st = start(&f, "/app", &cookie);
+    resp = callback(&f, "c", st, cookie);
+    assert_int_equal(resp->status, 302);
+    assert_non_null(strstr(resp->location, "/authorize?"));
+    assert_non_null(strstr(sf_log(), "OA2220: the provider refused the code "
+                                     "(token endpoint answered HTTP 400, "
+                                     "error 'invalid_grant'): starting a "
+                                     "fresh login"));
+    /* The restarted login's own refusal is final. */
+    st = param(f.pool, resp->location, "state");
+    cookie = sf_cookie_header(f.pool, resp);
+    resp = callback(&f, "c", st, cookie);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->status, 400);
+    assert_string_equal(resp->page->message,
+                        "The sign-in service did not accept this login. "
+                        "Please start again.");
+    assert_string_equal(resp->page->link, "/app");
+    close_with(&f, &fs);
+}
+
+/* The provider fails: a 502 through the error response, naming it. A user
+ * the provider gives no subject: 403, the reason on the page. */
+static void test_endpoints_provider_faults(void **state)
+{
+    oauth2_response_t *resp;
+    const char *cookie, *st;
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    open_with(&f, &fs, 500, "{}", USERINFO);
+    st = start(&f, "/app", &cookie);
+    resp = callback(&f, "c", st, cookie);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp->status, 502);
+    assert_string_equal(resp->page->title, "Sign-in is unavailable");
+    assert_non_null(strstr(resp->page->message, "(127.0.0.1)"));
+    assert_non_null(strstr(sf_log(), "OA2207: login failed"));
+    close_with(&f, &fs);
+
+    open_with(&f, &fs, 200, TOKENS, "{\"email\":\"nobody@example.com\"}");
+    st = start(&f, "/app", &cookie);
+    resp = callback(&f, "c", st, cookie);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->status, 403);
+    assert_string_equal(resp->page->title, "Login failed");
+    assert_non_null(strstr(sf_log(), "OA2208: cannot create the session"));
+    assert_null(sf_set_cookie(resp, "oauth2_session"));
+    close_with(&f, &fs);
+}
+
+static void test_endpoints_backchannel_refusals(void **state)
+{
+    oauth2_response_t *resp;
+    oauth2_request_t *r;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->status, 400);
+    assert_string_equal(resp->body, "{\"error\":\"invalid_request\"}\n");
+    assert_non_null(strstr(sf_log(), "OA2215: back-channel logout refused: no "
+                                     "single logout_token in a form body"));
+    sf_body("logout_token=abc");
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 400);
+    sf_body("logout_token=a&logout_token=b");
+    sf_log_clear();
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 400);
+    assert_non_null(strstr(sf_log(), "no single logout_token"));
+    /* Another content type: the body is not read. */
+    sf_body("logout_token=abc");
+    r = sf_request(&f, "POST", "/oauth2/backchannel-logout", "Content-Type",
+                   "text/plain", NULL);
+    memset(resp, 0, sizeof(*resp));
+    sf_log_clear();
+    oauth2_endpoints_handle(f.site, 4, r, resp);
+    assert_int_equal(resp->status, 400);
+    assert_non_null(strstr(sf_log(), "no single logout_token"));
+    sf_close(&f);
+}
+
+static void test_endpoints_status(void **state)
+{
+    oauth2_response_t resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.content_type,
+                        "text/plain; version=0.0.4; charset=utf-8");
+    assert_non_null(strstr(resp.body, "oauth2_sessions_capacity 256\n"));
+    assert_non_null(strstr(resp.body, "oauth2_sessions_live 0\n"));
+    assert_non_null(strstr(resp.body, "oauth2_discovery_fetches_total 0\n"));
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(NULL, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_string_equal(resp.body, "");
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "POST", "/status", NULL),
+                            &resp);
+    assert_int_equal(resp.status, 405);
+    assert_string_equal(resp.allow, "GET");
+    /* A store that keeps no counters: the provider's only. */
+    f.site->store = sf_mem_store(&f, NULL);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_null(strstr(resp.body, "oauth2_sessions_capacity"));
+    assert_non_null(strstr(resp.body, "oauth2_jwks_fetches_total"));
+    sf_close(&f);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test(f)
+    const struct CMUnitTest tests[] = {
+        T(test_endpoints_match),
+        T(test_endpoints_methods),
+        T(test_endpoints_start),
+        T(test_endpoints_callback_refusals),
+        T(test_endpoints_callback_bad_state),
+        T(test_endpoints_callback_error),
+        T(test_endpoints_login),
+        T(test_endpoints_refused_code),
+        T(test_endpoints_provider_faults),
+        T(test_endpoints_backchannel_refusals),
+        T(test_endpoints_status),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
+}

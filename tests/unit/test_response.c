@@ -1,0 +1,178 @@
+/*
+ * test_response.c: unit tests for src/response.c: answers built from the
+ * answer table (a bare status, the module's page as a body or in place of
+ * an error body, JSON), redirects, bodies, cookies; the one page template
+ * with every value escaped as httpd's ap_escape_html2 does (so pages read
+ * as they always did); the names claims are passed under.
+ */
+#include "response.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    (void)state;
+    apr_initialize();
+    return apr_pool_create(&pool, NULL) == APR_SUCCESS ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+static void test_response_answer_kinds(void **state)
+{
+    oauth2_response_t r;
+
+    (void)state;
+    /* A bare status: the server's own error response, caching its call. */
+    memset(&r, 0, sizeof(r));
+    oauth2_response_answer(&r, pool, OAUTH2_ANS_UNAUTH_403, NULL, NULL);
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(r.status, 403);
+    assert_null(r.page);
+    assert_int_equal(r.no_store, 0);
+    /* A handler's page. */
+    memset(&r, 0, sizeof(r));
+    oauth2_response_answer(&r, pool, OAUTH2_ANS_CB_REPLAY, NULL, "/");
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(r.status, 400);
+    assert_int_equal(r.no_store, 1);
+    assert_int_equal(r.page->status, 400);
+    assert_string_equal(r.page->title, "Login failed");
+    assert_string_equal(r.page->message,
+                        "This login response was already used.");
+    assert_string_equal(r.page->link, "/");
+    /* A hook's status with the page for the error body. */
+    memset(&r, 0, sizeof(r));
+    oauth2_response_answer(&r, pool, OAUTH2_ANS_STORE_DOWN, NULL, "/app");
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(r.status, 503);
+    assert_int_equal(r.no_store, 1);
+    assert_string_equal(r.page->title, "Temporarily unavailable");
+    /* JSON, and a message of the caller's. */
+    memset(&r, 0, sizeof(r));
+    oauth2_response_answer(&r, pool, OAUTH2_ANS_BACKCHANNEL, NULL, NULL);
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_BODY);
+    assert_string_equal(r.content_type, "application/json");
+    assert_string_equal(r.body, "{\"error\":\"invalid_request\"}\n");
+    assert_int_equal(r.body_len, strlen(r.body));
+    memset(&r, 0, sizeof(r));
+    oauth2_response_answer(&r, pool, OAUTH2_ANS_SESSION_REFUSED, "why", NULL);
+    assert_string_equal(r.page->message, "why");
+    assert_null(r.page->link);
+}
+
+static void test_response_redirect_body_cookies(void **state)
+{
+    oauth2_response_t r;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    oauth2_response_redirect(&r, "https://op.example.com/authorize?x=1");
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(r.status, 302);
+    assert_int_equal(r.no_store, 1);
+    assert_string_equal(r.location, "https://op.example.com/authorize?x=1");
+    oauth2_response_body(&r, 200, "text/plain", "ok\n");
+    assert_int_equal(r.kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(r.body_len, 3);
+    oauth2_response_body(&r, 200, NULL, NULL);
+    assert_int_equal(r.body_len, 0);
+    assert_null(r.cookies);
+    oauth2_response_cookie(&r, pool, "a=1; Path=/");
+    oauth2_response_cookie(&r, pool, NULL);
+    oauth2_response_cookie(&r, pool, "b=2; Path=/");
+    assert_int_equal(r.cookies->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(r.cookies, 1, const char *),
+                        "b=2; Path=/");
+}
+
+static void test_response_escape(void **state)
+{
+    (void)state;
+    assert_string_equal(oauth2_html_escape(pool, "<b>&\"x\"'</b>"),
+                        "&lt;b&gt;&amp;&quot;x&quot;'&lt;/b&gt;");
+    /* Bytes outside ASCII as three-digit references (ap_escape_html2). */
+    assert_string_equal(oauth2_html_escape(pool, "caf\xc3\xa9"),
+                        "caf&#195;&#169;");
+    assert_string_equal(oauth2_html_escape(pool, "\x80\xff"), "&#128;&#255;");
+    assert_string_equal(oauth2_html_escape(pool, ""), "");
+}
+
+static void test_response_page_template(void **state)
+{
+    oauth2_page_t pg = { 403, "Not <signed> in", "It said: \"no\"",
+                         "/x?a=1&b=2", NULL };
+    const char *html;
+
+    (void)state;
+    html = oauth2_page_html(pool, &pg);
+    assert_string_equal(
+        html,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<meta name=\"viewport\" content=\"width=device-width\">"
+        "<title>Not &lt;signed&gt; in</title><style>body{font-family:"
+        "sans-serif;max-width:40em;margin:4em auto;padding:0 1em;"
+        "line-height:1.4}</style></head><body><h1>Not &lt;signed&gt; in</h1>"
+        "<p>It said: &quot;no&quot;</p><p><a href=\"/x?a=1&amp;b=2\">Try "
+        "again</a></p></body></html>\n");
+    pg.link_text = "Log <out>";
+    assert_non_null(strstr(oauth2_page_html(pool, &pg), ">Log &lt;out&gt;<"));
+    pg.link = NULL;
+    html = oauth2_page_html(pool, &pg);
+    assert_null(strstr(html, "<a "));
+    assert_non_null(strstr(html, "</p></body></html>\n"));
+}
+
+static void test_response_claim_names(void **state)
+{
+    (void)state;
+    assert_string_equal(
+        oauth2_response_claim_name(pool, "realm_access.roles", 0),
+        "OAuth2-Claim-realm_access.roles");
+    assert_string_equal(oauth2_response_claim_name(pool, "a b:c-d\r\n", 0),
+                        "OAuth2-Claim-a_b_c-d__");
+    assert_string_equal(
+        oauth2_response_claim_name(pool, "realm_access.roles", 1),
+        "OAUTH2_CLAIM_realm_access_roles");
+    assert_string_equal(oauth2_response_claim_name(pool, "x-y", 1),
+                        "OAUTH2_CLAIM_x_y");
+}
+
+static void test_response_identity_headers(void **state)
+{
+    (void)state;
+    assert_string_equal(oauth2_identity_headers[0].name, "X-Forwarded-User");
+    assert_int_equal(oauth2_identity_headers[0].field, OAUTH2_SF_USER);
+    assert_string_equal(oauth2_identity_headers[4].name,
+                        "X-Forwarded-Access-Token");
+    assert_int_equal(oauth2_identity_headers[4].field, OAUTH2_SF_ACCESS_TOKEN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_response_answer_kinds),
+        cmocka_unit_test(test_response_redirect_body_cookies),
+        cmocka_unit_test(test_response_escape),
+        cmocka_unit_test(test_response_page_template),
+        cmocka_unit_test(test_response_claim_names),
+        cmocka_unit_test(test_response_identity_headers),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

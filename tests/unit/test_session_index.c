@@ -1,0 +1,172 @@
+/*
+ * test_session_index.c: unit tests for src/session_index.c, the
+ * back-channel logout index (OpenID Connect Back-Channel Logout 1.0 §2.7),
+ * on a real shm store: every session of a sid or a sub is found and
+ * removed, however many, also when the hint record is lost; other users'
+ * sessions stay; an index entry never replaces another; a second logout
+ * finds nothing.
+ */
+#include "session_index.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "crypto.h"
+#include "errors.h"
+#include "site_fixture.h"
+#include "store.h"
+
+#define NOW      SF_NOW
+#define LATER(s) (NOW + apr_time_from_sec(s))
+
+/* Stores session number i of claims under a key of its own and indexes
+ * it; the key in key. */
+static void login(sf_t *f, const char *claims, int i, unsigned char *key)
+{
+    oauth2_request_t *r = sf_request(f, "GET", "/oauth2/callback", NULL);
+    oauth2_session_t s;
+    const char *rec, *id = apr_psprintf(f->pool, "session-%d", i);
+    apr_size_t len;
+
+    rec = sf_record(f, claims, NULL, 0, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &s), APR_SUCCESS);
+    assert_int_equal(oauth2_site_key(f->site, r, id, strlen(id), key),
+                     APR_SUCCESS);
+    assert_int_equal(
+        oauth2_store_put(f->store, f->pool, key, rec, len, LATER(3600), NOW),
+        APR_SUCCESS);
+    oauth2_session_index_add(f->site, r, &s, key);
+}
+
+static int alive(sf_t *f, const unsigned char *key)
+{
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+
+    return oauth2_store_get(f->store, f->pool, key, NOW, &rec, &len, &meta)
+           == APR_SUCCESS;
+}
+
+static int logout(sf_t *f, const char *kind, const char *value)
+{
+    return oauth2_session_index_logout(
+        f->site, sf_request(f, "POST", "/oauth2/backchannel-logout", NULL),
+        kind, value);
+}
+
+static void test_session_index_every_session_of_a_sub(void **state)
+{
+    unsigned char keys[20][OAUTH2_STORE_KEY_LEN], bob[OAUTH2_STORE_KEY_LEN];
+    int i;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    for (i = 0; i < 20; i++) {
+        login(&f, "{\"sub\":\"dave\"}", i, keys[i]);
+    }
+    login(&f, "{\"sub\":\"bob\"}", 100, bob);
+    assert_int_equal(logout(&f, "sub", "dave"), 20);
+    for (i = 0; i < 20; i++) {
+        assert_false(alive(&f, keys[i]));
+    }
+    assert_true(alive(&f, bob));
+    assert_int_equal(logout(&f, "sub", "dave"), 0);
+    assert_int_equal(logout(&f, "sub", "bob"), 1);
+    assert_string_equal(sf_log(), "");
+    sf_close(&f);
+}
+
+/* Two sessions of one sid (two logins in one browser) both end; the
+ * sub's index finds them too. */
+static void test_session_index_sid(void **state)
+{
+    unsigned char a[OAUTH2_STORE_KEY_LEN], b[OAUTH2_STORE_KEY_LEN],
+        c[OAUTH2_STORE_KEY_LEN];
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    login(&f, "{\"sub\":\"alice\",\"sid\":\"s-1\"}", 1, a);
+    login(&f, "{\"sub\":\"alice\",\"sid\":\"s-1\"}", 2, b);
+    login(&f, "{\"sub\":\"alice\",\"sid\":\"s-2\"}", 3, c);
+    assert_int_equal(logout(&f, "sid", "s-1"), 2);
+    assert_false(alive(&f, a));
+    assert_false(alive(&f, b));
+    assert_true(alive(&f, c));
+    assert_int_equal(logout(&f, "sub", "alice"), 1);
+    assert_false(alive(&f, c));
+    sf_close(&f);
+}
+
+/* The hint lost (evicted, expired): the walk up from 0 still finds every
+ * entry, and new entries never replace old ones. */
+static void test_session_index_without_hint(void **state)
+{
+    unsigned char keys[5][OAUTH2_STORE_KEY_LEN], hint[OAUTH2_STORE_KEY_LEN];
+    oauth2_request_t *r;
+    int i;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    r = sf_request(&f, "GET", "/", NULL);
+    assert_int_equal(oauth2_site_marker_key(f.site, r, "idx:sub", "erin", hint),
+                     APR_SUCCESS);
+    for (i = 0; i < 3; i++) {
+        login(&f, "{\"sub\":\"erin\"}", i, keys[i]);
+    }
+    assert_int_equal(oauth2_store_remove(f.store, f.pool, hint), APR_SUCCESS);
+    for (i = 3; i < 5; i++) {
+        login(&f, "{\"sub\":\"erin\"}", i, keys[i]);
+    }
+    assert_int_equal(logout(&f, "sub", "erin"), 5);
+    for (i = 0; i < 5; i++) {
+        assert_false(alive(&f, keys[i]));
+    }
+    sf_close(&f);
+}
+
+/* A store that fails: the session is not indexed, and the log says so. */
+static void test_session_index_store_failure(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_session_t s;
+    const char *rec;
+    apr_size_t len;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    f.site->store = sf_mem_store(&f, NULL);
+    sf_mem_fail(OAUTH2_ESTORE);
+    rec = sf_record(&f, "{\"sub\":\"frank\"}", NULL, 0, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &s), APR_SUCCESS);
+    memset(key, 7, sizeof(key));
+    oauth2_session_index_add(f.site, sf_request(&f, "GET", "/", NULL), &s, key);
+    assert_non_null(strstr(sf_log(), "OA2113: cannot index a session under "
+                                     "its sub for back-channel logout"));
+    sf_mem_fail(APR_SUCCESS);
+    sf_close(&f);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test(f)
+    const struct CMUnitTest tests[] = {
+        T(test_session_index_every_session_of_a_sub),
+        T(test_session_index_sid),
+        T(test_session_index_without_hint),
+        T(test_session_index_store_failure),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
+}
