@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "cookie.h"
 #include "errors.h"
+#include "metrics.h"
 #include "redirect.h"
 #include "state.h"
 
@@ -94,6 +95,7 @@ static void bearer_refused(oauth2_request_t *req, oauth2_response_t *resp,
 {
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BEARER_INVALID)->level,
                "OA2303: bearer token refused: %s", why);
+    oauth2_metrics_inc(OAUTH2_METRIC_BEARER_REFUSED);
     oauth2_response_answer(resp, req->pool, OAUTH2_ANS_BEARER_INVALID, NULL,
                            NULL);
     resp->www_authenticate = www_authenticate(req, "invalid_token");
@@ -125,6 +127,7 @@ static void bearer_verify(const oauth2_site_t *site,
     }
     a->authenticated = 1;
     a->bearer = 1;
+    oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
 }
 
 /* An `Authorization: Bearer` JWT where OAuth2AcceptBearer is On. A
@@ -167,6 +170,7 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         && oauth2_sessions_read(site, req, a) == APR_SUCCESS) {
         a->authenticated = 1;
         a->bearer = 1;
+        oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
         return 1;
     }
     bearer_verify(site, dir, req, token, a, resp);
@@ -377,6 +381,7 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
     oauth2_site_client(site, req, &cl);
     oauth2_response_redirect(
         resp, oauth2_login_authorize_url(req->pool, &cl, ep, st));
+    oauth2_metrics_inc(OAUTH2_METRIC_LOGINS_STARTED);
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
                "OA2108: sent to log in, returning to %.200s", target);
 }
@@ -452,7 +457,24 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
                "OA2301: user %.200s does not satisfy Require %s %.200s", user,
                rule_name(rule), line);
+    a->refused_by = 1 + (int)rule->kind;
     return OAUTH2_ACCESS_DENIED;
+}
+
+void oauth2_access_refused(const oauth2_authn_t *a)
+{
+    switch (a->refused_by - 1) {
+    case OAUTH2_RULE_GROUP:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_GROUP);
+        return;
+    case OAUTH2_RULE_CLAIM:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_CLAIM);
+        return;
+    case OAUTH2_RULE_EMAIL_DOMAIN:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_EMAIL_DOMAIN);
+        return;
+    }
+    oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_OTHER);
 }
 
 const oauth2_page_t *oauth2_access_forbidden_page(const oauth2_site_t *site,

@@ -58,6 +58,7 @@ static apr_status_t token_call(apr_pool_t *p, const oauth2_client_t *cl,
 {
     apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
     const oauth2_cfg_t *cfg = cl->cfg;
+    oauth2_http_opts_t o = oauth2_http_for(cl->http, OAUTH2_CALL_TOKEN);
 
     if (ep->token == NULL) {
         *err = "the provider has no token endpoint";
@@ -76,7 +77,7 @@ static apr_status_t token_call(apr_pool_t *p, const oauth2_client_t *cl,
                                NULL);
         }
     }
-    return oauth2_http_call(p, cl->http, ep->token, h, form,
+    return oauth2_http_call(p, &o, ep->token, h, form,
                             "application/x-www-form-urlencoded", resp, err);
 }
 
@@ -255,13 +256,14 @@ static apr_status_t userinfo(apr_pool_t *p, const oauth2_client_t *cl,
                              oauth2_claims_t **claims, const char **err)
 {
     apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
+    oauth2_http_opts_t o = oauth2_http_for(cl->http, OAUTH2_CALL_USERINFO);
     oauth2_http_response_t *resp;
     apr_status_t rv;
 
     APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
     APR_ARRAY_PUSH(h, const char *) =
         apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
-    rv = oauth2_http_call(p, cl->http, url, h, NULL, NULL, &resp, err);
+    rv = oauth2_http_call(p, &o, url, h, NULL, NULL, &resp, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }

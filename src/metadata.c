@@ -447,11 +447,15 @@ apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
 
 /* GET url; anything but a 200 is the provider's failure. */
 static apr_status_t fetch(apr_pool_t *p, oauth2_provider_t *prov,
-                          const char *url, apr_size_t max,
+                          const char *url, oauth2_pshm_doc_e kind,
                           oauth2_http_response_t **resp, const char **err)
 {
     apr_array_header_t *h = apr_array_make(p, 1, sizeof(const char *));
-    oauth2_http_opts_t o = prov->http;
+    oauth2_http_opts_t o = oauth2_http_for(
+        &prov->http,
+        kind == OAUTH2_PSHM_JWKS ? OAUTH2_CALL_JWKS : OAUTH2_CALL_DISCOVERY);
+    apr_size_t max =
+        kind == OAUTH2_PSHM_JWKS ? OAUTH2_MAX_JWKS : OAUTH2_MAX_RESPONSE;
     apr_status_t rv;
 
     if (url == NULL) {
@@ -602,9 +606,7 @@ static apr_status_t fetch_share(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
     apr_status_t rv;
 
     apr_pool_create(&tmp, p);
-    rv = fetch(tmp, prov, url,
-               kind == OAUTH2_PSHM_JWKS ? OAUTH2_MAX_JWKS : OAUTH2_MAX_RESPONSE,
-               &resp, err);
+    rv = fetch(tmp, prov, url, kind, &resp, err);
     end = now + (apr_time_now() - t0);
     if (rv == APR_SUCCESS) {
         rv =

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "groups.h"
+#include "metrics.h"
 #include "session_index.h"
 #include "sessions.h"
 
@@ -181,6 +182,7 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     }
     if (a->session->max_expires <= req->now) {
         oauth2_store_remove(site->store, req->pool, a->key);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_EXPIRED);
         return OAUTH2_ENOTFOUND;
     }
     want = slide_due(site, a->session, req->now, a->expires);
@@ -372,11 +374,14 @@ apr_status_t oauth2_sessions_create(const oauth2_site_t *site,
     expires = req->now + apr_time_from_sec(site->cfg->session_timeout);
     expires = expires < s->max_expires ? expires : s->max_expires;
     *user = s->f[OAUTH2_SF_USER];
-    if (site->cookie_sessions) {
-        return oauth2_cookie_session_write(site, req, resp, rec, len, expires,
-                                           err);
+    rv = site->cookie_sessions
+             ? oauth2_cookie_session_write(site, req, resp, rec, len, expires,
+                                           err)
+             : store_new(site, req, s, rec, len, expires, resp, err);
+    if (rv == APR_SUCCESS) {
+        oauth2_metrics_inc(OAUTH2_METRIC_SESSIONS_CREATED);
     }
-    return store_new(site, req, s, rec, len, expires, resp, err);
+    return rv;
 }
 
 void oauth2_sessions_report(const oauth2_site_t *site, oauth2_request_t *req)
@@ -554,10 +559,12 @@ static apr_status_t refresh_run(const oauth2_site_t *site,
                    "ended: %s (%s)",
                    err ? err : "", oauth2_strerror(rv));
         oauth2_sessions_remove(site, req, a, resp);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_REFRESH_FAILED);
         return OAUTH2_ENOTFOUND;
     }
     OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2121: access token of %.200s refreshed",
                a->session->f[OAUTH2_SF_USER]);
+    oauth2_metrics_inc(OAUTH2_METRIC_SESSIONS_REFRESHED);
     return APR_SUCCESS;
 }
 
@@ -581,6 +588,7 @@ apr_status_t oauth2_sessions_refresh(const oauth2_site_t *site,
                    "OA2122: access token expired and no refresh token: "
                    "session ended");
         oauth2_sessions_remove(site, req, a, resp);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_REFRESH_FAILED);
         return OAUTH2_ENOTFOUND;
     }
     /* One refresh per session at a time, across processes and hosts: a

@@ -44,6 +44,9 @@ typedef struct {
     apr_uint64_t refused;         /* writes refused for want of room */
     apr_uint64_t markers_evicted; /* live markers dropped for markers */
     apr_uint32_t repairs;         /* repairs after a writer died inside */
+    int sessions_known;           /* the store can tell its sessions from
+                                     its other records: */
+    apr_uint32_t sessions;        /* live sessions */
 } oauth2_store_stats_t;
 
 /** What oauth2_store_report has to tell. */

@@ -23,6 +23,7 @@
 #include <apr_strings.h>
 
 #include "crypto.h"
+#include "metrics.h"
 #include "errors.h"
 #include "fake_server.h"
 #include "site_fixture.h"
@@ -459,10 +460,24 @@ static void test_endpoints_status(void **state)
     assert_non_null(strstr(resp.body, "oauth2_sessions_capacity 256\n"));
     assert_non_null(strstr(resp.body, "oauth2_sessions_live 0\n"));
     assert_non_null(strstr(resp.body, "oauth2_discovery_fetches_total 0\n"));
+    /* Sessions in cookies: the store holds their markers only, so it says
+     * nothing of how many sessions there are. */
+    f.site->cookie_sessions = 1;
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_null(strstr(resp.body, "oauth2_sessions_live"));
+    assert_non_null(strstr(resp.body, "oauth2_store_entries 0\n"));
+    f.site->cookie_sessions = 0;
+    /* Without a site: the version alone (no counters in this process). */
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(NULL, sf_request(&f, "GET", "/status", NULL),
                             &resp);
-    assert_string_equal(resp.body, "");
+    assert_string_equal(resp.body,
+                        "# HELP oauth2_build_info The module's version "
+                        "(always 1).\n"
+                        "# TYPE oauth2_build_info gauge\n"
+                        "oauth2_build_info{version=\"unknown\"} 1\n");
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(f.site, sf_request(&f, "POST", "/status", NULL),
                             &resp);
@@ -475,6 +490,40 @@ static void test_endpoints_status(void **state)
                             &resp);
     assert_null(strstr(resp.body, "oauth2_sessions_capacity"));
     assert_non_null(strstr(resp.body, "oauth2_jwks_fetches_total"));
+    sf_close(&f);
+}
+
+/* The server-wide counters: a failed callback and a login count in the
+ * block in use, and the status body shows them with the version. */
+static void test_endpoints_status_counters(void **state)
+{
+    static apr_uint64_t block[4096];
+    oauth2_metrics_t *m;
+    oauth2_response_t resp;
+    int keep = 0;
+    sf_t f;
+
+    (void)state;
+    assert_true(oauth2_metrics_size() <= sizeof(block));
+    m = oauth2_metrics_format(block, sizeof(block), &keep);
+    oauth2_metrics_use(m, "9.8.7");
+    sf_open(&f, NULL);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_handle(
+        f.site, 0, sf_request(&f, "GET", "/oauth2/callback?code=x", NULL),
+        &resp);
+    assert_int_equal(resp.status, 400);
+    assert_int_equal(
+        oauth2_metrics_get_login_failed(m, OAUTH2_LOGIN_FAIL_NO_STATE), 1);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_non_null(
+        strstr(resp.body, "oauth2_build_info{version=\"9.8.7\"} 1\n"));
+    assert_non_null(strstr(
+        resp.body, "oauth2_login_failures_total{reason=\"no_state\"} 1\n"));
+    assert_non_null(strstr(resp.body, "# TYPE oauth2_logins_total counter\n"));
+    oauth2_metrics_use(NULL, NULL);
     sf_close(&f);
 }
 
@@ -493,6 +542,7 @@ int main(void)
         T(test_endpoints_provider_faults),
         T(test_endpoints_backchannel_refusals),
         T(test_endpoints_status),
+        T(test_endpoints_status_counters),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

@@ -25,7 +25,9 @@
 #include "fake_server.h"
 
 static apr_pool_t *pool;
-static oauth2_http_opts_t http = { 3000, 2000, NULL, 0, "test-agent/1.0" };
+static oauth2_http_opts_t http = {
+    3000, 2000, NULL, 0, "test-agent/1.0", OAUTH2_CALL_OTHER
+};
 
 static oauth2_provider_t *provider(const char *a1, const char *a2,
                                    const char *jwks_override)
