@@ -267,7 +267,7 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
     apr_status_t rv;
 
     oauth2_site_client(site, req, &cl);
-    rv = oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err);
+    rv = oauth2_site_endpoints(site, req, &ep, &err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_redeem(req->pool, &cl, ep, st, code, req->now, &res,
                                  &err);
@@ -330,6 +330,31 @@ static const char *callback_code(const oauth2_site_t *site,
     return code;
 }
 
+/* The debug line of a callback whose state is good: how old the login
+ * is, where it returns, which parameters came (names only: the code and
+ * the state are secrets). */
+static void story_callback(oauth2_request_t *req, const apr_table_t *args,
+                           const oauth2_state_t *st)
+{
+    const apr_array_header_t *arr = apr_table_elts(args);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *names = "";
+    int i;
+
+    if (!oauth2_request_logs(req, OAUTH2_LOG_DEBUG)) {
+        return;
+    }
+    for (i = 0; i < arr->nelts && i < 16; i++) {
+        names = apr_psprintf(req->pool, "%s%s%.40s", names, i ? ", " : "",
+                             e[i].key);
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2409: callback with a valid state: the login began %ld s "
+               "ago and returns to %.200s; parameters: %s",
+               (long)apr_time_sec(req->now - st->created), st->return_to,
+               names);
+}
+
 static void endpoint_callback(const oauth2_site_t *site, oauth2_request_t *req,
                               oauth2_response_t *resp)
 {
@@ -351,6 +376,7 @@ static void endpoint_callback(const oauth2_site_t *site, oauth2_request_t *req,
     if (callback_state(site, req, apr_table_get(args, "state"), &st, resp)) {
         return;
     }
+    story_callback(req, args, st);
     /* Nothing below writes to the store before the callback carries a
      * code: an error= answer, or a callback that anyone can make with a
      * state from /start, costs no store entry (issue 12 item 8). */
@@ -460,6 +486,10 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
         oauth2_metrics_inc(OAUTH2_METRIC_ENDED_LOGOUT);
     }
     oauth2_sessions_remove(site, req, &a, resp);
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG, "OA2410: logout: %s; on to %.*s",
+               a.session ? "the session and its cookies removed"
+                         : "no session, its cookies removed",
+               (int)strcspn(to ? to : rd, "?"), to ? to : rd);
     oauth2_response_redirect(resp, to ? to : rd);
 }
 

@@ -290,6 +290,37 @@ static int backchannel_supported(const oauth2_site_t *site,
            && ep->backchannel_logout;
 }
 
+/* The entries of a list field, comma-separated, at most 1000 bytes. */
+static const char *list_text(apr_pool_t *p, const oauth2_session_t *s,
+                             oauth2_session_field_e field)
+{
+    const char *pos = NULL, *g, *out = "";
+
+    while ((g = oauth2_session_list_next(s, field, &pos)) != NULL
+           && strlen(out) < 1000) {
+        out = apr_pstrcat(p, out, *out ? ", " : "", g, NULL);
+    }
+    return *out ? out : "(none)";
+}
+
+/* The debug line of the identity a login chose. */
+static void story_user(const oauth2_site_t *site, oauth2_request_t *req,
+                       const oauth2_session_t *s)
+{
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2407: user %.200s (claim %s), email %.200s%s, groups "
+               "(claim %s) %.1000s%s%.1000s",
+               s->f[OAUTH2_SF_USER], site->cfg->remote_user_claim,
+               s->len[OAUTH2_SF_EMAIL] ? s->f[OAUTH2_SF_EMAIL] : "(none)",
+               s->flags & OAUTH2_SESSION_EMAIL_VERIFIED ? " (verified)" : "",
+               site->cfg->groups_claim,
+               list_text(req->pool, s, OAUTH2_SF_GROUPS),
+               s->len[OAUTH2_SF_API_GROUPS] ? ", from the provider's API " : "",
+               s->len[OAUTH2_SF_API_GROUPS]
+                   ? list_text(req->pool, s, OAUTH2_SF_API_GROUPS)
+                   : "");
+}
+
 /* Builds the session of a login and its record. */
 static apr_status_t session_build(const oauth2_site_t *site,
                                   oauth2_request_t *req,
@@ -314,6 +345,7 @@ static apr_status_t session_build(const oauth2_site_t *site,
     in.resources = res->resources;
     rv = oauth2_session_build(req->pool, &in, s, err);
     if (rv == APR_SUCCESS) {
+        story_user(site, req, *s);
         rv = oauth2_session_encode(req->pool, *s, rec, len);
         *err = "the session is too large";
     }
@@ -329,6 +361,7 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
 {
     unsigned char key[OAUTH2_STORE_KEY_LEN];
     char *id;
+    int indexed;
     apr_status_t rv;
 
     rv = oauth2_crypto_random_b64(req->pool, OAUTH2_SESSION_ID_BYTES, &id);
@@ -345,13 +378,21 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
                                   len)
                    : "the session store failed";
     }
-    if (rv == APR_SUCCESS && backchannel_supported(site, req)) {
+    indexed = rv == APR_SUCCESS && backchannel_supported(site, req);
+    if (indexed) {
         oauth2_session_index_add(site, req, s, key);
     }
     oauth2_sessions_report(site, req);
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ECRYPTO || rv == OAUTH2_EFULL ? rv : OAUTH2_ESTORE;
     }
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2408: session stored in the %s store (%" APR_SIZE_T_FMT
+               " bytes), ends after %d s without requests or %d s after the "
+               "login%s",
+               oauth2_store_name(site->store), len, site->cfg->session_timeout,
+               site->cfg->session_max_age,
+               indexed ? "; indexed for back-channel logout" : "");
     oauth2_site_cookie(site, req, resp, site->cfg->cookie_name, id, -1, "/");
     return APR_SUCCESS;
 }
@@ -380,6 +421,13 @@ apr_status_t oauth2_sessions_create(const oauth2_site_t *site,
              : store_new(site, req, s, rec, len, expires, resp, err);
     if (rv == APR_SUCCESS) {
         oauth2_metrics_inc(OAUTH2_METRIC_SESSIONS_CREATED);
+    }
+    if (rv == APR_SUCCESS && site->cookie_sessions) {
+        OAUTH2_LOG(
+            req, OAUTH2_LOG_DEBUG,
+            "OA2408: session sealed into the browser's cookies (%" APR_SIZE_T_FMT
+            " bytes before sealing)",
+            len);
     }
     return rv;
 }

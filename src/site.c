@@ -149,6 +149,24 @@ const char *oauth2_site_redirect_uri(const oauth2_site_t *site,
     return oauth2_request_url(req, site->callback_path);
 }
 
+apr_status_t oauth2_site_endpoints(const oauth2_site_t *site,
+                                   oauth2_request_t *req,
+                                   const oauth2_endpoints_t **ep,
+                                   const char **err)
+{
+    oauth2_provider_use_t use;
+    apr_status_t rv = oauth2_provider_endpoints_used(site->prov, req->pool,
+                                                     req->now, ep, err, &use);
+
+    if (rv == APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+                   "OA2402: provider %.200s: discovery document %s",
+                   oauth2_provider_identity(site->prov),
+                   oauth2_provider_use_text(req->pool, &use, req->now));
+    }
+    return rv;
+}
+
 void oauth2_site_client(const oauth2_site_t *site, oauth2_request_t *req,
                         oauth2_client_t *cl)
 {
@@ -156,4 +174,5 @@ void oauth2_site_client(const oauth2_site_t *site, oauth2_request_t *req,
     cl->prov = site->prov;
     cl->http = &site->http;
     cl->redirect_uri = oauth2_site_redirect_uri(site, req);
+    cl->req = req;
 }
