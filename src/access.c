@@ -351,6 +351,25 @@ static void prune_states(const oauth2_site_t *site, oauth2_request_t *req,
     }
 }
 
+/* The trace line of an authorization request: its parameters' names
+ * (state, nonce and the PKCE challenge are values of the login's own). */
+static void story_authorize(oauth2_request_t *req, const char *url)
+{
+    const char *q = strchr(url, '?'), *names = "";
+    apr_size_t n;
+
+    if (q == NULL || !oauth2_request_logs(req, OAUTH2_LOG_TRACE1)) {
+        return;
+    }
+    for (q++; *q; q += n + (q[n] == '&')) {
+        n = strcspn(q, "&");
+        names = apr_psprintf(req->pool, "%s%s%.*s", names, *names ? ", " : "",
+                             (int)strcspn(q, "=&"), q);
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_TRACE1,
+               "OA2412: authorization request parameters: %s", names);
+}
+
 /* A fresh state for a login to target, sealed for its cookie. */
 static apr_status_t new_state(const oauth2_site_t *site, oauth2_request_t *req,
                               const char *target, int retry,
@@ -378,7 +397,7 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
     const oauth2_endpoints_t *ep;
     oauth2_client_t cl;
     oauth2_state_t *st;
-    const char *err = NULL, *target;
+    const char *err = NULL, *target, *url;
     char *value;
     apr_status_t rv;
 
@@ -409,9 +428,10 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
                        oauth2_state_cookie_name(req->pool, st->state), value,
                        OAUTH2_STATE_LIFETIME, site->callback_path);
     oauth2_site_client(site, req, &cl);
-    oauth2_response_redirect(
-        resp, oauth2_login_authorize_url(req->pool, &cl, ep, st));
+    url = oauth2_login_authorize_url(req->pool, &cl, ep, st);
+    oauth2_response_redirect(resp, url);
     oauth2_metrics_inc(OAUTH2_METRIC_LOGINS_STARTED);
+    story_authorize(req, url);
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
                "OA2108: sent to log in at %.*s (scope \"%.200s\", PKCE "
                "S256%s), returning to %.200s",

@@ -889,9 +889,9 @@ const char *oauth2_provider_use_text(apr_pool_t *p,
                             use->url ? use->url : "?",
                             (long)apr_time_as_msec(use->took));
     }
-    return apr_psprintf(p, "%s, fetched %ld s ago",
-                        use->loaded ? "as another process fetched it"
-                                    : "cached",
+    return apr_psprintf(p, "%s %ld s ago",
+                        use->loaded ? "fetched by another process"
+                                    : "cached, fetched",
                         age < 0 ? 0 : age);
 }
 

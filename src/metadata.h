@@ -70,7 +70,8 @@ typedef struct {
 } oauth2_provider_use_t;
 
 /** How a document was got, in words for the debug log ("cached, fetched
- * 12 s ago", "fetched from URL in 5 ms", ...), from p. */
+ * 12 s ago", "fetched by another process 3 s ago", "fetched from URL in
+ * 5 ms", ...), from p. */
 const char *oauth2_provider_use_text(apr_pool_t *p,
                                      const oauth2_provider_use_t *use,
                                      apr_time_t now);
