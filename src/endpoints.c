@@ -751,10 +751,18 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_site_t *site)
         "# HELP oauth2_shm_bytes Size of the shm table's segment.\n"
         "# TYPE oauth2_shm_bytes gauge\n"
         "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
-        "# HELP oauth2_sessions_evicted_total Live entries the shm table "
-        "evicted to make room (OA2130).\n"
+        "# HELP oauth2_store_evictions_total Live entries (sessions, cached "
+        "tokens) the shm table evicted to make room (OA2130).\n"
+        "# TYPE oauth2_store_evictions_total counter\n"
+        "oauth2_store_evictions_total %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_sessions_evicted_total Live sessions the shm table "
+        "evicted to make room (OA2130): raise OAuth2SessionStore shm:N.\n"
         "# TYPE oauth2_sessions_evicted_total counter\n"
-        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+        "oauth2_sessions_evicted_total %u\n"
+        "# HELP oauth2_backchannel_index_evicted_total Live back-channel "
+        "logout index entries evicted for newer ones.\n"
+        "# TYPE oauth2_backchannel_index_evicted_total counter\n"
+        "oauth2_backchannel_index_evicted_total %" APR_UINT64_T_FMT "\n"
         "# HELP oauth2_sessions_refused_total Sessions the shm table had no "
         "room for (OA2132).\n"
         "# TYPE oauth2_sessions_refused_total counter\n"
@@ -768,7 +776,8 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_site_t *site)
         "# TYPE oauth2_shm_repairs_total counter\n"
         "oauth2_shm_repairs_total %u\n",
         sessions_live(p, site, &st), st.live, st.capacity, st.chunks_free,
-        st.size, st.evictions, st.refused, st.markers_evicted, st.repairs);
+        st.size, st.evictions, st.sessions_evicted, st.links_evicted,
+        st.refused, st.markers_evicted, st.repairs);
 }
 
 /* The provider view's counters (the whole server's, for this site's

@@ -183,6 +183,7 @@ static apr_status_t shm_stats(void *ctx, oauth2_store_stats_t *out)
     out->sessions_known = 1;
     out->sessions = st.live_class[OAUTH2_SHM_SESSION];
     out->links_evicted = st.links_evicted;
+    out->sessions_evicted = st.sessions_evicted;
     return APR_SUCCESS;
 }
 

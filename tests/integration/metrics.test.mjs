@@ -150,6 +150,10 @@ describe('oauth2-status: server-wide counters in Prometheus format', () => {
         assert.equal(m.value('oauth2_bearer_tokens_total{result="accepted"}'), 2);
         assert.equal(m.value('oauth2_bearer_tokens_total{result="refused"}'), 1);
         assert.equal(m.value('oauth2_store_errors_total{operation="put"}'), 0);
+        // Sessions, not table entries: alice's lives, bob's ended.
+        assert.equal(m.value('oauth2_sessions_live'), 1);
+        assert.equal(m.value('oauth2_sessions_evicted_total'), 0);
+        assert.equal(m.value('oauth2_store_evictions_total'), 0);
         // Provider calls: two code redemptions and a refresh, two userinfo
         // calls, the discovery document and the JWKS, each timed.
         assert.equal(m.value('oauth2_provider_requests_total{endpoint="token",outcome="2xx"}'), 3);
