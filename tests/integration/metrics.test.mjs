@@ -164,6 +164,12 @@ describe('oauth2-status: server-wide counters in Prometheus format', () => {
         assert.equal(m.value('oauth2_provider_request_duration_seconds_bucket{endpoint="token",le="+Inf"}'), 3);
         assert.ok(m.value('oauth2_provider_request_duration_seconds_sum{endpoint="token"}') > 0);
         assert.ok(!m.has('oauth2_provider_requests_total{endpoint="github_api",outcome="2xx"}'), 'an endpoint never called shows no series');
+        // The README's Monitoring section lists every family of the scrape.
+        const readme = fs.readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+        const monitoring = readme.slice(readme.indexOf('\n## Monitoring'), readme.indexOf('\n## Sessions'));
+        for (const [, family] of m.text.matchAll(/^# TYPE (\S+) /gm)) {
+            assert.ok(monitoring.includes(`\`${family}\``), `README's Monitoring lists ${family}`);
+        }
     });
 
     it('goes on across a graceful restart and a plain restart: counters continue, nothing resets', async () => {
