@@ -310,6 +310,14 @@ static void test_endpoints_login(void **state)
     assert_true(resp->redact_query);
     assert_non_null(strstr(sf_log(), "OA2209: user alice logged in"));
     assert_non_null(strstr(fs_log(f.pool, &fs), "code=c1"));
+    /* The story at debug: names, never the code, the state or a token. */
+    assert_non_null(strstr(sf_log(), "OA2409: callback with a valid state: "
+                                     "the login began 0 s ago and returns to "
+                                     "/app; parameters: code, state"));
+    assert_non_null(strstr(sf_log(), "OA2406: claims received: "));
+    assert_non_null(strstr(sf_log(), "OA2407: user alice (claim sub)"));
+    assert_non_null(strstr(sf_log(), "OA2408: session stored in the "));
+    assert_null(strstr(sf_log(), st));
     session = sf_set_cookie(resp, "oauth2_session");
     assert_non_null(session);
     session = apr_pstrmemdup(f.pool, session, strcspn(session, ";"));
@@ -338,6 +346,8 @@ static void test_endpoints_login(void **state)
     assert_int_equal(resp->status, 302);
     assert_string_equal(resp->location, "/bye");
     assert_non_null(strstr(sf_log(), "OA2214: user alice logged out\n"));
+    assert_non_null(strstr(sf_log(), "OA2410: logout: the session and its "
+                                     "cookies removed; on to /bye"));
     assert_non_null(strstr(sf_set_cookie(resp, "oauth2_session"), "Max-Age=0"));
     resp = call(&f, "GET", "/oauth2/userinfo", session);
     assert_int_equal(resp->status, 401);
