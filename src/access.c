@@ -433,10 +433,12 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
     oauth2_metrics_inc(OAUTH2_METRIC_LOGINS_STARTED);
     story_authorize(req, url);
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
-               "OA2108: sent to log in at %.*s (scope \"%.200s\", PKCE "
-               "S256%s), returning to %.200s",
+               "OA2413: authorization request to %.*s: scope \"%.200s\", "
+               "PKCE S256%s",
                (int)strcspn(ep->authorization, "?"), ep->authorization,
-               site->cfg->scope, ep->oidc ? ", nonce" : "", target);
+               site->cfg->scope, ep->oidc ? ", nonce" : "");
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2108: sent to log in, returning to %.200s", target);
 }
 
 /* The Require word of a rule, for messages. */

@@ -190,7 +190,8 @@ describe('LogLevel auth_oauth2:debug tells the story of a login', () => {
         line(/OA2402: provider http:\/\/127\.0\.0\.1:\d+: discovery document fetched from http:\/\/127\.0\.0\.1:\d+\/\.well-known\/openid-configuration in \d+ ms/);
         // Another process's fetch, or this one's copy: not fetched again.
         line(/OA2402: provider .*: discovery document (cached, fetched|fetched by another process) \d+ s ago/);
-        line(/OA2108: sent to log in at http:\/\/127\.0\.0\.1:\d+\/auth \(scope "openid[^"]*", PKCE S256, nonce\), returning to \/app\/one/);
+        line(/OA2413: authorization request to http:\/\/127\.0\.0\.1:\d+\/auth: scope "openid[^"]*", PKCE S256, nonce/);
+        line(/OA2108: sent to log in, returning to \/app\/one/);
         line(/OA2409: callback with a valid state: the login began \d+ s ago and returns to \/app\/one; parameters: code, state, iss/);
         line(/OA2403: token endpoint http:\/\/127\.0\.0\.1:\d+\/token answered HTTP 200 in \d+ ms \(authorization code\): access_token \(expires in \d+ s\), id_token, refresh_token/);
         line(/OA2404: ID token verified: RS256 signature \(kid [\w-]+\) with the provider's JWKS \(fetched from http:\/\/127\.0\.0\.1:\d+\/jwks in \d+ ms\); iss, aud, azp, exp \(in \d+ s\), iat, nbf, nonce and typ checked/);

@@ -149,9 +149,11 @@ static void test_access_unauth_auto(void **state)
     assert_non_null(strstr(sf_log(), "OA2401: GET /app: no valid session "
                                      "cookie; OAuth2UnauthAction auto, a "
                                      "browser navigation: log in"));
-    assert_non_null(strstr(sf_log(), "OA2108: sent to log in at "
-                                     "https://op.example.com/authorize ("));
-    assert_non_null(strstr(sf_log(), "), returning to /app?x=1"));
+    assert_non_null(strstr(sf_log(), "OA2413: authorization request to "
+                                     "https://op.example.com/authorize: "
+                                     "scope \""));
+    assert_non_null(strstr(sf_log(), "OA2108: sent to log in, returning to "
+                                     "/app?x=1"));
     sf_log_clear();
     check(&f, f.site, dir(&f),
           sf_request(&f, "GET", "/app", "Accept", BROWSER, "X-Requested-With",
