@@ -43,8 +43,10 @@
 #define OAUTH2_MAX_CLAIM_SEGMENTS 8
 /* A serialized session record (claims, groups, tokens). */
 #define OAUTH2_MAX_SESSION_RECORD (64 * 1024)
-/* Groups kept per session. */
-#define OAUTH2_MAX_GROUPS 1024
+/* Groups kept per session (after OAuth2GroupsFilter), and their names'
+ * bytes: a user with more is refused at login, never cut short. */
+#define OAUTH2_MAX_GROUPS         1024
+#define OAUTH2_MAX_SESSION_GROUPS (48 * 1024)
 /* Length of one value sent to the backend in a header. */
 #define OAUTH2_MAX_HEADER_VALUE 8192
 /* Cookie-store chunks: count and total size. */

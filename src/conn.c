@@ -43,13 +43,36 @@ int oauth2_conn_recall(oauth2_conn_t *c, const void *owner,
            && oauth2_store_check(st, &c->meta, now, expires) == APR_SUCCESS;
 }
 
+/* Grows a buffer of the connection's to at least n bytes (at least min):
+ * a connection keeps one buffer per use, as large as its largest need. */
+static char *grow(apr_pool_t *p, char **buf, apr_size_t *cap, apr_size_t n,
+                  apr_size_t min)
+{
+    if (*cap < n || *buf == NULL) {
+        *cap = n < min ? min : n;
+        *buf = apr_palloc(p, *cap);
+    }
+    return *buf;
+}
+
 /* Grows the copy buffer to at least n bytes. */
 static void reserve(oauth2_conn_t *c, apr_size_t n)
 {
-    if (c->cap < n) {
-        c->cap = n < OAUTH2_CONN_FIRST_READ ? OAUTH2_CONN_FIRST_READ : n;
-        c->buf = apr_palloc(c->pool, c->cap);
+    grow(c->pool, &c->buf, &c->cap, n, OAUTH2_CONN_FIRST_READ);
+}
+
+/* Decodes the record in buf (len bytes) into s, its groups header into the
+ * buffer hdr. */
+static apr_status_t decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                           oauth2_session_t *s, char **hdr, apr_size_t *cap)
+{
+    apr_status_t rv = oauth2_session_decode(buf, len, s);
+
+    if (rv == APR_SUCCESS) {
+        oauth2_session_header(
+            s, grow(p, hdr, cap, oauth2_session_header_size(s), 256));
     }
+    return rv;
 }
 
 /* Copies the record of c->key: its hot part only unless the tokens are
@@ -92,7 +115,7 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     memcpy(c->key, key, sizeof(c->key));
     rv = copy(c, st, scratch, now, need_tokens);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_session_decode(c->buf, c->len, &c->session);
+        rv = decode(c->pool, c->buf, c->len, &c->session, &c->hdr, &c->hdr_cap);
     }
     if (rv != APR_SUCCESS) {
         return rv;
@@ -100,5 +123,76 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     memcpy(c->id, id, sizeof(c->id));
     c->owner = owner;
     c->valid = 1;
+    return APR_SUCCESS;
+}
+
+/* Do the n parts, joined, differ from kept (klen bytes)? Every byte is
+ * compared, eight at a time, whatever differs first: a connection a
+ * proxy shares between users learns nothing of another's cookie from the
+ * time this takes. */
+static int parts_differ(const char *kept, apr_size_t klen,
+                        const oauth2_cookie_t *parts, int n)
+{
+    apr_uint64_t d = 0;
+    apr_size_t off = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        const char *v = parts[i].value;
+        apr_size_t len = parts[i].value_len, j = 0;
+
+        if (len > klen - off) {
+            return 1;
+        }
+        for (; j + 8 <= len; j += 8) {
+            apr_uint64_t x, y;
+
+            memcpy(&x, v + j, 8);
+            memcpy(&y, kept + off + j, 8);
+            d |= x ^ y;
+        }
+        for (; j < len; j++) {
+            d |= (unsigned char)(v[j] ^ kept[off + j]);
+        }
+        off += len;
+    }
+    return d != 0 || off != klen;
+}
+
+int oauth2_conn_cookie_recall(oauth2_conn_t *c, const void *owner,
+                              const oauth2_store_t *st,
+                              const oauth2_cookie_t *parts, int n,
+                              apr_time_t now)
+{
+    const oauth2_conn_cookie_t *k = &c->cookie;
+
+    return k->valid && k->owner == owner && n > 0 && k->expires > now
+           && k->session.max_expires > now
+           && !parts_differ(k->value, k->value_len, parts, n)
+           && oauth2_store_check(st, &k->epoch, now, NULL) == APR_SUCCESS;
+}
+
+apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
+                                     const char *value, apr_size_t vlen,
+                                     const char *rec, apr_size_t rlen,
+                                     apr_time_t expires,
+                                     const oauth2_store_meta_t *epoch)
+{
+    oauth2_conn_cookie_t *k = &c->cookie;
+    apr_status_t rv;
+
+    k->valid = 0;
+    memcpy(grow(c->pool, &k->value, &k->value_cap, vlen, 1024), value, vlen);
+    memcpy(grow(c->pool, &k->rec, &k->rec_cap, rlen, 1024), rec, rlen);
+    rv = decode(c->pool, k->rec, rlen, &k->session, &k->hdr, &k->hdr_cap);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    k->value_len = vlen;
+    k->rec_len = rlen;
+    k->expires = expires;
+    k->epoch = *epoch;
+    k->owner = owner;
+    k->valid = 1;
     return APR_SUCCESS;
 }
