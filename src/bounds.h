@@ -22,8 +22,10 @@
 #define OAUTH2_MAX_STATE_COOKIES 8
 /* Lifetime of a login state, in seconds. */
 #define OAUTH2_STATE_LIFETIME 300
-/* A compact JWS (ID token, bearer token, logout token). */
-#define OAUTH2_MAX_JWT 16384
+/* A compact JWS (ID token, bearer token, logout token): an ID token of a
+ * user in 400 groups of 60 characters is about 33 KB (Keycloak sends every
+ * group). */
+#define OAUTH2_MAX_JWT (64 * 1024)
 /* A JWS protected header, decoded. */
 #define OAUTH2_MAX_JWS_HEADER 2048
 /* A JWK Set document. */

@@ -320,10 +320,10 @@ apr_size_t oauth2_cookie_session_budget(oauth2_request_t *req)
 }
 
 /* Refuses a sealed value of vlen characters that its cookies cannot
- * carry: past the budget, or more than 16 chunks. */
+ * carry: past the budget, or more than max_chunks chunks. */
 static apr_status_t check_budget(const oauth2_site_t *site,
                                  oauth2_request_t *req, apr_size_t vlen,
-                                 const char **err)
+                                 int max_chunks, const char **err)
 {
     apr_size_t bytes =
         oauth2_cookie_session_header_bytes(site->cfg->cookie_name, vlen);
@@ -342,13 +342,12 @@ static apr_status_t check_budget(const oauth2_site_t *site,
                              : (apr_size_t)OAUTH2_COOKIE_SESSION_FIELD_LIMIT);
         return OAUTH2_EBUDGET;
     }
-    if (vlen
-        > (apr_size_t)OAUTH2_COOKIE_SESSION_CHUNK * OAUTH2_MAX_COOKIE_CHUNKS) {
-        *err =
-            apr_psprintf(req->pool,
-                         "the session needs more than %d cookies of %d "
-                         "characters",
-                         OAUTH2_MAX_COOKIE_CHUNKS, OAUTH2_COOKIE_SESSION_CHUNK);
+    if (vlen > (apr_size_t)OAUTH2_COOKIE_SESSION_CHUNK * max_chunks) {
+        *err = apr_psprintf(req->pool,
+                            "the session needs more than %d cookie%s of %d "
+                            "characters",
+                            max_chunks, max_chunks > 1 ? "s" : "",
+                            OAUTH2_COOKIE_SESSION_CHUNK);
         return OAUTH2_EBUDGET;
     }
     return APR_SUCCESS;
@@ -359,6 +358,17 @@ apr_status_t oauth2_cookie_session_write(const oauth2_site_t *site,
                                          oauth2_response_t *resp,
                                          const char *rec, apr_size_t len,
                                          apr_time_t expires, const char **err)
+{
+    return oauth2_cookie_session_write_n(site, req, resp, rec, len, expires,
+                                         OAUTH2_MAX_COOKIE_CHUNKS, err);
+}
+
+apr_status_t oauth2_cookie_session_write_n(const oauth2_site_t *site,
+                                           oauth2_request_t *req,
+                                           oauth2_response_t *resp,
+                                           const char *rec, apr_size_t len,
+                                           apr_time_t expires, int max_chunks,
+                                           const char **err)
 {
     unsigned char *pt = apr_palloc(req->pool, len + 8);
     char *value;
@@ -373,7 +383,7 @@ apr_status_t oauth2_cookie_session_write(const oauth2_site_t *site,
         return OAUTH2_ECRYPTO;
     }
     vlen = strlen(value);
-    if (check_budget(site, req, vlen, err) != APR_SUCCESS) {
+    if (check_budget(site, req, vlen, max_chunks, err) != APR_SUCCESS) {
         return OAUTH2_EBUDGET;
     }
     n = (int)((vlen + OAUTH2_COOKIE_SESSION_CHUNK - 1)

@@ -89,6 +89,17 @@ apr_status_t oauth2_cookie_session_write(const oauth2_site_t *site,
                                          const char *rec, apr_size_t len,
                                          apr_time_t expires, const char **err);
 
+/**
+ * oauth2_cookie_session_write in at most max_chunks cookies (1: the
+ * session cookie alone, no chunks): OAUTH2_EBUDGET when it needs more.
+ */
+apr_status_t oauth2_cookie_session_write_n(const oauth2_site_t *site,
+                                           oauth2_request_t *req,
+                                           oauth2_response_t *resp,
+                                           const char *rec, apr_size_t len,
+                                           apr_time_t expires, int max_chunks,
+                                           const char **err);
+
 /** Expires the chunk cookies from first up that the request carries. */
 void oauth2_cookie_session_clear(const oauth2_site_t *site,
                                  oauth2_request_t *req, oauth2_response_t *resp,

@@ -311,6 +311,28 @@ static int rp_logout(const oauth2_site_t *site, oauth2_request_t *req)
            && ep->end_session != NULL;
 }
 
+/* Builds the session of in again without its ID token, after a first
+ * build found the record too large (OAUTH2_MAX_SESSION_RECORD): an ID
+ * token repeats the claims, so it is the first thing to go. */
+static apr_status_t build_without_id_token(oauth2_request_t *req,
+                                           oauth2_session_input_t *in,
+                                           oauth2_session_t **s,
+                                           const char **err)
+{
+    const char *first = *err;
+
+    in->id_token = NULL;
+    if (oauth2_session_build(req->pool, in, s, err) != APR_SUCCESS) {
+        return OAUTH2_ETOOBIG;
+    }
+    (*s)->flags |= OAUTH2_SESSION_NO_ID_TOKEN;
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+               "OA2141: the session of %.200s leaves its ID token out (%s): "
+               "a logout at the provider names the client instead",
+               (*s)->f[OAUTH2_SF_USER], first ? first : "too large");
+    return APR_SUCCESS;
+}
+
 /* Builds the session of a login and its record: what the configuration
  * needs, each value once (session.h). */
 static apr_status_t session_build(const oauth2_site_t *site,
@@ -340,6 +362,9 @@ static apr_status_t session_build(const oauth2_site_t *site,
      * files that may ask later). */
     in.no_tokens = site->cookie_sessions && !oauth2_cfg_keeps_tokens(site->cfg);
     rv = oauth2_session_build(req->pool, &in, s, err);
+    if (rv == OAUTH2_ETOOBIG && in.id_token != NULL) {
+        rv = build_without_id_token(req, &in, s, err);
+    }
     if (rv == APR_SUCCESS) {
         rv = oauth2_session_encode(req->pool, *s, rec, len);
         *err = "the session is too large";
@@ -359,10 +384,13 @@ static oauth2_session_t *without_id_token(apr_pool_t *p,
     return n;
 }
 
-/* Writes s into the cookies (*rec, *len its record). A session past the
- * cookie budget with an ID token goes without it: a logout at the
- * provider then names the client instead (RP-Initiated Logout 1.0 §2,
- * client_id); past the budget without one, it is refused (EBUDGET). */
+/* Writes s into the cookies (*rec, *len its record). The ID token (an
+ * ID token repeats the claims, signed and encoded: often more than the
+ * rest of the session) is kept only while the session fits in one cookie
+ * with it: every request carries every byte. Without it a logout at the
+ * provider names the client instead (RP-Initiated Logout 1.0 §2,
+ * client_id). Past the budget without one, the session is refused
+ * (EBUDGET). */
 static apr_status_t cookie_save(const oauth2_site_t *site,
                                 oauth2_request_t *req, oauth2_response_t *resp,
                                 const oauth2_session_t **s, apr_time_t expires,
@@ -371,8 +399,10 @@ static apr_status_t cookie_save(const oauth2_site_t *site,
     apr_status_t rv = oauth2_session_encode(req->pool, *s, rec, len);
 
     if (rv == APR_SUCCESS) {
-        rv = oauth2_cookie_session_write(site, req, resp, *rec, *len, expires,
-                                         err);
+        rv = oauth2_cookie_session_write_n(
+            site, req, resp, *rec, *len, expires,
+            (*s)->len[OAUTH2_SF_ID_TOKEN] > 0 ? 1 : OAUTH2_MAX_COOKIE_CHUNKS,
+            err);
     }
     if (rv != OAUTH2_EBUDGET || (*s)->len[OAUTH2_SF_ID_TOKEN] == 0) {
         return rv == OAUTH2_ETOOBIG ? OAUTH2_EBUDGET : rv;
