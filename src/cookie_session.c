@@ -146,10 +146,13 @@ static apr_status_t epoch_read(const oauth2_site_t *site, oauth2_request_t *req,
         rv = oauth2_store_get(site->store, req->pool, key, req->now, &rec, &len,
                               meta);
     }
+    /* Made by whichever reader comes first; two at once only make the
+     * memos of the moment open their sessions once more. Pinned like the
+     * markers it stands for. */
     if (rv == OAUTH2_ENOTFOUND) {
-        rv = oauth2_store_add_rec(site->store, req->pool, key, "0", 1, until,
-                                  req->now);
-        if (rv == APR_SUCCESS || rv == OAUTH2_EREPLAY) {
+        rv = oauth2_store_put_class(site->store, req->pool, key, "0", 1, until,
+                                    req->now, OAUTH2_SHM_PINNED);
+        if (rv == APR_SUCCESS) {
             rv = oauth2_store_get(site->store, req->pool, key, req->now, &rec,
                                   &len, meta);
         }
@@ -408,9 +411,11 @@ apr_status_t oauth2_cookie_session_revoke(const oauth2_site_t *site,
     apr_status_t rv = oauth2_site_marker_key(
         site, req, sid ? "revoked-sid" : "revoked-sub", sid ? sid : sub, key);
 
+    /* Pinned: no other record may take its place while it lives (a
+     * revoked cookie is good until its max age otherwise). */
     if (rv == APR_SUCCESS) {
-        rv = oauth2_store_put(site->store, req->pool, key, "1", 1, until,
-                              req->now);
+        rv = oauth2_store_put_class(site->store, req->pool, key, "1", 1, until,
+                                    req->now, OAUTH2_SHM_PINNED);
     }
     /* After the marker: a connection that reads the new epoch finds the
      * marker when it checks again. */
@@ -418,8 +423,8 @@ apr_status_t oauth2_cookie_session_revoke(const oauth2_site_t *site,
         rv = epoch_key(site, req, key);
     }
     if (rv == APR_SUCCESS) {
-        rv = oauth2_store_put(site->store, req->pool, key, "1", 1, until,
-                              req->now);
+        rv = oauth2_store_put_class(site->store, req->pool, key, "1", 1, until,
+                                    req->now, OAUTH2_SHM_PINNED);
     }
     return rv;
 }
