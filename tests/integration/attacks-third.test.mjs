@@ -1,0 +1,304 @@
+// attacks-third.test.mjs: the re-review fixes A-G (SECURITY.md, "The fixes
+// attacked again", main e1d8af2) attacked a third time: a full table,
+// many copies of one key, another virtual host, concurrency. Each test
+// named after a finding fails against e1d8af2; see
+// /work/notes/attack3-report.md for the whole campaign.
+//
+//   finding H  a flood of back-channel logouts of cookie sessions (one
+//              pinned revocation per sid, which nothing evicts) fills the
+//              shm table: the revocation of a stolen cookie is then
+//              dropped silently (200 to the provider, "1 session(s)"),
+//              and the server's shm sessions are evicted and logins fail
+//   finding I  back-channel logout misses a session of a user who has
+//              more than OAUTH2_INDEX_PROBES (256) index entries: the
+//              257th session is created anyway (OA2113 is a warning);
+//              on a socache store ended sessions keep their entries, so
+//              256 logins and logouts are enough
+//   finding J  the logout walk stops after 64 absent numbers: entries of
+//              older sessions that expired leave a gap before a newer
+//              session's entry, which the walk never reaches
+//   finding K  two virtual hosts of one server with the same scope and
+//              one socache store each take their own "add" mutex: their
+//              concurrent index adds share numbers and sessions survive
+//              the logout (fix C holds within one virtual host only)
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis } from './lib/redis.mjs';
+import { startStack } from './lib/stack.mjs';
+import { newBrowser, login, request } from './lib/http.mjs';
+import { freePort } from './lib/ports.mjs';
+
+const API = { headers: { Accept: 'application/json' } };
+const BCL_EVENT = { 'http://schemas.openid.net/event/backchannel-logout': {} };
+const now = () => Math.floor(Date.now() / 1000);
+let jti = 0;
+
+/* Runs fn(i) for i < n, at most width at a time; the results in order. */
+async function pool(n, width, fn) {
+    const out = new Array(n);
+    let next = 0;
+    await Promise.all(Array.from({ length: width }, async () => {
+        while (next < n) {
+            const i = next++;
+            out[i] = await fn(i);
+        }
+    }));
+    return out;
+}
+
+/* A logout token for claims, signed by the provider, POSTed to url; the
+ * HTTP status. */
+async function postLogout(s, url, claims) {
+    const token = await s.op.signJwt({
+        iss: s.op.issuer, aud: 'app', iat: now(), jti: `third-${process.pid}-${++jti}`, events: BCL_EVENT, ...claims,
+    }, { header: { typ: 'logout+jwt' } });
+    const r = await request(url, {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `logout_token=${token}`,
+    });
+    return r.status;
+}
+
+/* The number of sessions a back-channel logout for claims ended (its
+ * OA2216 line). */
+async function backchannel(s, claims, url = s.url('/oauth2/backchannel-logout')) {
+    const mark = s.apache.mark();
+    assert.equal(await postLogout(s, url, claims), 200);
+    const line = await s.apache.waitForLog(/OA2216: back-channel logout of/, { since: mark });
+    return Number(/: (\d+) session\(s\)/.exec(line)[1]);
+}
+
+const userOf = async (b, url) => {
+    const r = await b.get(url, API);
+    return r.status === 200 ? r.json().headers['x-forwarded-user'] : r.status;
+};
+
+const STATUS = `
+<Location /store-status>
+    SetHandler oauth2-status
+</Location>`;
+
+async function metrics(url) {
+    const r = await newBrowser().get(url);
+    const out = {};
+    for (const m of r.body.matchAll(/^(oauth2_[a-z_]+) (\d+)$/gm)) out[m[1]] = Number(m[2]);
+    return out;
+}
+
+describe('finding H: revocations of cookie sessions are pinned in the shm table, which a flood fills', () => {
+    // The main server keeps cookie sessions (revocations in the shm table,
+    // shm:64 from the server scope as in attacks-rereview); a virtual host
+    // of the same server keeps its sessions in that table (OAuth2Cookie
+    // of its own, so one browser can hold both).
+    let s;
+    let vport;
+    const vhref = (p) => `http://127.0.0.1:${vport}${p}`;
+    const victim = {};
+    const users = [];
+    before(async () => {
+        const port = await freePort();
+        vport = await freePort();
+        s = await startStack({
+            apache: { port },
+            oauth2: 'OAuth2SessionStore shm:64\nOAuth2SessionStore cookie\nOAuth2SessionMaxAge 900',
+            provider: {
+                backchannelLogout: true,
+                accounts: [{ id: 'alice' }, ...Array.from({ length: 8 }, (_, i) => ({ id: `user${i}` }))],
+            },
+            client: {
+                backchannel_logout_uri: 'http://127.0.0.1:9/unused',
+                redirect_uris: [`http://127.0.0.1:${port}/oauth2/callback`, `http://127.0.0.1:${vport}/oauth2/callback`],
+            },
+            locations: () => `${STATUS}
+Listen 127.0.0.1:${vport}
+<VirtualHost 127.0.0.1:${vport}>
+    ServerName 127.0.0.1
+    OAuth2SessionStore shm:64
+    OAuth2Cookie shm_session
+</VirtualHost>`,
+        });
+        // The victim's cookie session, which an attacker has copied.
+        const b = newBrowser();
+        await login(b, s.url('/app/x'));
+        victim.stolen = b.cookieHeader(s.url('/'));
+        victim.status = async () => (await request(s.url('/app/who'), { headers: { Accept: 'application/json', Cookie: victim.stolen } })).status;
+        assert.equal(await victim.status(), 200);
+        for (let i = 0; i < 8; i++) {
+            const u = newBrowser();
+            assert.equal((await login(u, vhref('/app/in'), { username: `user${i}` })).final.status, 200);
+            users.push(u);
+        }
+    });
+    after(async () => s?.stop());
+
+    it('still revokes a stolen cookie session after 200 back-channel logouts of other sessions (finding H)', async () => {
+        // One account logging in and out at the provider 200 times: each
+        // provider session has a sid of its own, each logout token a
+        // pinned revocation "revoked-sid:<sid>" for OAuth2SessionMaxAge.
+        const statuses = await pool(200, 10, (i) => postLogout(s, s.url('/oauth2/backchannel-logout'), { sub: 'mallory', sid: `mallory-sid-${i}` }));
+        assert.deepEqual([...new Set(statuses)], [200]);
+        const mark = s.apache.mark();
+        assert.equal(await postLogout(s, s.url('/oauth2/backchannel-logout'), { sub: 'alice' }), 200);
+        await s.apache.waitForLog(/OA2216: back-channel logout of sub alice/, { since: mark });
+        assert.equal(await victim.status(), 401, `the stolen cookie session still works after its back-channel logout; ${JSON.stringify(await metrics(s.url('/store-status')))}`);
+    });
+
+    it('keeps the shm sessions of the other virtual host, and its logins working, after the flood (finding H)', async () => {
+        const seen = await Promise.all(users.map((u) => userOf(u, vhref('/app/who'))));
+        const b = newBrowser();
+        const r = await login(b, vhref('/app/new'), { username: 'user0' }).catch((e) => e.result ?? { final: { status: String(e) } });
+        assert.deepEqual({ seen, newLogin: r.final.status },
+            { seen: users.map((_, i) => `user${i}`), newLogin: 200 },
+            `${JSON.stringify(await metrics(s.url('/store-status')))}`);
+    });
+});
+
+describe('finding I: a user with more than 256 sessions escapes back-channel logout', () => {
+    describe('shm store: 257 live sessions', () => {
+        let s;
+        before(async () => {
+            s = await startStack({
+                provider: { backchannelLogout: true, accounts: [{ id: 'mallory' }, { id: 'alice' }] },
+                client: { backchannel_logout_uri: 'http://127.0.0.1:9/unused' },
+            });
+        });
+        after(async () => s?.stop());
+
+        it('ends all 257 sessions of one sub (finding I, shm)', async () => {
+            const browsers = await pool(257, 8, async () => {
+                const b = newBrowser();
+                assert.equal((await login(b, s.url('/app/m'), { username: 'mallory' })).final.status, 200);
+                return b;
+            });
+            const ended = await backchannel(s, { sub: 'mallory' });
+            const alive = (await pool(257, 8, (i) => userOf(browsers[i], s.url('/app/who')))).filter((u) => u === 'mallory').length;
+            assert.deepEqual({ ended, alive }, { ended: 257, alive: 0 }, 'sessions survived the back-channel logout of their sub');
+        });
+    });
+
+    describe('socache store: 256 ended sessions, then one more', () => {
+        let s;
+        let redis;
+        before(async () => {
+            redis = await startRedis();
+            s = await startStack({
+                oauth2: `OAuth2SessionStore ${redis.spec}`,
+                provider: { backchannelLogout: true, accounts: [{ id: 'mallory' }] },
+                client: { backchannel_logout_uri: 'http://127.0.0.1:9/unused' },
+                apache: { modules: ['socache_redis'] },
+            });
+        });
+        after(async () => {
+            await s?.stop();
+            await redis?.stop();
+        });
+
+        it('ends the one live session of a user who logged in and out 256 times before (finding I, socache)', async () => {
+            // Each login and local logout leaves the session's index entry
+            // in the cache until OAuth2SessionMaxAge (8 hours).
+            await pool(256, 8, async () => {
+                const b = newBrowser();
+                assert.equal((await login(b, s.url('/app/m'), { username: 'mallory' })).final.status, 200);
+                assert.equal((await b.get(s.url('/oauth2/logout?rd=/public/bye'))).status, 302);
+            });
+            const kept = newBrowser();
+            assert.equal((await login(kept, s.url('/app/m'), { username: 'mallory' })).final.status, 200);
+            const ended = await backchannel(s, { sub: 'mallory' });
+            assert.deepEqual({ ended, kept: await userOf(kept, s.url('/app/who')) }, { ended: 1, kept: 401 },
+                'the live session survived the back-channel logout of its sub');
+        });
+    });
+});
+
+describe('finding J: the logout walk stops at a gap of 64 expired entries', () => {
+    let s;
+    before(async () => {
+        s = await startStack({
+            oauth2: 'OAuth2SessionMaxAge 45',
+            provider: { backchannelLogout: true, accounts: [{ id: 'mallory' }] },
+            client: { backchannel_logout_uri: 'http://127.0.0.1:9/unused' },
+        });
+    });
+    after(async () => s?.stop());
+
+    it('ends a session whose index number comes after 65 expired ones (finding J)', async () => {
+        // 65 sessions now (numbers 0..64), one more once they are all in
+        // (number 65); when the 65 reach their max age the newer one has
+        // most of its life left, and numbers 0..64 are gone.
+        await pool(65, 8, async () => {
+            const b = newBrowser();
+            assert.equal((await login(b, s.url('/app/m'), { username: 'mallory' })).final.status, 200);
+        });
+        const batchEnd = Date.now();
+        await new Promise((r) => setTimeout(r, 15000));
+        const late = newBrowser();
+        assert.equal((await login(late, s.url('/app/m'), { username: 'mallory' })).final.status, 200);
+        const lateAt = Date.now();
+        // Wait until the first 65 are past their max age (45 s).
+        await new Promise((r) => setTimeout(r, Math.max(0, batchEnd + 47000 - Date.now())));
+        assert.ok(Date.now() < lateAt + 43000, 'the late session is still within its max age');
+        assert.equal(await userOf(late, s.url('/app/who')), 'mallory');
+        const ended = await backchannel(s, { sub: 'mallory' });
+        assert.deepEqual({ ended, late: await userOf(late, s.url('/app/who')) }, { ended: 1, late: 401 },
+            'the newer session survived the back-channel logout of its sub');
+    });
+});
+
+describe('finding K: two virtual hosts sharing one socache store race on the index', () => {
+    // Rounds: the race loses an entry in some rounds only.
+    const SUBS = ['fred', 'greg', 'hank', 'ivan', 'jack', 'kurt'];
+    let s;
+    let redis;
+    let vport;
+    const vhref = (p) => `http://127.0.0.1:${vport}${p}`;
+    before(async () => {
+        redis = await startRedis();
+        const port = await freePort();
+        vport = await freePort();
+        // The same site on two ports (say http and https, or two names of
+        // one application): the same provider, client, claims and cookie
+        // name, hence the same scope; one Redis.
+        s = await startStack({
+            apache: { port, modules: ['socache_redis'] },
+            oauth2: `OAuth2SessionStore ${redis.spec}`,
+            provider: { backchannelLogout: true, accounts: SUBS.map((id) => ({ id })) },
+            client: {
+                backchannel_logout_uri: 'http://127.0.0.1:9/unused',
+                redirect_uris: [`http://127.0.0.1:${port}/oauth2/callback`, `http://127.0.0.1:${vport}/oauth2/callback`],
+            },
+            locations: () => `
+Listen 127.0.0.1:${vport}
+<VirtualHost 127.0.0.1:${vport}>
+    ServerName 127.0.0.1
+    OAuth2SessionStore ${redis.spec}
+</VirtualHost>`,
+        });
+    });
+    after(async () => {
+        await s?.stop();
+        await redis?.stop();
+    });
+
+    it('ends all of 40 sessions whose callbacks arrive at once at two virtual hosts, six times (finding K)', async () => {
+        const report = [];
+        for (const sub of SUBS) {
+            const prepared = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+                const b = newBrowser();
+                const href = i % 2 ? vhref : s.url;
+                let callback;
+                await login(b, href('/app/f'), {
+                    username: sub,
+                    onRedirect: (url) => (url.includes('/oauth2/callback') ? ((callback = url), false) : undefined),
+                });
+                assert.ok(callback);
+                return { b, callback, href };
+            }));
+            const answers = await Promise.all(prepared.map(({ b, callback }) => b.get(callback)));
+            assert.deepEqual([...new Set(answers.map((r) => r.status))], [302], 'every login completed');
+            for (const { b, href } of prepared.slice(0, 4)) assert.equal(await userOf(b, href('/app/who')), sub);
+            const ended = await backchannel(s, { sub });
+            const alive = (await Promise.all(prepared.map(({ b, href }) => userOf(b, href('/app/who'))))).filter((u) => u === sub).length;
+            report.push(`${sub}: ended ${ended}, ${alive} survived`);
+        }
+        assert.deepEqual(report, SUBS.map((sub) => `${sub}: ended 40, 0 survived`));
+    });
+});
