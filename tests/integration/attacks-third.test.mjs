@@ -278,12 +278,14 @@ Listen 127.0.0.1:${vport}
         await redis?.stop();
     });
 
-    it('ends all of 40 sessions whose callbacks arrive at once at two virtual hosts, six times (finding K)', async () => {
+    /* Six rounds of 40 logins of one sub whose callbacks arrive at once,
+     * at the hosts hostOf(i) gives; what each back-channel logout left. */
+    async function rounds(hostOf) {
         const report = [];
         for (const sub of SUBS) {
             const prepared = await Promise.all(Array.from({ length: 40 }, async (_, i) => {
                 const b = newBrowser();
-                const href = i % 2 ? vhref : s.url;
+                const href = hostOf(i);
                 let callback;
                 await login(b, href('/app/f'), {
                     username: sub,
@@ -299,6 +301,55 @@ Listen 127.0.0.1:${vport}
             const alive = (await Promise.all(prepared.map(({ b, href }) => userOf(b, href('/app/who'))))).filter((u) => u === sub).length;
             report.push(`${sub}: ended ${ended}, ${alive} survived`);
         }
-        assert.deepEqual(report, SUBS.map((sub) => `${sub}: ended 40, 0 survived`));
+        return report;
+    }
+
+    it('(control) ends all of 40 sessions whose callbacks arrive at once at one virtual host, six times', async () => {
+        assert.deepEqual(await rounds(() => s.url), SUBS.map((sub) => `${sub}: ended 40, 0 survived`));
+    });
+
+    it('ends all of 40 sessions whose callbacks arrive at once at two virtual hosts, six times (finding K)', async () => {
+        assert.deepEqual(await rounds((i) => (i % 2 ? vhref : s.url)), SUBS.map((sub) => `${sub}: ended 40, 0 survived`));
+    });
+});
+
+describe('finding L: in a full shm table new index entries evict the oldest live ones', () => {
+    // shm:64 holds 64 sessions; its link pool of 128 holds their 2 index
+    // entries each, so once the table is full every new session's entries
+    // push out live ones: those expiring first, i.e. of the oldest session
+    // (entries expire at the max age, sessions slide). A session kept in
+    // use stays in the table but loses its index entries.
+    let s;
+    before(async () => {
+        s = await startStack({
+            oauth2: 'OAuth2SessionStore shm:64\nOAuth2SessionTimeout 20',
+            locations: () => STATUS,
+            provider: { backchannelLogout: true, accounts: [{ id: 'alice' }, { id: 'bob' }] },
+            client: { backchannel_logout_uri: 'http://127.0.0.1:9/unused' },
+        });
+    });
+    after(async () => s?.stop());
+
+    it('ends a session in use after another account logged in 150 times (finding L)', async () => {
+        const x = newBrowser();
+        assert.equal((await login(x, s.url('/app/x'))).final.status, 200);
+        let flooding = true;
+        const keepAlive = (async () => {
+            while (flooding) {
+                await x.get(s.url('/app/who'), API);
+                await new Promise((r) => setTimeout(r, 300));
+            }
+        })();
+        await pool(150, 3, async () => {
+            const b = newBrowser();
+            assert.equal((await login(b, s.url('/app/b'), { username: 'bob' })).final.status, 200);
+        });
+        flooding = false;
+        await keepAlive;
+        assert.equal(await userOf(x, s.url('/app/who')), 'alice', 'set-up: the session in use stayed in the table');
+        const m = await metrics(s.url('/store-status'));
+        const ended = await backchannel(s, { sub: 'alice' });
+        assert.deepEqual({ ended, x: await userOf(x, s.url('/app/who')) }, { ended: 1, x: 401 },
+            `alice's session survived the back-channel logout of her sub; ${JSON.stringify(m)}`);
     });
 });
