@@ -357,3 +357,100 @@ describe('finding L: in a full shm table new index entries evict the oldest live
             `alice's session survived the back-channel logout of her sub; ${JSON.stringify(m)}`);
     });
 });
+
+describe('held: fix A (every virtual host strips every host\'s cookies) under other spellings', () => {
+    // A: shm, oauth2_session; B: cookie store, admin_session; C: no
+    // provider. Crafted copies of B's and A's names, on A's authenticated
+    // way (check_authn took A's own cookie out already), A's public way,
+    // and C.
+    const env = {};
+    const href = (site, p) => `http://127.0.0.1:${env.ports[site]}${p}`;
+    const OURS = /^(oauth2_session(_\d+)?|admin_session(_\d+)?|oauth2_state_.+)$/;
+    const SPELLINGS = [
+        'admin_session=v1; admin_session=v2; admin_session=v3; admin_session=v4; admin_session=v5; admin_session=v6',
+        'x=1, admin_session=v',
+        'x=1,admin_session_1=v',
+        'admin_session = v',
+        'admin_session="v"',
+        'admin_session_007=v',
+        'oauth2_state_abc=v',
+        '  admin_session=v  ',
+        '=x, admin_session=v',
+        'a=b, oauth2_session=v, admin_session=w',
+        'admin_session=v,oauth2_session=w',
+        'oauth2_session_1=v; admin_session_2=w; x=1',
+        'x=1;admin_session=v;;;admin_session_3=w',
+    ];
+
+    function site(name, oauth2) {
+        return `
+Listen 127.0.0.1:${env.ports[name]}
+<VirtualHost 127.0.0.1:${env.ports[name]}>
+    ServerName 127.0.0.1
+    ${oauth2}
+    <Location /app>
+        ${oauth2 ? 'AuthType oauth2\n        Require valid-user' : 'Require all granted'}
+        ProxyPass ${env.backend.url}/app
+    </Location>
+    <Location /public>
+        ProxyPass ${env.backend.url}/public
+    </Location>
+</VirtualHost>`;
+    }
+
+    before(async () => {
+        const { startProvider } = await import('./lib/provider.mjs');
+        const { createApache } = await import('./lib/apache.mjs');
+        const { startBackend } = await import('./lib/backend.mjs');
+        const { SECRET } = await import('./lib/stack.mjs');
+        env.ports = { A: await freePort(), B: await freePort(), C: await freePort() };
+        env.backend = await startBackend();
+        const uris = ['A', 'B'].map((s) => href(s, '/oauth2/callback'));
+        env.op = await startProvider({ clients: [{ client_id: 'app', client_secret: 'app-secret', redirect_uris: uris }] });
+        const oauth2 = (extra) => `OAuth2Provider ${env.op.issuer}
+    OAuth2ClientID app
+    OAuth2ClientSecret app-secret
+    OAuth2Secret ${SECRET}
+    ${extra}`;
+        env.apache = await createApache({
+            withModule: true,
+            config: () => `
+${site('A', oauth2('OAuth2SessionStore shm'))}
+${site('B', oauth2('OAuth2SessionStore cookie\n    OAuth2Cookie admin_session'))}
+${site('C', '')}
+`,
+        });
+        await env.apache.start();
+        const b = newBrowser();
+        assert.equal((await login(b, href('A', '/app/a'))).final.status, 200);
+        env.session = b.cookie('oauth2_session', href('A', '/'));
+        assert.ok(env.session);
+    });
+    after(async () => {
+        await env.apache?.stop();
+        await env.op?.stop();
+        await env.backend?.stop();
+    });
+
+    it('gives no backend a cookie of the module\'s, whatever the spelling, host or path', async () => {
+        const leaks = [];
+        const kept = [];
+        for (const sp of SPELLINGS) {
+            for (const [s, p, own] of [['A', '/app/x', true], ['A', '/public/x', true], ['A', '/public/x', false], ['C', '/public/x', true], ['C', '/app/x', false], ['B', '/public/x', true]]) {
+                const cookie = own ? `${sp}; oauth2_session=${env.session}` : sp;
+                const r = await request(href(s, p), { headers: { Accept: 'application/json', Cookie: cookie } });
+                if (r.status !== 200) {
+                    leaks.push(`${s}${p} [${cookie}]: status ${r.status}`);
+                    continue;
+                }
+                const got = r.json().headers.cookie ?? '';
+                const names = got.split(/[;,]\s*/).map((x) => x.split('=')[0].trim()).filter(Boolean);
+                if (names.some((n) => OURS.test(n))) leaks.push(`${s}${p} [${cookie}] -> [${got}]`);
+                if (sp === 'x=1, admin_session=v' || sp === 'oauth2_session_1=v; admin_session_2=w; x=1') kept.push(got);
+            }
+        }
+        assert.deepEqual(leaks, []);
+        // The others' cookies do get through (the probe sees the header).
+        assert.ok(kept.length > 0 && kept.every((k) => /\bx=1\b/.test(k)), `kept: ${JSON.stringify(kept)}`);
+    });
+});
