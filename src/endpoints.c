@@ -709,26 +709,28 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_store_t *store)
     if (store == NULL || oauth2_store_stats(store, &st) != APR_SUCCESS) {
         return "";
     }
-    return apr_psprintf(p,
-                        "# TYPE oauth2_sessions_capacity gauge\n"
-                        "oauth2_sessions_capacity %u\n"
-                        "# TYPE oauth2_sessions_live gauge\n"
-                        "oauth2_sessions_live %u\n"
-                        "# TYPE oauth2_shm_chunks_free gauge\n"
-                        "oauth2_shm_chunks_free %u\n"
-                        "# TYPE oauth2_shm_bytes gauge\n"
-                        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_evicted_total counter\n"
-                        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_refused_total counter\n"
-                        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_markers_evicted_total counter\n"
-                        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_shm_repairs_total counter\n"
-                        "oauth2_shm_repairs_total %u\n",
-                        st.capacity, st.live, st.chunks_free, st.size,
-                        st.evictions, st.refused, st.markers_evicted,
-                        st.repairs);
+    return apr_psprintf(
+        p,
+        "# TYPE oauth2_sessions_capacity gauge\n"
+        "oauth2_sessions_capacity %u\n"
+        "# TYPE oauth2_sessions_live gauge\n"
+        "oauth2_sessions_live %u\n"
+        "# TYPE oauth2_shm_chunks_free gauge\n"
+        "oauth2_shm_chunks_free %u\n"
+        "# TYPE oauth2_shm_bytes gauge\n"
+        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_evicted_total counter\n"
+        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_refused_total counter\n"
+        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_markers_evicted_total counter\n"
+        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_shm_repairs_total counter\n"
+        "oauth2_shm_repairs_total %u\n"
+        "# TYPE oauth2_index_links_evicted_total counter\n"
+        "oauth2_index_links_evicted_total %" APR_UINT64_T_FMT "\n",
+        st.capacity, st.live, st.chunks_free, st.size, st.evictions, st.refused,
+        st.markers_evicted, st.repairs, st.links_evicted);
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,

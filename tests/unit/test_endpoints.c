@@ -522,6 +522,7 @@ static void test_endpoints_status(void **state)
                         "text/plain; version=0.0.4; charset=utf-8");
     assert_non_null(strstr(resp.body, "oauth2_sessions_capacity 256\n"));
     assert_non_null(strstr(resp.body, "oauth2_sessions_live 0\n"));
+    assert_non_null(strstr(resp.body, "oauth2_index_links_evicted_total 0\n"));
     assert_non_null(strstr(resp.body, "oauth2_discovery_fetches_total 0\n"));
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(NULL, sf_request(&f, "GET", "/status", NULL),
