@@ -60,6 +60,16 @@ static void view_complete(oauth2_request_t *v)
                        : apr_psprintf(r->pool, "%s:%u", host, port);
     v->base_url = ap_construct_url(r->pool, "", r);
     v->auth_name = ap_auth_name(r);
+    /* Headers are read before the virtual host is known: under name-based
+     * virtual hosting the default server of the address sets the limit
+     * (the LimitRequestFieldSize documentation). The smaller of both. */
+    v->field_limit = (apr_size_t)r->server->limit_req_fieldsize;
+    if (r->connection->base_server != NULL
+        && (apr_size_t)r->connection->base_server->limit_req_fieldsize
+               < v->field_limit) {
+        v->field_limit =
+            (apr_size_t)r->connection->base_server->limit_req_fieldsize;
+    }
 }
 
 /* The body, at most max bytes (one more is read to tell a longer one). */
@@ -199,14 +209,10 @@ static void put_header(request_rec *r, const char *name, const char *value)
  * repeated) are comma-joined. */
 static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
 {
-    const char *pos = NULL, *path, *value;
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *path, *value;
 
-    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
-           != NULL) {
-        value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos);
-        if (value == NULL) {
-            break;
-        }
+    while (oauth2_session_claims_next(s, &it, &path, &value)) {
         if (how & OAUTH2_PASS_HEADERS) {
             apr_table_merge(r->headers_in,
                             oauth2_response_claim_name(r->pool, path, 0),
