@@ -15,13 +15,12 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
+#include "util_cfgtree.h"
 #include "util_mutex.h"
 
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/apache_authz.h"
-#include "src/apache_check.h"
-#include "src/apache_provider.h"
 #include "src/apache_shm.h"
 #include "src/apache_socache.h"
 #include "src/access.h"
@@ -30,6 +29,8 @@
 #include "src/endpoints.h"
 #include "src/errors.h"
 #include "src/google.h"
+#include "src/headers.h"
+#include "src/server.h"
 #include "src/store_shm.h"
 
 /* ------------------------------------------------------------------ */
@@ -138,41 +139,79 @@ static void __attribute__((constructor)) build_commands(void)
 /* ------------------------------------------------------------------ */
 /* Startup                                                             */
 
+/* The Mutex directive's names of the module's global mutexes. */
+static const char *const mutex_types[] = {
+    AUTH_OAUTH2_SHM_MUTEX,
+    AUTH_OAUTH2_PROVIDER_MUTEX,
+    AUTH_OAUTH2_SOCACHE_MUTEX,
+};
+
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    if (ap_mutex_register(pconf, AUTH_OAUTH2_SHM_MUTEX, NULL, APR_LOCK_DEFAULT,
-                          0)
-            != APR_SUCCESS
-        || ap_mutex_register(pconf, AUTH_OAUTH2_PROVIDER_MUTEX, NULL,
-                             APR_LOCK_DEFAULT, 0)
-               != APR_SUCCESS
-        || ap_mutex_register(pconf, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
-                             APR_LOCK_DEFAULT, 0)
-               != APR_SUCCESS) {
-        return HTTP_INTERNAL_SERVER_ERROR;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(mutex_types) / sizeof(mutex_types[0]); i++) {
+        if (ap_mutex_register(pconf, mutex_types[i], NULL, APR_LOCK_DEFAULT, 0)
+            != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     return OK;
 }
 
-/* Finalizes every virtual host's configuration; runs for `apache2 -t`
- * too, so a missing OAuth2Secret stops the configuration test. */
+/* Apache's configuration tree from d, flattened for the engine in its
+ * order (a section before what it encloses). */
+static void flatten(apr_pool_t *p, const ap_directive_t *d, int parent,
+                    apr_array_header_t *lines)
+{
+    for (; d != NULL; d = d->next) {
+        oauth2_conf_line_t *l = apr_array_push(lines);
+        const char *args = d->args ? d->args : "";
+
+        l->name = d->directive;
+        l->arg = ap_getword_conf(p, &args);
+        l->file = d->filename;
+        l->line = d->line_num;
+        l->parent = parent;
+        flatten(p, d->first_child, lines->nelts - 1, lines);
+    }
+}
+
+static const char *socache_usable(void *ctx, apr_pool_t *p, const char *spec)
+{
+    return auth_oauth2_socache_open(p, p, spec, NULL, NULL);
+}
+
+/* Finalizes and checks every virtual host's configuration with the tree
+ * (oauth2_server_check says what is refused); runs for `apache2 -t` too,
+ * which never runs post_config, so a missing OAuth2Secret stops the
+ * configuration test. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
+    apr_array_header_t *lines =
+        apr_array_make(ptemp, 64, sizeof(oauth2_conf_line_t));
+    const apr_array_header_t *found;
     server_rec *vs;
+    int i, j;
 
-    for (vs = s; vs != NULL; vs = vs->next) {
-        const char *err = oauth2_cfg_finalize(pconf, auth_oauth2_srv(vs)->cfg);
+    flatten(ptemp, ap_conftree, -1, lines);
+    found = oauth2_server_check(ptemp, pconf, auth_oauth2_hosts(ptemp, s),
+                                lines, socache_usable, NULL);
+    for (i = 0; i < found->nelts; i++) {
+        const oauth2_finding_t *f = &APR_ARRAY_IDX(found, i, oauth2_finding_t);
 
-        if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, vs,
-                         "OA2001: %s (virtual host %s:%u)", err,
-                         vs->server_hostname ? vs->server_hostname : "*",
-                         vs->port);
+        for (vs = s, j = 0; j < f->host && vs->next != NULL; j++) {
+            vs = vs->next;
+        }
+        ap_log_error(APLOG_MARK,
+                     APLOG_STARTUP | (f->refused ? APLOG_EMERG : APLOG_WARNING),
+                     0, vs, "%s: %s", f->tag, f->message);
+        if (f->refused) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    return auth_oauth2_check_tree(ptemp, s);
+    return OK;
 }
 
 /* Builds a virtual host's site (the engine's) with its store: the shm
@@ -191,9 +230,8 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
         return err;
     }
     if (srv->cfg->store == OAUTH2_STORE_SOCACHE) {
-        err =
-            auth_oauth2_socache_create(pconf, ptemp, s, srv->cfg->store_spec,
-                                       site->seal_store, &srv->socache, &store);
+        err = auth_oauth2_socache_create(pconf, ptemp, s, srv->cfg->store_spec,
+                                         site->seal_store, &store);
         if (err != NULL) {
             return err;
         }
@@ -202,14 +240,11 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
         return err;
     }
     srv->site = site;
-    srv->prov = site->prov;
     return NULL;
 }
 
-/* Every cookie name a virtual host of the server owns, each once
- * (post_config; read-only in the children): a browser sends one host's
- * cookies to every port and virtual host of the same name, so each strips
- * them all, also where no provider is configured. */
+/* The cookie names every virtual host strips (oauth2_server_cookie_names:
+ * set in post_config, read-only in the children). */
 static apr_array_header_t *owned_cookies;
 
 static apr_status_t owned_cookies_reset(void *unused)
@@ -218,48 +253,11 @@ static apr_status_t owned_cookies_reset(void *unused)
     return APR_SUCCESS;
 }
 
-static apr_array_header_t *cookie_names(apr_pool_t *p, server_rec *s)
-{
-    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
-    int i;
-
-    for (; s != NULL; s = s->next) {
-        const oauth2_site_t *site = auth_oauth2_srv(s)->site;
-
-        for (i = 0; site != NULL && i < names->nelts; i++) {
-            if (strcmp(APR_ARRAY_IDX(names, i, const char *),
-                       site->cfg->cookie_name)
-                == 0) {
-                break;
-            }
-        }
-        if (site != NULL && i == names->nelts) {
-            APR_ARRAY_PUSH(names, const char *) = site->cfg->cookie_name;
-        }
-    }
-    return names;
-}
-
-/* The largest shm capacity any virtual host asks for (0: none uses shm). */
-static apr_uint32_t shm_capacity(server_rec *s)
-{
-    apr_uint32_t cap = 0;
-
-    for (; s != NULL; s = s->next) {
-        const oauth2_cfg_t *c = auth_oauth2_srv(s)->cfg;
-
-        if (c->provider_set && c->store != OAUTH2_STORE_SOCACHE
-            && (apr_uint32_t)c->shm_capacity > cap) {
-            cap = (apr_uint32_t)c->shm_capacity;
-        }
-    }
-    return cap;
-}
-
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    apr_uint32_t cap = shm_capacity(s);
+    apr_array_header_t *hosts = auth_oauth2_hosts(ptemp, s);
+    apr_uint32_t cap = oauth2_server_shm_capacity(hosts);
     oauth2_shm_t *table = NULL;
     oauth2_store_t *shm = NULL;
     server_rec *vs;
@@ -294,7 +292,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    owned_cookies = cookie_names(pconf, s);
+    owned_cookies = oauth2_server_cookie_names(pconf, hosts);
     apr_pool_cleanup_register(pconf, NULL, owned_cookies_reset,
                               apr_pool_cleanup_null);
     return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
@@ -305,11 +303,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     auth_oauth2_shm_child_init(p, s);
-    auth_oauth2_provider_view_child_init(p, s);
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 
-        auth_oauth2_socache_child_init(srv->socache, p);
         if (srv->site != NULL
             && oauth2_provider_child_init(srv->site->prov, p) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -321,11 +317,19 @@ static void child_init(apr_pool_t *p, server_rec *s)
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
+/* The engine's removal lines, as debug lines of the request. */
+static void strip_log(void *ctx, const char *msg)
+{
+    request_rec *r = ctx;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s", msg);
+}
+
 /* Every request: the client's identity headers go before anyone reads
  * them. */
 static int post_read_request(request_rec *r)
 {
-    auth_oauth2_strip_identity(r);
+    oauth2_headers_strip_identity(r->pool, r->headers_in, strip_log, r);
     if (r->prev != NULL) {
         auth_oauth2_refused_redirect(r);
     }
@@ -435,13 +439,21 @@ static int check_authn(request_rec *r)
     return auth_oauth2_respond(r, &resp);
 }
 
-/* No backend sees the module's cookies, of this virtual host or another
- * (check_authn took this host's own out already on the common way of an
- * authenticated request). */
+/* No backend sees the module's cookies, of this virtual host or another.
+ * check_authn took this host's own out already on the common way of an
+ * authenticated request (the subrequests and internal redirects that
+ * share its state share or copy its headers). */
 static int fixups(request_rec *r)
 {
+    const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+
     if (owned_cookies != NULL) {
-        auth_oauth2_strip_cookies(r, owned_cookies);
+        oauth2_headers_strip_cookies(r->pool, r->headers_in, owned_cookies,
+                                     req != NULL && req->cookies_stripped
+                                             && site != NULL
+                                         ? site->cfg->cookie_name
+                                         : NULL);
     }
     return DECLINED;
 }

@@ -29,6 +29,7 @@
 #include "metadata.h"
 #include "request.h"
 #include "response.h"
+#include "server.h"
 #include "sessions.h"
 #include "site.h"
 #include "store.h"
@@ -53,16 +54,11 @@ extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 #error "AUTH_OAUTH2_VERSION comes from the build (configure.ac, Makefile.am)"
 #endif
 
-/** A session store on an ap_socache provider (apache_socache.h). */
-typedef struct auth_oauth2_socache_t auth_oauth2_socache_t;
-
 /** Server config: the engine config, and the site post_config builds from
  * it (read-only once children run). */
 typedef struct {
     oauth2_cfg_t *cfg;
-    oauth2_site_t *site;            /* NULL when no OAuth2Provider */
-    oauth2_provider_t *prov;        /* site->prov, for the provider view */
-    auth_oauth2_socache_t *socache; /* when the store is a socache */
+    oauth2_site_t *site; /* NULL when no OAuth2Provider */
 } auth_oauth2_srv_conf;
 
 /** What one request learned (r->request_config). */
@@ -80,6 +76,10 @@ typedef struct {
 auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s);
 oauth2_dir_cfg_t *auth_oauth2_dir(const request_rec *r);
 
+/** The virtual hosts of s, the main server first (oauth2_host_t, from p):
+ * what the engine's startup decisions (server.h) read. */
+apr_array_header_t *auth_oauth2_hosts(apr_pool_t *p, server_rec *s);
+
 /** Per-request state: created on first use, or NULL when none yet. */
 auth_oauth2_req_t *auth_oauth2_req(request_rec *r);
 auth_oauth2_req_t *auth_oauth2_req_find(const request_rec *r);
@@ -96,17 +96,6 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v);
  * HTTP status.
  */
 int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp);
-
-/** Removes client-sent identity headers (any case, '_' for '-') and their
- * names from Connection; runs on every request. */
-void auth_oauth2_strip_identity(request_rec *r);
-
-/** Removes the cookies the module owns on this server (names: every
- * virtual host's OAuth2Cookie, with their chunks, and the login states)
- * from the Cookie header, so that no backend, of this virtual host or
- * another, receives a session credential (the fixups, on every request:
- * unless authentication did it already for this host's own name). */
-void auth_oauth2_strip_cookies(request_rec *r, const apr_array_header_t *names);
 
 /** A logged-in user failed a Require rule (note_auth_failure): the answer
  * becomes a 403 with the site's ErrorDocument 403, or the module's page;
