@@ -191,22 +191,19 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 {
     apr_array_header_t *lines =
         apr_array_make(ptemp, 64, sizeof(oauth2_conf_line_t));
-    const apr_array_header_t *found;
-    server_rec *vs;
-    int i, j;
+    const apr_array_header_t *hosts = auth_oauth2_hosts(ptemp, s), *found;
+    int i;
 
     flatten(ptemp, ap_conftree, -1, lines);
-    found = oauth2_server_check(ptemp, pconf, auth_oauth2_hosts(ptemp, s),
-                                lines, socache_usable, NULL);
+    found =
+        oauth2_server_check(ptemp, pconf, hosts, lines, socache_usable, NULL);
     for (i = 0; i < found->nelts; i++) {
         const oauth2_finding_t *f = &APR_ARRAY_IDX(found, i, oauth2_finding_t);
 
-        for (vs = s, j = 0; j < f->host && vs->next != NULL; j++) {
-            vs = vs->next;
-        }
         ap_log_error(APLOG_MARK,
                      APLOG_STARTUP | (f->refused ? APLOG_EMERG : APLOG_WARNING),
-                     0, vs, "%s: %s", f->tag, f->message);
+                     0, APR_ARRAY_IDX(hosts, f->host, oauth2_host_t).server,
+                     "%s: %s", f->tag, f->message);
         if (f->refused) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -214,33 +211,15 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return OK;
 }
 
-/* Builds a virtual host's site (the engine's) with its store: the shm
- * table, or a socache store the glue makes with the site's store seal. */
-static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
-                             server_rec *s, auth_oauth2_srv_conf *srv,
-                             oauth2_store_t *shm)
+/* A virtual host's socache store (oauth2_server_sites builds the rest of
+ * its site); ctx is post_config's ptemp. */
+static const char *socache_store(void *ctx, apr_pool_t *pconf,
+                                 const oauth2_host_t *h,
+                                 const oauth2_seal_t *seal,
+                                 oauth2_store_t **store)
 {
-    oauth2_site_t *site = NULL;
-    oauth2_store_t *store = shm;
-    const char *err = NULL;
-
-    if (oauth2_site_create(pconf, srv->cfg,
-                           "mod_auth_oauth2/" AUTH_OAUTH2_VERSION, &site, &err)
-        != APR_SUCCESS) {
-        return err;
-    }
-    if (srv->cfg->store == OAUTH2_STORE_SOCACHE) {
-        err = auth_oauth2_socache_create(pconf, ptemp, s, srv->cfg->store_spec,
-                                         site->seal_store, &store);
-        if (err != NULL) {
-            return err;
-        }
-    }
-    if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
-        return err;
-    }
-    srv->site = site;
-    return NULL;
+    return auth_oauth2_socache_create(pconf, ctx, h->server, h->cfg->store_spec,
+                                      seal, store);
 }
 
 /* The cookie names every virtual host strips (oauth2_server_cookie_names:
@@ -260,7 +239,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     apr_uint32_t cap = oauth2_server_shm_capacity(hosts);
     oauth2_shm_t *table = NULL;
     oauth2_store_t *shm = NULL;
-    server_rec *vs;
+    const char *err;
+    int i, bad = 0;
 
     /* httpd reads its configuration twice at startup; the first pass is
      * thrown away, so build nothing that lasts in it. */
@@ -279,25 +259,29 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         shm = oauth2_store_shm(pconf, table);
     }
-    for (vs = s; vs != NULL; vs = vs->next) {
-        auth_oauth2_srv_conf *srv = auth_oauth2_srv(vs);
-        const char *err;
+    err = oauth2_server_sites(pconf, hosts,
+                              "mod_auth_oauth2/" AUTH_OAUTH2_VERSION, shm,
+                              socache_store, ptemp, &bad);
+    if (err != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0,
+                     APR_ARRAY_IDX(hosts, bad, oauth2_host_t).server,
+                     "OA2006: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (i = 0; i < hosts->nelts; i++) {
+        const oauth2_host_t *h = &APR_ARRAY_IDX(hosts, i, oauth2_host_t);
 
-        if (!srv->cfg->provider_set) {
-            continue;
-        }
-        err = srv_setup(pconf, ptemp, vs, srv, shm);
-        if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "OA2006: %s", err);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+        auth_oauth2_srv(h->server)->site = h->site;
     }
     owned_cookies = oauth2_server_cookie_names(pconf, hosts);
     apr_pool_cleanup_register(pconf, NULL, owned_cookies_reset,
                               apr_pool_cleanup_null);
-    return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
-               ? OK
-               : HTTP_INTERNAL_SERVER_ERROR;
+    if (auth_oauth2_provider_view_setup(pconf, ptemp, s,
+                                        oauth2_server_providers(ptemp, hosts))
+        != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 static void child_init(apr_pool_t *p, server_rec *s)

@@ -45,6 +45,8 @@ apr_array_header_t *auth_oauth2_hosts(apr_pool_t *p, server_rec *s)
         h->port = s->port;
         h->names = s->names;
         h->wildcards = s->wild_names;
+        h->server = s;
+        h->site = auth_oauth2_srv(s)->site;
     }
     return hosts;
 }

@@ -251,3 +251,54 @@ apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *p,
     }
     return names;
 }
+
+const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
+                                const char *agent, oauth2_store_t *shm,
+                                oauth2_store_make_fn make, void *ctx, int *bad)
+{
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        oauth2_host_t *h = HOST(hosts, i);
+        oauth2_site_t *site = NULL;
+        oauth2_store_t *store = shm;
+
+        h->site = NULL;
+        if (!h->cfg->provider_set) {
+            continue;
+        }
+        *bad = i;
+        if (oauth2_site_create(pconf, h->cfg, agent, &site, &err)
+            != APR_SUCCESS) {
+            return err;
+        }
+        if (h->cfg->store == OAUTH2_STORE_SOCACHE) {
+            err = make(ctx, pconf, h, site->seal_store, &store);
+            if (err != NULL) {
+                return err;
+            }
+        }
+        if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
+            return err;
+        }
+        h->site = site;
+    }
+    return NULL;
+}
+
+apr_array_header_t *oauth2_server_providers(apr_pool_t *p,
+                                            const apr_array_header_t *hosts)
+{
+    apr_array_header_t *provs =
+        apr_array_make(p, 4, sizeof(oauth2_provider_t *));
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        if (HOST(hosts, i)->site != NULL) {
+            APR_ARRAY_PUSH(provs, oauth2_provider_t *) =
+                HOST(hosts, i)->site->prov;
+        }
+    }
+    return provs;
+}

@@ -4,8 +4,9 @@
  * module's directives. It decides what `apache2 -t` must refuse (the
  * configuration test runs check_config, never post_config, so every
  * mistake that would stop a start or fail every request is found here)
- * and what post_config needs over all virtual hosts (the shm table's
- * capacity, the cookie names every host strips).
+ * and what post_config builds over all virtual hosts (the shm table's
+ * capacity, each host's site with its store, the providers of the shared
+ * view, the cookie names every host strips).
  *
  * The glue flattens Apache's structures into the plain ones below
  * (mod_auth_oauth2.c's check_config, src/apache.c's auth_oauth2_hosts)
@@ -18,6 +19,8 @@
 #include <apr_tables.h>
 
 #include "config.h"
+#include "site.h"
+#include "store.h"
 
 /** A virtual host (the main server first, then Apache's order). */
 typedef struct {
@@ -26,6 +29,8 @@ typedef struct {
     unsigned int port;                   /* its port, for messages */
     const apr_array_header_t *names;     /* ServerAlias (const char *) */
     const apr_array_header_t *wildcards; /* ServerAlias with * or ? */
+    void *server;        /* the glue's own handle (server_rec) */
+    oauth2_site_t *site; /* oauth2_server_sites: NULL without a provider */
 } oauth2_host_t;
 
 /** One directive of the configuration tree, in the tree's order (a
@@ -88,5 +93,30 @@ apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts);
  */
 apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *p,
                                                const apr_array_header_t *hosts);
+
+/** Makes the session store of host h, whose OAuth2SessionStore is a
+ * socache (Apache knows its providers, the engine does not), sealed with
+ * seal: NULL, or the whole reason. */
+typedef const char *(*oauth2_store_make_fn)(void *ctx, apr_pool_t *pconf,
+                                            const oauth2_host_t *h,
+                                            const oauth2_seal_t *seal,
+                                            oauth2_store_t **store);
+
+/**
+ * Builds the site of every host with a provider (post_config, from
+ * pconf; h->site, agent its HTTP clients' User-Agent), with its store:
+ * shm (the server's session table, every host's but the socache ones), or
+ * the one make makes with the site's store seal. Stops at the first
+ * failure.
+ * @return NULL, or the reason (*bad: the index of its host)
+ */
+const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
+                                const char *agent, oauth2_store_t *shm,
+                                oauth2_store_make_fn make, void *ctx, int *bad);
+
+/** The providers of the hosts' sites (oauth2_provider_t *, in the hosts'
+ * order, from p), for the server's provider view (kept.h). */
+apr_array_header_t *oauth2_server_providers(apr_pool_t *p,
+                                            const apr_array_header_t *hosts);
 
 #endif /* OAUTH2_SERVER_H */

@@ -7,8 +7,10 @@
  * cannot make, OA2006) and warns about (an OAuth2RedirectURI on a host
  * that is not one of the virtual host's names, OA2012), stopping at the
  * first refusal; the shm table's capacity; the cookie names every host
- * strips. The flattened configuration trees are what apache_check.c makes
- * of the ones config.test.mjs hands to the real `apache2 -t`.
+ * strips; the sites post_config builds, with their stores, and the
+ * providers of the shared view. The flattened configuration trees are
+ * what mod_auth_oauth2.c's check_config makes of the ones config.test.mjs
+ * hands to the real `apache2 -t`.
  */
 #include "server.h"
 
@@ -21,6 +23,10 @@
 
 #include <apr_general.h>
 #include <apr_strings.h>
+
+#include "store_shm.h"
+
+#define HOST(hosts, i) (&APR_ARRAY_IDX(hosts, i, oauth2_host_t))
 
 static apr_pool_t *pool;
 
@@ -258,6 +264,88 @@ static void test_server_socache_and_redirect_host(void **state)
                         "OA2012 0 warned ");
 }
 
+/* A store over a table of this process's memory. */
+static oauth2_store_t *table_store(void)
+{
+    apr_uint64_t size = oauth2_shm_size(64);
+    void *base = apr_pcalloc(pool, (apr_size_t)size);
+    unsigned char seed[16] = { 0 };
+    apr_global_mutex_t *mutex;
+    oauth2_shm_t *table = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(
+        apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
+        APR_SUCCESS);
+    assert_int_equal(oauth2_shm_format(base, size, 64, seed), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_attach(pool, base, size, mutex, &table, &err),
+                     APR_SUCCESS);
+    return oauth2_store_shm(pool, table);
+}
+
+/* The glue's socache maker: counts its calls, refuses made_fail's host. */
+static int made;
+static const oauth2_host_t *made_fail;
+static oauth2_store_t *made_store;
+
+static const char *make(void *ctx, apr_pool_t *pconf, const oauth2_host_t *h,
+                        const oauth2_seal_t *seal, oauth2_store_t **store)
+{
+    (void)ctx;
+    (void)pconf;
+    assert_non_null(seal);
+    made++;
+    if (h == made_fail) {
+        return "OAuth2SessionStore redis:127.0.0.1:2: cannot initialize";
+    }
+    *store = made_store;
+    return NULL;
+}
+
+/* post_config's sites: one per host with a provider, its store the shm
+ * table's or the socache one the glue makes; a failure names its host;
+ * the providers of the view, in the hosts' order. */
+static void test_server_sites(void **state)
+{
+    apr_array_header_t *hosts = hosts_make(), *provs;
+    oauth2_store_t *shm = table_store(), *remote = table_store();
+    int bad = -1;
+
+    (void)state;
+    host(hosts, "main.example", "https://idp.example");
+    host(hosts, "none.example", NULL);
+    assert_null(oauth2_cfg_set_store(
+        pool, host(hosts, "r.example", "https://idp2.example")->cfg,
+        "redis:127.0.0.1:2"));
+    assert_int_equal(
+        oauth2_server_check(pool, pool, hosts, lines_make(), usable, NULL)
+            ->nelts,
+        0);
+    made = 0;
+    made_store = remote;
+    made_fail = NULL;
+    assert_null(
+        oauth2_server_sites(pool, hosts, "test/1.0", shm, make, NULL, &bad));
+    assert_int_equal(made, 1);
+    assert_non_null(HOST(hosts, 0)->site);
+    assert_ptr_equal(HOST(hosts, 0)->site->store, shm);
+    assert_null(HOST(hosts, 1)->site);
+    assert_ptr_equal(HOST(hosts, 2)->site->store, remote);
+    provs = oauth2_server_providers(pool, hosts);
+    assert_int_equal(provs->nelts, 2);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 0, oauth2_provider_t *),
+                     HOST(hosts, 0)->site->prov);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 1, oauth2_provider_t *),
+                     HOST(hosts, 2)->site->prov);
+    /* The socache store cannot be made: said, with its host. */
+    made_fail = HOST(hosts, 2);
+    assert_string_equal(
+        oauth2_server_sites(pool, hosts, "test/1.0", shm, make, NULL, &bad),
+        "OAuth2SessionStore redis:127.0.0.1:2: cannot initialize");
+    assert_int_equal(bad, 2);
+    assert_null(HOST(hosts, 2)->site);
+}
+
 static void test_server_shm_capacity_and_cookies(void **state)
 {
     apr_array_header_t *hosts = hosts_make(), *cookies;
@@ -296,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_server_bearer_audience),
         cmocka_unit_test(test_server_socache_and_redirect_host),
         cmocka_unit_test(test_server_shm_capacity_and_cookies),
+        cmocka_unit_test(test_server_sites),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
