@@ -35,10 +35,11 @@ static void remember(apr_pool_t *pconf, apr_global_mutex_t **mutex)
 }
 
 apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
-                               const char *type, apr_global_mutex_t **mutex)
+                               const char *type, const char *name,
+                               apr_global_mutex_t **mutex)
 {
     apr_status_t rv =
-        ap_global_mutex_create(mutex, NULL, type, NULL, s, pconf, 0);
+        ap_global_mutex_create(mutex, NULL, type, name, s, pconf, 0);
 
     if (rv == APR_SUCCESS) {
         remember(pconf, mutex);

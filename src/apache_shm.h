@@ -18,11 +18,13 @@
 #include "store_shm.h"
 
 /** A global mutex of type (a Mutex directive's name, registered in
- * pre_config) for this generation, from pconf; *mutex must stay where it
- * is (static or pconf memory): auth_oauth2_shm_child_init re-attaches it
- * in each child, as every mutex of this file (OA2007 on failure). */
+ * pre_config; name tells apart mutexes of one type, or NULL) for this
+ * generation, from pconf; *mutex must stay where it is (static or pconf
+ * memory): auth_oauth2_shm_child_init re-attaches it in each child, as
+ * every mutex of this file (OA2007 on failure). */
 apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
-                               const char *type, apr_global_mutex_t **mutex);
+                               const char *type, const char *name,
+                               apr_global_mutex_t **mutex);
 
 /** The shm session table for the whole server: the kept one when its
  * capacity is unchanged, else a new one (post_config; OA2002 when the

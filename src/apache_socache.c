@@ -2,9 +2,11 @@
  * apache_socache.c: sessions in an ap_socache provider (redis, memcache,
  * shmcb, dbm, ...) so that several Apache hosts share their users
  * (OAuth2SessionStore redis:host:port). Only the provider's calls, its
- * mutex and the log live here: the store itself (expiry in each value,
- * touch and add, what a provider's answer means, the failure handling
- * the clients need) is the engine's src/store_remote.c.
+ * mutexes (one for providers that are not thread- or process-safe, and
+ * this host's lock around each "add if absent") and the log live here:
+ * the store itself (expiry in each value, touch and add, what a
+ * provider's answer means, the failure handling the clients need) is the
+ * engine's src/store_remote.c.
  */
 #include "apache_socache.h"
 #include "apache_shm.h"
@@ -18,6 +20,7 @@ typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
+    apr_global_mutex_t *add;   /* around each "add if absent" */
     server_rec *s;
 } auth_oauth2_socache_t;
 
@@ -65,6 +68,16 @@ static void sc_unlock(void *ctx)
     }
 }
 
+static apr_status_t sc_add_lock(void *ctx)
+{
+    return apr_global_mutex_lock(((auth_oauth2_socache_t *)ctx)->add);
+}
+
+static void sc_add_unlock(void *ctx)
+{
+    apr_global_mutex_unlock(((auth_oauth2_socache_t *)ctx)->add);
+}
+
 static void sc_log(void *ctx, const char *message)
 {
     auth_oauth2_socache_t *c = ctx;
@@ -73,7 +86,8 @@ static void sc_log(void *ctx, const char *message)
 }
 
 static const oauth2_remote_ops_t socache_calls = {
-    sc_retrieve, sc_store, sc_remove, sc_lock, sc_unlock, sc_log,
+    sc_retrieve, sc_store, sc_remove,   sc_lock,
+    sc_unlock,   sc_log,   sc_add_lock, sc_add_unlock,
 };
 
 const char *auth_oauth2_socache_open(apr_pool_t *p, apr_pool_t *ptemp,
@@ -125,8 +139,12 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
         return apr_psprintf(pconf, "OAuth2SessionStore %s: cannot initialize",
                             spec);
     }
-    if ((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
-        && auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, &c->mutex)
+    if (((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
+         && auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
+                              &c->mutex)
+                != APR_SUCCESS)
+        || auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, "add",
+                             &c->add)
                != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
