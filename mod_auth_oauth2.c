@@ -1,11 +1,14 @@
 /*
  * mod_auth_oauth2.c: OAuth 2.0 / OpenID Connect login for Apache httpd 2.4.
  *
- * The Apache glue only: the module record, the directive table and its
- * setters, configuration create/merge/check, startup, and the hooks, each
- * a few lines: build the request view, call the engine, apply its
- * response (src/apache.c). The engine lives in src/ (see README); it
- * decides every answer.
+ * The Apache glue only: the module record, Apache's command table built
+ * from the engine's directive table (src/directives.c: each directive is
+ * one call into it), the configuration records, startup (the engine's
+ * src/server.c checks the configuration and builds the sites; this file
+ * hands it Apache's tree and virtual hosts and logs what it says), and
+ * the hooks, each a few lines: build the request view, call the engine,
+ * apply its response (src/apache.c). The engine lives in src/ (see the
+ * README's "How it is built"); it decides every answer.
  */
 #include "apr_lib.h"
 #include "apr_strings.h"

@@ -1,6 +1,7 @@
 /*
- * apache.c: the Apache side's common part (see apache.h): the request
- * view, the response applied to request_rec, the header-table edits, the
+ * apache.c: the Apache side's common part (see apache.h): the virtual
+ * hosts and the request view for the engine, the response applied to
+ * request_rec (its header tables through the engine's headers.c), the
  * page filter. What to answer is the engine's business; this file only
  * translates.
  */

@@ -1,19 +1,20 @@
 /*
  * apache.h: the Apache side's common part (src/apache.c): the module's
- * configuration records, the per-request state, the request view the
- * engine reads (built from request_rec), the one function that applies
- * the engine's response, the edits of the request's header tables
- * (identity headers a client sent, the module's cookies), and the filter
- * that puts the module's page in place of an error body. The glue files
+ * configuration records, the per-request state, the virtual hosts and the
+ * request view the engine reads (built from server_rec and request_rec),
+ * the one function that applies the engine's response (the header-table
+ * edits themselves are the engine's headers.c), and the filter that puts
+ * the module's page in place of an error body. The glue files
  * (mod_auth_oauth2.c, src/apache_*.c) are the only ones that see
  * request_rec; each has a header of its own, which includes this one and
  * no other glue header. The engine (every other src/ file) includes none.
  *
  * Log tags: every message starts with "OA2nnnn: ", stable for tests and
  * administrators' alerts:
- *   OA2001-OA2099 configuration and startup (the glue)
+ *   OA2001-OA2099 configuration and startup (server.c's findings, logged
+ *                 by check_config; the glue's startup)
  *   OA2100-OA2199 sessions, stores and identity on requests (sessions.c,
- *                 session_index.c, the glue's header edits and socache)
+ *                 session_index.c, headers.c, store_remote.c)
  *   OA2200-OA2299 login, callback and logout (access.c, endpoints.c)
  *   OA2300-OA2399 authorization rules and bearer tokens (access.c)
  */

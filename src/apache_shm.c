@@ -2,9 +2,10 @@
  * apache_shm.c: what the whole server shares between its processes (see
  * apache_shm.h): global mutexes re-attached in every child, and the
  * shared memory the engine keeps across restarts (kept.c decides what is
- * kept; store_shm.c, provider_shm.c and metadata.c format and use it).
- * This file gives it Apache's process pool, Apache's mutexes (the Mutex
- * directive) and its log lines.
+ * kept and keeps the list of mutexes; store_shm.c, provider_shm.c and
+ * metadata.c format and use the memory). This file gives the engine
+ * Apache's process pool, Apache's mutexes (the Mutex directive) and its
+ * log lines.
  */
 #include "apache_shm.h"
 
@@ -14,26 +15,6 @@
 #include "kept.h"
 #include "provider_shm.h"
 
-/* The mutexes to re-attach in each child (apr_global_mutex_t **), from
- * pconf; written during single-threaded startup, read-only afterwards. */
-static apr_array_header_t *mutexes;
-
-static apr_status_t mutexes_reset(void *unused)
-{
-    mutexes = NULL;
-    return APR_SUCCESS;
-}
-
-static void remember(apr_pool_t *pconf, apr_global_mutex_t **mutex)
-{
-    if (mutexes == NULL) {
-        mutexes = apr_array_make(pconf, 4, sizeof(apr_global_mutex_t **));
-        apr_pool_cleanup_register(pconf, NULL, mutexes_reset,
-                                  apr_pool_cleanup_null);
-    }
-    APR_ARRAY_PUSH(mutexes, apr_global_mutex_t **) = mutex;
-}
-
 apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
                                const char *type, const char *name,
                                apr_global_mutex_t **mutex)
@@ -42,28 +23,20 @@ apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
         ap_global_mutex_create(mutex, NULL, type, name, s, pconf, 0);
 
     if (rv == APR_SUCCESS) {
-        remember(pconf, mutex);
+        oauth2_kept_remember(pconf, mutex);
     }
     return rv;
 }
 
+static void child_report(void *ctx, apr_status_t rv, const char *name)
+{
+    ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ctx,
+                 "OA2007: cannot attach a global mutex (%s) in a child", name);
+}
+
 void auth_oauth2_shm_child_init(apr_pool_t *p, server_rec *s)
 {
-    int i;
-
-    for (i = 0; mutexes != NULL && i < mutexes->nelts; i++) {
-        apr_global_mutex_t **m =
-            APR_ARRAY_IDX(mutexes, i, apr_global_mutex_t **);
-        apr_status_t rv =
-            apr_global_mutex_child_init(m, apr_global_mutex_lockfile(*m), p);
-
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         "OA2007: cannot attach a global mutex (%s) in a "
-                         "child",
-                         apr_global_mutex_name(*m));
-        }
-    }
+    oauth2_kept_child_init(p, child_report, s);
 }
 
 /* A kept segment's mutex, in the process pool it is kept in (kept.c). */
@@ -94,16 +67,13 @@ apr_status_t auth_oauth2_shm_setup(apr_pool_t *pconf, server_rec *s,
                      "OA2002: session table capacity or layout changed; "
                      "sessions reset");
     }
-    if (rv == APR_SUCCESS) {
-        remember(pconf, &table.mutex);
-    }
-    else if (!attach) {
+    if (rv != APR_SUCCESS && !attach) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      "OA2003: cannot create the session table for %u "
                      "sessions (%" APR_UINT64_T_FMT " bytes): %s",
                      capacity, oauth2_shm_size(capacity), err);
     }
-    else {
+    else if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      "OA2004: cannot attach the session table: %s", err);
     }
@@ -129,10 +99,7 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
         pconf, ptemp, s->process->pool, &view,
         (oauth2_provider_t *const *)provs->elts, (apr_uint32_t)provs->nelts,
         ap_unixd_mpm_get_retained_data()->was_graceful, kept_mutex, s, &err);
-    if (rv == APR_SUCCESS) {
-        remember(pconf, &view.mutex);
-    }
-    else {
+    if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s,
                      "OA2011: cannot set up the view of %d providers (at "
                      "most %u) in shared memory: %s",

@@ -5,8 +5,8 @@
  * table and the provider view. To add another kept segment: register its
  * Mutex type in pre_config (ap_mutex_register), give it a static
  * oauth2_kept_t with a unique key and mutex_type, get it in post_config
- * with oauth2_kept (kept_mutex in apache_shm.c makes its mutex) and
- * remember the mutex for the children as the two below do.
+ * with oauth2_kept (kept_mutex in apache_shm.c makes its mutex), then
+ * oauth2_kept_remember its mutex so that the children re-attach it.
  */
 #ifndef AUTH_OAUTH2_APACHE_SHM_H
 #define AUTH_OAUTH2_APACHE_SHM_H

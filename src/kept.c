@@ -9,6 +9,48 @@
 #include "crypto.h"
 #include "provider_shm.h"
 
+/* The mutexes to re-attach in each child (apr_global_mutex_t **), from
+ * pconf; written during single-threaded startup, read-only afterwards. */
+static apr_array_header_t *mutexes;
+
+static apr_status_t mutexes_reset(void *unused)
+{
+    (void)unused;
+    mutexes = NULL;
+    return APR_SUCCESS;
+}
+
+void oauth2_kept_remember(apr_pool_t *pconf, apr_global_mutex_t **mutex)
+{
+    if (mutexes == NULL) {
+        mutexes = apr_array_make(pconf, 4, sizeof(apr_global_mutex_t **));
+        apr_pool_cleanup_register(pconf, NULL, mutexes_reset,
+                                  apr_pool_cleanup_null);
+    }
+    APR_ARRAY_PUSH(mutexes, apr_global_mutex_t **) = mutex;
+}
+
+int oauth2_kept_child_init(apr_pool_t *p, oauth2_kept_report_fn report,
+                           void *ctx)
+{
+    int i, n = 0;
+
+    for (i = 0; mutexes != NULL && i < mutexes->nelts; i++) {
+        apr_global_mutex_t **m =
+            APR_ARRAY_IDX(mutexes, i, apr_global_mutex_t **);
+        apr_status_t rv =
+            apr_global_mutex_child_init(m, apr_global_mutex_lockfile(*m), p);
+
+        if (rv != APR_SUCCESS) {
+            report(ctx, rv, apr_global_mutex_name(*m));
+        }
+        else {
+            n++;
+        }
+    }
+    return n;
+}
+
 /* k's mutex: the kept one, unless the segment is new. */
 static apr_status_t kept_mutex(apr_pool_t *kp, oauth2_kept_t *k, int renew,
                                oauth2_kept_mutex_fn mutex, void *mctx)
@@ -100,7 +142,11 @@ apr_status_t oauth2_kept_table(apr_pool_t *pconf, apr_pool_t *kp,
         return rv;
     }
     *attach = 1;
-    return oauth2_shm_attach(pconf, k->base, k->size, k->mutex, table, err);
+    rv = oauth2_shm_attach(pconf, k->base, k->size, k->mutex, table, err);
+    if (rv == APR_SUCCESS) {
+        oauth2_kept_remember(pconf, &k->mutex);
+    }
+    return rv;
 }
 
 /* ------------------------------------------------------------------ */
@@ -148,6 +194,10 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return oauth2_provider_share(pconf, ptemp, provs, n, k->base, k->size,
-                                 k->mutex, err);
+    rv = oauth2_provider_share(pconf, ptemp, provs, n, k->base, k->size,
+                               k->mutex, err);
+    if (rv == APR_SUCCESS) {
+        oauth2_kept_remember(pconf, &k->mutex);
+    }
+    return rv;
 }

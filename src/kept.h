@@ -8,9 +8,10 @@
  * which rereads the configuration in the same parent, finds it again:
  * children of both generations then share the memory and the mutex (a
  * new segment gets a new mutex; the old generation keeps its own). The
- * glue makes the mutexes (Apache's Mutex directive applies to them) and
- * re-attaches them in each child; these functions decide what is kept,
- * renewed or reformatted.
+ * glue makes the mutexes (Apache's Mutex directive applies to them);
+ * these functions decide what is kept, renewed or reformatted, and keep
+ * the list of the generation's global mutexes (these segments' and any
+ * other the glue makes at startup) to re-attach in each child.
  */
 #ifndef OAUTH2_KEPT_H
 #define OAUTH2_KEPT_H
@@ -20,6 +21,20 @@
 
 #include "metadata.h"
 #include "store_shm.h"
+
+/** Remembers a global mutex of this generation (startup, single-threaded)
+ * until pconf is cleared; *mutex must stay where it is (static or pconf
+ * memory). oauth2_kept_table and oauth2_kept_view remember theirs. */
+void oauth2_kept_remember(apr_pool_t *pconf, apr_global_mutex_t **mutex);
+
+/** Reports a mutex a child could not attach (rv, the mutex's name). */
+typedef void (*oauth2_kept_report_fn)(void *ctx, apr_status_t rv,
+                                      const char *name);
+
+/** Re-attaches every remembered mutex in a child (child_init), each
+ * failure reported. Returns how many were attached. */
+int oauth2_kept_child_init(apr_pool_t *p, oauth2_kept_report_fn report,
+                           void *ctx);
 
 /** What a kept segment's user says of the segment it finds kept. */
 typedef enum {

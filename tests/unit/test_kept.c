@@ -6,7 +6,8 @@
  * unchanged, renewed (new memory, new mutex, no records) when it changes;
  * the provider view kept as it is in a graceful restart, emptied in a
  * full one, renewed when more providers need entries than it has; a
- * failure to make the memory or the mutex said as such.
+ * failure to make the memory or the mutex said as such; the generation's
+ * mutexes re-attached in a child.
  */
 #include "kept.h"
 
@@ -26,6 +27,20 @@
 #include "store.h"
 
 static apr_pool_t *pool;
+static apr_pool_t *gen; /* a test's pconf: the mutexes' list lives in it */
+
+static int gen_setup(void **state)
+{
+    (void)state;
+    return apr_pool_create(&gen, pool) == APR_SUCCESS ? 0 : -1;
+}
+
+static int gen_teardown(void **state)
+{
+    (void)state;
+    apr_pool_destroy(gen);
+    return 0;
+}
 
 /* The glue's mutex maker: counts the mutexes made, fails when told. */
 typedef struct {
@@ -57,7 +72,7 @@ static oauth2_store_t *table(apr_pool_t *kp, oauth2_kept_t *k,
     const char *err = NULL;
     int attach = -1;
 
-    assert_int_equal(oauth2_kept_table(pool, kp, k, capacity, make_mutex, m, &t,
+    assert_int_equal(oauth2_kept_table(gen, kp, k, capacity, make_mutex, m, &t,
                                        &attach, &err),
                      APR_SUCCESS);
     assert_int_equal(attach, 1);
@@ -127,7 +142,7 @@ static void test_kept_failures(void **state)
     apr_pool_create(&kp, pool);
     /* No mutex: said as such; the table is not attached. */
     assert_int_not_equal(
-        oauth2_kept_table(pool, kp, &k, 64, make_mutex, &m, &t, &attach, &err),
+        oauth2_kept_table(gen, kp, &k, 64, make_mutex, &m, &t, &attach, &err),
         APR_SUCCESS);
     assert_string_equal(err, "mutex");
     assert_int_equal(attach, 0);
@@ -175,7 +190,7 @@ static apr_uint32_t view(apr_pool_t *kp, oauth2_kept_t *k, apr_uint32_t n,
         provs[i] =
             provider(apr_psprintf(pool, "http://127.0.0.1:1/issuer%u", i));
     }
-    assert_int_equal(oauth2_kept_view(pool, pool, kp, k, provs, n, graceful,
+    assert_int_equal(oauth2_kept_view(gen, pool, kp, k, provs, n, graceful,
                                       make_mutex, m, &err),
                      APR_SUCCESS);
     assert_int_equal(oauth2_provider_child_init(provs[0], pool), APR_SUCCESS);
@@ -190,7 +205,7 @@ static void fail_once(apr_pool_t *kp, oauth2_kept_t *k, maker_t *m)
     const char *err = NULL;
 
     assert_int_equal(
-        oauth2_kept_view(pool, pool, kp, k, &prov, 1, 1, make_mutex, m, &err),
+        oauth2_kept_view(gen, pool, kp, k, &prov, 1, 1, make_mutex, m, &err),
         APR_SUCCESS);
     assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
     assert_int_not_equal(
@@ -231,12 +246,75 @@ static void test_kept_view(void **state)
     apr_pool_destroy(kp);
 }
 
+static int reports;
+
+static void report(void *ctx, apr_status_t rv, const char *name)
+{
+    (void)ctx;
+    (void)rv;
+    assert_non_null(name);
+    reports++;
+}
+
+/* What a child does (in a pool of its own, gone before the mutexes). */
+static int child_init(void)
+{
+    apr_pool_t *child;
+    int n;
+
+    apr_pool_create(&child, pool);
+    n = oauth2_kept_child_init(child, report, NULL);
+    apr_pool_destroy(child);
+    return n;
+}
+
+/* The generation's mutexes: the table's and any other remembered are
+ * re-attached in a child; a new generation (pconf cleared) starts an
+ * empty list. */
+static void test_kept_child_init(void **state)
+{
+    apr_pool_t *pconf, *kp;
+    oauth2_kept_t k = { .key = "test_gen", .mutex_type = "test-gen" };
+    maker_t m = { 0, 0 };
+    apr_global_mutex_t *other;
+    oauth2_shm_t *t = NULL;
+    const char *err = NULL;
+    int attach = 0;
+
+    (void)state;
+    apr_pool_create(&kp, pool);
+    apr_pool_create(&pconf, pool);
+    reports = 0;
+    assert_int_equal(child_init(), 0);
+    assert_int_equal(
+        oauth2_kept_table(pconf, kp, &k, 64, make_mutex, &m, &t, &attach, &err),
+        APR_SUCCESS);
+    assert_int_equal(
+        apr_global_mutex_create(&other, NULL, APR_LOCK_DEFAULT, pconf),
+        APR_SUCCESS);
+    oauth2_kept_remember(pconf, &other);
+    assert_int_equal(child_init(), 2);
+    assert_int_equal(apr_global_mutex_lock(k.mutex), APR_SUCCESS);
+    assert_int_equal(apr_global_mutex_unlock(k.mutex), APR_SUCCESS);
+    /* The next generation. */
+    apr_pool_clear(pconf);
+    assert_int_equal(child_init(), 0);
+    assert_int_equal(reports, 0);
+    apr_pool_destroy(pconf);
+    apr_pool_destroy(kp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kept_table),
-        cmocka_unit_test(test_kept_failures),
-        cmocka_unit_test(test_kept_view),
+        cmocka_unit_test_setup_teardown(test_kept_table, gen_setup,
+                                        gen_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_failures, gen_setup,
+                                        gen_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_view, gen_setup,
+                                        gen_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_child_init, gen_setup,
+                                        gen_teardown),
     };
     int rc;
 
