@@ -229,6 +229,16 @@ static void callback_session_failed(const oauth2_site_t *site,
     oauth2_answer_e a = oauth2_answer_session(rv);
     oauth2_store_stats_t st;
 
+    if (a == OAUTH2_ANS_SESSION_COOKIE) {
+        OAUTH2_LOG(req, oauth2_answer(a)->level,
+                   "OA2140: login of %.200s refused: %s; keep sessions on "
+                   "the server (OAuth2SessionStore shm or redis:HOST:PORT), "
+                   "keep fewer groups (OAuth2GroupsFilter REGEX) or raise "
+                   "LimitRequestFieldSize",
+                   user ? user : "", err);
+        answer(req, resp, a, NULL, NULL);
+        return;
+    }
     if (a == OAUTH2_ANS_SESSION_FULL) {
         oauth2_store_stats(site->store, &st);
         OAUTH2_LOG(req, oauth2_answer(a)->level,
@@ -403,26 +413,35 @@ static const char *checked_rd(const oauth2_site_t *site, oauth2_request_t *req,
 /* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
  * provider's end_session_endpoint with the ID token as a hint and the
  * (absolute) target to come back to, which the provider must have
- * registered as a post_logout_redirect_uri. */
+ * registered as a post_logout_redirect_uri. A cookie session too large
+ * for its budget with its ID token left it out: client_id alone then
+ * tells the provider which client's URIs to check (§2). A session that
+ * never had one (OAuth 2.0 only) ends here. */
 static const char *end_session_url(const oauth2_site_t *site,
                                    oauth2_request_t *req,
                                    const oauth2_session_t *s, const char *rd)
 {
     const oauth2_endpoints_t *ep;
-    const char *err, *back;
+    const char *err, *back, *hint = "";
 
-    if (s->len[OAUTH2_SF_ID_TOKEN] == 0
+    if ((s->len[OAUTH2_SF_ID_TOKEN] == 0
+         && !(s->flags & OAUTH2_SESSION_NO_ID_TOKEN))
         || oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
                != APR_SUCCESS
         || ep->end_session == NULL) {
         return NULL;
     }
+    if (s->len[OAUTH2_SF_ID_TOKEN] > 0) {
+        hint = apr_pstrcat(
+            req->pool, "id_token_hint=",
+            oauth2_http_url_encode(req->pool, s->f[OAUTH2_SF_ID_TOKEN]), "&",
+            NULL);
+    }
     back = rd[0] == '/' ? oauth2_request_url(req, rd) : rd;
     return apr_pstrcat(
         req->pool, ep->end_session, strchr(ep->end_session, '?') ? "&" : "?",
-        "id_token_hint=",
-        oauth2_http_url_encode(req->pool, s->f[OAUTH2_SF_ID_TOKEN]),
-        "&client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
+        hint,
+        "client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
         "&post_logout_redirect_uri=", oauth2_http_url_encode(req->pool, back),
         NULL);
 }

@@ -89,6 +89,17 @@ static const oauth2_answer_t answers[OAUTH2_ANS_COUNT] = {
                                      NULL },
     [OAUTH2_ANS_SESSION_STORE] = { S503, ERR, PAGE, "Login failed", NULL },
     [OAUTH2_ANS_SESSION_FAILED] = { S500, ERR, PAGE, "Login failed", NULL },
+    /* Retrying cannot help, nor can the user: the page says what the
+     * site's administrator can do. */
+    [OAUTH2_ANS_SESSION_COOKIE] = { S500, ERR, PAGE, "Login failed",
+                                    "This account belongs to more groups "
+                                    "than this site can keep in its session "
+                                    "cookies, so the login cannot be "
+                                    "completed. The site's administrator can "
+                                    "keep sessions on the server "
+                                    "(OAuth2SessionStore shm or redis) or "
+                                    "keep only the groups the site uses "
+                                    "(OAuth2GroupsFilter)." },
     [OAUTH2_ANS_BACKCHANNEL] = { S400, WARNING, JSON, NULL,
                                  "{\"error\":\"invalid_request\"}\n" },
     [OAUTH2_ANS_NOT_LOGGED_IN] = { S401, DEBUG, JSON, NULL,
@@ -142,6 +153,8 @@ oauth2_answer_e oauth2_answer_session(apr_status_t rv)
         return OAUTH2_ANS_SESSION_FULL;
     case OAUTH2_ESTORE:
         return OAUTH2_ANS_SESSION_STORE;
+    case OAUTH2_EBUDGET:
+        return OAUTH2_ANS_SESSION_COOKIE;
     default:
         return OAUTH2_ANS_SESSION_FAILED;
     }
@@ -190,6 +203,8 @@ const char *oauth2_strerror(apr_status_t rv)
         return "OAUTH2_EFULL";
     case OAUTH2_EBUSY:
         return "OAUTH2_EBUSY";
+    case OAUTH2_EBUDGET:
+        return "OAUTH2_EBUDGET";
     default:
         return "other apr_status_t";
     }

@@ -52,7 +52,10 @@ enum {
     /* A bounded resource is full (store, chunk pool). */
     OAUTH2_EFULL,
     /* Another process or thread holds the work (refresh in progress). */
-    OAUTH2_EBUSY
+    OAUTH2_EBUSY,
+    /* More than the share of a server limit it may take: a cookie session
+     * beyond its part of LimitRequestFieldSize. */
+    OAUTH2_EBUDGET
 };
 
 /* Log levels: syslog's numbers, which Apache's APLOG_* use as well. */
@@ -108,6 +111,7 @@ typedef enum {
     OAUTH2_ANS_SESSION_REFUSED, /* OA2208, the user's claims */
     OAUTH2_ANS_SESSION_STORE,   /* OA2208, the store */
     OAUTH2_ANS_SESSION_FAILED,  /* OA2208, anything else */
+    OAUTH2_ANS_SESSION_COOKIE,  /* OA2140: too large for cookies */
     OAUTH2_ANS_BACKCHANNEL,     /* OA2215 */
     OAUTH2_ANS_NOT_LOGGED_IN,   /* userinfo without a session */
     OAUTH2_ANS_METHOD,          /* an endpoint asked with another method */
@@ -140,7 +144,8 @@ oauth2_answer_e oauth2_answer_redeem(apr_status_t rv);
 
 /**
  * The answer to a session that could not be created: the user's claims
- * (403), no room in the table (503), the store (503), anything else (500).
+ * (403), no room in the table (503), the store (503), too large for
+ * cookie sessions (500, naming the remedies), anything else (500).
  */
 oauth2_answer_e oauth2_answer_session(apr_status_t rv);
 

@@ -154,14 +154,10 @@ static void put_header(apr_table_t *in, const char *name, const char *value,
 static void pass_claims(apr_pool_t *p, apr_table_t *in, apr_table_t *env,
                         const oauth2_session_t *s, int how)
 {
-    const char *pos = NULL, *path, *value;
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *path, *value;
 
-    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
-           != NULL) {
-        value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos);
-        if (value == NULL) {
-            break;
-        }
+    while (oauth2_session_claims_next(s, &it, &path, &value)) {
         if (how & OAUTH2_PASS_HEADERS) {
             apr_table_merge(in, oauth2_response_claim_name(p, path, 0), value);
         }

@@ -675,6 +675,76 @@ static void test_sessions_resolve_bearer(void **state)
     sf_close(&f);
 }
 
+/* A session of claims whose login brought an ID token of n characters,
+ * created and found again: the session a request gets. */
+static const oauth2_session_t *with_id_token(sf_t *f, apr_size_t n)
+{
+    oauth2_login_result_t *res = result(f, CLAIMS, 0);
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *user = NULL, *err = NULL, *cookie;
+    char *id = apr_palloc(f->pool, n + 1);
+
+    memset(id, 'i', n);
+    id[n] = '\0';
+    res->id_token = id;
+    memset(&resp, 0, sizeof(resp));
+    assert_int_equal(oauth2_sessions_create(f->site,
+                                            sf_request(f, "GET", "/cb", NULL),
+                                            res, &resp, &user, &err),
+                     APR_SUCCESS);
+    cookie = sf_cookie_header(f->pool, &resp);
+    /* one cookie, never a chunk */
+    assert_null(strstr(cookie, "oauth2_session_1"));
+    memset(&a, 0, sizeof(a));
+    memset(&resp, 0, sizeof(resp));
+    /* with the tokens (a store's find copies the hot part only) */
+    assert_int_equal(oauth2_sessions_find(
+                         f->site,
+                         sf_request(f, "GET", "/app", "Cookie", cookie, NULL),
+                         1, &a, NULL, &resp),
+                     APR_SUCCESS);
+    return a.session;
+}
+
+/* The ID token is kept while the cookie session fits in one cookie with
+ * it; else left out (OA2141, NO_ID_TOKEN: logout names the client). A
+ * store's record past 64 KiB goes without it too. */
+static void test_sessions_id_token_left_out(void **state)
+{
+    const oauth2_session_t *s;
+    sf_t f;
+    sf_opts_t cookie = { 1, "http://127.0.0.1:9", 1000, 0, 0, 0 };
+    sf_opts_t shm = { 0, "http://127.0.0.1:9", 1000, 0, 0, 0 };
+
+    (void)state;
+    sf_open(&f, &cookie);
+    s = with_id_token(&f, 1000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 1000);
+    assert_false(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_null(strstr(sf_log(), "OA2141"));
+    s = with_id_token(&f, 3000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 0);
+    assert_true(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_non_null(strstr(sf_log(), "OA2141: the cookie session of alice "
+                                     "leaves its ID token out (the session "
+                                     "needs more than 1 cookie of 3800"));
+    assert_string_equal(s->f[OAUTH2_SF_USER], "alice");
+    sf_close(&f);
+
+    sf_log_clear();
+    sf_open(&f, &shm);
+    s = with_id_token(&f, 3000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 3000);
+    assert_null(strstr(sf_log(), "OA2141"));
+    s = with_id_token(&f, OAUTH2_MAX_SESSION_RECORD);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 0);
+    assert_true(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_non_null(strstr(sf_log(), "OA2141: the session of alice leaves "
+                                     "its ID token out"));
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -689,6 +759,7 @@ int main(void)
         T(test_sessions_remove_and_save),
         T(test_sessions_create_refusals),
         T(test_sessions_cookie_store),
+        T(test_sessions_id_token_left_out),
         T(test_sessions_logout_by),
         T(test_sessions_logout_by_indexed),
         T(test_sessions_report),
