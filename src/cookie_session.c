@@ -408,11 +408,14 @@ apr_status_t oauth2_cookie_session_revoke(const oauth2_site_t *site,
 {
     unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_time_t until = req->now + apr_time_from_sec(site->cfg->session_max_age);
+    /* By sub when there is one: one record per user (revoked() reads
+     * "created until now" from its expiry). */
     apr_status_t rv = oauth2_site_marker_key(
-        site, req, sid ? "revoked-sid" : "revoked-sub", sid ? sid : sub, key);
+        site, req, sub ? "revoked-sub" : "revoked-sid", sub ? sub : sid, key);
 
     /* Pinned: no other record may take its place while it lives (a
-     * revoked cookie is good until its max age otherwise). */
+     * revoked cookie is good until its max age otherwise). A replace of
+     * the sub's record keeps its place. */
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_put_class(site->store, req->pool, key, "1", 1, until,
                                     req->now, OAUTH2_SHM_PINNED);

@@ -106,12 +106,18 @@ void oauth2_cookie_session_clear(const oauth2_site_t *site,
                                  int first);
 
 /**
- * Back-channel logout of cookie sessions: a marker for the sid (or, with
- * none, the sub) that lives one OAuth2SessionMaxAge, so every session it
- * covers is refused until it would have expired anyway; then a new
- * revocation epoch, so connections that opened a session before check it
- * again.
- * @return the store's status
+ * Back-channel logout of cookie sessions: a record that lives one
+ * OAuth2SessionMaxAge, so every session it covers is refused until it
+ * would have expired anyway. With a sub, one record per sub, replaced in
+ * place: "every session of this sub created until now" (also those of
+ * other sids: cookie sessions cannot be listed, and a record per sid
+ * would let one account pin as many records as it has provider
+ * sessions); with a sid alone, one per sid. Pinned in shm: never evicted
+ * while it lives, never evicting a session, and at most a quarter of
+ * the table (store_shm.h). Then a new revocation epoch, so connections
+ * that opened a session before check it again.
+ * @return APR_SUCCESS, or the store's failure (OAUTH2_EFULL: no room):
+ *         then nothing is revoked, and the caller must not answer 200
  */
 apr_status_t oauth2_cookie_session_revoke(const oauth2_site_t *site,
                                           oauth2_request_t *req,

@@ -478,11 +478,12 @@ static void backchannel_error(oauth2_request_t *req, oauth2_response_t *resp,
     answer(req, resp, OAUTH2_ANS_BACKCHANNEL, NULL, NULL);
 }
 
-/* Marks the logout token's jti used (§2.6: a replay is refused). */
+/* Marks the logout token's jti used (§2.6: a replay is refused); key
+ * the marker's. */
 static apr_status_t backchannel_once(const oauth2_site_t *site,
-                                     oauth2_request_t *req, const char *jti)
+                                     oauth2_request_t *req, const char *jti,
+                                     unsigned char *key)
 {
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_status_t rv =
         oauth2_site_key(site, req, apr_pstrcat(req->pool, "jti:", jti, NULL),
                         strlen(jti) + 4, key);
@@ -494,16 +495,51 @@ static apr_status_t backchannel_once(const oauth2_site_t *site,
     return rv;
 }
 
+/* Ends the sessions of the logout token's sid or sub and says so; 0 when
+ * that failed (then the caller answers 503). */
+static int backchannel_end(const oauth2_site_t *site, oauth2_request_t *req,
+                           const char *sid, const char *sub)
+{
+    /* Cookie sessions are revoked by sub where there is one. */
+    int by_sub = sid == NULL || (site->cookie_sessions && sub != NULL), n;
+    const char *kind = by_sub ? "sub" : "sid", *value = by_sub ? sub : sid;
+    apr_status_t rv = oauth2_sessions_logout_by(site, req, sid, sub, &n);
+
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_ERR,
+                   "OA2221: back-channel logout of %s %.200s not done: %s "
+                   "(%s); answered 503 for the provider to try again",
+                   kind, value,
+                   rv == OAUTH2_EFULL ? "no room for the revocation in the "
+                                        "session table"
+                                      : "the session store failed",
+                   oauth2_strerror(rv));
+        return 0;
+    }
+    if (site->cookie_sessions) {
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+                   "OA2216: back-channel logout of %s %.200s: its cookie "
+                   "sessions%s are revoked",
+                   kind, value, by_sub ? " created until now" : "");
+    }
+    else {
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+                   "OA2216: back-channel logout of %s %.200s: %d session(s)",
+                   kind, value, n);
+    }
+    return 1;
+}
+
 /* backchannel-logout: the provider POSTs a logout token (OpenID Connect
  * Back-Channel Logout 1.0 §2.5-2.8). */
 static void endpoint_backchannel(const oauth2_site_t *site,
                                  oauth2_request_t *req, oauth2_response_t *resp)
 {
     const char *token = NULL, *err = NULL, *sid, *sub;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
     oauth2_claims_t *claims;
     oauth2_client_t cl;
     apr_status_t rv;
-    int n;
 
     if (oauth2_request_form_value(req, "logout_token", OAUTH2_MAX_JWT + 1024,
                                   OAUTH2_MAX_JWT, &token)
@@ -518,7 +554,8 @@ static void endpoint_backchannel(const oauth2_site_t *site,
         backchannel_error(req, resp, err ? err : oauth2_strerror(rv));
         return;
     }
-    rv = backchannel_once(site, req, oauth2_claims_get_string(claims, "jti"));
+    rv = backchannel_once(site, req, oauth2_claims_get_string(claims, "jti"),
+                          key);
     if (rv != APR_SUCCESS) {
         backchannel_error(req, resp,
                           rv == OAUTH2_EREPLAY ? "replayed logout token (jti)"
@@ -527,10 +564,13 @@ static void endpoint_backchannel(const oauth2_site_t *site,
     }
     sid = oauth2_claims_get_string(claims, "sid");
     sub = oauth2_claims_get_string(claims, "sub");
-    n = oauth2_sessions_logout_by(site, req, sid, sub);
-    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
-               "OA2216: back-channel logout of %s %.200s: %d session(s)",
-               sid ? "sid" : "sub", sid ? sid : sub, n);
+    if (!backchannel_end(site, req, sid, sub)) {
+        /* The jti is free again, so the provider's retry is done, not
+         * refused as a replay (finding H of the third review). */
+        oauth2_store_remove(site->store, req->pool, key);
+        answer(req, resp, OAUTH2_ANS_LOGOUT_RETRY, NULL, NULL);
+        return;
+    }
     oauth2_response_body(resp, 200, NULL, NULL);
 }
 
@@ -688,26 +728,28 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_store_t *store)
     if (store == NULL || oauth2_store_stats(store, &st) != APR_SUCCESS) {
         return "";
     }
-    return apr_psprintf(p,
-                        "# TYPE oauth2_sessions_capacity gauge\n"
-                        "oauth2_sessions_capacity %u\n"
-                        "# TYPE oauth2_sessions_live gauge\n"
-                        "oauth2_sessions_live %u\n"
-                        "# TYPE oauth2_shm_chunks_free gauge\n"
-                        "oauth2_shm_chunks_free %u\n"
-                        "# TYPE oauth2_shm_bytes gauge\n"
-                        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_evicted_total counter\n"
-                        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_refused_total counter\n"
-                        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_markers_evicted_total counter\n"
-                        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_shm_repairs_total counter\n"
-                        "oauth2_shm_repairs_total %u\n",
-                        st.capacity, st.live, st.chunks_free, st.size,
-                        st.evictions, st.refused, st.markers_evicted,
-                        st.repairs);
+    return apr_psprintf(
+        p,
+        "# TYPE oauth2_sessions_capacity gauge\n"
+        "oauth2_sessions_capacity %u\n"
+        "# TYPE oauth2_sessions_live gauge\n"
+        "oauth2_sessions_live %u\n"
+        "# TYPE oauth2_shm_chunks_free gauge\n"
+        "oauth2_shm_chunks_free %u\n"
+        "# TYPE oauth2_shm_bytes gauge\n"
+        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_evicted_total counter\n"
+        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_refused_total counter\n"
+        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_markers_evicted_total counter\n"
+        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_shm_repairs_total counter\n"
+        "oauth2_shm_repairs_total %u\n"
+        "# TYPE oauth2_index_links_evicted_total counter\n"
+        "oauth2_index_links_evicted_total %" APR_UINT64_T_FMT "\n",
+        st.capacity, st.live, st.chunks_free, st.size, st.evictions, st.refused,
+        st.markers_evicted, st.repairs, st.links_evicted);
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,

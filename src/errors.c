@@ -102,6 +102,10 @@ static const oauth2_answer_t answers[OAUTH2_ANS_COUNT] = {
                                     "(OAuth2GroupsFilter)." },
     [OAUTH2_ANS_BACKCHANNEL] = { S400, WARNING, JSON, NULL,
                                  "{\"error\":\"invalid_request\"}\n" },
+    /* The provider tries again later (§2.8: a non-200 answer). */
+    [OAUTH2_ANS_LOGOUT_RETRY] = { S503, ERR, JSON, NULL,
+                                  "{\"error\":\"temporarily_"
+                                  "unavailable\"}\n" },
     [OAUTH2_ANS_NOT_LOGGED_IN] = { S401, DEBUG, JSON, NULL,
                                    "{\"error\":\"not logged in\"}\n" },
     [OAUTH2_ANS_METHOD] = { S405, DEBUG, BARE, NULL, NULL },

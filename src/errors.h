@@ -113,6 +113,7 @@ typedef enum {
     OAUTH2_ANS_SESSION_FAILED,  /* OA2208, anything else */
     OAUTH2_ANS_SESSION_COOKIE,  /* OA2140: too large for cookies */
     OAUTH2_ANS_BACKCHANNEL,     /* OA2215 */
+    OAUTH2_ANS_LOGOUT_RETRY,    /* OA2221: not done; the provider retries */
     OAUTH2_ANS_NOT_LOGGED_IN,   /* userinfo without a session */
     OAUTH2_ANS_METHOD,          /* an endpoint asked with another method */
     OAUTH2_ANS_FORBIDDEN,       /* OA2301: a logged-in user refused */

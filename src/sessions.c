@@ -445,8 +445,15 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
                                   len)
                    : "the session store failed";
     }
+    /* A session a back-channel logout could not find is not handed out
+     * (finding I of the third review). */
     if (rv == APR_SUCCESS && backchannel_supported(site, req)) {
-        oauth2_session_index_add(site, req, s, key);
+        rv = oauth2_session_index_add(site, req, s, key);
+        if (rv != APR_SUCCESS) {
+            oauth2_store_remove(site->store, req->pool, key);
+            *err = "the session cannot be indexed for back-channel logout";
+            rv = rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
+        }
     }
     oauth2_sessions_report(site, req);
     if (rv != APR_SUCCESS) {
@@ -511,27 +518,30 @@ void oauth2_sessions_remove(const oauth2_site_t *site, oauth2_request_t *req,
                             const oauth2_authn_t *a, oauth2_response_t *resp)
 {
     if (!site->cookie_sessions && site->store != NULL) {
+        if (backchannel_supported(site, req)) {
+            oauth2_session_index_forget(site, req, a->key);
+        }
         oauth2_store_remove(site->store, req->pool, a->key);
     }
     oauth2_site_cookie(site, req, resp, site->cfg->cookie_name, "", 0, "/");
     oauth2_cookie_session_clear(site, req, resp, 1);
 }
 
-int oauth2_sessions_logout_by(const oauth2_site_t *site, oauth2_request_t *req,
-                              const char *sid, const char *sub)
+apr_status_t oauth2_sessions_logout_by(const oauth2_site_t *site,
+                                       oauth2_request_t *req, const char *sid,
+                                       const char *sub, int *ended)
 {
-    const char *value = sid ? sid : sub;
-
-    if (value == NULL) {
-        return 0;
+    *ended = 0;
+    if (sid == NULL && sub == NULL) {
+        return APR_SUCCESS;
     }
     if (site->cookie_sessions) {
         /* Nothing server-side to delete: remember the revocation until
          * every session it covers has expired anyway. */
-        oauth2_cookie_session_revoke(site, req, sid, sub);
-        return 1;
+        return oauth2_cookie_session_revoke(site, req, sid, sub);
     }
-    return oauth2_session_index_logout(site, req, sid ? "sid" : "sub", value);
+    return oauth2_session_index_logout(site, req, sid ? "sid" : "sub",
+                                       sid ? sid : sub, ended);
 }
 
 apr_status_t oauth2_sessions_save(const oauth2_site_t *site,

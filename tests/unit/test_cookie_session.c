@@ -30,6 +30,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "site_fixture.h"
+#include "store.h"
 
 #define NOW      SF_NOW
 #define LATER(s) (NOW + apr_time_from_sec(s))
@@ -597,6 +598,68 @@ static void test_cookie_session_memo_owner(void **state)
     sf_close(&f);
 }
 
+/* Third review H: a logout token with a sub revokes by sub, one record
+ * per sub replaced in place, so one account's hundreds of provider
+ * sessions pin one record; a session of the sub made after the
+ * revocation works; a revocation that finds no room says so. */
+static void test_cookie_session_revocation_per_sub(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_response_t resp;
+    oauth2_shm_stats_t st;
+    const oauth2_session_t *s;
+    oauth2_request_t *r;
+    apr_time_t exp;
+    const char *rec, *err = NULL;
+    apr_size_t len;
+    int i;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &cookie_opts);
+    for (i = 0; i < 300; i++) {
+        assert_int_equal(oauth2_cookie_session_revoke(
+                             f.site, sf_request(&f, "POST", "/", NULL),
+                             apr_psprintf(f.pool, "mallory-sid-%d", i),
+                             "mallory"),
+                         APR_SUCCESS);
+    }
+    /* mallory's record, and the site's revocation epoch. */
+    oauth2_shm_stats(f.shm, &st);
+    assert_int_equal(st.live_class[OAUTH2_SHM_PINNED], 2);
+    /* alice's session (sid s-1), revoked a second before it was made:
+     * it stays; revoked by a token of another sid of hers, it ends. */
+    memset(&resp, 0, sizeof(resp));
+    rec = sf_record(&f, CLAIMS, NULL, 0, &len);
+    oauth2_cookie_session_write(f.site, sf_request(&f, "GET", "/", NULL), &resp,
+                                rec, len, LATER(600), &err);
+    r = sf_request(&f, "POST", "/", NULL);
+    r->now = NOW - apr_time_from_sec(1);
+    assert_int_equal(oauth2_cookie_session_revoke(f.site, r, "s-0", "alice"),
+                     APR_SUCCESS);
+    assert_int_equal(reopen(&f, &resp, NOW, &s, &exp), APR_SUCCESS);
+    assert_int_equal(
+        oauth2_cookie_session_revoke(f.site, sf_request(&f, "POST", "/", NULL),
+                                     "s-9", "alice"),
+        APR_SUCCESS);
+    assert_int_equal(reopen(&f, &resp, NOW, &s, &exp), OAUTH2_EREFUSED);
+    /* A table full of sessions: no room, and no session evicted. */
+    for (i = 0; i < 2000; i++) {
+        memset(key, 0, sizeof(key));
+        memcpy(key, &i, sizeof(i));
+        oauth2_store_put(f.store, f.pool, key, "x", 1, LATER(3600), NOW);
+    }
+    oauth2_shm_stats(f.shm, &st);
+    assert_int_equal(
+        oauth2_cookie_session_revoke(f.site, sf_request(&f, "POST", "/", NULL),
+                                     NULL, "bob"),
+        OAUTH2_EFULL);
+    i = (int)st.live_class[OAUTH2_SHM_SESSION];
+    oauth2_shm_stats(f.shm, &st);
+    assert_int_equal(st.live_class[OAUTH2_SHM_SESSION], i);
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -607,6 +670,7 @@ int main(void)
         T(test_cookie_session_leftover_chunks),
         T(test_cookie_session_too_large),
         T(test_cookie_session_revocation),
+        T(test_cookie_session_revocation_per_sub),
         T(test_cookie_session_header_bytes),
         T(test_cookie_session_budget),
         T(test_cookie_session_memo),
