@@ -27,10 +27,11 @@ BUILD="$TOP/build"
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the build, the tests and the demo need.
+# Debian packages the build, the tests and the demo need (prometheus for
+# its promtool, which checks the oauth2-status output).
 DEB_PACKAGES=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjson-c-dev
     libcmocka-dev autoconf automake libtool pkg-config make gcc clang
-    chromium redis-server memcached nodejs npm curl ca-certificates)
+    chromium redis-server memcached nodejs npm curl ca-certificates prometheus)
 
 # What ./build.sh package needs besides (a list of its own, so that the
 # test command installs nothing more): debian/control's Build-Depends and

@@ -24,6 +24,7 @@
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/apache_authz.h"
+#include "src/apache_metrics.h"
 #include "src/apache_shm.h"
 #include "src/apache_socache.h"
 #include "src/access.h"
@@ -252,6 +253,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                      "OA2005: cannot initialize OpenSSL or libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    auth_oauth2_metrics_setup(s, AUTH_OAUTH2_VERSION);
     if (cap > 0) {
         if (auth_oauth2_shm_setup(pconf, s, cap, &table) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
@@ -449,6 +451,9 @@ static int note_auth_failure(request_rec *r, const char *type)
     }
     req = auth_oauth2_req_find(r);
     if (req != NULL && req->authn.authenticated) {
+        if (r->main == NULL) {
+            oauth2_access_refused(&req->authn); /* subrequests: not a 403 */
+        }
         auth_oauth2_refused(r, req);
         return OK;
     }

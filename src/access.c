@@ -12,6 +12,7 @@
 #include "bounds.h"
 #include "cookie.h"
 #include "errors.h"
+#include "metrics.h"
 #include "redirect.h"
 #include "state.h"
 
@@ -95,6 +96,7 @@ static void bearer_refused(oauth2_request_t *req, oauth2_response_t *resp,
 {
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_BEARER_INVALID)->level,
                "OA2303: bearer token refused: %s", why);
+    oauth2_metrics_inc(OAUTH2_METRIC_BEARER_REFUSED);
     oauth2_response_answer(resp, req->pool, OAUTH2_ANS_BEARER_INVALID, NULL,
                            NULL);
     resp->www_authenticate = www_authenticate(req, "invalid_token");
@@ -126,6 +128,12 @@ static void bearer_verify(const oauth2_site_t *site,
     }
     a->authenticated = 1;
     a->bearer = 1;
+    oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2430: bearer token verified for %.200s (aud %.200s), "
+               "kept until it expires in %ld s",
+               a->session->f[OAUTH2_SF_USER], dir->bearer_audience,
+               (long)apr_time_sec(a->expires - req->now));
 }
 
 /* An `Authorization: Bearer` JWT where OAuth2AcceptBearer is On. A
@@ -168,19 +176,36 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         && oauth2_sessions_read(site, req, a) == APR_SUCCESS) {
         a->authenticated = 1;
         a->bearer = 1;
+        oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
         return 1;
     }
     bearer_verify(site, dir, req, token, a, resp);
     return 1;
 }
 
-/* What to do without a session (OAuth2UnauthAction). */
+/* The debug line of a request without a session: why, and what
+ * OAuth2UnauthAction makes of it. */
+static void story_unauth(oauth2_request_t *req, int had_cookie,
+                         const char *what)
+{
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2401: %s %.200s: %s; OAuth2UnauthAction %s", req->method,
+               req->path,
+               had_cookie ? "the session cookie names no valid session"
+                          : "no valid session cookie",
+               what);
+}
+
+/* What to do without a session (OAuth2UnauthAction); had_cookie: the
+ * request carried a session cookie. */
 static void unauthenticated(const oauth2_site_t *site,
                             const oauth2_dir_cfg_t *dir, oauth2_request_t *req,
-                            oauth2_authn_t *a, oauth2_response_t *resp)
+                            oauth2_authn_t *a, int had_cookie,
+                            oauth2_response_t *resp)
 {
     switch (oauth2_dir_unauth(dir)) {
     case OAUTH2_UNAUTH_PASS:
+        story_unauth(req, had_cookie, "pass: through as nobody");
         /* Through, as nobody: "" satisfies mod_authz_core's need for a
          * user, and the oauth2-* rules deny an anonymous request. */
         a->anonymous = 1;
@@ -188,19 +213,26 @@ static void unauthenticated(const oauth2_site_t *site,
         resp->user = "";
         return;
     case OAUTH2_UNAUTH_403:
+        story_unauth(req, had_cookie, "403");
         oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_403, NULL,
                                NULL);
         return;
     case OAUTH2_UNAUTH_401:
+        story_unauth(req, had_cookie, "401");
         break;
     case OAUTH2_UNAUTH_AUTO:
         if (oauth2_request_is_navigation(req)) {
+            story_unauth(req, had_cookie, "auto, a browser navigation: log in");
             oauth2_access_login(site, req, req->uri, 0, resp);
             return;
         }
+        story_unauth(req, had_cookie,
+                     "auto, not a browser navigation (a script, an API "
+                     "client, another method): 401");
         break;
     case OAUTH2_UNAUTH_LOGIN:
     case OAUTH2_UNAUTH_UNSET:
+        story_unauth(req, had_cookie, "login");
         oauth2_access_login(site, req, req->uri, 0, resp);
         return;
     }
@@ -267,7 +299,9 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                                req->uri);
         return;
     }
-    unauthenticated(site, dir, req, a, resp);
+    /* found.n is set with found.header (the store's lookup). */
+    unauthenticated(site, dir, req, a, found.header != NULL && found.n > 0,
+                    resp);
 }
 
 void oauth2_access_provider_down(const oauth2_site_t *site,
@@ -318,6 +352,25 @@ static void prune_states(const oauth2_site_t *site, oauth2_request_t *req,
     }
 }
 
+/* The trace line of an authorization request: its parameters' names
+ * (state, nonce and the PKCE challenge are values of the login's own). */
+static void story_authorize(oauth2_request_t *req, const char *url)
+{
+    const char *q = strchr(url, '?'), *names = "";
+    apr_size_t n;
+
+    if (q == NULL || !oauth2_request_logs(req, OAUTH2_LOG_TRACE1)) {
+        return;
+    }
+    for (q++; *q; q += n + (q[n] == '&')) {
+        n = strcspn(q, "&");
+        names = apr_psprintf(req->pool, "%s%s%.*s", names, *names ? ", " : "",
+                             (int)strcspn(q, "=&"), q);
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_TRACE1,
+               "OA2412: authorization request parameters: %s", names);
+}
+
 /* A fresh state for a login to target, sealed for its cookie. */
 static apr_status_t new_state(const oauth2_site_t *site, oauth2_request_t *req,
                               const char *target, int retry,
@@ -345,7 +398,7 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
     const oauth2_endpoints_t *ep;
     oauth2_client_t cl;
     oauth2_state_t *st;
-    const char *err = NULL, *target;
+    const char *err = NULL, *target, *url;
     char *value;
     apr_status_t rv;
 
@@ -358,7 +411,7 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
                    return_to ? return_to : "(none)", err ? err : "");
         target = "/";
     }
-    rv = oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err);
+    rv = oauth2_site_endpoints(site, req, &ep, &err);
     if (rv != APR_SUCCESS) {
         OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_PROVIDER_DOWN)->level,
                    "OA2106: cannot start a login: %s (%s)", err,
@@ -376,8 +429,15 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
                        oauth2_state_cookie_name(req->pool, st->state), value,
                        OAUTH2_STATE_LIFETIME, site->callback_path);
     oauth2_site_client(site, req, &cl);
-    oauth2_response_redirect(
-        resp, oauth2_login_authorize_url(req->pool, &cl, ep, st));
+    url = oauth2_login_authorize_url(req->pool, &cl, ep, st);
+    oauth2_response_redirect(resp, url);
+    oauth2_metrics_inc(OAUTH2_METRIC_LOGINS_STARTED);
+    story_authorize(req, url);
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2413: authorization request to %.*s: scope \"%.200s\", "
+               "PKCE S256%s",
+               (int)strcspn(ep->authorization, "?"), ep->authorization,
+               site->cfg->scope, ep->oidc ? ", nonce" : "");
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
                "OA2108: sent to log in, returning to %.200s", target);
 }
@@ -425,6 +485,18 @@ static int resolve(const oauth2_site_t *site, oauth2_request_t *req,
     return -1;
 }
 
+/* The debug line of a Require decision (the refusal's reason is
+ * OA2301's). Returns rc. */
+static oauth2_access_e decided(oauth2_request_t *req, const oauth2_rule_t *rule,
+                               const char *line, const char *user,
+                               oauth2_access_e rc)
+{
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG, "OA2420: Require %s %.200s: %s %.200s",
+               rule_name(rule), line,
+               rc == OAUTH2_ACCESS_GRANTED ? "granted to" : "denied to", user);
+    return rc;
+}
+
 oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
                                         oauth2_request_t *req,
                                         oauth2_authn_t *a, const char *user,
@@ -442,18 +514,35 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
         return OAUTH2_ACCESS_DENIED;
     }
     if (oauth2_authz_check(rule, a->session)) {
-        return OAUTH2_ACCESS_GRANTED;
+        return decided(req, rule, line, user, OAUTH2_ACCESS_GRANTED);
     }
     if (site == NULL || resolve(site, req, a, user, rule, line, resp) != 0) {
         return site == NULL ? OAUTH2_ACCESS_ERROR : OAUTH2_ACCESS_API_FAILED;
     }
     if (oauth2_authz_check(rule, a->session)) {
-        return OAUTH2_ACCESS_GRANTED;
+        return decided(req, rule, line, user, OAUTH2_ACCESS_GRANTED);
     }
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
                "OA2301: user %.200s does not satisfy Require %s %.200s", user,
                rule_name(rule), line);
-    return OAUTH2_ACCESS_DENIED;
+    a->refused_by = 1 + (int)rule->kind;
+    return decided(req, rule, line, user, OAUTH2_ACCESS_DENIED);
+}
+
+void oauth2_access_refused(const oauth2_authn_t *a)
+{
+    switch (a->refused_by - 1) {
+    case OAUTH2_RULE_GROUP:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_GROUP);
+        return;
+    case OAUTH2_RULE_CLAIM:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_CLAIM);
+        return;
+    case OAUTH2_RULE_EMAIL_DOMAIN:
+        oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_EMAIL_DOMAIN);
+        return;
+    }
+    oauth2_metrics_inc(OAUTH2_METRIC_REFUSED_OTHER);
 }
 
 const oauth2_page_t *oauth2_access_forbidden_page(const oauth2_site_t *site,

@@ -76,6 +76,10 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
                                         const char *line,
                                         oauth2_response_t *resp);
 
+/** Counts the refusal (403) of a logged-in user, by the kind of the last
+ * oauth2-* rule that refused them ("other" when none of ours did). */
+void oauth2_access_refused(const oauth2_authn_t *a);
+
 /** The page of a logged-in user refused by a Require rule (403), with a
  * way to log out (from p). */
 const oauth2_page_t *oauth2_access_forbidden_page(const oauth2_site_t *site,

@@ -17,6 +17,7 @@
 #include "errors.h"
 #include "http.h"
 #include "login.h"
+#include "metrics.h"
 #include "redirect.h"
 #include "sessions.h"
 #include "state.h"
@@ -32,6 +33,14 @@ static void answer(oauth2_request_t *req, oauth2_response_t *resp,
                    oauth2_answer_e a, const char *message, const char *link)
 {
     oauth2_response_answer(resp, req->pool, a, message, link);
+}
+
+/* A login that ends at the callback with answer a: counted by it. */
+static void failed(oauth2_request_t *req, oauth2_response_t *resp,
+                   oauth2_answer_e a, const char *message, const char *link)
+{
+    oauth2_metrics_login_failed(a);
+    answer(req, resp, a, message, link);
 }
 
 /* A state value as we generate them: 22 base64url characters. */
@@ -63,7 +72,7 @@ static int callback_state(const oauth2_site_t *site, oauth2_request_t *req,
     if (state == NULL || !state_shape_ok(state)) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2201: callback without a valid state parameter");
-        answer(req, resp, OAUTH2_ANS_CB_NO_STATE, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_NO_STATE, NULL, "/");
         return 1;
     }
     name = oauth2_state_cookie_name(req->pool, state);
@@ -72,7 +81,7 @@ static int callback_state(const oauth2_site_t *site, oauth2_request_t *req,
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2202: callback without its state cookie (expired, "
                    "another browser, or login CSRF)");
-        answer(req, resp, OAUTH2_ANS_CB_NO_COOKIE, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_NO_COOKIE, NULL, "/");
         return 1;
     }
     oauth2_site_cookie(site, req, resp, name, "", 0, site->callback_path);
@@ -85,7 +94,7 @@ static int callback_state(const oauth2_site_t *site, oauth2_request_t *req,
 
         OAUTH2_LOG(req, oauth2_answer(a)->level,
                    "OA2203: state cookie refused: %s", err);
-        answer(req, resp, a, NULL, "/");
+        failed(req, resp, a, NULL, "/");
         return 1;
     }
     return 0;
@@ -112,7 +121,7 @@ static int callback_once(const oauth2_site_t *site, oauth2_request_t *req,
     if (rv == OAUTH2_EREPLAY) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2204: replayed login state refused");
-        answer(req, resp, OAUTH2_ANS_CB_REPLAY, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_REPLAY, NULL, "/");
         return 1;
     }
     if (rv != APR_SUCCESS) {
@@ -120,7 +129,7 @@ static int callback_once(const oauth2_site_t *site, oauth2_request_t *req,
                    "OA2205: session store failed while checking the state "
                    "(%s)",
                    oauth2_strerror(rv));
-        answer(req, resp, OAUTH2_ANS_CB_STORE_DOWN, NULL, NULL);
+        failed(req, resp, OAUTH2_ANS_CB_STORE_DOWN, NULL, NULL);
         return 1;
     }
     return 0;
@@ -153,7 +162,7 @@ static void callback_error(oauth2_request_t *req, const apr_table_t *args,
     if (desc != NULL && *desc != '\0') {
         msg = apr_psprintf(req->pool, "%s It said: \"%.300s\"", msg, desc);
     }
-    answer(req, resp, a, msg, st->return_to);
+    failed(req, resp, a, msg, st->return_to);
 }
 
 /* Microsoft Entra ID leaves the groups out of a token when a user has
@@ -187,6 +196,7 @@ static void callback_refused_code(const oauth2_site_t *site,
                    "OA2220: the provider refused the code (%s): starting "
                    "a fresh login",
                    err ? err : "invalid_grant");
+        oauth2_metrics_login_failed(OAUTH2_ANS_CB_CODE_REFUSED);
         oauth2_access_login(site, req, st->return_to, 1, resp);
         return;
     }
@@ -194,7 +204,7 @@ static void callback_refused_code(const oauth2_site_t *site,
                "OA2220: the provider refused the code of a restarted login "
                "too (%s)",
                err ? err : "invalid_grant");
-    answer(req, resp, OAUTH2_ANS_CB_CODE_REFUSED, NULL, st->return_to);
+    failed(req, resp, OAUTH2_ANS_CB_CODE_REFUSED, NULL, st->return_to);
 }
 
 /* The code could not be redeemed. */
@@ -212,10 +222,11 @@ static void callback_redeem_failed(const oauth2_site_t *site,
     OAUTH2_LOG(req, oauth2_answer(a)->level, "OA2207: login failed: %s (%s)",
                err ? err : "", oauth2_strerror(rv));
     if (a == OAUTH2_ANS_PROVIDER_DOWN) {
+        oauth2_metrics_login_failed(a);
         oauth2_access_provider_down(site, req, resp, st->return_to);
         return;
     }
-    answer(req, resp, a, NULL, st->return_to);
+    failed(req, resp, a, NULL, st->return_to);
 }
 
 /* The session could not be created. The table may have had no room for
@@ -246,12 +257,12 @@ static void callback_session_failed(const oauth2_site_t *site,
                    "OAuth2SessionStore shm:%u or make sessions smaller "
                    "(fewer claims or groups)",
                    user, err, st.capacity);
-        answer(req, resp, a, NULL, NULL);
+        failed(req, resp, a, NULL, NULL);
         return;
     }
     OAUTH2_LOG(req, oauth2_answer(a)->level,
                "OA2208: cannot create the session: %s", err);
-    answer(req, resp, a, err, NULL);
+    failed(req, resp, a, err, NULL);
 }
 
 /* Redeems the code and logs the user in. */
@@ -266,7 +277,7 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
     apr_status_t rv;
 
     oauth2_site_client(site, req, &cl);
-    rv = oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err);
+    rv = oauth2_site_endpoints(site, req, &ep, &err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_login_redeem(req->pool, &cl, ep, st, code, req->now, &res,
                                  &err);
@@ -283,7 +294,7 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
         OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_API_GROUPS)->level,
                    "OA2219: login failed: %s (%s)", err ? err : "",
                    oauth2_strerror(rv));
-        answer(req, resp, OAUTH2_ANS_API_GROUPS, NULL, st->return_to);
+        failed(req, resp, OAUTH2_ANS_API_GROUPS, NULL, st->return_to);
         return;
     }
     rv = oauth2_sessions_create(site, req, res, resp, &user, &err);
@@ -293,6 +304,7 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
         return;
     }
     OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2209: user %.200s logged in", user);
+    oauth2_metrics_inc(OAUTH2_METRIC_LOGINS);
     oauth2_response_redirect(resp, st->return_to);
 }
 
@@ -316,16 +328,41 @@ static const char *callback_code(const oauth2_site_t *site,
     if (iss != NULL && strcmp(iss, oauth2_provider_issuer(site->prov)) != 0) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2211: callback from another issuer %.200s", iss);
-        answer(req, resp, OAUTH2_ANS_CB_ISSUER, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_ISSUER, NULL, "/");
         return NULL;
     }
     if (code == NULL || *code == '\0' || strlen(code) > OAUTH2_MAX_URL) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2212: callback without a usable code");
-        answer(req, resp, OAUTH2_ANS_CB_NO_CODE, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_NO_CODE, NULL, "/");
         return NULL;
     }
     return code;
+}
+
+/* The debug line of a callback whose state is good: how old the login
+ * is, where it returns, which parameters came (names only: the code and
+ * the state are secrets). */
+static void story_callback(oauth2_request_t *req, const apr_table_t *args,
+                           const oauth2_state_t *st)
+{
+    const apr_array_header_t *arr = apr_table_elts(args);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *names = "";
+    int i;
+
+    if (!oauth2_request_logs(req, OAUTH2_LOG_DEBUG)) {
+        return;
+    }
+    for (i = 0; i < arr->nelts && i < 16; i++) {
+        names = apr_psprintf(req->pool, "%s%s%.40s", names, i ? ", " : "",
+                             e[i].key);
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2409: callback with a valid state: the login began %ld s "
+               "ago and returns to %.200s; parameters: %s",
+               (long)apr_time_sec(req->now - st->created), st->return_to,
+               names);
 }
 
 static void endpoint_callback(const oauth2_site_t *site, oauth2_request_t *req,
@@ -343,12 +380,13 @@ static void endpoint_callback(const oauth2_site_t *site, oauth2_request_t *req,
                    "OA2210: callback with a repeated or malformed "
                    "parameter %s",
                    bad);
-        answer(req, resp, OAUTH2_ANS_CB_MALFORMED, NULL, "/");
+        failed(req, resp, OAUTH2_ANS_CB_MALFORMED, NULL, "/");
         return;
     }
     if (callback_state(site, req, apr_table_get(args, "state"), &st, resp)) {
         return;
     }
+    story_callback(req, args, st);
     /* Nothing below writes to the store before the callback carries a
      * code: an error= answer, or a callback that anyone can make with a
      * state from /start, costs no store entry (issue 12 item 8). */
@@ -464,8 +502,13 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
         OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s",
                    a.session->f[OAUTH2_SF_USER],
                    to ? ", continuing at the provider" : "");
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_LOGOUT);
     }
     oauth2_sessions_remove(site, req, &a, resp);
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG, "OA2410: logout: %s; on to %.*s",
+               a.session ? "the session and its cookies removed"
+                         : "no session, its cookies removed",
+               (int)strcspn(to ? to : rd, "?"), to ? to : rd);
     oauth2_response_redirect(resp, to ? to : rd);
 }
 
@@ -516,6 +559,8 @@ static int backchannel_end(const oauth2_site_t *site, oauth2_request_t *req,
                    oauth2_strerror(rv));
         return 0;
     }
+    oauth2_metrics_add(OAUTH2_METRIC_ENDED_BACKCHANNEL,
+                       n > 0 ? (apr_uint64_t)n : 0);
     if (site->cookie_sessions) {
         OAUTH2_LOG(req, OAUTH2_LOG_INFO,
                    "OA2216: back-channel logout of %s %.200s: its cookie "
@@ -720,42 +765,108 @@ void oauth2_endpoints_handle(const oauth2_site_t *site, int which,
     endpoints[which].fn(site, req, resp);
 }
 
-/* The store's counters in Prometheus text format ("" without). */
-static const char *store_metrics(apr_pool_t *p, const oauth2_store_t *store)
+/* The live sessions of the site's store: absent where the store cannot
+ * tell (no stats, a socache store) and for cookie sessions (the store then
+ * holds only their one-time markers). */
+static const char *sessions_live(apr_pool_t *p, const oauth2_site_t *site,
+                                 const oauth2_store_stats_t *st)
+{
+    if (site->cookie_sessions || !st->sessions_known) {
+        return "";
+    }
+    return apr_psprintf(p,
+                        "# HELP oauth2_sessions_live Live sessions in the "
+                        "session store.\n"
+                        "# TYPE oauth2_sessions_live gauge\n"
+                        "oauth2_sessions_live %u\n",
+                        st->sessions);
+}
+
+/* The store's own figures in Prometheus text format ("" for a store that
+ * keeps none: redis, memcache). */
+static const char *store_metrics(apr_pool_t *p, const oauth2_site_t *site)
 {
     oauth2_store_stats_t st;
 
-    if (store == NULL || oauth2_store_stats(store, &st) != APR_SUCCESS) {
+    if (site->store == NULL
+        || oauth2_store_stats(site->store, &st) != APR_SUCCESS) {
         return "";
     }
     return apr_psprintf(
         p,
+        "%s"
+        "# HELP oauth2_store_entries Entries in the shm table: sessions, "
+        "back-channel logout index entries, cached bearer tokens (expired "
+        "ones until swept).\n"
+        "# TYPE oauth2_store_entries gauge\n"
+        "oauth2_store_entries %u\n"
+        "# HELP oauth2_sessions_capacity Entries the shm table holds "
+        "(OAuth2SessionStore shm:N).\n"
         "# TYPE oauth2_sessions_capacity gauge\n"
         "oauth2_sessions_capacity %u\n"
-        "# TYPE oauth2_sessions_live gauge\n"
-        "oauth2_sessions_live %u\n"
+        "# HELP oauth2_shm_chunks_free Free overflow chunks of the shm table "
+        "(room for large sessions).\n"
         "# TYPE oauth2_shm_chunks_free gauge\n"
         "oauth2_shm_chunks_free %u\n"
+        "# HELP oauth2_shm_bytes Size of the shm table's segment.\n"
         "# TYPE oauth2_shm_bytes gauge\n"
         "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_store_evictions_total Live entries (sessions, cached "
+        "tokens) the shm table evicted to make room (OA2130).\n"
+        "# TYPE oauth2_store_evictions_total counter\n"
+        "oauth2_store_evictions_total %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_sessions_evicted_total Live sessions the shm table "
+        "evicted to make room (OA2130): raise OAuth2SessionStore shm:N.\n"
         "# TYPE oauth2_sessions_evicted_total counter\n"
-        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+        "oauth2_sessions_evicted_total %u\n"
+        "# HELP oauth2_index_links_evicted_total Live back-channel logout "
+        "index entries evicted for newer ones (their sessions end).\n"
+        "# TYPE oauth2_index_links_evicted_total counter\n"
+        "oauth2_index_links_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_sessions_refused_total Sessions the shm table had no "
+        "room for (OA2132).\n"
         "# TYPE oauth2_sessions_refused_total counter\n"
         "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_markers_evicted_total One-time markers (used login "
+        "states, logout token ids) evicted for newer markers.\n"
         "# TYPE oauth2_markers_evicted_total counter\n"
         "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# HELP oauth2_shm_repairs_total Repairs of the shm table after a "
+        "process died writing it (OA2131).\n"
         "# TYPE oauth2_shm_repairs_total counter\n"
-        "oauth2_shm_repairs_total %u\n"
-        "# TYPE oauth2_index_links_evicted_total counter\n"
-        "oauth2_index_links_evicted_total %" APR_UINT64_T_FMT "\n",
-        st.capacity, st.live, st.chunks_free, st.size, st.evictions, st.refused,
-        st.markers_evicted, st.repairs, st.links_evicted);
+        "oauth2_shm_repairs_total %u\n",
+        sessions_live(p, site, &st), st.live, st.capacity, st.chunks_free,
+        st.size, st.evictions, st.sessions_evicted, st.links_evicted,
+        st.refused, st.markers_evicted, st.repairs);
+}
+
+/* The provider view's counters (the whole server's, for this site's
+ * provider). */
+static const char *provider_metrics(apr_pool_t *p, const oauth2_site_t *site)
+{
+    oauth2_provider_stats_t ps;
+
+    oauth2_provider_stats(site->prov, &ps);
+    return apr_psprintf(
+        p,
+        "# HELP oauth2_discovery_fetches_total Discovery documents fetched "
+        "for this virtual host's provider.\n"
+        "# TYPE oauth2_discovery_fetches_total counter\n"
+        "oauth2_discovery_fetches_total %u\n"
+        "# HELP oauth2_jwks_fetches_total JWK Sets fetched for this virtual "
+        "host's provider.\n"
+        "# TYPE oauth2_jwks_fetches_total counter\n"
+        "oauth2_jwks_fetches_total %u\n"
+        "# HELP oauth2_fetch_failures_total Failed fetches of this virtual "
+        "host's provider's documents.\n"
+        "# TYPE oauth2_fetch_failures_total counter\n"
+        "oauth2_fetch_failures_total %u\n",
+        ps.discovery_fetches, ps.jwks_fetches, ps.fetch_failures);
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,
                              oauth2_response_t *resp)
 {
-    oauth2_provider_stats_t ps;
     const char *body;
 
     if (!method_is(req, "GET")) {
@@ -763,19 +874,10 @@ void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,
         resp->allow = "GET";
         return;
     }
-    body = store_metrics(req->pool, site ? site->store : NULL);
+    body = oauth2_metrics_text(req->pool, oauth2_metrics_current());
     if (site != NULL) {
-        oauth2_provider_stats(site->prov, &ps);
-        /* The provider view is the whole server's: so are its counters. */
-        body = apr_psprintf(req->pool,
-                            "%s# TYPE oauth2_discovery_fetches_total counter\n"
-                            "oauth2_discovery_fetches_total %u\n"
-                            "# TYPE oauth2_jwks_fetches_total counter\n"
-                            "oauth2_jwks_fetches_total %u\n"
-                            "# TYPE oauth2_fetch_failures_total counter\n"
-                            "oauth2_fetch_failures_total %u\n",
-                            body, ps.discovery_fetches, ps.jwks_fetches,
-                            ps.fetch_failures);
+        body = apr_pstrcat(req->pool, body, store_metrics(req->pool, site),
+                           provider_metrics(req->pool, site), NULL);
     }
     oauth2_response_body(resp, 200, "text/plain; version=0.0.4; charset=utf-8",
                          body);

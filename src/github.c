@@ -178,10 +178,10 @@ static apr_status_t gh_get(gh_t *gh, apr_pool_t *pp, const char *url,
 {
     const char *call =
         apr_psprintf(gh->p, "GitHub API %s (page %d)", what, page);
+    oauth2_http_opts_t o = oauth2_http_for(gh->http, OAUTH2_CALL_GITHUB_API);
     apr_status_t rv;
 
-    rv =
-        oauth2_http_call(pp, gh->http, url, gh->headers, NULL, NULL, resp, err);
+    rv = oauth2_http_call(pp, &o, url, gh->headers, NULL, NULL, resp, err);
     if (rv != APR_SUCCESS) {
         *err = apr_psprintf(gh->p, "%s: %s", call, *err);
         return rv;
@@ -657,6 +657,7 @@ oauth2_github_repo_permission(apr_pool_t *p, const oauth2_http_opts_t *http,
                               const char *repo, int *rank, const char **err)
 {
     oauth2_http_response_t *resp;
+    oauth2_http_opts_t o;
     apr_status_t rv;
     gh_t gh;
 
@@ -674,7 +675,8 @@ oauth2_github_repo_permission(apr_pool_t *p, const oauth2_http_opts_t *http,
     gh.http = http;
     rv = gh_setup(&gh, api_base, access_token, err);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_http_call(p, http,
+        o = oauth2_http_for(http, OAUTH2_CALL_GITHUB_API);
+        rv = oauth2_http_call(p, &o,
                               apr_pstrcat(p, gh.base, "/repos/", repo, NULL),
                               gh.headers, NULL, NULL, &resp, err);
     }

@@ -104,6 +104,7 @@ oauth2_gitlab_project_access(apr_pool_t *p, const oauth2_http_opts_t *http,
 {
     apr_array_header_t *h;
     oauth2_http_response_t *resp;
+    oauth2_http_opts_t o;
     apr_size_t n;
     apr_status_t rv;
 
@@ -121,7 +122,8 @@ oauth2_gitlab_project_access(apr_pool_t *p, const oauth2_http_opts_t *http,
         apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
     APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
     /* "URL-encoded path of the project": the '/' become %2F. */
-    rv = oauth2_http_call(p, http,
+    o = oauth2_http_for(http, OAUTH2_CALL_GITLAB_API);
+    rv = oauth2_http_call(p, &o,
                           apr_pstrcat(p, apr_pstrmemdup(p, api_base, n),
                                       "/projects/",
                                       oauth2_http_url_encode(p, path), NULL),

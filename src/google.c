@@ -237,6 +237,7 @@ static apr_status_t exchange(apr_pool_t *p, const oauth2_google_t *g,
 {
     apr_array_header_t *h = apr_array_make(p, 1, sizeof(const char *));
     oauth2_http_response_t *resp;
+    oauth2_http_opts_t o;
     apr_time_t until = 0;
     char *jwt;
     apr_status_t rv;
@@ -246,8 +247,9 @@ static apr_status_t exchange(apr_pool_t *p, const oauth2_google_t *g,
         return rv;
     }
     APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
+    o = oauth2_http_for(g->http, OAUTH2_CALL_GOOGLE_TOKEN);
     rv = oauth2_http_call(
-        p, g->http, g->sa->token_uri, h,
+        p, &o, g->sa->token_uri, h,
         apr_pstrcat(p,
                     "grant_type=", oauth2_http_form_encode(p, JWT_BEARER_GRANT),
                     "&assertion=", jwt, NULL),
@@ -435,8 +437,10 @@ static apr_status_t dir_failed(dir_t *d, const char *call,
 static apr_status_t dir_get(dir_t *d, const char *url, const char *call,
                             oauth2_http_response_t **resp, const char **err)
 {
-    apr_status_t rv = oauth2_http_call(d->p, d->g->http, url, d->headers, NULL,
-                                       NULL, resp, err);
+    oauth2_http_opts_t o =
+        oauth2_http_for(d->g->http, OAUTH2_CALL_GOOGLE_DIRECTORY);
+    apr_status_t rv =
+        oauth2_http_call(d->p, &o, url, d->headers, NULL, NULL, resp, err);
 
     if (rv != APR_SUCCESS) {
         *err = apr_psprintf(d->p, "Google Directory API %s: %s", call, *err);

@@ -34,6 +34,15 @@ apr_status_t oauth2_http_init(void)
                                                              : APR_EGENERAL;
 }
 
+oauth2_http_opts_t oauth2_http_for(const oauth2_http_opts_t *o,
+                                   oauth2_call_e call)
+{
+    oauth2_http_opts_t c = *o;
+
+    c.call = call;
+    return c;
+}
+
 /* Appends n bytes; returns 0 and marks the buffer when max would pass. */
 static int buf_append(http_buf_t *b, const char *data, apr_size_t n)
 {
@@ -194,8 +203,9 @@ apr_status_t oauth2_http_call(apr_pool_t *p, const oauth2_http_opts_t *opts,
     http_call_t call;
     CURL *c = NULL;
     struct curl_slist *list = NULL;
-    oauth2_http_response_t *r;
+    oauth2_http_response_t *r = NULL;
     apr_status_t rv = OAUTH2_EUNREACHABLE;
+    apr_time_t start = apr_time_now();
     CURLcode rc;
 
     if (url == NULL || opts == NULL) {
@@ -231,11 +241,15 @@ apr_status_t oauth2_http_call(apr_pool_t *p, const oauth2_http_opts_t *opts,
     r->body = call.body.data ? call.body.data : "";
     r->body_len = call.body.len;
     r->headers = parse_headers(p, &call.head);
+    r->took = apr_time_now() - start;
     *resp = r;
     rv = APR_SUCCESS;
 cleanup:
     curl_slist_free_all(list);
     curl_easy_cleanup(c);
+    oauth2_metrics_call(opts->call,
+                        oauth2_metrics_outcome(rv, r ? r->status : 0),
+                        apr_time_now() - start);
     return rv;
 }
 

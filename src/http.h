@@ -6,13 +6,17 @@
  * http and https only, no redirects followed, connect and total timeouts,
  * the response body and headers capped (OAUTH2_ETOOBIG beyond), no signal
  * handlers (safe in threaded MPMs). The engine calls these; nothing here
- * logs.
+ * logs. Every call counts in the server's metrics (metrics.h) under the
+ * endpoint its options name, with its outcome and duration.
  */
 #ifndef OAUTH2_HTTP_H
 #define OAUTH2_HTTP_H
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_time.h>
+
+#include "metrics.h"
 
 /** How to make calls; lives in the server configuration. */
 typedef struct {
@@ -21,6 +25,8 @@ typedef struct {
     const char *ca_file;     /* CA bundle, or NULL for the system default */
     apr_size_t max_body;     /* response body cap (bytes) */
     const char *user_agent;  /* User-Agent header */
+    oauth2_call_e call;      /* the endpoint, for the metrics (a caller
+                                sets it in its copy) */
 } oauth2_http_opts_t;
 
 /** A response. Header names are as sent (look up case-insensitively). */
@@ -28,8 +34,13 @@ typedef struct {
     long status;      /* HTTP status */
     const char *body; /* NUL-terminated copy of the body */
     apr_size_t body_len;
-    apr_table_t *headers; /* response headers (last response only) */
+    apr_table_t *headers;     /* response headers (last response only) */
+    apr_interval_time_t took; /* how long the call took */
 } oauth2_http_response_t;
+
+/** A copy of o whose calls count under the endpoint call (metrics.h). */
+oauth2_http_opts_t oauth2_http_for(const oauth2_http_opts_t *o,
+                                   oauth2_call_e call);
 
 /**
  * One-time libcurl initialization; call during single-threaded startup.

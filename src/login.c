@@ -15,6 +15,15 @@
 #include "jose.h"
 #include "login.h"
 
+/* A line of the login's story in the request's log (debug and trace
+ * levels): names, statuses and timings, never a token or a code. */
+#define STORY(cl, level, ...)                            \
+    do {                                                 \
+        if ((cl)->req != NULL) {                         \
+            OAUTH2_LOG((cl)->req, (level), __VA_ARGS__); \
+        }                                                \
+    } while (0)
+
 const char *oauth2_login_authorize_url(apr_pool_t *p, const oauth2_client_t *cl,
                                        const oauth2_endpoints_t *ep,
                                        const oauth2_state_t *st)
@@ -58,6 +67,7 @@ static apr_status_t token_call(apr_pool_t *p, const oauth2_client_t *cl,
 {
     apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
     const oauth2_cfg_t *cfg = cl->cfg;
+    oauth2_http_opts_t o = oauth2_http_for(cl->http, OAUTH2_CALL_TOKEN);
 
     if (ep->token == NULL) {
         *err = "the provider has no token endpoint";
@@ -76,7 +86,7 @@ static apr_status_t token_call(apr_pool_t *p, const oauth2_client_t *cl,
                                NULL);
         }
     }
-    return oauth2_http_call(p, cl->http, ep->token, h, form,
+    return oauth2_http_call(p, &o, ep->token, h, form,
                             "application/x-www-form-urlencoded", resp, err);
 }
 
@@ -122,8 +132,25 @@ static apr_time_t expires_at(const oauth2_claims_t *tr, apr_time_t now)
     return now + apr_time_from_sec(secs);
 }
 
+/* The names of a JSON object's members, comma-separated (from p). */
+static const char *member_names(apr_pool_t *p, const oauth2_claims_t *c)
+{
+    json_object *o = c ? oauth2_claims_json(c) : NULL;
+    const char *out = "";
+
+    if (o == NULL || !json_object_is_type(o, json_type_object)) {
+        return "(none)";
+    }
+    json_object_object_foreach(o, k, v)
+    {
+        (void)v;
+        out = apr_pstrcat(p, out, *out ? ", " : "", k, NULL);
+    }
+    return *out ? out : "(none)";
+}
+
 /* Reads a token response (RFC 6749 §5.1/§5.2). */
-static apr_status_t token_parse(apr_pool_t *p,
+static apr_status_t token_parse(apr_pool_t *p, const oauth2_client_t *cl,
                                 const oauth2_http_response_t *resp,
                                 apr_time_t now, oauth2_login_result_t *res,
                                 const char **err)
@@ -140,6 +167,8 @@ static apr_status_t token_parse(apr_pool_t *p,
                             resp->status, *err);
         return OAUTH2_EUPSTREAM;
     }
+    STORY(cl, OAUTH2_LOG_TRACE2, "OA2403: token response members: %s",
+          member_names(p, tr));
     e = oauth2_claims_get_string(tr, "error");
     if (e != NULL || resp->status != 200) {
         *err = apr_psprintf(p,
@@ -177,6 +206,56 @@ static apr_status_t token_parse(apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* The debug line of a token request: the endpoint, its answer and how
+ * long it took, and which tokens came back (their names, never a value). */
+static void story_token(apr_pool_t *p, const oauth2_client_t *cl,
+                        const char *url, const char *grant, apr_status_t rv,
+                        const oauth2_http_response_t *resp,
+                        const oauth2_login_result_t *res, apr_time_t now,
+                        const char *err)
+{
+    if (cl->req == NULL) {
+        return;
+    }
+    if (resp == NULL || rv != APR_SUCCESS) {
+        STORY(cl, OAUTH2_LOG_DEBUG,
+              "OA2403: token request (%s) to %.200s failed%s%s in %ld ms: "
+              "%s",
+              grant, url ? url : "(no token endpoint)",
+              resp ? apr_psprintf(p, " (HTTP %ld)", resp->status) : "",
+              resp ? "" : " without an answer",
+              resp ? (long)apr_time_as_msec(resp->took) : 0L,
+              err ? err : oauth2_strerror(rv));
+        return;
+    }
+    STORY(cl, OAUTH2_LOG_DEBUG,
+          "OA2403: token endpoint %.200s answered HTTP %ld in %ld ms (%s): "
+          "access_token (%s)%s%s",
+          url, resp->status, (long)apr_time_as_msec(resp->took), grant,
+          res->access_expires
+              ? apr_psprintf(p, "expires in %ld s",
+                             (long)apr_time_sec(res->access_expires - now))
+              : "no expiry given",
+          res->id_token ? ", id_token" : "",
+          res->refresh_token ? ", refresh_token" : "");
+}
+
+/* A token request of grant (form) and its answer in res. */
+static apr_status_t exchange(apr_pool_t *p, const oauth2_client_t *cl,
+                             const oauth2_endpoints_t *ep, const char *form,
+                             const char *grant, apr_time_t now,
+                             oauth2_login_result_t *res, const char **err)
+{
+    oauth2_http_response_t *resp = NULL;
+    apr_status_t rv = token_call(p, cl, ep, form, &resp, err);
+
+    if (rv == APR_SUCCESS) {
+        rv = token_parse(p, cl, resp, now, res, err);
+    }
+    story_token(p, cl, ep->token, grant, rv, resp, res, now, *err);
+    return rv;
+}
+
 /* Verifies an ID token: signature with the provider's keys, then the
  * claims (OIDC Core §3.1.3.7). nonce NULL: a refreshed token (§12.2). */
 apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
@@ -184,6 +263,16 @@ apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
                                      const oauth2_claims_expect_t *x,
                                      oauth2_claims_t **claims, const char **err)
 {
+    return oauth2_login_verify_jwt_seen(p, prov, token, x, claims, err, NULL);
+}
+
+apr_status_t
+oauth2_login_verify_jwt_seen(apr_pool_t *p, oauth2_provider_t *prov,
+                             const char *token, const oauth2_claims_expect_t *x,
+                             oauth2_claims_t **claims, const char **err,
+                             oauth2_login_seen_t *seen)
+{
+    oauth2_provider_use_t use;
     oauth2_jws_t *jws;
     const char *payload;
     apr_size_t plen;
@@ -195,10 +284,15 @@ apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
     }
     rv = oauth2_jose_jws_parse(p, token, strlen(token), &jws, err);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_provider_verify(prov, p, x->now, jws, err);
+        rv = oauth2_provider_verify_used(prov, p, x->now, jws, err,
+                                         seen ? &seen->jwks : &use);
     }
     if (rv != APR_SUCCESS) {
         return rv;
+    }
+    if (seen != NULL) {
+        seen->alg = oauth2_jose_jws_alg(jws);
+        seen->kid = oauth2_jose_jws_kid(jws);
     }
     payload = oauth2_jose_jws_payload(jws, &plen);
     rv = oauth2_claims_parse(p, payload, plen, OAUTH2_MAX_JWT, claims, err);
@@ -240,13 +334,24 @@ static apr_status_t verify_id_token(apr_pool_t *p, const oauth2_client_t *cl,
 {
     oauth2_claims_expect_t x = expect(
         cl, nonce ? OAUTH2_TOKEN_ID : OAUTH2_TOKEN_ID_REFRESHED, nonce, now);
-    apr_status_t rv =
-        oauth2_login_verify_jwt(p, cl->prov, id_token, &x, claims, err);
+    oauth2_login_seen_t seen;
+    apr_status_t rv = oauth2_login_verify_jwt_seen(p, cl->prov, id_token, &x,
+                                                   claims, err, &seen);
 
     if (rv != APR_SUCCESS) {
         *err = apr_pstrcat(p, "ID token: ", *err, NULL);
+        return rv;
     }
-    return rv;
+    STORY(cl, OAUTH2_LOG_DEBUG,
+          "OA2404: ID token verified: %s signature (kid %.100s) with the "
+          "provider's JWKS (%s); iss, aud, azp, exp (in %ld s), iat, nbf, %s "
+          "checked",
+          seen.alg ? seen.alg : "?", seen.kid ? seen.kid : "none",
+          oauth2_provider_use_text(p, &seen.jwks, now),
+          (long)(json_object_get_int64(oauth2_claims_get(*claims, "exp"))
+                 - apr_time_sec(now)),
+          nonce ? "nonce and typ" : "typ (no nonce: a refreshed token)");
+    return APR_SUCCESS;
 }
 
 /* Fetches the userinfo claims with the access token (OIDC Core §5.3). */
@@ -255,16 +360,20 @@ static apr_status_t userinfo(apr_pool_t *p, const oauth2_client_t *cl,
                              oauth2_claims_t **claims, const char **err)
 {
     apr_array_header_t *h = apr_array_make(p, 2, sizeof(const char *));
+    oauth2_http_opts_t o = oauth2_http_for(cl->http, OAUTH2_CALL_USERINFO);
     oauth2_http_response_t *resp;
     apr_status_t rv;
 
     APR_ARRAY_PUSH(h, const char *) = "Accept: application/json";
     APR_ARRAY_PUSH(h, const char *) =
         apr_pstrcat(p, "Authorization: Bearer ", access_token, NULL);
-    rv = oauth2_http_call(p, cl->http, url, h, NULL, NULL, &resp, err);
+    rv = oauth2_http_call(p, &o, url, h, NULL, NULL, &resp, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    STORY(cl, OAUTH2_LOG_DEBUG,
+          "OA2405: userinfo endpoint %.200s answered HTTP %ld in %ld ms", url,
+          resp->status, (long)apr_time_as_msec(resp->took));
     if (resp->status != 200) {
         *err = apr_psprintf(p, "userinfo endpoint answered HTTP %ld",
                             resp->status);
@@ -326,7 +435,6 @@ apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
                                  const char **err)
 {
     oauth2_login_result_t *res = apr_pcalloc(p, sizeof(*res));
-    oauth2_http_response_t *resp;
     const char *form;
     apr_status_t rv;
 
@@ -335,10 +443,7 @@ apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
         "grant_type=authorization_code&code=", oauth2_http_form_encode(p, code),
         "&redirect_uri=", oauth2_http_form_encode(p, cl->redirect_uri),
         "&code_verifier=", st->verifier, NULL);
-    rv = token_call(p, cl, ep, form, &resp, err);
-    if (rv == APR_SUCCESS) {
-        rv = token_parse(p, resp, now, res, err);
-    }
+    rv = exchange(p, cl, ep, form, "authorization code", now, res, err);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -362,6 +467,8 @@ apr_status_t oauth2_login_redeem(apr_pool_t *p, const oauth2_client_t *cl,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    STORY(cl, OAUTH2_LOG_DEBUG, "OA2406: claims received: %s",
+          member_names(p, res->claims));
     *out = res;
     return APR_SUCCESS;
 }
@@ -373,16 +480,12 @@ apr_status_t oauth2_login_refresh(apr_pool_t *p, const oauth2_client_t *cl,
                                   const char **err)
 {
     oauth2_login_result_t *res = apr_pcalloc(p, sizeof(*res));
-    oauth2_http_response_t *resp;
     const char *form, *nsub;
     apr_status_t rv;
 
     form = apr_pstrcat(p, "grant_type=refresh_token&refresh_token=",
                        oauth2_http_form_encode(p, refresh_token), NULL);
-    rv = token_call(p, cl, ep, form, &resp, err);
-    if (rv == APR_SUCCESS) {
-        rv = token_parse(p, resp, now, res, err);
-    }
+    rv = exchange(p, cl, ep, form, "refresh token", now, res, err);
     if (rv != APR_SUCCESS || res->id_token == NULL) {
         *out = res;
         return rv;

@@ -17,6 +17,7 @@
 #include "claims.h"
 #include "config.h"
 #include "metadata.h"
+#include "request.h"
 #include "state.h"
 
 /** What a finished login (or refresh) produced. */
@@ -37,6 +38,8 @@ typedef struct {
     oauth2_provider_t *prov;
     const oauth2_http_opts_t *http;
     const char *redirect_uri; /* the callback URL for this request */
+    oauth2_request_t *req;    /* whose log tells the story (debug and
+                                 trace levels), or NULL */
 } oauth2_client_t;
 
 /**
@@ -93,6 +96,20 @@ apr_status_t oauth2_login_verify_jwt(apr_pool_t *p, oauth2_provider_t *prov,
                                      const oauth2_claims_expect_t *x,
                                      oauth2_claims_t **claims,
                                      const char **err);
+
+/** What a verification saw, for the debug log. */
+typedef struct {
+    const char *alg;            /* the JWS header's */
+    const char *kid;            /* NULL: none */
+    oauth2_provider_use_t jwks; /* how the keys were got */
+} oauth2_login_seen_t;
+
+/** oauth2_login_verify_jwt, telling *seen (may be NULL) what it saw. */
+apr_status_t
+oauth2_login_verify_jwt_seen(apr_pool_t *p, oauth2_provider_t *prov,
+                             const char *token, const oauth2_claims_expect_t *x,
+                             oauth2_claims_t **claims, const char **err,
+                             oauth2_login_seen_t *seen);
 
 /**
  * Verifies a back-channel logout token (OpenID Connect Back-Channel Logout

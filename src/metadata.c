@@ -463,11 +463,15 @@ apr_status_t oauth2_provider_parse_discovery(oauth2_provider_t *prov,
 
 /* GET url; anything but a 200 is the provider's failure. */
 static apr_status_t fetch(apr_pool_t *p, oauth2_provider_t *prov,
-                          const char *url, apr_size_t max,
+                          const char *url, oauth2_pshm_doc_e kind,
                           oauth2_http_response_t **resp, const char **err)
 {
     apr_array_header_t *h = apr_array_make(p, 1, sizeof(const char *));
-    oauth2_http_opts_t o = prov->http;
+    oauth2_http_opts_t o = oauth2_http_for(
+        &prov->http,
+        kind == OAUTH2_PSHM_JWKS ? OAUTH2_CALL_JWKS : OAUTH2_CALL_DISCOVERY);
+    apr_size_t max =
+        kind == OAUTH2_PSHM_JWKS ? OAUTH2_MAX_JWKS : OAUTH2_MAX_RESPONSE;
     apr_status_t rv;
 
     if (url == NULL) {
@@ -618,9 +622,7 @@ static apr_status_t fetch_share(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
     apr_status_t rv;
 
     apr_pool_create(&tmp, p);
-    rv = fetch(tmp, prov, url,
-               kind == OAUTH2_PSHM_JWKS ? OAUTH2_MAX_JWKS : OAUTH2_MAX_RESPONSE,
-               &resp, err);
+    rv = fetch(tmp, prov, url, kind, &resp, err);
     end = now + (apr_time_now() - t0);
     if (rv == APR_SUCCESS) {
         rv =
@@ -675,6 +677,7 @@ typedef struct {
     apr_time_t now;    /* the request's clock */
     apr_time_t start;  /* real time this lookup started */
     const char *url;
+    oauth2_provider_use_t *use; /* what happened, or NULL */
 } want_t;
 
 static int will_do(const want_t *w, const snap_t *s, apr_time_t now)
@@ -699,6 +702,12 @@ static apr_status_t on_turn(oauth2_provider_t *prov, const want_t *w,
     switch (t) {
     case OAUTH2_PSHM_FETCH:
         rv = fetch_share(prov, w->kind, w->url, p, now, token, s, err);
+        if (w->use != NULL) {
+            /* The fetch took what the lookup took since this turn began. */
+            w->use->fetched = 1;
+            w->use->took = apr_time_now() - w->start - waited;
+            w->use->url = w->url;
+        }
         /* The new copy, or (failed) the old one. */
         return *s != NULL ? APR_SUCCESS : rv;
     case OAUTH2_PSHM_NEWER:
@@ -754,6 +763,9 @@ static apr_status_t cache_turns(oauth2_provider_t *prov, want_t *w,
             if (rv != APR_SUCCESS) {
                 return rv;
             }
+            if (w->use != NULL && s != NULL && s->gen == g) {
+                w->use->loaded = 1;
+            }
             rv = APR_EAGAIN;
         }
         if (will_do(w, s, now)) {
@@ -779,18 +791,26 @@ static apr_status_t cache_turns(oauth2_provider_t *prov, want_t *w,
  * newer one will do, and if none comes *out is the current one). */
 static apr_status_t cache_get(oauth2_provider_t *prov, oauth2_pshm_doc_e kind,
                               apr_pool_t *p, apr_time_t now, const snap_t *kid,
-                              snap_t **out, const char **err)
+                              snap_t **out, const char **err,
+                              oauth2_provider_use_t *use)
 {
-    want_t w = { kind, kid, now, 0, NULL };
+    want_t w = { kind, kid, now, 0, NULL, use };
     apr_uint32_t g = shared_gen(prov, kind);
     snap_t *s = local_get(prov, kind, p);
+    apr_status_t rv;
 
     if (s != NULL && s->gen == g && will_do(&w, s, now)) {
         *out = s;
-        return APR_SUCCESS;
+        rv = APR_SUCCESS;
     }
-    w.start = apr_time_now();
-    return cache_turns(prov, &w, p, s, out, err);
+    else {
+        w.start = apr_time_now();
+        rv = cache_turns(prov, &w, p, s, out, err);
+    }
+    if (use != NULL && rv == APR_SUCCESS && *out != NULL) {
+        use->fetched_at = (*out)->fetched;
+    }
+    return rv;
 }
 
 apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
@@ -798,14 +818,29 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
                                        const oauth2_endpoints_t **ep,
                                        const char **err)
 {
+    return oauth2_provider_endpoints_used(prov, p, now, ep, err, NULL);
+}
+
+apr_status_t oauth2_provider_endpoints_used(oauth2_provider_t *prov,
+                                            apr_pool_t *p, apr_time_t now,
+                                            const oauth2_endpoints_t **ep,
+                                            const char **err,
+                                            oauth2_provider_use_t *use)
+{
     snap_t *s;
     apr_status_t rv;
 
+    if (use != NULL) {
+        memset(use, 0, sizeof(*use));
+    }
     if (prov->discovery_url == NULL) {
+        if (use != NULL) {
+            use->configured = 1;
+        }
         *ep = &prov->fixed;
         return APR_SUCCESS;
     }
-    rv = cache_get(prov, OAUTH2_PSHM_DISCOVERY, p, now, NULL, &s, err);
+    rv = cache_get(prov, OAUTH2_PSHM_DISCOVERY, p, now, NULL, &s, err, use);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -817,11 +852,23 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
                                     apr_time_t now, const oauth2_jws_t *jws,
                                     const char **err)
 {
+    return oauth2_provider_verify_used(prov, p, now, jws, err, NULL);
+}
+
+apr_status_t oauth2_provider_verify_used(oauth2_provider_t *prov, apr_pool_t *p,
+                                         apr_time_t now,
+                                         const oauth2_jws_t *jws,
+                                         const char **err,
+                                         oauth2_provider_use_t *use)
+{
     snap_t *s, *again = NULL;
     const char *why;
     apr_status_t rv;
 
-    rv = cache_get(prov, OAUTH2_PSHM_JWKS, p, now, NULL, &s, err);
+    if (use != NULL) {
+        memset(use, 0, sizeof(*use));
+    }
+    rv = cache_get(prov, OAUTH2_PSHM_JWKS, p, now, NULL, &s, err, use);
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -831,12 +878,37 @@ apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
     }
     /* An unknown kid: the provider may have rotated its keys. */
     why = *err;
-    if (cache_get(prov, OAUTH2_PSHM_JWKS, p, now, s, &again, err) != APR_SUCCESS
+    if (cache_get(prov, OAUTH2_PSHM_JWKS, p, now, s, &again, err, use)
+            != APR_SUCCESS
         || again == NULL || again->gen == s->gen) {
         *err = why;
         return OAUTH2_ENOTFOUND;
     }
+    if (use != NULL) {
+        use->refetched = 1;
+    }
     return oauth2_jose_jws_verify(p, jws, again->jwks, err);
+}
+
+const char *oauth2_provider_use_text(apr_pool_t *p,
+                                     const oauth2_provider_use_t *use,
+                                     apr_time_t now)
+{
+    long age = (long)apr_time_sec(now - use->fetched_at);
+
+    if (use->configured) {
+        return "none: the endpoints are configured";
+    }
+    if (use->fetched) {
+        return apr_psprintf(p, "%sfetched from %.200s in %ld ms",
+                            use->refetched ? "for an unknown kid, " : "",
+                            use->url ? use->url : "?",
+                            (long)apr_time_as_msec(use->took));
+    }
+    return apr_psprintf(p, "%s %ld s ago",
+                        use->loaded ? "fetched by another process"
+                                    : "cached, fetched",
+                        age < 0 ? 0 : age);
 }
 
 void oauth2_provider_stats(oauth2_provider_t *prov, oauth2_provider_stats_t *st)

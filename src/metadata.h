@@ -58,6 +58,24 @@ typedef struct {
  * looks up: several named providers per host fit the same way). */
 typedef struct oauth2_provider_t oauth2_provider_t;
 
+/** How a lookup got the document it used, for the debug log. */
+typedef struct {
+    int configured;           /* no document: the endpoints are configured */
+    int fetched;              /* fetched by this lookup */
+    int loaded;               /* parsed from another process's fetch */
+    int refetched;            /* JWKS: fetched again for an unknown kid */
+    apr_interval_time_t took; /* the fetch's duration (fetched) */
+    apr_time_t fetched_at;    /* when the copy used was fetched */
+    const char *url;          /* what was fetched (fetched), or NULL */
+} oauth2_provider_use_t;
+
+/** How a document was got, in words for the debug log ("cached, fetched
+ * 12 s ago", "fetched by another process 3 s ago", "fetched from URL in
+ * 5 ms", ...), from p. */
+const char *oauth2_provider_use_text(apr_pool_t *p,
+                                     const oauth2_provider_use_t *use,
+                                     apr_time_t now);
+
 /** Counters for the status page (the whole server's). */
 typedef struct {
     apr_uint32_t discovery_fetches;
@@ -121,6 +139,14 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
                                        const oauth2_endpoints_t **ep,
                                        const char **err);
 
+/** oauth2_provider_endpoints, telling *use (zeroed first) how the
+ * document was got. */
+apr_status_t oauth2_provider_endpoints_used(oauth2_provider_t *prov,
+                                            apr_pool_t *p, apr_time_t now,
+                                            const oauth2_endpoints_t **ep,
+                                            const char **err,
+                                            oauth2_provider_use_t *use);
+
 /**
  * Verifies the signature of jws with the provider's keys; an unknown kid
  * refetches the JWKS (unless a refetch for an unknown kid happened in the
@@ -130,6 +156,14 @@ apr_status_t oauth2_provider_endpoints(oauth2_provider_t *prov, apr_pool_t *p,
 apr_status_t oauth2_provider_verify(oauth2_provider_t *prov, apr_pool_t *p,
                                     apr_time_t now, const oauth2_jws_t *jws,
                                     const char **err);
+
+/** oauth2_provider_verify, telling *use (zeroed first) how the JWKS was
+ * got. */
+apr_status_t oauth2_provider_verify_used(oauth2_provider_t *prov, apr_pool_t *p,
+                                         apr_time_t now,
+                                         const oauth2_jws_t *jws,
+                                         const char **err,
+                                         oauth2_provider_use_t *use);
 
 /**
  * Checks a discovery document (OpenID Connect Discovery 1.0 §3, §4.3) as a

@@ -88,20 +88,25 @@ const char *oauth2_request_url(oauth2_request_t *req, const char *path)
     return apr_pstrcat(req->pool, req->base_url, path, NULL);
 }
 
+int oauth2_request_logs(oauth2_request_t *req, int level)
+{
+    if (req->ops == NULL || req->ops->log == NULL) {
+        return 0;
+    }
+    if (req->log_level == OAUTH2_LOG_ASK) {
+        req->log_level =
+            req->ops->log_level ? req->ops->log_level(req) : OAUTH2_LOG_DEBUG;
+    }
+    return level <= req->log_level;
+}
+
 void oauth2_request_log(oauth2_request_t *req, const char *file, int line,
                         int level, const char *fmt, ...)
 {
     va_list ap;
     const char *msg;
 
-    if (req->ops == NULL || req->ops->log == NULL) {
-        return;
-    }
-    if (req->log_level == OAUTH2_LOG_ASK) {
-        req->log_level =
-            req->ops->log_level ? req->ops->log_level(req) : OAUTH2_LOG_DEBUG;
-    }
-    if (level > req->log_level) {
+    if (!oauth2_request_logs(req, level)) {
         return;
     }
     va_start(ap, fmt);

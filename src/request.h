@@ -47,6 +47,14 @@ typedef struct {
  * asked on a request that logs nothing (the hot path). */
 #define OAUTH2_LOG_ASK 99
 
+/* httpd's trace levels (APLOG_TRACE1..8), above OAUTH2_LOG_DEBUG: the
+ * debug level tells the story of a login (OA24nn lines), the trace levels
+ * add detail; none of them ever carries a token, a code, a cookie, a
+ * state or a secret. */
+#define OAUTH2_LOG_TRACE1 8
+#define OAUTH2_LOG_TRACE2 9
+#define OAUTH2_LOG_TRACE3 10
+
 /** A request as the engine sees it. Strings may be NULL when absent. */
 struct oauth2_request_t {
     apr_pool_t *pool;           /* the request's */
@@ -91,6 +99,10 @@ const char *oauth2_request_url(oauth2_request_t *req, const char *path);
 void oauth2_request_log(oauth2_request_t *req, const char *file, int line,
                         int level, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+
+/** Does the request's log record lines of level (asks the glue once)?
+ * For a line whose making costs more than its formatting. */
+int oauth2_request_logs(oauth2_request_t *req, int level);
 
 #define OAUTH2_LOG(req, level, ...)                                \
     do {                                                           \

@@ -12,6 +12,7 @@
 #include "crypto.h"
 #include "errors.h"
 #include "groups.h"
+#include "metrics.h"
 #include "session_index.h"
 #include "sessions.h"
 
@@ -181,6 +182,7 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     }
     if (a->session->max_expires <= req->now) {
         oauth2_store_remove(site->store, req->pool, a->key);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_EXPIRED);
         return OAUTH2_ENOTFOUND;
     }
     want = slide_due(site, a->session, req->now, a->expires);
@@ -299,6 +301,37 @@ static int backchannel_supported(const oauth2_site_t *site,
            && ep->backchannel_logout;
 }
 
+/* The entries of a list field, comma-separated, at most 1000 bytes. */
+static const char *list_text(apr_pool_t *p, const oauth2_session_t *s,
+                             oauth2_session_field_e field)
+{
+    const char *pos = NULL, *g, *out = "";
+
+    while ((g = oauth2_session_list_next(s, field, &pos)) != NULL
+           && strlen(out) < 1000) {
+        out = apr_pstrcat(p, out, *out ? ", " : "", g, NULL);
+    }
+    return *out ? out : "(none)";
+}
+
+/* The debug line of the identity a login chose. */
+static void story_user(const oauth2_site_t *site, oauth2_request_t *req,
+                       const oauth2_session_t *s)
+{
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2407: user %.200s (claim %s), email %.200s%s, groups "
+               "(claim %s) %.1000s%s%.1000s",
+               s->f[OAUTH2_SF_USER], site->cfg->remote_user_claim,
+               s->len[OAUTH2_SF_EMAIL] ? s->f[OAUTH2_SF_EMAIL] : "(none)",
+               s->flags & OAUTH2_SESSION_EMAIL_VERIFIED ? " (verified)" : "",
+               site->cfg->groups_claim,
+               list_text(req->pool, s, OAUTH2_SF_GROUPS),
+               s->len[OAUTH2_SF_API_GROUPS] ? ", from the provider's API " : "",
+               s->len[OAUTH2_SF_API_GROUPS]
+                   ? list_text(req->pool, s, OAUTH2_SF_API_GROUPS)
+                   : "");
+}
+
 /* Does the provider end its sessions at RP-initiated logout? Only then is
  * the ID token read again (the logout's id_token_hint), and kept. */
 static int rp_logout(const oauth2_site_t *site, oauth2_request_t *req)
@@ -366,6 +399,7 @@ static apr_status_t session_build(const oauth2_site_t *site,
         rv = build_without_id_token(req, &in, s, err);
     }
     if (rv == APR_SUCCESS) {
+        story_user(site, req, *s);
         rv = oauth2_session_encode(req->pool, *s, rec, len);
         *err = "the session is too large";
     }
@@ -429,6 +463,7 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
 {
     unsigned char key[OAUTH2_STORE_KEY_LEN];
     char *id;
+    int indexed;
     apr_status_t rv;
 
     rv = oauth2_crypto_random_b64(req->pool, OAUTH2_SESSION_ID_BYTES, &id);
@@ -447,7 +482,8 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
     }
     /* A session a back-channel logout could not find is not handed out
      * (finding I of the third review). */
-    if (rv == APR_SUCCESS && backchannel_supported(site, req)) {
+    indexed = rv == APR_SUCCESS && backchannel_supported(site, req);
+    if (indexed) {
         rv = oauth2_session_index_add(site, req, s, key);
         if (rv != APR_SUCCESS) {
             oauth2_store_remove(site->store, req->pool, key);
@@ -459,6 +495,13 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ECRYPTO || rv == OAUTH2_EFULL ? rv : OAUTH2_ESTORE;
     }
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2408: session stored in the %s store (%" APR_SIZE_T_FMT
+               " bytes), ends after %d s without requests or %d s after the "
+               "login%s",
+               oauth2_store_name(site->store), len, site->cfg->session_timeout,
+               site->cfg->session_max_age,
+               indexed ? "; indexed for back-channel logout" : "");
     oauth2_site_cookie(site, req, resp, site->cfg->cookie_name, id, -1, "/");
     return APR_SUCCESS;
 }
@@ -484,9 +527,21 @@ apr_status_t oauth2_sessions_create(const oauth2_site_t *site,
     if (site->cookie_sessions) {
         const oauth2_session_t *cs = s;
 
-        return cookie_save(site, req, resp, &cs, expires, &rec, &len, err);
+        rv = cookie_save(site, req, resp, &cs, expires, &rec, &len, err);
+        if (rv == APR_SUCCESS) {
+            OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+                       "OA2408: session sealed into the browser's cookies "
+                       "(%" APR_SIZE_T_FMT " bytes before sealing)",
+                       len);
+        }
     }
-    return store_new(site, req, s, rec, len, expires, resp, err);
+    else {
+        rv = store_new(site, req, s, rec, len, expires, resp, err);
+    }
+    if (rv == APR_SUCCESS) {
+        oauth2_metrics_inc(OAUTH2_METRIC_SESSIONS_CREATED);
+    }
+    return rv;
 }
 
 void oauth2_sessions_report(const oauth2_site_t *site, oauth2_request_t *req)
@@ -673,10 +728,12 @@ static apr_status_t refresh_run(const oauth2_site_t *site,
                    "ended: %s (%s)",
                    err ? err : "", oauth2_strerror(rv));
         oauth2_sessions_remove(site, req, a, resp);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_REFRESH_FAILED);
         return OAUTH2_ENOTFOUND;
     }
     OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2121: access token of %.200s refreshed",
                a->session->f[OAUTH2_SF_USER]);
+    oauth2_metrics_inc(OAUTH2_METRIC_SESSIONS_REFRESHED);
     return APR_SUCCESS;
 }
 
@@ -700,6 +757,7 @@ apr_status_t oauth2_sessions_refresh(const oauth2_site_t *site,
                    "OA2122: access token expired and no refresh token: "
                    "session ended");
         oauth2_sessions_remove(site, req, a, resp);
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_REFRESH_FAILED);
         return OAUTH2_ENOTFOUND;
     }
     /* One refresh per session at a time, across processes and hosts: a

@@ -43,6 +43,8 @@ typedef struct {
     int authenticated; /* a valid session or bearer token */
     int anonymous;     /* let through by OAuth2UnauthAction pass */
     int bearer;        /* a bearer token's (no session to write) */
+    int refused_by;    /* 1 + the oauth2_rule_kind_e of the last oauth2-*
+                          rule that refused the user (0: none) */
 } oauth2_authn_t;
 
 /** Where the session cookies of a request's Cookie header are (what

@@ -149,6 +149,41 @@ const char *oauth2_site_redirect_uri(const oauth2_site_t *site,
     return oauth2_request_url(req, site->callback_path);
 }
 
+/* The trace line of the endpoints a login uses (URLs without their
+ * query: a configured one may carry parameters). */
+static void story_endpoints(oauth2_request_t *req, const oauth2_endpoints_t *ep)
+{
+#define URL(u) (int)strcspn((u) ? (u) : "(none)", "?"), (u) ? (u) : "(none)"
+    OAUTH2_LOG(req, OAUTH2_LOG_TRACE2,
+               "OA2411: endpoints: authorization %.*s, token %.*s, userinfo "
+               "%.*s, jwks %.*s, end_session %.*s; ID tokens %s, back-channel "
+               "logout %s",
+               URL(ep->authorization), URL(ep->token), URL(ep->userinfo),
+               URL(ep->jwks), URL(ep->end_session),
+               ep->oidc ? "expected" : "not expected",
+               ep->backchannel_logout ? "supported" : "not supported");
+#undef URL
+}
+
+apr_status_t oauth2_site_endpoints(const oauth2_site_t *site,
+                                   oauth2_request_t *req,
+                                   const oauth2_endpoints_t **ep,
+                                   const char **err)
+{
+    oauth2_provider_use_t use;
+    apr_status_t rv = oauth2_provider_endpoints_used(site->prov, req->pool,
+                                                     req->now, ep, err, &use);
+
+    if (rv == APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+                   "OA2402: provider %.200s: discovery document %s",
+                   oauth2_provider_identity(site->prov),
+                   oauth2_provider_use_text(req->pool, &use, req->now));
+        story_endpoints(req, *ep);
+    }
+    return rv;
+}
+
 void oauth2_site_client(const oauth2_site_t *site, oauth2_request_t *req,
                         oauth2_client_t *cl)
 {
@@ -156,4 +191,5 @@ void oauth2_site_client(const oauth2_site_t *site, oauth2_request_t *req,
     cl->prov = site->prov;
     cl->http = &site->http;
     cl->redirect_uri = oauth2_site_redirect_uri(site, req);
+    cl->req = req;
 }

@@ -91,6 +91,16 @@ void oauth2_site_cookie(const oauth2_site_t *site, oauth2_request_t *req,
 const char *oauth2_site_redirect_uri(const oauth2_site_t *site,
                                      oauth2_request_t *req);
 
+/**
+ * The provider's endpoints for a login's request (oauth2_provider_
+ * endpoints), with a debug line (OA2402) saying how the discovery document
+ * was got: cached, fetched (and how long it took), configured.
+ */
+apr_status_t oauth2_site_endpoints(const oauth2_site_t *site,
+                                   oauth2_request_t *req,
+                                   const oauth2_endpoints_t **ep,
+                                   const char **err);
+
 /** The client this site is to its provider, for this request. */
 void oauth2_site_client(const oauth2_site_t *site, oauth2_request_t *req,
                         oauth2_client_t *cl);

@@ -9,6 +9,7 @@
 #include "bounds.h"
 #include "base64url.h"
 #include "errors.h"
+#include "metrics.h"
 #include "store.h"
 
 /* First guess for a record buffer; a larger record is read again. */
@@ -178,8 +179,11 @@ static apr_status_t shm_stats(void *ctx, oauth2_store_stats_t *out)
     out->refused = st.refused;
     out->markers_evicted = st.markers_evicted;
     out->repairs = st.repairs;
+    /* The table keeps each record's class: its sessions are known. */
+    out->sessions_known = 1;
     out->sessions = st.live_class[OAUTH2_SHM_SESSION];
     out->links_evicted = st.links_evicted;
+    out->sessions_evicted = st.sessions_evicted;
     return APR_SUCCESS;
 }
 
@@ -216,6 +220,17 @@ const char *oauth2_store_name(const oauth2_store_t *st)
     return st->ops->name;
 }
 
+/* Counts a store operation that failed (metric): not "absent", "present
+ * already", "no room" or "too big", which are answers, not failures. */
+static apr_status_t counted(oauth2_metric_e op, apr_status_t rv)
+{
+    if (rv != APR_SUCCESS && rv != OAUTH2_ENOTFOUND && rv != OAUTH2_EREPLAY
+        && rv != OAUTH2_EFULL && rv != OAUTH2_ETOOBIG) {
+        oauth2_metrics_inc(op);
+    }
+    return rv;
+}
+
 /* The associated data binding a sealed record to its key. */
 static const char *key_aad(apr_pool_t *p, const unsigned char *key)
 {
@@ -234,7 +249,8 @@ apr_status_t oauth2_store_get(const oauth2_store_t *st, apr_pool_t *p,
     memset(meta, 0, sizeof(*meta));
     rv = st->ops->get(st->ctx, p, key, now, rec, len, meta);
     if (rv != APR_SUCCESS || st->seal == NULL) {
-        return rv;
+        return rv == APR_SUCCESS ? rv
+                                 : counted(OAUTH2_METRIC_STORE_ERR_GET, rv);
     }
     rv =
         oauth2_seal_open_raw(p, st->seal, key_aad(p, key),
@@ -279,14 +295,16 @@ apr_status_t oauth2_store_put(const oauth2_store_t *st, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return st->ops->put(st->ctx, p, key, rec, len, expires, now);
+    return counted(OAUTH2_METRIC_STORE_ERR_PUT,
+                   st->ops->put(st->ctx, p, key, rec, len, expires, now));
 }
 
 apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
                               const unsigned char *key, apr_time_t expires,
                               apr_time_t now)
 {
-    return st->ops->add(st->ctx, p, key, "1", 1, expires, now);
+    return counted(OAUTH2_METRIC_STORE_ERR_ADD,
+                   st->ops->add(st->ctx, p, key, "1", 1, expires, now));
 }
 
 apr_status_t oauth2_store_put_class(const oauth2_store_t *st, apr_pool_t *p,
@@ -297,7 +315,9 @@ apr_status_t oauth2_store_put_class(const oauth2_store_t *st, apr_pool_t *p,
     if (st->extra->put_class == NULL || st->seal != NULL) {
         return oauth2_store_put(st, p, key, rec, len, expires, now);
     }
-    return st->extra->put_class(st->ctx, key, rec, len, expires, now, klass);
+    return counted(
+        OAUTH2_METRIC_STORE_ERR_PUT,
+        st->extra->put_class(st->ctx, key, rec, len, expires, now, klass));
 }
 
 apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
@@ -310,13 +330,15 @@ apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
     apr_status_t rv;
 
     if (st->extra->link != NULL && st->seal == NULL) {
-        return st->extra->link(st->ctx, key, value, expires, now);
+        return counted(OAUTH2_METRIC_STORE_ERR_ADD,
+                       st->extra->link(st->ctx, key, value, expires, now));
     }
     rv = seal_for(st, p, key, &rec, &len);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return st->ops->put_new(st->ctx, p, key, rec, len, expires, now);
+    return counted(OAUTH2_METRIC_STORE_ERR_ADD,
+                   st->ops->put_new(st->ctx, p, key, rec, len, expires, now));
 }
 
 int oauth2_store_links_die(const oauth2_store_t *st)
@@ -334,7 +356,8 @@ apr_status_t oauth2_store_link_get(const oauth2_store_t *st, apr_pool_t *p,
     apr_status_t rv;
 
     if (st->extra->link_get != NULL && st->seal == NULL) {
-        return st->extra->link_get(st->ctx, key, now, value);
+        rv = st->extra->link_get(st->ctx, key, now, value);
+        return counted(OAUTH2_METRIC_STORE_ERR_GET, rv);
     }
     rv = oauth2_store_get(st, p, key, now, &rec, &len, &meta);
     if (rv == APR_SUCCESS && len != OAUTH2_STORE_KEY_LEN) {
@@ -350,13 +373,15 @@ apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,
                                 const unsigned char *key, apr_time_t expires,
                                 apr_time_t now)
 {
-    return st->ops->touch(st->ctx, p, key, expires, now);
+    return counted(OAUTH2_METRIC_STORE_ERR_TOUCH,
+                   st->ops->touch(st->ctx, p, key, expires, now));
 }
 
 apr_status_t oauth2_store_remove(const oauth2_store_t *st, apr_pool_t *p,
                                  const unsigned char *key)
 {
-    return st->ops->remove(st->ctx, p, key);
+    return counted(OAUTH2_METRIC_STORE_ERR_REMOVE,
+                   st->ops->remove(st->ctx, p, key));
 }
 
 apr_status_t oauth2_store_get_prefix(const oauth2_store_t *st, apr_pool_t *p,
@@ -369,8 +394,9 @@ apr_status_t oauth2_store_get_prefix(const oauth2_store_t *st, apr_pool_t *p,
 
     memset(meta, 0, sizeof(*meta));
     if (st->extra->get_prefix != NULL && st->seal == NULL) {
-        return st->extra->get_prefix(st->ctx, key, now, buf, bufsize, len,
-                                     meta);
+        rv = st->extra->get_prefix(st->ctx, key, now, buf, bufsize, len, meta);
+        return rv == APR_SUCCESS ? rv
+                                 : counted(OAUTH2_METRIC_STORE_ERR_GET, rv);
     }
     rv = oauth2_store_get(st, p, key, now, &rec, len, meta);
     if (rv == APR_SUCCESS) {

@@ -36,16 +36,20 @@ typedef struct {
 
 /** Counters for the status page. */
 typedef struct {
-    apr_uint32_t capacity;        /* records (and markers) it holds */
-    apr_uint32_t live;            /* records stored */
-    apr_uint32_t chunks_free;     /* room for large records */
-    apr_uint64_t size;            /* bytes */
-    apr_uint64_t evictions;       /* live records dropped to make room */
-    apr_uint64_t refused;         /* writes refused for want of room */
-    apr_uint64_t markers_evicted; /* live markers dropped for markers */
-    apr_uint32_t repairs;         /* repairs after a writer died inside */
-    apr_uint32_t sessions;        /* live session records */
-    apr_uint64_t links_evicted;   /* live index entries dropped for room */
+    apr_uint32_t capacity;         /* records (and markers) it holds */
+    apr_uint32_t live;             /* records stored */
+    apr_uint32_t chunks_free;      /* room for large records */
+    apr_uint64_t size;             /* bytes */
+    apr_uint64_t evictions;        /* live records dropped to make room */
+    apr_uint64_t refused;          /* writes refused for want of room */
+    apr_uint64_t markers_evicted;  /* live markers dropped for markers */
+    apr_uint32_t repairs;          /* repairs after a writer died inside */
+    int sessions_known;            /* the store can tell its sessions from
+                                      its other records: */
+    apr_uint32_t sessions;         /* live session records */
+    apr_uint64_t links_evicted;    /* live index entries dropped for room */
+    apr_uint32_t sessions_evicted; /* live sessions dropped for room (of
+                                      evictions) */
 } oauth2_store_stats_t;
 
 /** What oauth2_store_report has to tell. */

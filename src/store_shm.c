@@ -148,7 +148,9 @@ typedef struct {
     apr_int64_t reported_at;
     /* Live records of each class (oauth2_shm_class_e). */
     apr_uint32_t live_class[OAUTH2_SHM_CLASSES];
-    apr_uint32_t reserved3;
+    /* Live sessions evicted (of evictions; was reserved, so zero in a
+     * table of this layout written before it counted). */
+    apr_uint32_t sessions_evicted;
     apr_uint64_t links_evicted; /* live links dropped for links */
 } shm_header_t;
 
@@ -768,6 +770,15 @@ static void counter_inc64(apr_uint64_t *c)
     __atomic_fetch_add(c, 1, __ATOMIC_RELAXED);
 }
 
+/* Counts the eviction of the live record of slot s. */
+static void count_eviction(oauth2_shm_t *shm, const shm_slot_t *s)
+{
+    counter_inc64(&shm->hdr->evictions);
+    if (s->klass == OAUTH2_SHM_SESSION) {
+        counter_add32(&shm->hdr->sessions_evicted, 1);
+    }
+}
+
 /* Returns a chain to the free list; bounded and index-checked, since the
  * chain comes from the segment. */
 static void chunks_release(oauth2_shm_t *shm, apr_uint32_t first,
@@ -1151,7 +1162,7 @@ static void evict_pass(oauth2_shm_t *shm, apr_uint32_t idx, apr_uint32_t need,
         }
         if (best < shm->capacity) {
             if (shm->slots[best].expires > now) {
-                counter_inc64(&shm->hdr->evictions);
+                count_eviction(shm, &shm->slots[best]);
             }
             slot_clear(shm, best);
         }
@@ -1212,7 +1223,7 @@ static void slot_drop(oauth2_shm_t *shm, apr_uint32_t idx,
          * keeps it: readers of the key retry until the write is done.) */
         __atomic_store_n(&shm->tags[idx], 0, __ATOMIC_RELAXED);
         if (s->expires > now) {
-            counter_inc64(&shm->hdr->evictions);
+            count_eviction(shm, s);
         }
     }
     slot_empty(shm, idx);
@@ -1467,7 +1478,7 @@ static void link_evict(oauth2_shm_t *shm, apr_uint32_t idx, apr_time_t now)
     counter_inc64(&shm->hdr->links_evicted);
     if (rec < shm->capacity) {
         if (shm->slots[rec].expires > now) {
-            counter_inc64(&shm->hdr->evictions);
+            count_eviction(shm, &shm->slots[rec]);
         }
         slot_clear(shm, rec);
     }
@@ -1660,6 +1671,8 @@ void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats)
     stats->chunks_total = shm->nchunks;
     stats->chunks_free = __atomic_load_n(&hdr->chunks_free, __ATOMIC_RELAXED);
     stats->evictions = __atomic_load_n(&hdr->evictions, __ATOMIC_RELAXED);
+    stats->sessions_evicted =
+        __atomic_load_n(&hdr->sessions_evicted, __ATOMIC_RELAXED);
     stats->markers_evicted =
         __atomic_load_n(&hdr->markers_evicted, __ATOMIC_RELAXED);
     stats->refused = __atomic_load_n(&hdr->refused, __ATOMIC_RELAXED);

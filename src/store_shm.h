@@ -62,11 +62,12 @@ typedef struct {
                                   until swept) */
     apr_uint32_t chunks_total; /* overflow chunks */
     apr_uint32_t chunks_free;
-    apr_uint64_t evictions;       /* live records dropped to make room */
-    apr_uint64_t markers_evicted; /* live markers dropped for markers */
-    apr_uint64_t refused;         /* puts answered OAUTH2_EFULL */
-    apr_uint32_t repairs;         /* repairs after a writer died inside */
-    apr_uint64_t size;            /* bytes of the segment */
+    apr_uint64_t evictions;        /* live records dropped to make room */
+    apr_uint32_t sessions_evicted; /* of which sessions (wraps at 2^32) */
+    apr_uint64_t markers_evicted;  /* live markers dropped for markers */
+    apr_uint64_t refused;          /* puts answered OAUTH2_EFULL */
+    apr_uint32_t repairs;          /* repairs after a writer died inside */
+    apr_uint64_t size;             /* bytes of the segment */
     apr_uint32_t live_class[OAUTH2_SHM_CLASSES]; /* live by class */
     apr_uint32_t links;                          /* link entries */
     apr_uint64_t links_evicted; /* live links dropped for links */

@@ -28,7 +28,7 @@ static oauth2_provider_t *plain, *overridden;
 static oauth2_provider_t *provider(int with_jwks)
 {
     oauth2_cfg_t *cfg = oauth2_cfg_create(root);
-    oauth2_http_opts_t http = { 1000, 1000, NULL, 0, NULL };
+    oauth2_http_opts_t http = { 1000, 1000, NULL, 0, NULL, OAUTH2_CALL_OTHER };
     oauth2_provider_t *prov = NULL;
     const char *err = NULL;
 

@@ -146,8 +146,15 @@ static void test_access_unauth_auto(void **state)
     assert_int_equal(resp.cookies->nelts, 1);
     assert_non_null(strstr(APR_ARRAY_IDX(resp.cookies, 0, const char *),
                            "Path=/oauth2/callback; Max-Age=300"));
+    assert_non_null(strstr(sf_log(), "OA2401: GET /app: no valid session "
+                                     "cookie; OAuth2UnauthAction auto, a "
+                                     "browser navigation: log in"));
+    assert_non_null(strstr(sf_log(), "OA2413: authorization request to "
+                                     "https://op.example.com/authorize: "
+                                     "scope \""));
     assert_non_null(strstr(sf_log(), "OA2108: sent to log in, returning to "
                                      "/app?x=1"));
+    sf_log_clear();
     check(&f, f.site, dir(&f),
           sf_request(&f, "GET", "/app", "Accept", BROWSER, "X-Requested-With",
                      "XMLHttpRequest", NULL),
@@ -157,6 +164,9 @@ static void test_access_unauth_auto(void **state)
     assert_string_equal(resp.www_authenticate, "Bearer realm=\"Staff\"");
     assert_null(resp.cookies);
     assert_null(resp.page);
+    assert_non_null(strstr(sf_log(), "OA2401: GET /app: no valid session "
+                                     "cookie; OAuth2UnauthAction auto, not a "
+                                     "browser navigation"));
     sf_close(&f);
 }
 

@@ -23,6 +23,7 @@
 #include <apr_strings.h>
 
 #include "crypto.h"
+#include "metrics.h"
 #include "errors.h"
 #include "fake_server.h"
 #include "site_fixture.h"
@@ -310,6 +311,14 @@ static void test_endpoints_login(void **state)
     assert_true(resp->redact_query);
     assert_non_null(strstr(sf_log(), "OA2209: user alice logged in"));
     assert_non_null(strstr(fs_log(f.pool, &fs), "code=c1"));
+    /* The story at debug: names, never the code, the state or a token. */
+    assert_non_null(strstr(sf_log(), "OA2409: callback with a valid state: "
+                                     "the login began 0 s ago and returns to "
+                                     "/app; parameters: code, state"));
+    assert_non_null(strstr(sf_log(), "OA2406: claims received: "));
+    assert_non_null(strstr(sf_log(), "OA2407: user alice (claim sub)"));
+    assert_non_null(strstr(sf_log(), "OA2408: session stored in the "));
+    assert_null(strstr(sf_log(), st));
     session = sf_set_cookie(resp, "oauth2_session");
     assert_non_null(session);
     session = apr_pstrmemdup(f.pool, session, strcspn(session, ";"));
@@ -338,6 +347,8 @@ static void test_endpoints_login(void **state)
     assert_int_equal(resp->status, 302);
     assert_string_equal(resp->location, "/bye");
     assert_non_null(strstr(sf_log(), "OA2214: user alice logged out\n"));
+    assert_non_null(strstr(sf_log(), "OA2410: logout: the session and its "
+                                     "cookies removed; on to /bye"));
     assert_non_null(strstr(sf_set_cookie(resp, "oauth2_session"), "Max-Age=0"));
     resp = call(&f, "GET", "/oauth2/userinfo", session);
     assert_int_equal(resp->status, 401);
@@ -524,10 +535,24 @@ static void test_endpoints_status(void **state)
     assert_non_null(strstr(resp.body, "oauth2_sessions_live 0\n"));
     assert_non_null(strstr(resp.body, "oauth2_index_links_evicted_total 0\n"));
     assert_non_null(strstr(resp.body, "oauth2_discovery_fetches_total 0\n"));
+    /* Sessions in cookies: the store holds their markers only, so it says
+     * nothing of how many sessions there are. */
+    f.site->cookie_sessions = 1;
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_null(strstr(resp.body, "oauth2_sessions_live"));
+    assert_non_null(strstr(resp.body, "oauth2_store_entries 0\n"));
+    f.site->cookie_sessions = 0;
+    /* Without a site: the version alone (no counters in this process). */
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(NULL, sf_request(&f, "GET", "/status", NULL),
                             &resp);
-    assert_string_equal(resp.body, "");
+    assert_string_equal(resp.body,
+                        "# HELP oauth2_build_info The module's version "
+                        "(always 1).\n"
+                        "# TYPE oauth2_build_info gauge\n"
+                        "oauth2_build_info{version=\"unknown\"} 1\n");
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(f.site, sf_request(&f, "POST", "/status", NULL),
                             &resp);
@@ -540,6 +565,40 @@ static void test_endpoints_status(void **state)
                             &resp);
     assert_null(strstr(resp.body, "oauth2_sessions_capacity"));
     assert_non_null(strstr(resp.body, "oauth2_jwks_fetches_total"));
+    sf_close(&f);
+}
+
+/* The server-wide counters: a failed callback and a login count in the
+ * block in use, and the status body shows them with the version. */
+static void test_endpoints_status_counters(void **state)
+{
+    static apr_uint64_t block[4096];
+    oauth2_metrics_t *m;
+    oauth2_response_t resp;
+    int keep = 0;
+    sf_t f;
+
+    (void)state;
+    assert_true(oauth2_metrics_size() <= sizeof(block));
+    m = oauth2_metrics_format(block, sizeof(block), &keep);
+    oauth2_metrics_use(m, "9.8.7");
+    sf_open(&f, NULL);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_handle(
+        f.site, 0, sf_request(&f, "GET", "/oauth2/callback?code=x", NULL),
+        &resp);
+    assert_int_equal(resp.status, 400);
+    assert_int_equal(
+        oauth2_metrics_get_login_failed(m, OAUTH2_LOGIN_FAIL_NO_STATE), 1);
+    memset(&resp, 0, sizeof(resp));
+    oauth2_endpoints_status(f.site, sf_request(&f, "GET", "/status", NULL),
+                            &resp);
+    assert_non_null(
+        strstr(resp.body, "oauth2_build_info{version=\"9.8.7\"} 1\n"));
+    assert_non_null(strstr(
+        resp.body, "oauth2_login_failures_total{reason=\"no_state\"} 1\n"));
+    assert_non_null(strstr(resp.body, "# TYPE oauth2_logins_total counter\n"));
+    oauth2_metrics_use(NULL, NULL);
     sf_close(&f);
 }
 
@@ -559,6 +618,7 @@ int main(void)
         T(test_endpoints_backchannel_refusals),
         T(test_endpoints_backchannel_retry),
         T(test_endpoints_status),
+        T(test_endpoints_status_counters),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

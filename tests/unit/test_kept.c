@@ -161,7 +161,8 @@ static void test_kept_failures(void **state)
  * the failure is counted in its entry of the view. */
 static oauth2_provider_t *provider(const char *issuer)
 {
-    static oauth2_http_opts_t http = { 2000, 2000, NULL, 0, "test/1.0" };
+    static oauth2_http_opts_t http = { 2000, 2000,       NULL,
+                                       0,    "test/1.0", OAUTH2_CALL_OTHER };
     oauth2_cfg_t *c = oauth2_cfg_create(pool);
     oauth2_provider_t *prov = NULL;
     const char *err = NULL;

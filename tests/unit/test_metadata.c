@@ -27,7 +27,9 @@
 #include "provider_shm.h"
 
 static apr_pool_t *pool;
-static oauth2_http_opts_t http = { 3000, 2000, NULL, 0, "test-agent/1.0" };
+static oauth2_http_opts_t http = {
+    3000, 2000, NULL, 0, "test-agent/1.0", OAUTH2_CALL_OTHER
+};
 
 /* A provider made at startup, not yet shared nor initialized in a
  * child. */
@@ -182,7 +184,8 @@ static void test_metadata_fetches_once(void **state)
     fs_t srv;
     const oauth2_endpoints_t *ep;
     oauth2_provider_stats_t st;
-    const char *err = NULL;
+    oauth2_provider_use_t use;
+    const char *err = NULL, *text;
     oauth2_provider_t *prov;
     apr_time_t now = apr_time_now();
     int i;
@@ -196,7 +199,26 @@ static void test_metadata_fetches_once(void **state)
              "\"{base}/jwks\"}");
     fs_start(&srv);
     prov = provider(srv.base, NULL, NULL);
+    /* The debug log's account of it: fetched once, then cached. */
+    assert_int_equal(
+        oauth2_provider_endpoints_used(prov, pool, now, &ep, &err, &use),
+        APR_SUCCESS);
+    assert_int_equal(use.fetched, 1);
+    text = oauth2_provider_use_text(pool, &use, now);
+    assert_non_null(strstr(text, "fetched from "));
+    assert_non_null(strstr(text, "/.well-known/openid-configuration in "));
+    assert_non_null(strstr(text, " ms"));
     for (i = 0; i < 5; i++) {
+        assert_int_equal(
+            oauth2_provider_endpoints_used(
+                prov, pool, now + apr_time_from_sec(3), &ep, &err, &use),
+            APR_SUCCESS);
+        assert_int_equal(use.fetched, 0);
+        assert_string_equal(
+            oauth2_provider_use_text(pool, &use, now + apr_time_from_sec(3)),
+            apr_psprintf(pool, "cached, fetched %ld s ago",
+                         (long)apr_time_sec(now + apr_time_from_sec(3)
+                                            - use.fetched_at)));
         assert_int_equal(oauth2_provider_endpoints(prov, pool, now, &ep, &err),
                          APR_SUCCESS);
     }
@@ -287,6 +309,7 @@ static void test_metadata_document_elsewhere(void **state)
 static void test_metadata_manual_provider(void **state)
 {
     const oauth2_endpoints_t *ep;
+    oauth2_provider_use_t use;
     oauth2_cfg_t *c = oauth2_cfg_create(pool);
     oauth2_provider_t *prov = NULL;
     const char *err = NULL;
@@ -313,6 +336,11 @@ static void test_metadata_manual_provider(void **state)
     assert_string_equal(ep->issuer, "http://127.0.0.1:9");
     assert_string_equal(ep->jwks, "http://127.0.0.1:9/jwks");
     assert_int_equal(ep->oidc, 1);
+    assert_int_equal(oauth2_provider_endpoints_used(prov, pool, apr_time_now(),
+                                                    &ep, &err, &use),
+                     APR_SUCCESS);
+    assert_string_equal(oauth2_provider_use_text(pool, &use, apr_time_now()),
+                        "none: the endpoints are configured");
     /* Without the jwks, an OpenID provider still needs its document. */
     c = oauth2_cfg_create(pool);
     assert_null(oauth2_cfg_set_provider(pool, c, "http://127.0.0.1:9", NULL));

@@ -651,6 +651,10 @@ static void test_store_shm_cache_never_evicts_sessions(void **state)
         assert_int_equal(put_n(&fx, 5000 + n, 2000, 1000, 10), APR_SUCCESS);
     }
     assert_int_equal(alive_n(&fx, 0, 20, 2000, 10), 20);
+    /* Cache entries went; no session is counted as evicted. */
+    st = stats_of(&fx);
+    assert_true(st.evictions > 0);
+    assert_int_equal(st.sessions_evicted, 0);
     assert_int_equal(alive_n(&fx, 5000, 10, 2000, 10), 10);
     assert_int_equal(put_class_n(&fx, 1, 10, 9000, 0, OAUTH2_SHM_CLASSES),
                      APR_EINVAL);
@@ -1027,6 +1031,9 @@ static void test_store_shm_evicts_when_window_full(void **state)
     st = stats_of(&fx);
     assert_true(st.live <= 64 && st.live >= 32);
     assert_true(st.evictions == 1000 - st.live);
+    /* Every one of them a session (the status page's
+     * oauth2_sessions_evicted_total). */
+    assert_true(st.sessions_evicted == st.evictions);
     for (n = 0; n < 1000; n++) {
         rv = get_n(&fx, n, 0, 200, NULL);
         assert_true(rv == APR_SUCCESS || rv == OAUTH2_ENOTFOUND);
