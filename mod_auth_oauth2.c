@@ -24,7 +24,6 @@
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/apache_authz.h"
-#include "src/apache_metrics.h"
 #include "src/apache_shm.h"
 #include "src/apache_socache.h"
 #include "src/access.h"

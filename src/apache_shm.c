@@ -13,6 +13,7 @@
 #include "util_mutex.h"
 
 #include "kept.h"
+#include "metrics.h"
 #include "provider_shm.h"
 
 apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
@@ -106,4 +107,24 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
                      provs->nelts, OAUTH2_PSHM_MAX_ENTRIES, err);
     }
     return rv;
+}
+
+void auth_oauth2_metrics_setup(server_rec *s, const char *version)
+{
+    int kept = 0;
+    apr_status_t rv = oauth2_kept_metrics(s->process->pool, version, &kept);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
+                     "OA2051: cannot create %" APR_SIZE_T_FMT
+                     " bytes of shared memory for the counters; "
+                     "oauth2-status shows none",
+                     oauth2_metrics_size());
+    }
+    /* NOTICE: written whatever the LogLevel, once per start and restart. */
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                 "OA2050: mod_auth_oauth2 %s configured (counters %s)", version,
+                 rv != APR_SUCCESS ? "unavailable"
+                 : kept            ? "kept across the restart"
+                                   : "started");
 }

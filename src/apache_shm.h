@@ -45,4 +45,10 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
  * generation and sets up the providers' per-process part (kept.c). */
 void auth_oauth2_shm_child_init(apr_pool_t *p, server_rec *s);
 
+/** The server-wide counters' memory (kept.c; post_config, in the
+ * parent, before the children are made); logs the module's version at
+ * startup (OA2050). A failure (OA2051) leaves the server running without
+ * counters. */
+void auth_oauth2_metrics_setup(server_rec *s, const char *version);
+
 #endif /* AUTH_OAUTH2_APACHE_SHM_H */

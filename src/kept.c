@@ -8,6 +8,7 @@
 #include <apr_strings.h>
 
 #include "crypto.h"
+#include "metrics.h"
 #include "provider_shm.h"
 
 /* The mutexes to re-attach in each child (apr_global_mutex_t **) and the
@@ -248,5 +249,34 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
             APR_ARRAY_PUSH(providers, oauth2_provider_t *) = *provs++;
         }
     }
+    return rv;
+}
+
+/* The counters' name in the kept pool's userdata. */
+#define METRICS_KEY "auth_oauth2_metrics"
+
+apr_status_t oauth2_kept_metrics(apr_pool_t *kp, const char *version, int *kept)
+{
+    void *data = NULL;
+    apr_shm_t *shm;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_pool_userdata_get(&data, METRICS_KEY, kp);
+    shm = data;
+    *kept = shm != NULL && apr_shm_size_get(shm) >= oauth2_metrics_size();
+    if (!*kept) {
+        if (shm != NULL) {
+            apr_shm_destroy(shm); /* a layout that grew: start anew */
+        }
+        rv = apr_shm_create(&shm, oauth2_metrics_size(), NULL, kp);
+        if (rv != APR_SUCCESS) {
+            shm = NULL;
+        }
+        apr_pool_userdata_set(shm, METRICS_KEY, NULL, kp);
+    }
+    oauth2_metrics_use(shm ? oauth2_metrics_format(apr_shm_baseaddr_get(shm),
+                                                   apr_shm_size_get(shm), kept)
+                           : NULL,
+                       version);
     return rv;
 }

@@ -130,4 +130,15 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
                               int graceful, oauth2_kept_mutex_fn mutex,
                               void *mctx, const char **err);
 
+/**
+ * The server-wide counters (metrics.h) in a segment kept in kp (no mutex:
+ * atomic adds): the kept one when it is large enough, its counters going
+ * on (*kept 1), else a new, empty one; handed to oauth2_metrics_use with
+ * version (post_config, before the children are made). On failure the
+ * server runs without counters (oauth2_metrics_use(NULL)).
+ * @return APR_SUCCESS, or apr_shm_create's failure
+ */
+apr_status_t oauth2_kept_metrics(apr_pool_t *kp, const char *version,
+                                 int *kept);
+
 #endif /* OAUTH2_KEPT_H */

@@ -3,7 +3,7 @@
  * one block of shared memory that every child process adds to (atomic
  * adds, no lock, no system call) and that a graceful or plain restart
  * keeps: the glue creates the block in the parent, keeps it in the
- * process pool (src/apache_metrics.c) and hands it to oauth2_metrics_use()
+ * process pool (oauth2_kept_metrics, src/kept.c) and hands it to oauth2_metrics_use()
  * before the children are made. Without a block (unit tests of other
  * files, tools) every count is a no-op.
  *

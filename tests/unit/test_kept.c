@@ -10,6 +10,7 @@
  * mutexes re-attached in a child.
  */
 #include "kept.h"
+#include "metrics.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -353,6 +354,34 @@ static void test_kept_mutex(void **state)
     apr_pool_destroy(kp);
 }
 
+/* The counters go on across a restart (the same kept pool) and start
+ * anew in a new one (a stop and start). */
+static void test_kept_metrics(void **state)
+{
+    apr_pool_t *kp;
+    int kept = -1;
+
+    (void)state;
+    apr_pool_create(&kp, pool);
+    assert_int_equal(oauth2_kept_metrics(kp, "1.0", &kept), APR_SUCCESS);
+    assert_int_equal(kept, 0);
+    assert_non_null(oauth2_metrics_current());
+    oauth2_metrics_inc(OAUTH2_METRIC_LOGINS);
+    oauth2_metrics_inc(OAUTH2_METRIC_LOGINS);
+    assert_int_equal(oauth2_kept_metrics(kp, "1.0", &kept), APR_SUCCESS);
+    assert_int_equal(kept, 1);
+    assert_int_equal(
+        oauth2_metrics_get(oauth2_metrics_current(), OAUTH2_METRIC_LOGINS), 2);
+    apr_pool_destroy(kp);
+    apr_pool_create(&kp, pool);
+    assert_int_equal(oauth2_kept_metrics(kp, "1.0", &kept), APR_SUCCESS);
+    assert_int_equal(kept, 0);
+    assert_int_equal(
+        oauth2_metrics_get(oauth2_metrics_current(), OAUTH2_METRIC_LOGINS), 0);
+    apr_pool_destroy(kp);
+    oauth2_metrics_use(NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +394,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kept_child_init, gen_setup,
                                         gen_teardown),
         cmocka_unit_test_setup_teardown(test_kept_mutex, gen_setup,
+                                        gen_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_metrics, gen_setup,
                                         gen_teardown),
     };
     int rc;
