@@ -449,9 +449,12 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
     if (oauth2_authz_check(rule, a->session)) {
         return OAUTH2_ACCESS_GRANTED;
     }
+    /* The rule and why (issue 17: a refusal that did not say the provider
+     * sent no email_verified); the user's id and claims, never a token. */
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
-               "OA2301: user %.200s does not satisfy Require %s %.200s", user,
-               rule_name(rule), line);
+               "OA2301: user %.200s does not satisfy Require %s %.200s: %s",
+               user, rule_name(rule), line,
+               oauth2_authz_explain(req->pool, rule, a->session));
     return OAUTH2_ACCESS_DENIED;
 }
 

@@ -25,6 +25,8 @@ const ACCOUNTS = [
     { id: 'bob', email: 'bob@example.com', email_verified: true, groups: ['users'], department: 'r&d', level: 1, vip: false },
     { id: 'carol', email: 'carol@EXAMPLE.COM', email_verified: true, groups: ['contractors', 'staff'] },
     { id: 'dave', email: 'dave@example.com', email_verified: false, groups: ['staff'] },
+    // A provider that sends no email_verified at all (Entra ID, issue 17).
+    { id: 'frank', email: 'frank@example.com', groups: ['staff'] },
     { id: 'mallory', email: 'a@evil.com@example.com', email_verified: true, groups: [] },
     { id: 'eve', email: 'user@example.com.evil.com', email_verified: true, groups: [] },
     {
@@ -171,6 +173,24 @@ describe('authorization', () => {
         const mark = s.apache.mark();
         await status('bob', '/grp/admins');
         await s.apache.waitForLog(/OA2301: user bob does not satisfy Require oauth2-group admins/, { since: mark });
+    });
+
+    it('names the rule and the reason of each refusal in the log (issue 17)', async () => {
+        const cases = [
+            ['frank', '/domain', /OA2301: user frank does not satisfy Require oauth2-email-domain example\.com: the provider did not send email_verified true for frank@example\.com/],
+            ['dave', '/domain', /OA2301: user dave does not satisfy Require oauth2-email-domain example\.com: the provider did not send email_verified true for dave@example\.com/],
+            ['mallory', '/domain', /OA2301: user mallory does not satisfy Require oauth2-email-domain example\.com: the email a@evil\.com@example\.com is in another domain/],
+            ['bob', '/grp/admins', /OA2301: user bob does not satisfy Require oauth2-group admins: the user's groups are: users$/m],
+            ['bob', '/claim/eq', /OA2301: user bob does not satisfy Require oauth2-claim department:sales: no value of the claim matches: department: "r&d"$/m],
+            ['carol', '/claim/nested', /OA2301: user carol does not satisfy Require oauth2-claim realm_access\.roles:editor: no value of the claim matches: realm_access\.roles: absent$/m],
+        ];
+        for (const [user, path, want] of cases) {
+            const mark = s.apache.mark();
+            assert.equal(await status(user, path), 403, `${user} at ${path}`);
+            await s.apache.waitForLog(want, { since: mark });
+        }
+        // The users' tokens and cookies never reach the line.
+        assert.doesNotMatch(s.apache.errorLog(), /OA2301:.*(eyJ|oauth2_session=)/);
     });
 
     it('refuses a syntax error in a Require line at configtest', async () => {

@@ -448,11 +448,15 @@ static void test_access_authorize(void **state)
         OAUTH2_ACCESS_DENIED);
     assert_non_null(strstr(sf_log(), "OA2301: user alice does not satisfy "
                                      "Require oauth2-group admins"));
+    /* The refusal says why (issue 17). */
+    assert_non_null(strstr(sf_log(), "Require oauth2-group admins: the "
+                                     "user's groups are: staff"));
     assert_int_equal(oauth2_access_authorize(
                          f.site, r, &a, "alice",
                          rule(&f, OAUTH2_RULE_EMAIL_DOMAIN, "example.com"),
                          "example.com", &resp),
                      OAUTH2_ACCESS_DENIED); /* the email is not verified */
+    assert_non_null(strstr(sf_log(), "did not send email_verified true"));
     assert_int_equal(oauth2_access_authorize(
                          f.site, r, &a, NULL,
                          rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
