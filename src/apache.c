@@ -195,28 +195,31 @@ static void put_header(request_rec *r, const char *name, const char *value)
     }
 }
 
-/* Every claim as a header and/or variable; array elements (the same path
- * repeated) are comma-joined. */
+static int put_claim_header(void *r, const char *name, const char *value)
+{
+    put_header(r, name, value);
+    return 1;
+}
+
+static int put_claim_env(void *r, const char *name, const char *value)
+{
+    apr_table_setn(((request_rec *)r)->subprocess_env, name, value);
+    return 1;
+}
+
+/* Every claim as a header and/or variable, as the engine writes them. */
 static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
 {
-    const char *pos = NULL, *path, *value;
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+    const char *groups = site ? site->cfg->groups_claim : NULL;
 
-    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
-           != NULL) {
-        value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos);
-        if (value == NULL) {
-            break;
-        }
-        if (how & OAUTH2_PASS_HEADERS) {
-            apr_table_merge(r->headers_in,
-                            oauth2_response_claim_name(r->pool, path, 0),
-                            value);
-        }
-        if (how & OAUTH2_PASS_ENV) {
-            apr_table_merge(r->subprocess_env,
-                            oauth2_response_claim_name(r->pool, path, 1),
-                            value);
-        }
+    if (how & OAUTH2_PASS_HEADERS) {
+        apr_table_do(put_claim_header, r,
+                     oauth2_response_claims(r->pool, s, groups, 0), NULL);
+    }
+    if (how & OAUTH2_PASS_ENV) {
+        apr_table_do(put_claim_env, r,
+                     oauth2_response_claims(r->pool, s, groups, 1), NULL);
     }
 }
 

@@ -176,3 +176,51 @@ const char *oauth2_response_claim_name(apr_pool_t *p, const char *path, int env)
     }
     return n;
 }
+
+/* Puts the values gathered for one claim path under its name. */
+static void claims_flush(apr_pool_t *p, apr_table_t *out, const char *path,
+                         apr_array_header_t *vals, int env)
+{
+    const char *name, *joined, *old;
+
+    if (vals->nelts == 0) {
+        return;
+    }
+    name = oauth2_response_claim_name(p, path, env);
+    joined = apr_array_pstrcat(p, vals, ',');
+    old = apr_table_get(out, name);
+    apr_table_setn(out, name,
+                   old ? apr_pstrcat(p, old, ",", joined, NULL) : joined);
+    apr_array_clear(vals);
+}
+
+apr_table_t *oauth2_response_claims(apr_pool_t *p, const oauth2_session_t *s,
+                                    const char *groups_claim, int env)
+{
+    apr_table_t *out = apr_table_make(p, (int)s->nclaims + 1);
+    apr_array_header_t *vals = apr_array_make(p, 4, sizeof(const char *));
+    const char *pos = NULL, *path, *value, *cur = NULL;
+    int groups = 0;
+
+    /* The elements of an array come one after the other under its path
+     * (session.h). */
+    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos)) != NULL
+           && (value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
+                  != NULL) {
+        if (cur == NULL || strcmp(path, cur) != 0) {
+            if (cur != NULL) {
+                claims_flush(p, out, cur, vals, env);
+            }
+            cur = path;
+            groups = groups_claim != NULL && strcmp(path, groups_claim) == 0;
+        }
+        if (*value != '\0') {
+            APR_ARRAY_PUSH(vals, const char *) =
+                groups ? oauth2_session_group_text(p, value) : value;
+        }
+    }
+    if (cur != NULL) {
+        claims_flush(p, out, cur, vals, env);
+    }
+    return out;
+}

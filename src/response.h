@@ -138,4 +138,16 @@ const char *oauth2_html_escape(apr_pool_t *p, const char *s);
 const char *oauth2_response_claim_name(apr_pool_t *p, const char *path,
                                        int env);
 
+/**
+ * The claims of s as a backend receives them (OAuth2PassClaims), in a table
+ * from p: names as oauth2_response_claim_name gives them (env 0: headers,
+ * 1: variables); the elements of an array joined with ',' (as
+ * X-Forwarded-Groups; two claims that get the same name are joined too);
+ * the values of groups_claim written as oauth2_session_group_text writes
+ * group names; empty values left out, so an absent value is no header
+ * rather than an empty one.
+ */
+apr_table_t *oauth2_response_claims(apr_pool_t *p, const oauth2_session_t *s,
+                                    const char *groups_claim, int env);
+
 #endif /* OAUTH2_RESPONSE_H */

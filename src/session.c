@@ -241,26 +241,76 @@ static apr_status_t build_resources(apr_pool_t *p, oauth2_session_t *s,
     return l.full ? OAUTH2_ETOOBIG : APR_SUCCESS;
 }
 
-/* X-Forwarded-Groups: the groups of the claims, then the API groups,
- * comma-joined. */
+/* Bytes a group name takes in the header (',' and '%' take three). */
+static apr_size_t group_text_len(const char *g)
+{
+    apr_size_t n = 0;
+
+    for (; *g; g++) {
+        n += *g == ',' || *g == '%' ? 3 : 1;
+    }
+    return n;
+}
+
+/* Writes a group name as the header carries it; returns the end. */
+static char *group_text_put(char *o, const char *g)
+{
+    for (; *g; g++) {
+        if (*g == ',' || *g == '%') {
+            memcpy(o, *g == ',' ? "%2C" : "%25", 3);
+            o += 3;
+        }
+        else {
+            *o++ = *g;
+        }
+    }
+    return o;
+}
+
+const char *oauth2_session_group_text(apr_pool_t *p, const char *g)
+{
+    char *out;
+
+    if (strpbrk(g, ",%") == NULL) {
+        return g;
+    }
+    out = apr_palloc(p, group_text_len(g) + 1);
+    *group_text_put(out, g) = '\0';
+    return out;
+}
+
+/* X-Forwarded-Groups: the groups of the claims, then the API groups, each
+ * as oauth2_session_group_text writes it, comma-joined. */
 static void build_header(apr_pool_t *p, oauth2_session_t *s)
 {
-    apr_size_t a = s->len[OAUTH2_SF_GROUPS], b = s->len[OAUTH2_SF_API_GROUPS];
-    char *h;
-    apr_size_t i;
+    static const oauth2_session_field_e lists[] = { OAUTH2_SF_GROUPS,
+                                                    OAUTH2_SF_API_GROUPS };
+    const char *pos, *g;
+    apr_size_t n = 0;
+    char *h, *o;
+    int i;
 
-    if (a + b == 0) {
+    for (i = 0; i < 2; i++) {
+        for (pos = NULL;
+             (g = oauth2_session_list_next(s, lists[i], &pos)) != NULL;) {
+            n += group_text_len(g) + 1;
+        }
+    }
+    if (n == 0) {
         s->f[OAUTH2_SF_GROUPS_HEADER] = "";
         return;
     }
-    /* Both lists end with a NUL: the separators become commas, the last
-     * NUL ends the string. */
-    h = apr_palloc(p, a + b);
-    memcpy(h, s->f[OAUTH2_SF_GROUPS], a);
-    memcpy(h + a, s->f[OAUTH2_SF_API_GROUPS], b);
-    for (i = 0; i + 1 < a + b; i++) {
-        h[i] = h[i] == '\0' ? ',' : h[i];
+    o = h = apr_palloc(p, n);
+    for (i = 0; i < 2; i++) {
+        for (pos = NULL;
+             (g = oauth2_session_list_next(s, lists[i], &pos)) != NULL;) {
+            if (o != h) {
+                *o++ = ',';
+            }
+            o = group_text_put(o, g);
+        }
     }
+    *o = '\0';
     s->f[OAUTH2_SF_GROUPS_HEADER] = h;
 }
 

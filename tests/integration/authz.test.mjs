@@ -27,6 +27,8 @@ const ACCOUNTS = [
     { id: 'dave', email: 'dave@example.com', email_verified: false, groups: ['staff'] },
     // A provider that sends no email_verified at all (Entra ID, issue 17).
     { id: 'frank', email: 'frank@example.com', groups: ['staff'] },
+    // A ',' and a '%' in group names; empty profile values (issue 17).
+    { id: 'gina', email: 'gina@example.com', email_verified: true, groups: ['staff,admins', '100%', 'ops'], preferred_username: '', name: '' },
     { id: 'mallory', email: 'a@evil.com@example.com', email_verified: true, groups: [] },
     { id: 'eve', email: 'user@example.com.evil.com', email_verified: true, groups: [] },
     {
@@ -53,6 +55,7 @@ function locations(s) {
     return [
         prot('/grp/admins', 'Require oauth2-group admins'),
         prot('/grp/any', 'Require oauth2-group nobody "staff"'),
+        prot('/grp/comma', 'Require oauth2-group "staff,admins"'),
         prot('/claim/eq', 'Require oauth2-claim department:sales'),
         prot('/claim/re', 'Require oauth2-claim "email~^[a-z]+@example\\.com$"'),
         prot('/claim/nested', 'Require oauth2-claim realm_access.roles:editor'),
@@ -243,7 +246,7 @@ describe('authorization', () => {
         assert.equal(seen['oauth2-claim-department'], 'sales');
         assert.equal(seen['oauth2-claim-level'], '3');
         assert.equal(seen['oauth2-claim-vip'], 'true');
-        assert.equal(seen['oauth2-claim-realm_access.roles'], 'editor, viewer');
+        assert.equal(seen['oauth2-claim-realm_access.roles'], 'editor,viewer');
         assert.equal(seen['oauth2-claim-email'], 'alice@example.com');
     });
 
@@ -254,8 +257,41 @@ describe('authorization', () => {
         assert.equal(env.REMOTE_USER, 'alice');
         assert.equal(env.AUTH_TYPE, 'oauth2');
         assert.equal(env.OAUTH2_CLAIM_department, 'sales');
-        assert.equal(env.OAUTH2_CLAIM_realm_access_roles, 'editor, viewer');
+        assert.equal(env.OAUTH2_CLAIM_realm_access_roles, 'editor,viewer');
         assert.equal(env.HTTP_X_FORWARDED_USER, 'alice');
+    });
+
+    it('joins groups with "," everywhere and percent-encodes "," and "%" in a group name (issue 17)', async () => {
+        const gina = await as('gina');
+        const seen = (await gina.get(s.url('/claims'))).json().headers;
+        assert.equal(seen['x-forwarded-groups'], 'staff%2Cadmins,100%25,ops');
+        assert.equal(seen['oauth2-claim-groups'], 'staff%2Cadmins,100%25,ops');
+        const alice = (await (await as('alice')).get(s.url('/claims'))).json().headers;
+        assert.equal(alice['x-forwarded-groups'], 'staff,admins');
+        assert.equal(alice['oauth2-claim-groups'], 'staff,admins');
+        const env = parseCgiEnv((await gina.get(s.url('/cgi-bin/env.cgi'))).body);
+        assert.equal(env.OAUTH2_CLAIM_groups, 'staff%2Cadmins,100%25,ops');
+        assert.equal(env.HTTP_X_FORWARDED_GROUPS, 'staff%2Cadmins,100%25,ops');
+        // The rules compare the names as the provider sent them.
+        assert.equal(await status('gina', '/grp/comma'), 200);
+        assert.equal(await status('gina', '/grp/admins'), 403);
+        assert.equal(await status('alice', '/grp/comma'), 403);
+    });
+
+    it('leaves an absent or empty identity value out instead of sending an empty header (issue 17)', async () => {
+        for (const user of ['gina', 'frank']) {
+            const r = await (await as(user)).get(s.url('/claims'));
+            const names = r.json().rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+            for (const h of ['x-forwarded-preferred-username', 'oauth2-claim-preferred_username', 'oauth2-claim-name']) {
+                assert.ok(!names.includes(h), `${user}: no ${h} header`);
+            }
+            assert.equal(r.json().headers['x-forwarded-email'], `${user}@example.com`);
+            const env = parseCgiEnv((await (await as(user)).get(s.url('/cgi-bin/env.cgi'))).body);
+            for (const v of ['OAUTH2_CLAIM_preferred_username', 'OAUTH2_CLAIM_name', 'HTTP_X_FORWARDED_PREFERRED_USERNAME']) {
+                assert.ok(!(v in env), `${user}: no ${v}`);
+            }
+            assert.equal(env.OAUTH2_CLAIM_email, `${user}@example.com`);
+        }
     });
 
     it('never lets a claim value split or inject a header', async () => {

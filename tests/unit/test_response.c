@@ -153,6 +153,65 @@ static void test_response_claim_names(void **state)
                         "OAUTH2_CLAIM_x_y");
 }
 
+/* A session built from claims, as a login builds it. */
+static const oauth2_session_t *session(const char *json)
+{
+    oauth2_session_input_t in;
+    oauth2_claims_t *c = NULL;
+    oauth2_session_t *s = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(
+        oauth2_claims_parse(pool, json, strlen(json), 1 << 20, &c, &err),
+        APR_SUCCESS);
+    memset(&in, 0, sizeof(in));
+    in.claims = c;
+    in.user_claim = "sub";
+    in.groups_claim = "groups";
+    in.max_age = apr_time_from_sec(60);
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    return s;
+}
+
+/* What OAuth2PassClaims passes (issue 17): arrays joined with ',' as
+ * X-Forwarded-Groups is, the groups claim written as group names are
+ * there, empty values left out. */
+static void test_response_claims(void **state)
+{
+    const oauth2_session_t *s =
+        session("{\"sub\":\"u\",\"groups\":[\"staff,admins\",\"a%b\",\"x\"],"
+                "\"roles\":[\"r1\",\"r2\"],\"name\":\"Doe, J. 100%\","
+                "\"preferred_username\":\"\",\"tags\":[\"\",\"t\",\"\"],"
+                "\"a b\":\"1\",\"a_b\":\"2\",\"realm_access\":{\"roles\":"
+                "[\"e\",\"v\"]}}");
+    apr_table_t *h = oauth2_response_claims(pool, s, "groups", 0);
+    apr_table_t *e;
+
+    (void)state;
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-groups"),
+                        "staff%2Cadmins,a%25b,x");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-roles"), "r1,r2");
+    /* A plain claim is passed as it is. */
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-name"), "Doe, J. 100%");
+    assert_null(apr_table_get(h, "OAuth2-Claim-preferred_username"));
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-tags"), "t");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-a_b"), "1,2");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-realm_access.roles"),
+                        "e,v");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-sub"), "u");
+    e = oauth2_response_claims(pool, s, "realm_access.roles", 1);
+    assert_string_equal(apr_table_get(e, "OAUTH2_CLAIM_groups"),
+                        "staff,admins,a%b,x");
+    assert_string_equal(apr_table_get(e, "OAUTH2_CLAIM_realm_access_roles"),
+                        "e,v");
+    assert_null(apr_table_get(e, "OAUTH2_CLAIM_preferred_username"));
+    assert_int_equal(
+        apr_table_elts(
+            oauth2_response_claims(pool, session("{\"sub\":\"u\"}"), NULL, 0))
+            ->nelts,
+        1);
+}
+
 static void test_response_identity_headers(void **state)
 {
     (void)state;
@@ -171,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_response_escape),
         cmocka_unit_test(test_response_page_template),
         cmocka_unit_test(test_response_claim_names),
+        cmocka_unit_test(test_response_claims),
         cmocka_unit_test(test_response_identity_headers),
     };
 
