@@ -296,13 +296,23 @@ static void put_headers(request_rec *r, const oauth2_response_t *resp)
     }
 }
 
+/* The page as the site shows it: its OAuth2Page templates, the request's
+ * id from mod_unique_id when it is loaded. */
+static const char *page_html(request_rec *r, const oauth2_page_t *pg)
+{
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+
+    return oauth2_page_html(r->pool, pg, site ? site->cfg->pages : NULL,
+                            apr_table_get(r->subprocess_env, "UNIQUE_ID"));
+}
+
 /* A handler's answer with a body of the engine's. */
 static int send_body(request_rec *r, const oauth2_response_t *resp)
 {
     r->status = resp->status;
     if (resp->page != NULL) {
         page_headers(r);
-        ap_rputs(oauth2_page_html(r->pool, resp->page), r);
+        ap_rputs(page_html(r, resp->page), r);
         return OK;
     }
     if (resp->content_type != NULL) {
@@ -510,7 +520,7 @@ apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     }
     apr_table_unset(r->headers_out, "Content-Length");
     page_headers(r);
-    page = oauth2_page_html(r->pool, req->page);
+    page = page_html(r, req->page);
     APR_BRIGADE_INSERT_TAIL(
         bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));

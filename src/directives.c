@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "directives.h"
 #include "google.h"
+#include "page.h"
 #include "seal.h"
 
 #define FIELD(target, d, type) ((type *)((char *)(target) + (d)->offset))
@@ -260,6 +261,27 @@ static const char *set_google_sa(apr_pool_t *p, const oauth2_directive_t *d,
     return err;
 }
 
+/* OAuth2Page KEY /path: the site's own template for a page, read and
+ * checked now, so that `apache2 -t` finds a missing file or a mistake. */
+static const char *set_page(apr_pool_t *p, const oauth2_directive_t *d,
+                            void *target, const char *a1, const char *a2)
+{
+    int kind = oauth2_page_kind(a1);
+    const oauth2_page_tpl_t *tpl = NULL;
+    const char *err;
+
+    if (kind < 0) {
+        return apr_psprintf(p, "unknown page '%s' (the pages are %s)", a1,
+                            oauth2_page_keys());
+    }
+    err = oauth2_page_load(p, a2, &tpl);
+    if (err != NULL) {
+        return err;
+    }
+    ((oauth2_cfg_t *)target)->pages[kind] = tpl;
+    return NULL;
+}
+
 static const char *set_email(apr_pool_t *p, const oauth2_directive_t *d,
                              void *target, const char *a1, const char *a2)
 {
@@ -379,6 +401,10 @@ const oauth2_directive_t oauth2_directives[] = {
          "domain-wide delegation, to read Workspace groups"),
     SRV("OAuth2GoogleAdminEmail", TAKE1, set_email, google_admin,
         "the Workspace administrator the service account acts as"),
+    SRVX("OAuth2Page", TAKE2, set_page,
+         "KEY /path/page.html: the site's own template of a page (error, "
+         "login-failed, refused, provider-down, unavailable, "
+         "session-expired, signed-out)"),
     DIRX("OAuth2UnauthAction", TAKE1, set_unauth,
          "auto, login, 401, 403 or pass"),
     DIR("OAuth2AcceptBearer", FLAG, set_flag, accept_bearer,

@@ -379,25 +379,33 @@ static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
     }
 }
 
-/* A validated rd, or "/". */
+/* A validated rd, or NULL (none, or refused). */
 static const char *checked_rd(const oauth2_site_t *site, oauth2_request_t *req,
                               const char *rd)
 {
     const char *out, *err = NULL;
 
     if (rd == NULL) {
-        return "/";
+        return NULL;
     }
     oauth2_request_complete(req);
     if (oauth2_redirect_validate(req->pool, rd, req->host,
                                  site->cfg->redirect_hosts, &out, &err)
         != APR_SUCCESS) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
-                   "OA2213: refused redirect target %.200s (%s)", rd,
-                   err ? err : "");
-        return "/";
+                   "OA2213: refused redirect target %.200s (%s); showing the "
+                   "signed-out page",
+                   rd, err ? err : "");
+        return NULL;
     }
     return out;
+}
+
+/* Where a logout without a (valid) rd ends: the signed-out page, never
+ * straight back into the provider's login form. */
+static const char *signed_out_path(const oauth2_site_t *site, apr_pool_t *p)
+{
+    return apr_pstrcat(p, site->cfg->prefix, "/signed-out", NULL);
 }
 
 /* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
@@ -427,7 +435,8 @@ static const char *end_session_url(const oauth2_site_t *site,
         NULL);
 }
 
-/* logout?rd=URL: ends the local session, then at the provider. */
+/* logout?rd=URL: ends the local session, then at the provider; ends on rd
+ * or the signed-out page. */
 static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
                             oauth2_response_t *resp)
 {
@@ -440,6 +449,9 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
     }
     memset(&a, 0, sizeof(a));
     rd = checked_rd(site, req, apr_table_get(args, "rd"));
+    if (rd == NULL) {
+        rd = signed_out_path(site, req->pool);
+    }
     if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
         to = end_session_url(site, req, a.session, rd);
         OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s",
@@ -448,6 +460,23 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
     }
     oauth2_sessions_remove(site, req, &a, resp);
     oauth2_response_redirect(resp, to ? to : rd);
+}
+
+/* signed-out: where a logout ends without an rd (the provider's
+ * post_logout_redirect_uri, or straight from logout), with a way to sign
+ * in again. */
+static void endpoint_signed_out(const oauth2_site_t *site,
+                                oauth2_request_t *req, oauth2_response_t *resp)
+{
+    oauth2_page_t *pg = apr_pcalloc(req->pool, sizeof(*pg));
+
+    pg->status = 200;
+    pg->kind = OAUTH2_PAGE_SIGNED_OUT;
+    pg->reason = "signed-out";
+    pg->title = "Signed out";
+    pg->message = "You have signed out of this site.";
+    pg->link = apr_pstrcat(req->pool, site->cfg->prefix, "/start?rd=%2F", NULL);
+    oauth2_response_page_body(resp, pg);
 }
 
 /* An error answer of the back-channel logout endpoint (§2.8). */
@@ -600,6 +629,7 @@ static const struct {
     { "logout", "GET", endpoint_logout },
     { "userinfo", "GET", endpoint_userinfo },
     { "backchannel-logout", "POST", endpoint_backchannel },
+    { "signed-out", "GET", endpoint_signed_out },
 };
 #define NENDPOINTS ((int)(sizeof(endpoints) / sizeof(endpoints[0])))
 

@@ -192,8 +192,9 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     return APR_SUCCESS;
 }
 
-static void log_no_session(oauth2_request_t *req)
+static void log_no_session(oauth2_request_t *req, oauth2_authn_t *a)
 {
+    a->stale = 1;
     OAUTH2_LOG(req, OAUTH2_LOG_INFO,
                "OA2104: session cookie present but no valid session "
                "(expired, logged out, or forged)");
@@ -222,7 +223,7 @@ static apr_status_t store_find(const oauth2_site_t *site, oauth2_request_t *req,
         }
     }
     if (rv == OAUTH2_ENOTFOUND && found->n > 0) {
-        log_no_session(req);
+        log_no_session(req, a);
     }
     return rv;
 }
@@ -238,7 +239,7 @@ static apr_status_t cookie_find(const oauth2_site_t *site,
     rv = oauth2_cookie_session_open(site, req, header, own_session(req, a),
                                     &a->record, &a->record_len, &a->expires);
     if (rv == OAUTH2_EREFUSED) {
-        log_no_session(req);
+        log_no_session(req, a);
     }
     if (rv != APR_SUCCESS) {
         return OAUTH2_ENOTFOUND;

@@ -43,6 +43,8 @@ typedef struct {
     int authenticated; /* a valid session or bearer token */
     int anonymous;     /* let through by OAuth2UnauthAction pass */
     int bearer;        /* a bearer token's (no session to write) */
+    int stale;         /* a session cookie that names no valid session
+                          (expired, logged out): the session ended */
 } oauth2_authn_t;
 
 /** Where the session cookies of a request's Cookie header are (what

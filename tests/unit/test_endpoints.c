@@ -95,6 +95,7 @@ static void test_endpoints_match(void **state)
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/userinfo"), 3);
     assert_int_equal(
         oauth2_endpoints_match(f.site, "/oauth2/backchannel-logout"), 4);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/signed-out"), 5);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/other"), -1);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/"), -1);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2"), -1);
@@ -340,10 +341,20 @@ static void test_endpoints_login(void **state)
     assert_non_null(strstr(sf_set_cookie(resp, "oauth2_session"), "Max-Age=0"));
     resp = call(&f, "GET", "/oauth2/userinfo", session);
     assert_int_equal(resp->status, 401);
+    /* Without a (valid) rd: the signed-out page, not the login form. */
     resp = call(&f, "GET", "/oauth2/logout?rd=//evil.example", NULL);
-    assert_string_equal(resp->location, "/");
+    assert_string_equal(resp->location, "/oauth2/signed-out");
     assert_non_null(strstr(sf_log(), "OA2213: refused redirect target "
                                      "//evil.example"));
+    resp = call(&f, "GET", "/oauth2/logout", NULL);
+    assert_string_equal(resp->location, "/oauth2/signed-out");
+    resp = call(&f, "GET", "/oauth2/signed-out", NULL);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->no_store, 1);
+    assert_int_equal(resp->page->kind, OAUTH2_PAGE_SIGNED_OUT);
+    assert_string_equal(resp->page->title, "Signed out");
+    assert_string_equal(resp->page->link, "/oauth2/start?rd=%2F");
     close_with(&f, &fs);
 }
 
