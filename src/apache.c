@@ -253,14 +253,21 @@ static void carry_on(request_rec *r, const oauth2_response_t *resp)
     }
 }
 
-/* What every page of the module's carries besides its body. */
-static void page_headers(request_rec *r)
+/* What every page of the module's carries besides its body; frame: the
+ * origin that may frame it, or NULL. */
+static void page_headers(request_rec *r, const char *frame)
 {
     ap_set_content_type(r, OAUTH2_PAGE_CONTENT_TYPE);
+    /* An error response's headers_out are the err_headers_out of before
+     * (ap_send_error_response): said once. */
+    apr_table_unset(r->headers_out, "Cache-Control");
+    apr_table_unset(r->headers_out, "Content-Security-Policy");
+    apr_table_unset(r->headers_out, "X-Content-Type-Options");
     apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->err_headers_out, "Content-Security-Policy",
-                   OAUTH2_PAGE_CSP);
+                   frame ? apr_pstrcat(r->pool, OAUTH2_PAGE_CSP, frame, NULL)
+                         : OAUTH2_PAGE_CSP OAUTH2_PAGE_FRAME_NONE);
 }
 
 /* The headers of any response. */
@@ -311,7 +318,7 @@ static int send_body(request_rec *r, const oauth2_response_t *resp)
 {
     r->status = resp->status;
     if (resp->page != NULL) {
-        page_headers(r);
+        page_headers(r, resp->frame_ancestors);
         ap_rputs(page_html(r, resp->page), r);
         return OK;
     }
@@ -519,7 +526,7 @@ apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     apr_table_unset(r->headers_out, "Content-Length");
-    page_headers(r);
+    page_headers(r, NULL);
     page = page_html(r, req->page);
     APR_BRIGADE_INSERT_TAIL(
         bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));

@@ -54,7 +54,11 @@ typedef struct {
 #define OAUTH2_PAGE_CONTENT_TYPE "text/html; charset=utf-8"
 #define OAUTH2_PAGE_CSP                                                     \
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' " \
-    "data:; font-src 'self'; base-uri 'none'; form-action 'self'"
+    "data:; font-src 'self'; base-uri 'none'; form-action 'self'; "         \
+    "frame-ancestors "
+/* No page of the module's may be framed (clickjacking of "Log out"), but
+ * the front-channel logout page by the provider's origin. */
+#define OAUTH2_PAGE_FRAME_NONE "'none'"
 
 /* Bits of oauth2_response_t.pass: OAUTH2_PASS_HEADERS and OAUTH2_PASS_ENV
  * (config.h, OAuth2PassClaims), and the access token header. */
@@ -82,6 +86,8 @@ typedef struct {
     const char *allow;            /* the method an endpoint allows (405) */
     apr_array_header_t *cookies;  /* Set-Cookie values (const char *) */
     const oauth2_page_t *page;    /* STATUS, BODY: the module's page */
+    const char *frame_ancestors;  /* the origin that may frame the page
+                                     (NULL: none may) */
     const char *content_type;     /* BODY without a page */
     const char *body;
     apr_size_t body_len;

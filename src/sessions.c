@@ -276,17 +276,16 @@ apr_status_t oauth2_sessions_find(const oauth2_site_t *site,
     return rv;
 }
 
-/* Does the provider send back-channel logout tokens (its discovery
- * document says so)? */
-static int backchannel_supported(const oauth2_site_t *site,
-                                 oauth2_request_t *req)
+/* Does the provider end sessions by sid or sub, through back-channel or
+ * front-channel logout (its discovery document says so)? */
+static int logout_by_supported(const oauth2_site_t *site, oauth2_request_t *req)
 {
     const oauth2_endpoints_t *ep;
     const char *err;
 
     return oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
                == APR_SUCCESS
-           && ep->backchannel_logout;
+           && (ep->backchannel_logout || ep->frontchannel_logout);
 }
 
 /* Builds the session of a login and its record. */
@@ -344,7 +343,7 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
                                   len)
                    : "the session store failed";
     }
-    if (rv == APR_SUCCESS && backchannel_supported(site, req)) {
+    if (rv == APR_SUCCESS && logout_by_supported(site, req)) {
         oauth2_session_index_add(site, req, s, key);
     }
     oauth2_sessions_report(site, req);

@@ -454,6 +454,76 @@ static void test_endpoints_backchannel_refusals(void **state)
     sf_close(&f);
 }
 
+/* Front-channel logout: the provider's iss and a sid, else a 400 page;
+ * both framed by the provider's origin only, never cached. */
+static void test_endpoints_frontchannel(void **state)
+{
+    static const struct {
+        const char *query;
+        const char *why;
+    } bad[] = {
+        { "", "no iss" },
+        { "?sid=s1", "no iss" },
+        { "?iss=https%3A%2F%2Fop.example.com", "no sid" },
+        { "?iss=https%3A%2F%2Fother.example.com&sid=s1",
+          "iss is not this provider's issuer" },
+        { "?iss=https%3A%2F%2Fop.example.com%2F&sid=s1",
+          "iss is not this provider's issuer" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=", "sid is empty" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=a%01b", "outside printable" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=a&sid=b", "repeated" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=%zz", "malformed" },
+    };
+    oauth2_response_t *resp;
+    char *uri;
+    sf_t f;
+    size_t i;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/frontchannel-logout"), 6);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sf_log_clear();
+        resp = call(&f, "GET",
+                    apr_pstrcat(f.pool, "/oauth2/frontchannel-logout",
+                                bad[i].query, NULL),
+                    NULL);
+        assert_int_equal(resp->status, 400);
+        assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+        assert_int_equal(resp->no_store, 1);
+        assert_string_equal(resp->frame_ancestors, "https://op.example.com");
+        if (strstr(sf_log(), "OA2221: front-channel logout refused") == NULL
+            || strstr(sf_log(), bad[i].why) == NULL) {
+            fail_msg("%s: %s", bad[i].query, sf_log());
+        }
+    }
+    uri = apr_pstrcat(f.pool, "/oauth2/frontchannel-logout?iss=",
+                      "https%3A%2F%2Fop.example.com&sid=", NULL);
+    uri = apr_pstrcat(f.pool, uri, apr_psprintf(f.pool, "%0*d", 256, 0), NULL);
+    sf_log_clear();
+    assert_int_equal(call(&f, "GET", uri, NULL)->status, 400);
+    assert_non_null(strstr(sf_log(), "too long"));
+    sf_log_clear();
+    resp = call(&f, "GET",
+                "/oauth2/frontchannel-logout?iss=https%3A%2F%2Fop.example.com"
+                "&sid=s-1",
+                NULL);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->no_store, 1);
+    assert_int_equal(resp->page->kind, OAUTH2_PAGE_SIGNED_OUT);
+    assert_null(resp->page->link);
+    assert_string_equal(resp->frame_ancestors, "https://op.example.com");
+    assert_non_null(
+        strstr(sf_log(), "OA2222: front-channel logout of sid s-1: 0 "));
+    resp = call(&f, "POST",
+                "/oauth2/frontchannel-logout?iss=https%3A%2F%2Fop.example.com"
+                "&sid=s-1",
+                NULL);
+    assert_int_equal(resp->status, 405);
+    sf_close(&f);
+}
+
 static void test_endpoints_status(void **state)
 {
     oauth2_response_t resp;
@@ -503,6 +573,7 @@ int main(void)
         T(test_endpoints_refused_code),
         T(test_endpoints_provider_faults),
         T(test_endpoints_backchannel_refusals),
+        T(test_endpoints_frontchannel),
         T(test_endpoints_status),
     };
 #undef T
