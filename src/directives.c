@@ -64,6 +64,15 @@ static const char *set_endpoint(apr_pool_t *p, const oauth2_directive_t *d,
     return oauth2_cfg_set_endpoint(p, target, a1, a2);
 }
 
+/* OAuth2ProviderMetadataURL URL: OAuth2Endpoint metadata URL under the name
+ * that mod_auth_openidc's users know (OIDCProviderMetadataURL). */
+static const char *set_metadata_url(apr_pool_t *p, const oauth2_directive_t *d,
+                                    void *target, const char *a1,
+                                    const char *a2)
+{
+    return oauth2_cfg_set_endpoint(p, target, "metadata", a1);
+}
+
 static const char *set_client_auth(apr_pool_t *p, const oauth2_directive_t *d,
                                    void *target, const char *a1, const char *a2)
 {
@@ -354,6 +363,10 @@ const oauth2_directive_t oauth2_directives[] = {
          "keycloak) and its base URL"),
     SRVX("OAuth2Endpoint", TAKE2, set_endpoint,
          "KIND URL: override one provider endpoint"),
+    SRVX("OAuth2ProviderMetadataURL", TAKE1, set_metadata_url,
+         "URL: the provider's discovery document, when it is not at "
+         "ISSUER/.well-known/openid-configuration (its issuer must still "
+         "be OAuth2Provider's)"),
     SRV("OAuth2ClientID", TAKE1, set_string, client_id,
         "the client id registered at the provider"),
     SRV("OAuth2ClientSecret", TAKE1, set_value, client_secret,

@@ -116,6 +116,9 @@ static const struct {
     { "OAuth2Provider", "keycloak", NULL, "realm URL" },
     { "OAuth2Endpoint", "token", "https://op.example/t", NULL },
     { "OAuth2Endpoint", "tokens", "https://op.example/t", "unknown endpoint" },
+    { "OAuth2ProviderMetadataURL", "https://op.example/api/.well-known/x", NULL,
+      NULL },
+    { "OAuth2ProviderMetadataURL", "op.example/x", NULL, "" },
     { "OAuth2ClientID", "app", NULL, NULL },
     { "OAuth2ClientSecret", "env:OAUTH2_TEST_SURELY_UNSET", NULL, "not set" },
     { "OAuth2ClientAuth", "post", NULL, NULL },
@@ -209,6 +212,11 @@ static void test_directives_values(void **state)
     assert_int_equal(((oauth2_cfg_t *)t)->cookie_secure, 0);
     assert_null(apply("OAuth2ClientAuth", "POST", NULL, &t));
     assert_int_equal(((oauth2_cfg_t *)t)->client_auth_post, 1);
+    /* The same as OAuth2Endpoint metadata. */
+    assert_null(apply("OAuth2ProviderMetadataURL",
+                      "https://sso.example/api/oidc/.well-known/x", NULL, &t));
+    assert_string_equal(((oauth2_cfg_t *)t)->endpoints[OAUTH2_EP_METADATA],
+                        "https://sso.example/api/oidc/.well-known/x");
     assert_null(apply("OAuth2AllowedRedirectHosts", "A.Example.COM", NULL, &t));
     c = t;
     assert_string_equal(APR_ARRAY_IDX(c->redirect_hosts, 0, char *),
