@@ -206,6 +206,40 @@ static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
     return NULL;
 }
 
+/* Every cookie name a virtual host of the server owns, each once
+ * (post_config; read-only in the children): a browser sends one host's
+ * cookies to every port and virtual host of the same name, so each strips
+ * them all, also where no provider is configured. */
+static apr_array_header_t *owned_cookies;
+
+static apr_status_t owned_cookies_reset(void *unused)
+{
+    owned_cookies = NULL;
+    return APR_SUCCESS;
+}
+
+static apr_array_header_t *cookie_names(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
+    int i;
+
+    for (; s != NULL; s = s->next) {
+        const oauth2_site_t *site = auth_oauth2_srv(s)->site;
+
+        for (i = 0; site != NULL && i < names->nelts; i++) {
+            if (strcmp(APR_ARRAY_IDX(names, i, const char *),
+                       site->cfg->cookie_name)
+                == 0) {
+                break;
+            }
+        }
+        if (site != NULL && i == names->nelts) {
+            APR_ARRAY_PUSH(names, const char *) = site->cfg->cookie_name;
+        }
+    }
+    return names;
+}
+
 /* The largest shm capacity any virtual host asks for (0: none uses shm). */
 static apr_uint32_t shm_capacity(server_rec *s)
 {
@@ -260,6 +294,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
+    owned_cookies = cookie_names(pconf, s);
+    apr_pool_cleanup_register(pconf, NULL, owned_cookies_reset,
+                              apr_pool_cleanup_null);
     return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
                ? OK
                : HTTP_INTERNAL_SERVER_ERROR;
@@ -398,14 +435,13 @@ static int check_authn(request_rec *r)
     return auth_oauth2_respond(r, &resp);
 }
 
-/* The backend never sees the module's cookies (check_authn took them out
- * already on the common way of an authenticated request). */
+/* No backend sees the module's cookies, of this virtual host or another
+ * (check_authn took this host's own out already on the common way of an
+ * authenticated request). */
 static int fixups(request_rec *r)
 {
-    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
-
-    if (site != NULL) {
-        auth_oauth2_strip_cookies(r, site);
+    if (owned_cookies != NULL) {
+        auth_oauth2_strip_cookies(r, owned_cookies);
     }
     return DECLINED;
 }

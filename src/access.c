@@ -81,8 +81,8 @@ static apr_status_t bearer_store(const oauth2_site_t *site,
         return rv;
     }
     /* A cache failure only costs a verification next time. */
-    oauth2_store_put(site->store, req->pool, a->key, rec, len, expires,
-                     req->now);
+    oauth2_store_put_class(site->store, req->pool, a->key, rec, len, expires,
+                           req->now, OAUTH2_SHM_CACHE);
     oauth2_sessions_report(site, req);
     a->session = s;
     a->expires = expires;

@@ -423,24 +423,31 @@ void auth_oauth2_strip_identity(request_rec *r)
     }
 }
 
-void auth_oauth2_strip_cookies(request_rec *r, const oauth2_site_t *site)
+void auth_oauth2_strip_cookies(request_rec *r, const apr_array_header_t *names)
 {
     const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
-    const char *header, *out;
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+    const char *header, *in, *out, *name;
+    int i, own_done = req != NULL && req->cookies_stripped;
 
-    /* Authentication took them out already (the subrequests and internal
-     * redirects that share its state share or copy its headers). */
-    if (req != NULL && req->cookies_stripped) {
+    /* Authentication took this host's own out already (the subrequests
+     * and internal redirects that share its state share or copy its
+     * headers); with one name on the whole server that was all. */
+    if (names->nelts == 0 || (own_done && names->nelts == 1)) {
         return;
     }
     header = apr_table_get(r->headers_in, "Cookie");
-    if (header == NULL || site->cfg->cookie_name == NULL) {
-        return;
+    for (in = header, i = 0; in != NULL && i < names->nelts; i++) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        if (own_done && site != NULL
+            && strcmp(name, site->cfg->cookie_name) == 0) {
+            continue;
+        }
+        out = oauth2_cookie_strip(r->pool, in, name, NULL, 0, 0);
+        in = out != NULL ? out : in;
     }
-    out = oauth2_cookie_strip(r->pool, header, site->cfg->cookie_name, NULL, 0,
-                              0);
-    if (out != NULL) {
-        put_stripped(r, header, out);
+    if (in != header) {
+        put_stripped(r, header, in);
     }
 }
 

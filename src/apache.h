@@ -101,10 +101,12 @@ int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp);
  * names from Connection; runs on every request. */
 void auth_oauth2_strip_identity(request_rec *r);
 
-/** Removes the module's own cookies (session, chunks, login states) from
- * the Cookie header, so the backend never receives a session credential
- * (the fixups: unless authentication did it already). */
-void auth_oauth2_strip_cookies(request_rec *r, const oauth2_site_t *site);
+/** Removes the cookies the module owns on this server (names: every
+ * virtual host's OAuth2Cookie, with their chunks, and the login states)
+ * from the Cookie header, so that no backend, of this virtual host or
+ * another, receives a session credential (the fixups, on every request:
+ * unless authentication did it already for this host's own name). */
+void auth_oauth2_strip_cookies(request_rec *r, const apr_array_header_t *names);
 
 /** A logged-in user failed a Require rule (note_auth_failure): the answer
  * becomes a 403 with the site's ErrorDocument 403, or the module's page;

@@ -18,6 +18,7 @@ struct auth_oauth2_socache_t {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
+    apr_global_mutex_t *add;   /* around each "add if absent" */
     server_rec *s;
 };
 
@@ -80,6 +81,16 @@ static void sc_unlock(void *ctx)
     }
 }
 
+static apr_status_t sc_add_lock(void *ctx)
+{
+    return apr_global_mutex_lock(((auth_oauth2_socache_t *)ctx)->add);
+}
+
+static void sc_add_unlock(void *ctx)
+{
+    apr_global_mutex_unlock(((auth_oauth2_socache_t *)ctx)->add);
+}
+
 static void sc_log(void *ctx, const char *message)
 {
     auth_oauth2_socache_t *c = ctx;
@@ -88,7 +99,8 @@ static void sc_log(void *ctx, const char *message)
 }
 
 static const oauth2_remote_ops_t socache_calls = {
-    sc_retrieve, sc_store, sc_remove, sc_lock, sc_unlock, sc_log,
+    sc_retrieve, sc_store, sc_remove,   sc_lock,
+    sc_unlock,   sc_log,   sc_add_lock, sc_add_unlock,
 };
 
 const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
@@ -122,9 +134,12 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
         return apr_psprintf(pconf, "OAuth2SessionStore %s: cannot initialize",
                             spec);
     }
-    if ((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
-        && ap_global_mutex_create(&c->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
-                                  NULL, s, pconf, 0)
+    if (((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
+         && ap_global_mutex_create(&c->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
+                                   NULL, s, pconf, 0)
+                != APR_SUCCESS)
+        || ap_global_mutex_create(&c->add, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
+                                  "add", s, pconf, 0)
                != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
@@ -138,5 +153,9 @@ void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p)
     if (c != NULL && c->mutex != NULL) {
         apr_global_mutex_child_init(&c->mutex,
                                     apr_global_mutex_lockfile(c->mutex), p);
+    }
+    if (c != NULL) {
+        apr_global_mutex_child_init(&c->add, apr_global_mutex_lockfile(c->add),
+                                    p);
     }
 }

@@ -333,7 +333,12 @@ const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
                "API: add read_api to the scopes";
     }
     if (c->client_id == NULL) {
-        return "OAuth2ClientID: required when OAuth2Provider is set";
+        /* The usual way to get here: a client set in the main server, a
+         * provider in the virtual host (which then inherits no client). */
+        return "OAuth2ClientID: required when OAuth2Provider is set (a "
+               "virtual host that sets its own OAuth2Provider inherits "
+               "no OAuth2ClientID, OAuth2ClientSecret, OAuth2Scope or "
+               "OAuth2Endpoint from the main server: set them next to it)";
     }
     if (c->secrets == NULL || c->secrets->nelts == 0) {
         return "OAuth2Secret: required when OAuth2Provider is set (e.g. "

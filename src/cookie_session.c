@@ -227,6 +227,8 @@ apr_status_t oauth2_cookie_session_revoke(const oauth2_site_t *site,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    return oauth2_store_put(site->store, req->pool, key, "1", 1, until,
-                            req->now);
+    /* Pinned: no other record may take its place while it lives (a
+     * revoked cookie is good until its max age otherwise). */
+    return oauth2_store_put_class(site->store, req->pool, key, "1", 1, until,
+                                  req->now, OAUTH2_SHM_PINNED);
 }

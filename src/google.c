@@ -263,7 +263,8 @@ static apr_status_t exchange(apr_pool_t *p, const oauth2_google_t *g,
     rv = token_parse(p, resp, now, token, &until, err);
     if (rv == APR_SUCCESS && until > now && g->store != NULL) {
         /* A store failure only costs an exchange next time. */
-        oauth2_store_put(g->store, p, key, *token, strlen(*token), until, now);
+        oauth2_store_put_class(g->store, p, key, *token, strlen(*token), until,
+                               now, OAUTH2_SHM_CACHE);
     }
     return rv;
 }

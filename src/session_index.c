@@ -3,72 +3,49 @@
  */
 #include <apr_strings.h>
 
-#include "bytes.h"
 #include "errors.h"
 #include "session_index.h"
 #include "store.h"
 
-/* The key of entry n of kind:value, or of its hint (n < 0). */
+/* The key of entry n of kind:value. The value goes in with its length in
+ * front, so that no value and number spell another's (without it, entry
+ * 0 of "dave" and the entries of a sub "dave#0" shared keys). */
 static apr_status_t index_key(const oauth2_site_t *site, oauth2_request_t *req,
-                              const char *kind, const char *value,
-                              apr_int64_t n, unsigned char *key)
+                              const char *kind, const char *value, int n,
+                              unsigned char *key)
 {
-    const char *v =
-        n < 0 ? value
-              : apr_psprintf(req->pool, "%s#%" APR_INT64_T_FMT, value, n);
+    const char *v = apr_psprintf(req->pool, "%" APR_SIZE_T_FMT ":%s#%d",
+                                 strlen(value), value, n);
 
     return oauth2_site_marker_key(
         site, req, apr_pstrcat(req->pool, "idx:", kind, NULL), v, key);
-}
-
-/* The hint: the n after the newest entry (0 when there is none). */
-static apr_int64_t index_hint(const oauth2_site_t *site, oauth2_request_t *req,
-                              const char *kind, const char *value)
-{
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
-    oauth2_store_meta_t meta;
-    char *rec;
-    apr_size_t len;
-
-    if (index_key(site, req, kind, value, -1, key) != APR_SUCCESS
-        || oauth2_store_get(site->store, req->pool, key, req->now, &rec, &len,
-                            &meta)
-               != APR_SUCCESS
-        || len != 8) {
-        return 0;
-    }
-    return (apr_int64_t)(oauth2_u64_read((const unsigned char *)rec)
-                         & 0x7fffffffffffffffULL);
 }
 
 static void add_one(const oauth2_site_t *site, oauth2_request_t *req,
                     const char *kind, const char *value,
                     const unsigned char *skey, apr_time_t expires)
 {
-    unsigned char key[OAUTH2_STORE_KEY_LEN], hint[8];
-    apr_int64_t n = index_hint(site, req, kind, value),
-                end = n + OAUTH2_INDEX_PROBES;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_status_t rv = OAUTH2_EREPLAY;
+    int n;
 
-    for (; n < end && rv == OAUTH2_EREPLAY; n++) {
+    /* The first free number: entries whose session is gone are free in
+     * shm, and expire with the session's max age elsewhere. */
+    for (n = 0; n < OAUTH2_INDEX_PROBES && rv == OAUTH2_EREPLAY; n++) {
         rv = index_key(site, req, kind, value, n, key);
         if (rv == APR_SUCCESS) {
-            rv = oauth2_store_add_rec(site->store, req->pool, key,
-                                      (const char *)skey, OAUTH2_STORE_KEY_LEN,
-                                      expires, req->now);
+            rv = oauth2_store_link(site->store, req->pool, key, skey, expires,
+                                   req->now);
         }
     }
     if (rv != APR_SUCCESS) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
                    "OA2113: cannot index a session under its %s for "
                    "back-channel logout (%s)",
-                   kind, oauth2_strerror(rv));
-        return;
-    }
-    oauth2_u64_write(hint, (apr_uint64_t)n);
-    if (index_key(site, req, kind, value, -1, key) == APR_SUCCESS) {
-        oauth2_store_put(site->store, req->pool, key, (const char *)hint, 8,
-                         expires, req->now);
+                   kind,
+                   rv == OAUTH2_EREPLAY
+                       ? "too many sessions of one user at once"
+                       : oauth2_strerror(rv));
     }
 }
 
@@ -86,24 +63,16 @@ void oauth2_session_index_add(const oauth2_site_t *site, oauth2_request_t *req,
 
 /* Removes the session of entry n and the entry; 1 when there was one. */
 static int take(const oauth2_site_t *site, oauth2_request_t *req,
-                const char *kind, const char *value, apr_int64_t n,
-                int *removed)
+                const char *kind, const char *value, int n, int *removed)
 {
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
-    oauth2_store_meta_t meta;
-    char *rec;
-    apr_size_t len;
+    unsigned char key[OAUTH2_STORE_KEY_LEN], skey[OAUTH2_STORE_KEY_LEN];
 
     if (index_key(site, req, kind, value, n, key) != APR_SUCCESS
-        || oauth2_store_get(site->store, req->pool, key, req->now, &rec, &len,
-                            &meta)
+        || oauth2_store_link_get(site->store, req->pool, key, req->now, skey)
                != APR_SUCCESS) {
         return 0;
     }
-    if (len == OAUTH2_STORE_KEY_LEN
-        && oauth2_store_remove(site->store, req->pool,
-                               (const unsigned char *)rec)
-               == APR_SUCCESS) {
+    if (oauth2_store_remove(site->store, req->pool, skey) == APR_SUCCESS) {
         (*removed)++;
     }
     oauth2_store_remove(site->store, req->pool, key);
@@ -114,19 +83,10 @@ int oauth2_session_index_logout(const oauth2_site_t *site,
                                 oauth2_request_t *req, const char *kind,
                                 const char *value)
 {
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
-    apr_int64_t hint = index_hint(site, req, kind, value), n;
-    int misses, removed = 0;
+    int n, misses, removed = 0;
 
-    for (n = hint - 1, misses = 0; n >= 0 && misses < OAUTH2_INDEX_MISSES;
-         n--) {
+    for (n = 0, misses = 0; misses < OAUTH2_INDEX_MISSES; n++) {
         misses = take(site, req, kind, value, n, &removed) ? 0 : misses + 1;
-    }
-    for (n = hint, misses = 0; misses < OAUTH2_INDEX_MISSES; n++) {
-        misses = take(site, req, kind, value, n, &removed) ? 0 : misses + 1;
-    }
-    if (index_key(site, req, kind, value, -1, key) == APR_SUCCESS) {
-        oauth2_store_remove(site->store, req->pool, key);
     }
     return removed;
 }

@@ -2,14 +2,16 @@
  * session_index.h: the back-channel logout index (OpenID Connect
  * Back-Channel Logout 1.0 §2.7: "log out every session of that sid or
  * sub") of sessions in a store. Each session of a sid (or sub) has an
- * entry of its own, "idx:<kind>:<value>#<n>", whose record is the
- * session's store key, written only where none is (oauth2_store_add_rec),
- * so two logins never take the same n; a hint record "idx:<kind>:<value>"
- * holds the n after the newest. Entries live as long as their session can
- * (its max age) and come in order of creation, so a logout walks from the
- * hint down until a run of empty entries (sessions older than that have
- * expired), and up from it in case the hint was lost. However many
- * sessions a sid or sub has, each is found.
+ * entry of its own, a link (oauth2_store_link) under
+ * "idx:<kind>:<length>:<value>#<n>" naming the session's store key, at
+ * the first n free: a link is written only where no live one is, so two
+ * logins never take the same n (on one host; see store_remote.h for
+ * several sharing a cache). In shm, links live in a pool of their own and
+ * a link whose session is gone counts as free, so links never push a
+ * session out and each session costs its two links, whatever its user
+ * does; elsewhere they expire with the session's max age. A logout walks
+ * n up from 0 until a run of empty entries, so however many sessions a
+ * sid or sub has (up to OAUTH2_INDEX_PROBES at once), each is found.
  */
 #ifndef OAUTH2_SESSION_INDEX_H
 #define OAUTH2_SESSION_INDEX_H
@@ -18,8 +20,8 @@
 #include "session.h"
 #include "site.h"
 
-/* Adds tried from the hint on; empty entries in a row that end a walk. */
-#define OAUTH2_INDEX_PROBES 64
+/* Numbers an add tries; empty entries in a row that end a walk. */
+#define OAUTH2_INDEX_PROBES 256
 #define OAUTH2_INDEX_MISSES 64
 
 /**

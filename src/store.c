@@ -22,7 +22,7 @@ struct oauth2_store_t {
 };
 
 /* For stores without extra operations. */
-static const oauth2_store_extra_t no_extra = { NULL, NULL, NULL, NULL };
+static const oauth2_store_extra_t no_extra = { NULL };
 
 oauth2_store_t *oauth2_store_create(apr_pool_t *p,
                                     const oauth2_store_ops_t *ops, void *ctx,
@@ -116,12 +116,25 @@ static apr_status_t shm_remove(void *ctx, apr_pool_t *p,
     return oauth2_shm_delete(ctx, key);
 }
 
-static apr_status_t shm_put_new(void *ctx, apr_pool_t *p,
-                                const unsigned char *key, const char *rec,
-                                apr_size_t len, apr_time_t expires,
-                                apr_time_t now)
+static apr_status_t shm_put_class(void *ctx, const unsigned char *key,
+                                  const char *rec, apr_size_t len,
+                                  apr_time_t expires, apr_time_t now,
+                                  oauth2_shm_class_e klass)
 {
-    return oauth2_shm_put_new(ctx, key, rec, len, expires, now);
+    return oauth2_shm_put_class(ctx, key, rec, len, expires, now, klass);
+}
+
+static apr_status_t shm_link(void *ctx, const unsigned char *key,
+                             const unsigned char *value, apr_time_t expires,
+                             apr_time_t now)
+{
+    return oauth2_shm_link(ctx, key, value, expires, now);
+}
+
+static apr_status_t shm_link_get(void *ctx, const unsigned char *key,
+                                 apr_time_t now, unsigned char *value)
+{
+    return oauth2_shm_link_get(ctx, key, now, value);
 }
 
 static apr_status_t shm_get_prefix(void *ctx, const unsigned char *key,
@@ -165,6 +178,8 @@ static apr_status_t shm_stats(void *ctx, oauth2_store_stats_t *out)
     out->refused = st.refused;
     out->markers_evicted = st.markers_evicted;
     out->repairs = st.repairs;
+    out->sessions = st.live_class[OAUTH2_SHM_SESSION];
+    out->links_evicted = st.links_evicted;
     return APR_SUCCESS;
 }
 
@@ -183,14 +198,12 @@ static int shm_report(void *ctx, apr_time_t now, apr_interval_time_t interval,
 }
 
 static const oauth2_store_ops_t shm_ops = {
-    "shm", shm_get, shm_put, shm_add, shm_touch, shm_remove, shm_put_new,
+    "shm", shm_get, shm_put, shm_add, shm_touch, shm_remove, NULL,
 };
 
 static const oauth2_store_extra_t shm_extra = {
-    shm_get_prefix,
-    shm_check,
-    shm_stats,
-    shm_report,
+    shm_get_prefix, shm_check, shm_stats,    shm_report,
+    shm_put_class,  shm_link,  shm_link_get,
 };
 
 oauth2_store_t *oauth2_store_shm(apr_pool_t *p, oauth2_shm_t *shm)
@@ -276,17 +289,56 @@ apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
     return st->ops->add(st->ctx, p, key, "1", 1, expires, now);
 }
 
-apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
-                                  const unsigned char *key, const char *rec,
-                                  apr_size_t len, apr_time_t expires,
-                                  apr_time_t now)
+apr_status_t oauth2_store_put_class(const oauth2_store_t *st, apr_pool_t *p,
+                                    const unsigned char *key, const char *rec,
+                                    apr_size_t len, apr_time_t expires,
+                                    apr_time_t now, oauth2_shm_class_e klass)
 {
-    apr_status_t rv = seal_for(st, p, key, &rec, &len);
+    if (st->extra->put_class == NULL || st->seal != NULL) {
+        return oauth2_store_put(st, p, key, rec, len, expires, now);
+    }
+    return st->extra->put_class(st->ctx, key, rec, len, expires, now, klass);
+}
 
+apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
+                               const unsigned char *key,
+                               const unsigned char *value, apr_time_t expires,
+                               apr_time_t now)
+{
+    const char *rec = (const char *)value;
+    apr_size_t len = OAUTH2_STORE_KEY_LEN;
+    apr_status_t rv;
+
+    if (st->extra->link != NULL && st->seal == NULL) {
+        return st->extra->link(st->ctx, key, value, expires, now);
+    }
+    rv = seal_for(st, p, key, &rec, &len);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     return st->ops->put_new(st->ctx, p, key, rec, len, expires, now);
+}
+
+apr_status_t oauth2_store_link_get(const oauth2_store_t *st, apr_pool_t *p,
+                                   const unsigned char *key, apr_time_t now,
+                                   unsigned char *value)
+{
+    oauth2_store_meta_t meta;
+    char *rec;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (st->extra->link_get != NULL && st->seal == NULL) {
+        return st->extra->link_get(st->ctx, key, now, value);
+    }
+    rv = oauth2_store_get(st, p, key, now, &rec, &len, &meta);
+    if (rv == APR_SUCCESS && len != OAUTH2_STORE_KEY_LEN) {
+        return OAUTH2_EMALFORMED;
+    }
+    if (rv == APR_SUCCESS) {
+        memcpy(value, rec, OAUTH2_STORE_KEY_LEN);
+    }
+    return rv;
 }
 
 apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,

@@ -44,6 +44,8 @@ typedef struct {
     apr_uint64_t refused;         /* writes refused for want of room */
     apr_uint64_t markers_evicted; /* live markers dropped for markers */
     apr_uint32_t repairs;         /* repairs after a writer died inside */
+    apr_uint32_t sessions;        /* live session records */
+    apr_uint64_t links_evicted;   /* live index entries dropped for room */
 } oauth2_store_stats_t;
 
 /** What oauth2_store_report has to tell. */
@@ -71,7 +73,8 @@ typedef struct {
                           apr_time_t expires, apr_time_t now);
     apr_status_t (*remove)(void *ctx, apr_pool_t *p, const unsigned char *key);
     /* A record written only where none is (OAUTH2_EREPLAY otherwise),
-     * kept like a session, never in a marker pool. */
+     * kept like a session, never in a marker pool (links, where the store
+     * has no link operation). */
     apr_status_t (*put_new)(void *ctx, apr_pool_t *p, const unsigned char *key,
                             const char *rec, apr_size_t len, apr_time_t expires,
                             apr_time_t now);
@@ -88,6 +91,15 @@ typedef struct {
     apr_status_t (*stats)(void *ctx, oauth2_store_stats_t *stats);
     int (*report)(void *ctx, apr_time_t now, apr_interval_time_t interval,
                   oauth2_store_report_t *out);
+    apr_status_t (*put_class)(void *ctx, const unsigned char *key,
+                              const char *rec, apr_size_t len,
+                              apr_time_t expires, apr_time_t now,
+                              oauth2_shm_class_e klass);
+    apr_status_t (*link)(void *ctx, const unsigned char *key,
+                         const unsigned char *value, apr_time_t expires,
+                         apr_time_t now);
+    apr_status_t (*link_get)(void *ctx, const unsigned char *key,
+                             apr_time_t now, unsigned char *value);
 } oauth2_store_extra_t;
 
 /** A store: an implementation, its context, and (for remote stores) the
@@ -132,14 +144,32 @@ apr_status_t oauth2_store_add(const oauth2_store_t *st, apr_pool_t *p,
                               const unsigned char *key, apr_time_t expires,
                               apr_time_t now);
 
-/** Writes a record only if no unexpired one has its key (sealed when the
- * store is remote); OAUTH2_EREPLAY when one exists. Kept like a session
- * (never in the shm marker pool). Atomic in shm; in a socache store a
- * read, then a write (see apache_socache.c). */
-apr_status_t oauth2_store_add_rec(const oauth2_store_t *st, apr_pool_t *p,
-                                  const unsigned char *key, const char *rec,
-                                  apr_size_t len, apr_time_t expires,
-                                  apr_time_t now);
+/** Writes a record of class klass (store_shm.h: what it may evict, and
+ * what may evict it, in the shm table; other stores treat every record
+ * alike). oauth2_store_put writes a session's. */
+apr_status_t oauth2_store_put_class(const oauth2_store_t *st, apr_pool_t *p,
+                                    const unsigned char *key, const char *rec,
+                                    apr_size_t len, apr_time_t expires,
+                                    apr_time_t now, oauth2_shm_class_e klass);
+
+/**
+ * Writes a link: an index entry under key naming the record under value
+ * (a store key), unless a live one is there (OAUTH2_EREPLAY). In shm, in
+ * the links' own pool, where a link whose record is gone counts as free
+ * (oauth2_shm_link); elsewhere a record of its own (sealed), written only
+ * where none is: in a socache store a read then a write (store_remote.h).
+ */
+apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
+                               const unsigned char *key,
+                               const unsigned char *value, apr_time_t expires,
+                               apr_time_t now);
+
+/** Reads the link under key into value (OAUTH2_STORE_KEY_LEN bytes).
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND, OAUTH2_EMALFORMED, a store
+ *         failure */
+apr_status_t oauth2_store_link_get(const oauth2_store_t *st, apr_pool_t *p,
+                                   const unsigned char *key, apr_time_t now,
+                                   unsigned char *value);
 
 /** Moves a record's expiry (sliding inactivity timeout). */
 apr_status_t oauth2_store_touch(const oauth2_store_t *st, apr_pool_t *p,

@@ -190,8 +190,9 @@ static apr_status_t remote_put(void *ctx, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* A read, then a write (see store_remote.h). */
-static apr_status_t remote_add(void *ctx, apr_pool_t *p,
+/* A read, then a write, then a read to see that the write was not
+ * replaced (see store_remote.h), under the host's add lock. */
+static apr_status_t add_locked(void *ctx, apr_pool_t *p,
                                const unsigned char *key, const char *rec,
                                apr_size_t len, apr_time_t expires,
                                apr_time_t now)
@@ -204,10 +205,36 @@ static apr_status_t remote_add(void *ctx, apr_pool_t *p,
     if (rv == APR_SUCCESS) {
         return OAUTH2_EREPLAY;
     }
-    if (rv != OAUTH2_ENOTFOUND) {
-        return rv;
+    if (rv == OAUTH2_ENOTFOUND) {
+        rv = remote_put(ctx, p, key, rec, len, expires, now);
     }
-    return remote_put(ctx, p, key, rec, len, expires, now);
+    if (rv == APR_SUCCESS) {
+        rv = remote_get(ctx, p, key, now, &old, &oldlen, &meta);
+    }
+    if (rv == APR_SUCCESS && (oldlen != len || memcmp(old, rec, len) != 0)) {
+        /* Another host wrote between the read and the write. */
+        return OAUTH2_EREPLAY;
+    }
+    return rv == OAUTH2_ENOTFOUND ? OAUTH2_EREPLAY : rv;
+}
+
+static apr_status_t remote_add(void *ctx, apr_pool_t *p,
+                               const unsigned char *key, const char *rec,
+                               apr_size_t len, apr_time_t expires,
+                               apr_time_t now)
+{
+    oauth2_remote_t *r = ctx;
+    apr_status_t rv;
+
+    if (r->ops->add_lock != NULL && r->ops->add_lock(r->ctx) != APR_SUCCESS) {
+        failure(r, p, "OA2111", "lock for a write");
+        return OAUTH2_ESTORE;
+    }
+    rv = add_locked(ctx, p, key, rec, len, expires, now);
+    if (r->ops->add_unlock != NULL) {
+        r->ops->add_unlock(r->ctx);
+    }
+    return rv;
 }
 
 static apr_status_t remote_touch(void *ctx, apr_pool_t *p,

@@ -6,9 +6,12 @@
  * file adds what such caches lack and what their clients get wrong:
  *   - each value carries its own expiry in front (the caches do not
  *     return it): expiry (8 bytes, big-endian usec) | record;
- *   - "touch" and "add if absent" as a read then a write (two hosts racing
- *     on the same one-time marker within that window could both succeed:
- *     documented in SECURITY.md);
+ *   - "touch" as a read then a write; "add if absent" as a read, a write
+ *     and a read back, under a lock of this host's (add_lock): on one
+ *     host two adds of one key never both succeed; two hosts racing on
+ *     the same key within a round trip can (the read back catches the
+ *     later writer only when its write lands before the earlier one reads
+ *     back; documented in SECURITY.md);
  *   - failure handling: a failed call is tried once more (on a fresh
  *     connection, as the clients reconnect after a failure); and while
  *     the cache has failed in this process, a "not found" is believed only
@@ -52,6 +55,11 @@ typedef struct {
     /* Reports a failure: the whole message, with its tag ("OA2110:
      * session store redis:...: read failed"; OA2111 write, OA2112 remove). */
     void (*log_failure)(void *ctx, const char *message);
+    /* Optional: a lock of this host's held around each "add if absent"
+     * (a read, a write and a read back), so that two processes of the
+     * host never both add one key. */
+    apr_status_t (*add_lock)(void *ctx);
+    void (*add_unlock)(void *ctx);
 } oauth2_remote_ops_t;
 
 /** A remote store's state (one per virtual host that names the cache). */

@@ -27,9 +27,11 @@
  *                       expiry, no record; a pool of their own, so that
  *                       markers, which anonymous clients can cause, never
  *                       take a session's slot
+ *   links    72 B x 2C  shm_link_t: index entries (key, the key of the
+ *                       record they name, expiry), a pool of their own
  *   owned    1 bit x 4C scratch for the repair: which chunks a record holds
  *
- *   = 1,600.5 bytes of segment per record of capacity (SPEC: <= 2 KB).
+ *   = 1,744.5 bytes of segment per record of capacity (SPEC: <= 2 KB).
  *
  * A key hashes (SipHash-1-3 keyed with the 16-byte seed) to a 64-bit tag;
  * its high half picks the bucket. A record lives in one of the SHM_WINDOW
@@ -73,11 +75,14 @@
  * Expiry and room. A record is live while now < expires. Each put sweeps
  * SHM_SWEEP slots from a rotating cursor and frees expired records (as
  * redis does: bounded work per call, never a full scan). A new key takes
- * an empty or expired slot of its window, else evicts the record there
- * that expires first. When chunks run short it sweeps SHM_SWEEP_MORE more
- * slots, then evicts records that hold chunks (in each of at most
- * SHM_EVICT_ROUNDS windows from the cursor, the one that expires first)
- * until the record fits; only then does it answer OAUTH2_EFULL.
+ * an empty or expired slot of its window, else evicts a record there that
+ * its class may evict (oauth2_shm_class_e: a cache entry only cache
+ * entries, a session caches and sessions, nothing a pinned record), the
+ * lowest class first, then the one that expires first. When chunks run
+ * short it sweeps SHM_SWEEP_MORE more slots, then evicts records that
+ * hold chunks by the same rules (in each of at most SHM_EVICT_ROUNDS
+ * windows from the cursor, one) until the record fits; only then does it
+ * answer OAUTH2_EFULL.
  */
 #include <string.h>
 
@@ -86,7 +91,7 @@
 #include "store_shm.h"
 
 #define SHM_MAGIC           0x5332414fu /* "OA2S" little-endian */
-#define SHM_LAYOUT          2u
+#define SHM_LAYOUT          3u
 #define SHM_HEADER_SIZE     256u
 #define SHM_ALIGN           64u
 #define SHM_SLOT_SIZE       512u
@@ -94,6 +99,7 @@
 #define SHM_INLINE          (SHM_SLOT_SIZE - SHM_SLOT_HEAD)
 #define SHM_CHUNK_SIZE      256u
 #define SHM_CHUNKS_PER_SLOT 4u
+#define SHM_LINKS_PER_SLOT  2u
 #define SHM_WINDOW          32u
 #define SHM_SWEEP           8u
 #define SHM_SWEEP_MORE      256u
@@ -137,6 +143,10 @@ typedef struct {
     apr_uint32_t reported_repairs;
     apr_uint32_t reserved2;
     apr_int64_t reported_at;
+    /* Live records of each class (oauth2_shm_class_e). */
+    apr_uint32_t live_class[OAUTH2_SHM_CLASSES];
+    apr_uint32_t reserved3;
+    apr_uint64_t links_evicted; /* live links dropped for links */
 } shm_header_t;
 
 typedef struct {
@@ -145,8 +155,8 @@ typedef struct {
     apr_uint32_t len;     /* record bytes */
     apr_uint32_t first;   /* first overflow chunk, 1-based; 0 = none */
     apr_uint32_t nchunks; /* chunks in the chain */
-    apr_uint32_t reserved;
-    apr_int64_t expires; /* apr_time_t; changed in place by touch */
+    apr_uint32_t klass;   /* oauth2_shm_class_e */
+    apr_int64_t expires;  /* apr_time_t; changed in place by touch */
     unsigned char key[OAUTH2_SHM_KEY_LEN];
     unsigned char data[SHM_INLINE];
 } shm_slot_t;
@@ -157,8 +167,16 @@ typedef struct {
     apr_int64_t expires;
 } shm_mark_t;
 
+/* A link (an index entry naming a record's key); expires 0 = empty. */
+typedef struct {
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    unsigned char value[OAUTH2_SHM_KEY_LEN];
+    apr_int64_t expires;
+} shm_link_t;
+
 _Static_assert(sizeof(shm_header_t) <= SHM_HEADER_SIZE, "header size");
 _Static_assert(sizeof(shm_mark_t) == 40, "marker size");
+_Static_assert(sizeof(shm_link_t) == 72, "link size");
 _Static_assert(sizeof(shm_slot_t) == SHM_SLOT_SIZE, "slot size");
 _Static_assert(SHM_WINDOW < OAUTH2_SHM_MIN_CAPACITY, "window size");
 _Static_assert(SHM_MAX_CHAIN <= SHM_CHUNKS_PER_SLOT * OAUTH2_SHM_MIN_CAPACITY,
@@ -171,9 +189,11 @@ struct oauth2_shm_t {
     unsigned char *chunks;
     apr_uint32_t *next;
     shm_mark_t *marks;
+    shm_link_t *links;
     unsigned char *owned;  /* nchunks bits */
     apr_uint32_t capacity; /* from the geometry, not the segment */
     apr_uint32_t nchunks;
+    apr_uint32_t nlinks;
     apr_uint64_t size;
     apr_uint64_t k0, k1; /* the seed, as SipHash keys */
     apr_global_mutex_t *mutex;
@@ -181,8 +201,8 @@ struct oauth2_shm_t {
 
 /* Where each region starts, for one capacity. */
 typedef struct {
-    apr_uint64_t tags, slots, chunks, next, marks, owned, size;
-    apr_uint32_t nchunks;
+    apr_uint64_t tags, slots, chunks, next, marks, links, owned, size;
+    apr_uint32_t nchunks, nlinks;
 } shm_geom_t;
 
 /* What one attempt to read a slot found. */
@@ -234,6 +254,7 @@ static int shm_geometry(apr_uint32_t capacity, shm_geom_t *g)
         return 0;
     }
     g->nchunks = (apr_uint32_t)nchunks;
+    g->nlinks = capacity * SHM_LINKS_PER_SLOT;
     g->tags = off;
     if (!geom_add(&off, capacity, sizeof(apr_uint64_t))) {
         return 0;
@@ -252,6 +273,10 @@ static int shm_geometry(apr_uint32_t capacity, shm_geom_t *g)
     }
     g->marks = off;
     if (!geom_add(&off, capacity, sizeof(shm_mark_t))) {
+        return 0;
+    }
+    g->links = off;
+    if (!geom_add(&off, g->nlinks, sizeof(shm_link_t))) {
         return 0;
     }
     g->owned = off;
@@ -476,9 +501,11 @@ apr_status_t oauth2_shm_attach(apr_pool_t *p, void *base, apr_uint64_t size,
     h->chunks = b + g.chunks;
     h->next = (apr_uint32_t *)(b + g.next);
     h->marks = (shm_mark_t *)(b + g.marks);
+    h->links = (shm_link_t *)(b + g.links);
     h->owned = b + g.owned;
     h->capacity = h->hdr->capacity;
     h->nchunks = g.nchunks;
+    h->nlinks = g.nlinks;
     h->size = g.size;
     h->k0 = load64(h->hdr->seed);
     h->k1 = load64(h->hdr->seed + 8);
@@ -798,6 +825,7 @@ static void slot_reset(shm_slot_t *s)
     __atomic_store_n(&s->len, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&s->first, 0, __ATOMIC_RELAXED);
     s->nchunks = 0;
+    s->klass = OAUTH2_SHM_SESSION;
 }
 
 /* Empties a used slot (inside the caller's slot_begin/slot_end); the
@@ -807,6 +835,9 @@ static void slot_empty(oauth2_shm_t *shm, apr_uint32_t idx)
     shm_slot_t *s = &shm->slots[idx];
 
     chunks_release(shm, s->first, s->nchunks);
+    if (s->klass < OAUTH2_SHM_CLASSES) {
+        counter_add32(&shm->hdr->live_class[s->klass], -1);
+    }
     slot_reset(s);
     counter_add32(&shm->hdr->live, -1);
 }
@@ -886,7 +917,8 @@ static int slot_sound(oauth2_shm_t *shm, apr_uint32_t idx)
         return shm->tags[idx] == 0;
     }
     /* A record whose tag is not its key's was never published. */
-    return shm->tags[idx] == shm_hash(shm, s->key) && chain_claim(shm, s);
+    return s->klass < OAUTH2_SHM_CLASSES
+           && shm->tags[idx] == shm_hash(shm, s->key) && chain_claim(shm, s);
 }
 
 /* Empties slot idx without giving its chunks back (the free list is
@@ -920,7 +952,7 @@ static apr_uint32_t free_rebuild(oauth2_shm_t *shm)
 static void repair_locked(oauth2_shm_t *shm)
 {
     shm_header_t *hdr = shm->hdr;
-    apr_uint32_t idx, live = 0;
+    apr_uint32_t idx, live = 0, live_class[OAUTH2_SHM_CLASSES] = { 0 };
 
     memset(shm->owned, 0, (shm->nchunks + 7) / 8);
     for (idx = 0; idx < shm->capacity; idx++) {
@@ -929,10 +961,15 @@ static void repair_locked(oauth2_shm_t *shm)
         }
         else if (shm->slots[idx].flags & SLOT_USED) {
             live++;
+            live_class[shm->slots[idx].klass]++;
         }
     }
     __atomic_store_n(&hdr->chunks_free, free_rebuild(shm), __ATOMIC_RELAXED);
     __atomic_store_n(&hdr->live, live, __ATOMIC_RELAXED);
+    for (idx = 0; idx < OAUTH2_SHM_CLASSES; idx++) {
+        __atomic_store_n(&hdr->live_class[idx], live_class[idx],
+                         __ATOMIC_RELAXED);
+    }
     counter_add32(&hdr->repairs, 1);
 }
 
@@ -1003,12 +1040,48 @@ static apr_uint32_t find_locked(const oauth2_shm_t *shm, apr_uint64_t tag,
     return shm->capacity;
 }
 
-/* Where a new key goes: the first empty or expired slot of its window,
- * else the one whose record expires first (an eviction). */
-static apr_uint32_t choose_locked(const oauth2_shm_t *shm, apr_uint64_t tag,
-                                  apr_time_t now)
+/* Record classes: a cache entry gives way first, then a session; a
+ * pinned record never does while it lives. */
+static apr_uint32_t class_rank(apr_uint32_t klass)
 {
-    apr_uint32_t bucket = shm_bucket(shm, tag), i, idx, best = bucket;
+    return klass == OAUTH2_SHM_CACHE ? 0 : klass == OAUTH2_SHM_PINNED ? 2 : 1;
+}
+
+/* May a record of class writer take the place of the live record s? A
+ * cache entry only takes a cache entry's, so that what can be had again
+ * (a verified token) never pushes out what cannot (a session, a
+ * revocation). */
+static int evictable(const shm_slot_t *s, apr_uint32_t writer)
+{
+    return s->klass == OAUTH2_SHM_CACHE
+           || (s->klass == OAUTH2_SHM_SESSION && writer != OAUTH2_SHM_CACHE);
+}
+
+/* Is the record in slot a a better victim than the one in slot b
+ * (capacity: none yet)? Expired first, then by class, then the one that
+ * expires first. */
+static int victim_better(const oauth2_shm_t *shm, apr_uint32_t a,
+                         apr_uint32_t b, apr_time_t now)
+{
+    const shm_slot_t *x = &shm->slots[a], *y;
+    apr_uint32_t rx, ry;
+
+    if (b >= shm->capacity) {
+        return 1;
+    }
+    y = &shm->slots[b];
+    rx = x->expires <= now ? 0 : class_rank(x->klass) + 1;
+    ry = y->expires <= now ? 0 : class_rank(y->klass) + 1;
+    return rx < ry || (rx == ry && x->expires < y->expires);
+}
+
+/* Where a new key of class klass goes: the first empty or expired slot of
+ * its window, else the record there it may evict (the lowest class, then
+ * the one that expires first), else capacity: no room. */
+static apr_uint32_t choose_locked(const oauth2_shm_t *shm, apr_uint64_t tag,
+                                  apr_time_t now, apr_uint32_t klass)
+{
+    apr_uint32_t bucket = shm_bucket(shm, tag), i, idx, best = shm->capacity;
     const shm_slot_t *s;
 
     for (i = 0; i < SHM_WINDOW; i++) {
@@ -1017,7 +1090,7 @@ static apr_uint32_t choose_locked(const oauth2_shm_t *shm, apr_uint64_t tag,
         if (!(s->flags & SLOT_USED) || s->expires <= now) {
             return idx;
         }
-        if (s->expires < shm->slots[best].expires) {
+        if (evictable(s, klass) && victim_better(shm, idx, best, now)) {
             best = idx;
         }
     }
@@ -1037,12 +1110,12 @@ static int chunks_enough(const oauth2_shm_t *shm, apr_uint32_t idx,
     return need <= avail;
 }
 
-/* Evicts records that hold chunks until slot idx can take need of them:
- * in each of at most SHM_EVICT_ROUNDS windows from the cursor, the one
- * that expires first (sampled, as redis approximates LRU: bounded work,
- * and the records closest to expiry go first). */
-static void evict_for_chunks(oauth2_shm_t *shm, apr_uint32_t idx,
-                             apr_uint32_t need, apr_time_t now)
+/* One sampled pass of evict_for_chunks: in each of at most
+ * SHM_EVICT_ROUNDS windows from the cursor, the best victim that holds
+ * chunks and that a record of class klass may evict, until slot idx can
+ * take need chunks. */
+static void evict_pass(oauth2_shm_t *shm, apr_uint32_t idx, apr_uint32_t need,
+                       apr_time_t now, apr_uint32_t klass)
 {
     apr_uint32_t cur = shm->hdr->cursor % shm->capacity, r, i, j, best;
     const shm_slot_t *s;
@@ -1053,8 +1126,8 @@ static void evict_for_chunks(oauth2_shm_t *shm, apr_uint32_t idx,
             j = shm_probe(shm, cur, i);
             s = &shm->slots[j];
             if (j != idx && (s->flags & SLOT_USED) && s->nchunks > 0
-                && (best == shm->capacity
-                    || s->expires < shm->slots[best].expires)) {
+                && (s->expires <= now || evictable(s, klass))
+                && victim_better(shm, j, best, now)) {
                 best = j;
             }
         }
@@ -1067,6 +1140,21 @@ static void evict_for_chunks(oauth2_shm_t *shm, apr_uint32_t idx,
         cur = shm_probe(shm, cur, SHM_WINDOW);
     }
     shm->hdr->cursor = cur;
+}
+
+/* Evicts records that hold chunks until slot idx can take need of them
+ * for a record of class klass (sampled, as redis approximates LRU:
+ * bounded work): first only expired records and cache entries, then what
+ * klass may evict (expired, then the lowest class, then those closest to
+ * expiry first). */
+static void evict_for_chunks(oauth2_shm_t *shm, apr_uint32_t idx,
+                             apr_uint32_t need, apr_time_t now,
+                             apr_uint32_t klass)
+{
+    evict_pass(shm, idx, need, now, OAUTH2_SHM_CACHE);
+    if (klass != OAUTH2_SHM_CACHE) {
+        evict_pass(shm, idx, need, now, klass);
+    }
 }
 
 /* Copies the record into the slot's inline area and its fresh chain. */
@@ -1116,7 +1204,8 @@ static void slot_drop(oauth2_shm_t *shm, apr_uint32_t idx,
 static apr_status_t slot_write(oauth2_shm_t *shm, apr_uint32_t idx,
                                apr_uint64_t tag, const unsigned char *key,
                                const unsigned char *rec, apr_uint32_t len,
-                               apr_time_t expires, apr_time_t now)
+                               apr_time_t expires, apr_time_t now,
+                               apr_uint32_t klass)
 {
     shm_slot_t *s = &shm->slots[idx];
     apr_uint32_t need = chunks_needed(len), first = 0;
@@ -1137,12 +1226,14 @@ static apr_status_t slot_write(oauth2_shm_t *shm, apr_uint32_t idx,
     memcpy(s->key, key, OAUTH2_SHM_KEY_LEN);
     __atomic_store_n(&s->len, len, __ATOMIC_RELAXED);
     __atomic_store_n(&s->expires, expires, __ATOMIC_RELAXED);
+    s->klass = klass;
     __atomic_store_n(&s->flags, SLOT_USED, __ATOMIC_RELAXED);
     slot_end(s, v);
     /* Published after the record is complete, so a reader that finds the
      * tag finds the record. */
     __atomic_store_n(&shm->tags[idx], tag, __ATOMIC_RELEASE);
     counter_add32(&shm->hdr->live, 1);
+    counter_add32(&shm->hdr->live_class[klass], 1);
     return APR_SUCCESS;
 }
 
@@ -1150,24 +1241,52 @@ static apr_status_t slot_write(oauth2_shm_t *shm, apr_uint32_t idx,
 static apr_status_t store_locked(oauth2_shm_t *shm, apr_uint64_t tag,
                                  const unsigned char *key,
                                  const unsigned char *rec, apr_uint32_t len,
-                                 apr_time_t expires, apr_time_t now)
+                                 apr_time_t expires, apr_time_t now,
+                                 apr_uint32_t klass)
 {
     apr_uint32_t need = chunks_needed(len), idx;
 
     sweep_locked(shm, now, SHM_SWEEP);
     idx = find_locked(shm, tag, key);
     if (idx >= shm->capacity) {
-        idx = choose_locked(shm, tag, now);
+        idx = choose_locked(shm, tag, now, klass);
     }
-    if (!chunks_enough(shm, idx, need)) {
+    if (idx < shm->capacity && !chunks_enough(shm, idx, need)) {
         sweep_locked(shm, now, SHM_SWEEP_MORE);
-        evict_for_chunks(shm, idx, need, now);
-        if (!chunks_enough(shm, idx, need)) {
-            counter_inc64(&shm->hdr->refused);
-            return OAUTH2_EFULL;
-        }
+        evict_for_chunks(shm, idx, need, now, klass);
     }
-    return slot_write(shm, idx, tag, key, rec, len, expires, now);
+    if (idx >= shm->capacity || !chunks_enough(shm, idx, need)) {
+        counter_inc64(&shm->hdr->refused);
+        return OAUTH2_EFULL;
+    }
+    return slot_write(shm, idx, tag, key, rec, len, expires, now, klass);
+}
+
+apr_status_t oauth2_shm_put_class(oauth2_shm_t *shm,
+                                  const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                  const void *rec, apr_size_t len,
+                                  apr_time_t expires, apr_time_t now,
+                                  oauth2_shm_class_e klass)
+{
+    apr_uint64_t tag;
+    apr_status_t rv;
+
+    if (shm == NULL || key == NULL || (rec == NULL && len > 0)
+        || (unsigned)klass >= OAUTH2_SHM_CLASSES) {
+        return APR_EINVAL;
+    }
+    if (len > OAUTH2_MAX_SESSION_RECORD) {
+        return OAUTH2_ETOOBIG;
+    }
+    tag = shm_hash(shm, key);
+    rv = writer_enter(shm, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now,
+                      (apr_uint32_t)klass);
+    writer_leave(shm);
+    return rv;
 }
 
 apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
@@ -1175,54 +1294,8 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             const void *rec, apr_size_t len, apr_time_t expires,
                             apr_time_t now)
 {
-    apr_uint64_t tag;
-    apr_status_t rv;
-
-    if (shm == NULL || key == NULL || (rec == NULL && len > 0)) {
-        return APR_EINVAL;
-    }
-    if (len > OAUTH2_MAX_SESSION_RECORD) {
-        return OAUTH2_ETOOBIG;
-    }
-    tag = shm_hash(shm, key);
-    rv = writer_enter(shm, 0);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now);
-    writer_leave(shm);
-    return rv;
-}
-
-apr_status_t oauth2_shm_put_new(oauth2_shm_t *shm,
-                                const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                                const void *rec, apr_size_t len,
-                                apr_time_t expires, apr_time_t now)
-{
-    apr_uint64_t tag;
-    apr_uint32_t idx;
-    apr_status_t rv;
-
-    if (shm == NULL || key == NULL || (rec == NULL && len > 0)) {
-        return APR_EINVAL;
-    }
-    if (len > OAUTH2_MAX_SESSION_RECORD) {
-        return OAUTH2_ETOOBIG;
-    }
-    tag = shm_hash(shm, key);
-    rv = writer_enter(shm, 0);
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    idx = find_locked(shm, tag, key);
-    if (idx < shm->capacity && shm->slots[idx].expires > now) {
-        rv = OAUTH2_EREPLAY;
-    }
-    else {
-        rv = store_locked(shm, tag, key, rec, (apr_uint32_t)len, expires, now);
-    }
-    writer_leave(shm);
-    return rv;
+    return oauth2_shm_put_class(shm, key, rec, len, expires, now,
+                                OAUTH2_SHM_SESSION);
 }
 
 /*
@@ -1312,6 +1385,154 @@ apr_status_t oauth2_shm_mark(oauth2_shm_t *shm,
 }
 
 /*
+ * Links: writers only, like markers, in a pool of their own (two per
+ * slot). A link names a record's key (an index entry: "the session of
+ * this sid, number n, is the record under that key"), so it is garbage
+ * once that record is gone, and a new link takes the place of garbage
+ * before it evicts a live one: links never push a record out, and a
+ * record's going needs no walk over the links that name it.
+ */
+
+static apr_uint32_t link_bucket(const oauth2_shm_t *shm, apr_uint64_t tag)
+{
+    return (apr_uint32_t)(((tag >> 32) * shm->nlinks) >> 32);
+}
+
+static apr_uint32_t link_probe(const oauth2_shm_t *shm, apr_uint32_t bucket,
+                               apr_uint32_t i)
+{
+    apr_uint32_t idx = bucket + i;
+
+    return idx >= shm->nlinks ? idx - shm->nlinks : idx;
+}
+
+/* The link entry of key in its window, or nlinks. */
+static apr_uint32_t link_find(const oauth2_shm_t *shm, apr_uint64_t tag,
+                              const unsigned char *key)
+{
+    apr_uint32_t bucket = link_bucket(shm, tag), i, idx;
+
+    for (i = 0; i < SHM_WINDOW; i++) {
+        idx = link_probe(shm, bucket, i);
+        if (shm->links[idx].expires != 0
+            && memcmp(shm->links[idx].key, key, OAUTH2_SHM_KEY_LEN) == 0) {
+            return idx;
+        }
+    }
+    return shm->nlinks;
+}
+
+/* Is link idx of no use at now: empty, expired, or naming a record that
+ * is gone? */
+static int link_dead(const oauth2_shm_t *shm, apr_uint32_t idx, apr_time_t now)
+{
+    const shm_link_t *l = &shm->links[idx];
+    apr_uint32_t rec;
+
+    if (l->expires <= now) {
+        return 1;
+    }
+    rec = find_locked(shm, shm_hash(shm, l->value), l->value);
+    return rec >= shm->capacity || shm->slots[rec].expires <= now;
+}
+
+/* Where a new link goes: an empty, expired or dead entry of its window,
+ * else the live link there that expires first (evicted and counted). */
+static apr_uint32_t link_choose(oauth2_shm_t *shm, apr_uint64_t tag,
+                                apr_time_t now)
+{
+    apr_uint32_t bucket = link_bucket(shm, tag), i, idx, best = bucket;
+
+    for (i = 0; i < SHM_WINDOW; i++) {
+        idx = link_probe(shm, bucket, i);
+        if (shm->links[idx].expires <= now) {
+            return idx;
+        }
+    }
+    for (i = 0; i < SHM_WINDOW; i++) {
+        idx = link_probe(shm, bucket, i);
+        if (link_dead(shm, idx, now)) {
+            return idx;
+        }
+        if (shm->links[idx].expires < shm->links[best].expires) {
+            best = idx;
+        }
+    }
+    counter_inc64(&shm->hdr->links_evicted);
+    return best;
+}
+
+static apr_status_t link_locked(oauth2_shm_t *shm, apr_uint64_t tag,
+                                const unsigned char *key,
+                                const unsigned char *value, apr_time_t expires,
+                                apr_time_t now)
+{
+    apr_uint32_t idx = link_find(shm, tag, key);
+    shm_link_t *l;
+
+    if (idx < shm->nlinks && !link_dead(shm, idx, now)) {
+        return OAUTH2_EREPLAY;
+    }
+    if (idx >= shm->nlinks) {
+        idx = link_choose(shm, tag, now);
+    }
+    l = &shm->links[idx];
+    l->expires = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    memcpy(l->key, key, OAUTH2_SHM_KEY_LEN);
+    memcpy(l->value, value, OAUTH2_SHM_KEY_LEN);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    l->expires = expires > now ? expires : now + 1;
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_shm_link(oauth2_shm_t *shm,
+                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                             const unsigned char value[OAUTH2_SHM_KEY_LEN],
+                             apr_time_t expires, apr_time_t now)
+{
+    apr_uint64_t tag;
+    apr_status_t rv;
+
+    if (shm == NULL || key == NULL || value == NULL) {
+        return APR_EINVAL;
+    }
+    tag = shm_hash(shm, key);
+    rv = writer_enter(shm, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = link_locked(shm, tag, key, value, expires, now);
+    writer_leave(shm);
+    return rv;
+}
+
+apr_status_t oauth2_shm_link_get(oauth2_shm_t *shm,
+                                 const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                 apr_time_t now,
+                                 unsigned char value[OAUTH2_SHM_KEY_LEN])
+{
+    apr_uint32_t idx;
+    apr_status_t rv;
+
+    if (shm == NULL || key == NULL || value == NULL) {
+        return APR_EINVAL;
+    }
+    rv = writer_enter(shm, 0);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    idx = link_find(shm, shm_hash(shm, key), key);
+    rv = OAUTH2_ENOTFOUND;
+    if (idx < shm->nlinks && shm->links[idx].expires > now) {
+        memcpy(value, shm->links[idx].value, OAUTH2_SHM_KEY_LEN);
+        rv = APR_SUCCESS;
+    }
+    writer_leave(shm);
+    return rv;
+}
+
+/*
  * Touch, delete, counters.
  */
 
@@ -1359,6 +1580,11 @@ static int delete_locked(oauth2_shm_t *shm, apr_uint64_t tag,
         shm->marks[idx].expires = 0;
         return 1;
     }
+    idx = link_find(shm, tag, key);
+    if (idx < shm->nlinks) {
+        shm->links[idx].expires = 0;
+        return 1;
+    }
     return 0;
 }
 
@@ -1385,6 +1611,7 @@ apr_status_t oauth2_shm_delete(oauth2_shm_t *shm,
 void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats)
 {
     const shm_header_t *hdr;
+    int i;
 
     if (shm == NULL || stats == NULL) {
         return;
@@ -1400,6 +1627,13 @@ void oauth2_shm_stats(const oauth2_shm_t *shm, oauth2_shm_stats_t *stats)
     stats->refused = __atomic_load_n(&hdr->refused, __ATOMIC_RELAXED);
     stats->repairs = __atomic_load_n(&hdr->repairs, __ATOMIC_RELAXED);
     stats->size = shm->size;
+    for (i = 0; i < OAUTH2_SHM_CLASSES; i++) {
+        stats->live_class[i] =
+            __atomic_load_n(&hdr->live_class[i], __ATOMIC_RELAXED);
+    }
+    stats->links = shm->nlinks;
+    stats->links_evicted =
+        __atomic_load_n(&hdr->links_evicted, __ATOMIC_RELAXED);
 }
 
 int oauth2_shm_report(oauth2_shm_t *shm, apr_time_t now,

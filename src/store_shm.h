@@ -16,7 +16,8 @@
  * repairs the table before it writes). One-time markers live in a pool of
  * their own and never take a record's place. A record is expired at now
  * when expires <= now. The layout is described at the top of store_shm.c
- * (1,600.5 bytes of segment per record).
+ * (1,744.5 bytes of segment per record). Links, index entries that name
+ * a record, live in a third pool (oauth2_shm_link).
  */
 #ifndef OAUTH2_STORE_SHM_H
 #define OAUTH2_STORE_SHM_H
@@ -29,6 +30,18 @@
 /* Capacity limits (records); the segment size is computed from these. */
 #define OAUTH2_SHM_MIN_CAPACITY 64
 #define OAUTH2_SHM_MAX_CAPACITY 4000000
+
+/** What a record is, which decides what it may evict when its window is
+ * full (and what may evict it). */
+typedef enum {
+    OAUTH2_SHM_SESSION = 0, /* a session (the default): evicts caches and
+                               sessions */
+    OAUTH2_SHM_CACHE = 1,   /* what can be had again (a verified bearer
+                               token, an API token): evicts only caches */
+    OAUTH2_SHM_PINNED = 2   /* never evicted while it lives (a revocation
+                               of cookie sessions); evicts as a session */
+} oauth2_shm_class_e;
+#define OAUTH2_SHM_CLASSES 3
 
 /** A mapped session table. */
 typedef struct oauth2_shm_t oauth2_shm_t;
@@ -52,6 +65,9 @@ typedef struct {
     apr_uint64_t refused;         /* puts answered OAUTH2_EFULL */
     apr_uint32_t repairs;         /* repairs after a writer died inside */
     apr_uint64_t size;            /* bytes of the segment */
+    apr_uint32_t live_class[OAUTH2_SHM_CLASSES]; /* live by class */
+    apr_uint32_t links;                          /* link entries */
+    apr_uint64_t links_evicted; /* live links dropped for links */
 } oauth2_shm_stats_t;
 
 /** What oauth2_shm_report() has to tell. */
@@ -69,7 +85,8 @@ typedef struct {
  * filling 65% of the slots evict 0.02% of them, at 75% 0.25%, at 90%
  * 2.5%. The overflow chunks (4 per slot) hold a full table of records
  * averaging up to 1,472 bytes; beyond that records holding chunks are
- * evicted to make room. The marker pool has as many entries as slots.
+ * evicted to make room. The marker pool has as many entries as slots,
+ * the link pool twice as many.
  */
 apr_uint64_t oauth2_shm_size(apr_uint32_t capacity);
 
@@ -164,16 +181,44 @@ apr_status_t oauth2_shm_put(oauth2_shm_t *shm,
                             apr_time_t now);
 
 /**
- * Stores the record only if no unexpired record has that key (in the
- * session slots, not the marker pool): an entry that must never replace
- * another, e.g. one of several index entries written by concurrent
- * logins.
- * @return APR_SUCCESS, OAUTH2_EREPLAY (present), or as oauth2_shm_put
+ * oauth2_shm_put for a record of class klass (oauth2_shm_put stores
+ * sessions): a full window or want of chunks evicts only what that class
+ * may evict, else OAUTH2_EFULL.
+ * @return as oauth2_shm_put; APR_EINVAL for an unknown class
  */
-apr_status_t oauth2_shm_put_new(oauth2_shm_t *shm,
-                                const unsigned char key[OAUTH2_SHM_KEY_LEN],
-                                const void *rec, apr_size_t len,
-                                apr_time_t expires, apr_time_t now);
+apr_status_t oauth2_shm_put_class(oauth2_shm_t *shm,
+                                  const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                  const void *rec, apr_size_t len,
+                                  apr_time_t expires, apr_time_t now,
+                                  oauth2_shm_class_e klass);
+
+/**
+ * Sets the link under key to value (the key of a record) until expires,
+ * unless a link is there that is live: unexpired, and its record present
+ * and unexpired. Links have a pool of their own, two entries per slot,
+ * with the same bounded probe window: a new link takes an empty, expired
+ * or dead entry (its record gone), else evicts the live link of its
+ * window that expires first (counted in links_evicted). A link never
+ * takes a record's slot. oauth2_shm_delete() removes links too. Takes the
+ * mutex.
+ * @return APR_SUCCESS, OAUTH2_EREPLAY (a live link has key), APR_EINVAL,
+ *         an APR code from the mutex
+ */
+apr_status_t oauth2_shm_link(oauth2_shm_t *shm,
+                             const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                             const unsigned char value[OAUTH2_SHM_KEY_LEN],
+                             apr_time_t expires, apr_time_t now);
+
+/**
+ * Reads the link under key (its value) when unexpired, whether or not its
+ * record is still there. Takes the mutex (links are read at logout only).
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EINVAL, an APR code from the
+ *         mutex
+ */
+apr_status_t oauth2_shm_link_get(oauth2_shm_t *shm,
+                                 const unsigned char key[OAUTH2_SHM_KEY_LEN],
+                                 apr_time_t now,
+                                 unsigned char value[OAUTH2_SHM_KEY_LEN]);
 
 /**
  * Sets a one-time marker under key until expires, unless an unexpired one
@@ -206,7 +251,8 @@ apr_status_t oauth2_shm_touch(oauth2_shm_t *shm,
                               apr_time_t expires);
 
 /**
- * Removes the record or the marker under key (takes the mutex).
+ * Removes the record, the marker or the link under key (takes the
+ * mutex).
  * @return APR_SUCCESS, OAUTH2_ENOTFOUND, APR_EINVAL, an APR code from
  *         the mutex
  */

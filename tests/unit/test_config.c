@@ -662,6 +662,9 @@ static void test_config_merge_provider_is_a_unit(void **state)
     assert_ptr_equal(m->secrets, base->secrets);
     assert_int_equal(m->session_timeout, 100);
     assert_string_equal(m->cookie_name, "main_cookie");
+    /* An operator who set the client in the main server is told why. */
+    assert_non_null(
+        strstr(oauth2_cfg_finalize(pool, m), "inherits no OAuth2ClientID"));
 }
 
 /* A virtual host without a provider of its own may override the client

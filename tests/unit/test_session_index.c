@@ -107,31 +107,45 @@ static void test_session_index_sid(void **state)
     sf_close(&f);
 }
 
-/* The hint lost (evicted, expired): the walk up from 0 still finds every
- * entry, and new entries never replace old ones. */
-static void test_session_index_without_hint(void **state)
+/* Re-review B: a sub that spells another's entry ("dave#0", entry 0 of
+ * "dave" once) is a user of its own: dave's logout ends dave's session
+ * only, and that one. */
+static void test_session_index_value_with_hash(void **state)
 {
-    unsigned char keys[5][OAUTH2_STORE_KEY_LEN], hint[OAUTH2_STORE_KEY_LEN];
-    oauth2_request_t *r;
+    unsigned char dave[OAUTH2_STORE_KEY_LEN], other[OAUTH2_STORE_KEY_LEN];
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    login(&f, "{\"sub\":\"dave\"}", 1, dave);
+    login(&f, "{\"sub\":\"dave#0\"}", 2, other);
+    assert_int_equal(logout(&f, "sub", "dave"), 1);
+    assert_false(alive(&f, dave));
+    assert_true(alive(&f, other));
+    assert_int_equal(logout(&f, "sub", "dave#0"), 1);
+    assert_false(alive(&f, other));
+    sf_close(&f);
+}
+
+/* Re-review D: the entries of ended sessions are free again, so one
+ * account that logs in and out many times (more than an add tries)
+ * still gets its newest session indexed, and costs no more room. */
+static void test_session_index_ended_sessions_free_entries(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN], last[OAUTH2_STORE_KEY_LEN];
     int i;
     sf_t f;
 
     (void)state;
     sf_open(&f, NULL);
-    r = sf_request(&f, "GET", "/", NULL);
-    assert_int_equal(oauth2_site_marker_key(f.site, r, "idx:sub", "erin", hint),
-                     APR_SUCCESS);
-    for (i = 0; i < 3; i++) {
-        login(&f, "{\"sub\":\"erin\"}", i, keys[i]);
+    for (i = 0; i < OAUTH2_INDEX_PROBES + 20; i++) {
+        login(&f, "{\"sub\":\"mallory\",\"sid\":\"m\"}", i, key);
+        assert_int_equal(oauth2_store_remove(f.store, f.pool, key),
+                         APR_SUCCESS);
     }
-    assert_int_equal(oauth2_store_remove(f.store, f.pool, hint), APR_SUCCESS);
-    for (i = 3; i < 5; i++) {
-        login(&f, "{\"sub\":\"erin\"}", i, keys[i]);
-    }
-    assert_int_equal(logout(&f, "sub", "erin"), 5);
-    for (i = 0; i < 5; i++) {
-        assert_false(alive(&f, keys[i]));
-    }
+    login(&f, "{\"sub\":\"mallory\",\"sid\":\"m\"}", i, last);
+    assert_int_equal(logout(&f, "sub", "mallory"), 1);
+    assert_false(alive(&f, last));
     sf_close(&f);
 }
 
@@ -164,7 +178,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_session_index_every_session_of_a_sub),
         T(test_session_index_sid),
-        T(test_session_index_without_hint),
+        T(test_session_index_value_with_hash),
+        T(test_session_index_ended_sessions_free_entries),
         T(test_session_index_store_failure),
     };
 #undef T

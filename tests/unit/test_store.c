@@ -71,9 +71,10 @@ static void test_store_shm_basic(void **state)
                      APR_SUCCESS);
     assert_int_equal(oauth2_store_add(f.store, f.pool, k2, LATER(10), NOW),
                      OAUTH2_EREPLAY);
-    assert_int_equal(
-        oauth2_store_add_rec(f.store, f.pool, k1, "x", 1, LATER(10), NOW),
-        OAUTH2_EREPLAY);
+    assert_int_equal(oauth2_store_link(f.store, f.pool, k2, k1, LATER(10), NOW),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_store_link(f.store, f.pool, k2, k2, LATER(10), NOW),
+                     OAUTH2_EREPLAY);
     assert_int_equal(oauth2_store_touch(f.store, f.pool, k1, LATER(90), NOW),
                      APR_SUCCESS);
     assert_int_equal(oauth2_store_remove(f.store, f.pool, k1), APR_SUCCESS);
@@ -278,7 +279,7 @@ static apr_status_t always(void *ctx, const oauth2_store_meta_t *meta,
 /* A sealed store never checks a copy: its records must be opened. */
 static void test_store_sealed_never_checks(void **state)
 {
-    static const oauth2_store_extra_t extra = { NULL, always, NULL, NULL };
+    static const oauth2_store_extra_t extra = { .check = always };
     oauth2_store_t *plain, *sealed, *mem;
     oauth2_store_meta_t meta;
     apr_time_t exp;

@@ -32,7 +32,8 @@ typedef struct {
     int refuse;    /* connections refused (every call) */
     int dead;      /* "thinks the server dead": reads and removes say
                       not found, writes fail */
-    int calls, locks, unlocks;
+    int calls, locks, unlocks, add_locks, add_unlocks;
+    int clobber; /* writes another host overwrites at once */
     const char *logged;
 } cache_t;
 
@@ -86,6 +87,10 @@ static oauth2_remote_e c_store(void *ctx, apr_pool_t *p,
     v = apr_palloc(pool, sizeof(unsigned int) + len);
     memcpy(v, &len, sizeof(len));
     memcpy(v + sizeof(len), val, len);
+    if (c->clobber > 0 && len > 0) {
+        c->clobber--;
+        v[sizeof(len) + len - 1] ^= 1;
+    }
     apr_hash_set(c->values, apr_pmemdup(pool, key, OAUTH2_STORE_KEY_LEN),
                  OAUTH2_STORE_KEY_LEN, v);
     return OAUTH2_REMOTE_OK;
@@ -123,8 +128,20 @@ static void c_log(void *ctx, const char *message)
     ((cache_t *)ctx)->logged = apr_pstrdup(pool, message);
 }
 
+static apr_status_t c_add_lock(void *ctx)
+{
+    ((cache_t *)ctx)->add_locks++;
+    return APR_SUCCESS;
+}
+
+static void c_add_unlock(void *ctx)
+{
+    ((cache_t *)ctx)->add_unlocks++;
+}
+
 static const oauth2_remote_ops_t calls = {
-    c_retrieve, c_store, c_remove, c_lock, c_unlock, c_log,
+    c_retrieve, c_store, c_remove,   c_lock,
+    c_unlock,   c_log,   c_add_lock, c_add_unlock,
 };
 
 typedef struct {
@@ -205,13 +222,53 @@ static void test_store_remote_round_trip(void **state)
                      APR_SUCCESS);
     assert_int_equal(oauth2_store_add(fx.store, pool, key, 1000, 0),
                      OAUTH2_EREPLAY);
-    assert_int_equal(oauth2_store_add_rec(fx.store, pool, key, "x", 1, 1000, 0),
+    assert_int_equal(oauth2_store_link(fx.store, pool, key, key, 1000, 0),
                      OAUTH2_EREPLAY);
     assert_int_equal(oauth2_store_remove(fx.store, pool, key), APR_SUCCESS);
     assert_int_equal(oauth2_store_remove(fx.store, pool, key),
                      OAUTH2_ENOTFOUND);
     assert_int_equal(fx.cache.locks, fx.cache.unlocks);
     assert_null(fx.cache.logged);
+}
+
+/* Links (the back-channel index): added once, under the host's add
+ * lock, and refused when another host's write replaced ours between the
+ * read and the read back (re-review C). */
+static void test_store_remote_link(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN], a[OAUTH2_STORE_KEY_LEN],
+        b[OAUTH2_STORE_KEY_LEN], got[OAUTH2_STORE_KEY_LEN];
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 1);
+    key_of(key, 40);
+    key_of(a, 41);
+    key_of(b, 42);
+    assert_int_equal(oauth2_store_link(fx.store, pool, key, a, 1000, 0),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_store_link(fx.store, pool, key, b, 1000, 0),
+                     OAUTH2_EREPLAY);
+    assert_int_equal(oauth2_store_link_get(fx.store, pool, key, 10, got),
+                     APR_SUCCESS);
+    assert_memory_equal(got, a, sizeof(a));
+    assert_int_equal(fx.cache.add_locks, 2);
+    assert_int_equal(fx.cache.add_unlocks, 2);
+    /* Another host's write lands between ours and the read back. */
+    key_of(key, 43);
+    fx.cache.clobber = 1;
+    assert_int_equal(oauth2_store_link(fx.store, pool, key, a, 1000, 0),
+                     OAUTH2_EREPLAY);
+    /* Expired: free again. */
+    key_of(key, 40);
+    assert_int_equal(oauth2_store_link_get(fx.store, pool, key, 1000, got),
+                     OAUTH2_ENOTFOUND);
+    assert_int_equal(oauth2_store_link(fx.store, pool, key, b, 3000, 1000),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_store_link_get(fx.store, pool, key, 1001, got),
+                     APR_SUCCESS);
+    assert_memory_equal(got, b, sizeof(b));
+    assert_int_equal(fx.cache.add_locks, fx.cache.add_unlocks);
 }
 
 /* The cache holds sealed records only: no plaintext in it. */
@@ -312,6 +369,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_remote_round_trip),
+        cmocka_unit_test(test_store_remote_link),
         cmocka_unit_test(test_store_remote_sealed),
         cmocka_unit_test(test_store_remote_retries_once),
         cmocka_unit_test(test_store_remote_dead_client_is_no_answer),

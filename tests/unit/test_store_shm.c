@@ -36,9 +36,10 @@
 #define T_SLOT_HEAD 64u
 #define T_INLINE    (T_SLOT - T_SLOT_HEAD)
 #define T_CHUNK     256u
-/* Per record: tag, slot, 4 chunks and their links, a marker entry; plus
- * one bit per chunk (the repair's bitmap), a region of its own. */
-#define T_PER_RECORD 1600u
+/* Per record: tag, slot, 4 chunks and their next links, a marker entry,
+ * two link entries; plus one bit per chunk (the repair's bitmap), a region
+ * of its own. */
+#define T_PER_RECORD 1744u
 #define T_OWNED(c)   ((((c)*4 + 7) / 8 + 63) / 64 * 64)
 #define T_MAX        OAUTH2_MAX_SESSION_RECORD
 /* The header's free chunk list head (after magic .. seed). */
@@ -237,7 +238,7 @@ static void test_store_shm_size_arithmetic(void **state)
         assert_true(sz <= (apr_uint64_t)caps[i] * 2048);
         prev = sz;
     }
-    /* The documented layout: 256 + 1,600.5 bytes per record when every
+    /* The documented layout: 256 + 1,744.5 bytes per record when every
      * region is already 64-byte aligned (capacity a multiple of 128). */
     assert_true(oauth2_shm_size(64)
                 == T_HEADER + 64ull * T_PER_RECORD + T_OWNED(64));
@@ -439,41 +440,203 @@ static void test_store_shm_mark_refuses_replay(void **state)
     fx_close(&fx);
 }
 
-/* oauth2_shm_put_new: a record written only where none is (the
- * back-channel logout index: concurrent logins never share an entry),
- * kept in the session slots, readable, never a marker. */
-static void test_store_shm_put_new(void **state)
+/* put record n of class klass. */
+static apr_status_t put_class_n(fx_t *fx, apr_uint64_t n, apr_size_t len,
+                                apr_time_t expires, apr_time_t now,
+                                oauth2_shm_class_e klass)
 {
-    unsigned char key[OAUTH2_SHM_KEY_LEN], buf[64];
-    apr_size_t len = 0;
+    unsigned char key[OAUTH2_SHM_KEY_LEN];
+    unsigned char *rec = apr_palloc(fx->pool, len + 1);
+
+    make_key(key, n);
+    fill(rec, len, n);
+    return oauth2_shm_put_class(fx->shm, key, rec, len, expires, now, klass);
+}
+
+/* oauth2_shm_link: an index entry naming a record's key, written only
+ * where no live one is (concurrent logins never share an entry); a link
+ * whose record is gone, or that expired, is free again; links live in a
+ * pool of their own. */
+static void test_store_shm_link(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN], rec[OAUTH2_SHM_KEY_LEN],
+        other[OAUTH2_SHM_KEY_LEN], got[OAUTH2_SHM_KEY_LEN];
     fx_t fx;
 
     (void)state;
     fx_open(&fx, 64);
     make_key(key, 7);
-    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "first", 5, 1000, 0),
-                     APR_SUCCESS);
-    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "second", 6, 1000, 10),
+    make_key(rec, 1);
+    make_key(other, 2);
+    assert_int_equal(put_n(&fx, 1, 10, 5000, 0), APR_SUCCESS);
+    assert_int_equal(put_n(&fx, 2, 10, 5000, 0), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 3000, 0), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_link(fx.shm, key, other, 3000, 10),
                      OAUTH2_EREPLAY);
-    assert_int_equal(
-        oauth2_shm_get(fx.shm, key, 10, buf, sizeof(buf), &len, NULL),
-        APR_SUCCESS);
-    assert_int_equal(len, 5);
-    assert_memory_equal(buf, "first", 5);
-    /* An expired record is no obstacle. */
-    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "third", 5, 3000, 1000),
+    assert_int_equal(oauth2_shm_link_get(fx.shm, key, 10, got), APR_SUCCESS);
+    assert_memory_equal(got, rec, sizeof(rec));
+    /* Not a record, and no slot taken. */
+    assert_int_equal(get_n(&fx, 7, 10, 0, NULL), OAUTH2_ENOTFOUND);
+    assert_int_equal(stats_of(&fx).live, 2);
+    assert_int_equal(stats_of(&fx).links, 128);
+    /* Its record gone, the link is free for another. */
+    assert_int_equal(oauth2_shm_delete(fx.shm, rec), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_link_get(fx.shm, key, 10, got), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_link(fx.shm, key, other, 3000, 10),
                      APR_SUCCESS);
-    assert_int_equal(
-        oauth2_shm_get(fx.shm, key, 1001, buf, sizeof(buf), &len, NULL),
-        APR_SUCCESS);
-    assert_memory_equal(buf, "third", 5);
-    /* A marker of the same key is another thing altogether. */
-    make_key(key, 8);
-    assert_int_equal(oauth2_shm_mark(fx.shm, key, 2000, 0), APR_SUCCESS);
-    assert_int_equal(oauth2_shm_put_new(fx.shm, key, "rec", 3, 2000, 0),
+    assert_int_equal(oauth2_shm_link_get(fx.shm, key, 10, got), APR_SUCCESS);
+    assert_memory_equal(got, other, sizeof(other));
+    /* Expired, likewise (the record expired too: 5000). */
+    assert_int_equal(oauth2_shm_link_get(fx.shm, key, 3000, got),
+                     OAUTH2_ENOTFOUND);
+    assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 4000, 3000),
                      APR_SUCCESS);
-    assert_int_equal(oauth2_shm_put_new(NULL, key, "rec", 3, 2000, 0),
+    assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 6000, 5000),
+                     APR_SUCCESS);
+    /* Deleted like a record. */
+    assert_int_equal(oauth2_shm_delete(fx.shm, key), APR_SUCCESS);
+    assert_int_equal(oauth2_shm_link_get(fx.shm, key, 5000, got),
+                     OAUTH2_ENOTFOUND);
+    assert_int_equal(oauth2_shm_link(NULL, key, rec, 1, 0), APR_EINVAL);
+    assert_int_equal(oauth2_shm_link(fx.shm, key, NULL, 1, 0), APR_EINVAL);
+    assert_int_equal(oauth2_shm_link_get(fx.shm, NULL, 0, got), APR_EINVAL);
+    fx_close(&fx);
+}
+
+/* Re-review D: index entries never push sessions out, however many
+ * logins one account makes; entries of ended sessions make room first. */
+static void test_store_shm_links_never_evict_records(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN], rec[OAUTH2_SHM_KEY_LEN];
+    oauth2_shm_stats_t st;
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 1000, 0), APR_SUCCESS);
+    }
+    /* Links that name sessions ended long ago, outliving every record. */
+    for (n = 0; n < 5000; n++) {
+        make_key(key, 100000 + n);
+        make_key(rec, 200000 + n);
+        assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 9000, 0),
+                         APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_int_equal(st.live, 20);
+    assert_true(st.evictions == 0);
+    /* Dead links made room: no live link was evicted. */
+    assert_true(st.links_evicted == 0);
+    /* Links of live records: a full pool evicts links, never records. */
+    for (n = 0; n < 5000; n++) {
+        make_key(key, 300000 + n);
+        make_key(rec, n % 20);
+        assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 900, 0),
+                         APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_int_equal(st.live, 20);
+    assert_true(st.evictions == 0);
+    assert_true(st.links_evicted > 0);
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(get_n(&fx, n, 500, 100, NULL), APR_SUCCESS);
+    }
+    fx_close(&fx);
+}
+
+/* How many of records first..first+count-1 (len bytes each) are there. */
+static apr_uint64_t alive_n(fx_t *fx, apr_uint64_t first, apr_uint64_t count,
+                            apr_size_t len, apr_time_t now)
+{
+    apr_uint64_t n, alive = 0;
+
+    for (n = first; n < first + count; n++) {
+        alive += get_n(fx, n, now, len, NULL) == APR_SUCCESS;
+    }
+    return alive;
+}
+
+/* Re-review E: cache entries (verified bearer tokens) never evict a
+ * session, neither for a slot nor for chunks; they evict each other, and
+ * sessions evict them first. */
+static void test_store_shm_cache_never_evicts_sessions(void **state)
+{
+    oauth2_shm_stats_t st;
+    apr_uint64_t n, kept;
+    apr_status_t rv;
+    fx_t fx;
+
+    (void)state;
+    /* Slots: a table full of sessions has no room for a cache entry. */
+    fx_open(&fx, 64);
+    for (n = 0; n < 300; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 1000, 0), APR_SUCCESS);
+    }
+    kept = alive_n(&fx, 0, 300, 100, 10);
+    assert_int_equal(stats_of(&fx).live_class[OAUTH2_SHM_SESSION], kept);
+    for (n = 0; n < 500; n++) {
+        rv = put_class_n(&fx, 1000 + n, 100, 9000, 0, OAUTH2_SHM_CACHE);
+        assert_true(rv == OAUTH2_EFULL || rv == APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_true(st.refused > 0);
+    assert_int_equal(alive_n(&fx, 0, 300, 100, 10), kept);
+    assert_int_equal(st.live_class[OAUTH2_SHM_SESSION], kept);
+    assert_int_equal(st.live, kept + st.live_class[OAUTH2_SHM_CACHE]);
+    fx_close(&fx);
+    /* Chunks: large cache entries take chunks from each other only. */
+    fx_open(&fx, 64);
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(put_n(&fx, n, 2000, 1000, 0), APR_SUCCESS);
+    }
+    for (n = 0; n < 500; n++) {
+        rv = put_class_n(&fx, 1000 + n, 4000, 9000, 0, OAUTH2_SHM_CACHE);
+        assert_true(rv == OAUTH2_EFULL || rv == APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_int_equal(alive_n(&fx, 0, 20, 2000, 10), 20);
+    assert_true(st.live_class[OAUTH2_SHM_CACHE] > 0);
+    /* A session evicts cache entries before sessions. */
+    for (n = 0; n < 10; n++) {
+        assert_int_equal(put_n(&fx, 5000 + n, 2000, 1000, 10), APR_SUCCESS);
+    }
+    assert_int_equal(alive_n(&fx, 0, 20, 2000, 10), 20);
+    assert_int_equal(alive_n(&fx, 5000, 10, 2000, 10), 10);
+    assert_int_equal(put_class_n(&fx, 1, 10, 9000, 0, OAUTH2_SHM_CLASSES),
                      APR_EINVAL);
+    fx_close(&fx);
+}
+
+/* Re-review F: a pinned record (a revocation) stays while it lives,
+ * whatever is written after it. */
+static void test_store_shm_pinned_stays(void **state)
+{
+    apr_uint64_t n;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 0; n < 8; n++) {
+        assert_int_equal(put_class_n(&fx, n, 1, 1000, 0, OAUTH2_SHM_PINNED),
+                         APR_SUCCESS);
+    }
+    for (n = 0; n < 3000; n++) {
+        put_class_n(&fx, 100 + n, n % 3 ? 1500 : 50, 9000, 0,
+                    n % 2 ? OAUTH2_SHM_CACHE : OAUTH2_SHM_SESSION);
+    }
+    for (n = 0; n < 8; n++) {
+        assert_int_equal(get_n(&fx, n, 999, 1, NULL), APR_SUCCESS);
+    }
+    assert_int_equal(stats_of(&fx).live_class[OAUTH2_SHM_PINNED], 8);
+    /* Expired, it goes like any record. */
+    for (n = 0; n < 3000; n++) {
+        put_class_n(&fx, 10000 + n, 50, 9000, 1000, OAUTH2_SHM_SESSION);
+    }
+    for (n = 0; n < 8; n++) {
+        assert_int_equal(get_n(&fx, n, 1000, 1, NULL), OAUTH2_ENOTFOUND);
+    }
     fx_close(&fx);
 }
 
@@ -981,7 +1144,8 @@ static void probe_all(fx_t *fx, unsigned char *buf)
 #define C64_CHUNKS (C64_SLOTS + 64 * T_SLOT)
 #define C64_NEXT   (C64_CHUNKS + 256 * T_CHUNK)
 #define C64_MARKS  (C64_NEXT + 256 * 4)
-#define C64_OWNED  (C64_MARKS + 64 * 40)
+#define C64_LINKS  (C64_MARKS + 64 * 40)
+#define C64_OWNED  (C64_LINKS + 128 * 72)
 #define C64_END    (C64_OWNED + T_OWNED(64))
 
 /* Damages a capacity-64 table in one of six ways. */
@@ -1765,7 +1929,10 @@ int main(void)
         cmocka_unit_test(test_store_shm_delete),
         cmocka_unit_test(test_store_shm_mark_refuses_replay),
         cmocka_unit_test(test_store_shm_markers_never_evict_records),
-        cmocka_unit_test(test_store_shm_put_new),
+        cmocka_unit_test(test_store_shm_link),
+        cmocka_unit_test(test_store_shm_links_never_evict_records),
+        cmocka_unit_test(test_store_shm_cache_never_evicts_sessions),
+        cmocka_unit_test(test_store_shm_pinned_stays),
         cmocka_unit_test(test_store_shm_expiry_at_fixed_now),
         cmocka_unit_test(test_store_shm_touch_moves_expiry),
         cmocka_unit_test(test_store_shm_touch_busy_when_locked),
