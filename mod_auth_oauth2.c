@@ -40,6 +40,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     auth_oauth2_srv_conf *c = apr_pcalloc(p, sizeof(*c));
 
     c->cfg = oauth2_cfg_create(p);
+    c->cfg->regex = &auth_oauth2_regex;
     return c;
 }
 
@@ -71,13 +72,18 @@ static const char *directive(cmd_parms *cmd, void *dcfg, const char *a1,
                              const char *a2)
 {
     const oauth2_directive_t *d = cmd->info;
-
-    return oauth2_directive_apply(
-        cmd->pool, d,
-        d->scope == OAUTH2_DIRECTIVE_SERVER
-            ? (void *)auth_oauth2_srv(cmd->server)->cfg
-            : dcfg,
+    oauth2_cfg_t *srv = auth_oauth2_srv(cmd->server)->cfg;
+    const char *err = oauth2_directive_apply(
+        cmd->pool, d, d->scope == OAUTH2_DIRECTIVE_SERVER ? (void *)srv : dcfg,
         a1, a2);
+
+    /* What a section of the configuration (not an .htaccess file, read
+     * while serving) asks of every session of the virtual host. */
+    if (err == NULL && d->scope == OAUTH2_DIRECTIVE_DIR
+        && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
+        oauth2_cfg_note_dir(srv, dcfg);
+    }
+    return err;
 }
 
 static const char *directive1(cmd_parms *cmd, void *dcfg, const char *a1)

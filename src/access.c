@@ -71,6 +71,7 @@ static apr_status_t bearer_store(const oauth2_site_t *site,
     in.claims = claims;
     in.user_claim = site->cfg->remote_user_claim;
     in.groups_claim = site->cfg->groups_claim;
+    in.groups_filter = site->cfg->groups_filter;
     in.now = req->now;
     in.max_age = expires - req->now;
     rv = oauth2_session_build(req->pool, &in, &s, err);

@@ -60,6 +60,16 @@ static void view_complete(oauth2_request_t *v)
                        : apr_psprintf(r->pool, "%s:%u", host, port);
     v->base_url = ap_construct_url(r->pool, "", r);
     v->auth_name = ap_auth_name(r);
+    /* Headers are read before the virtual host is known: under name-based
+     * virtual hosting the default server of the address sets the limit
+     * (the LimitRequestFieldSize documentation). The smaller of both. */
+    v->field_limit = (apr_size_t)r->server->limit_req_fieldsize;
+    if (r->connection->base_server != NULL
+        && (apr_size_t)r->connection->base_server->limit_req_fieldsize
+               < v->field_limit) {
+        v->field_limit =
+            (apr_size_t)r->connection->base_server->limit_req_fieldsize;
+    }
 }
 
 /* The body, at most max bytes (one more is read to tell a longer one). */

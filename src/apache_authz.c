@@ -39,6 +39,8 @@ static int regex_match(const void *re, const char *value)
     return ap_regexec(re, value, 0, NULL, 0) == 0;
 }
 
+const oauth2_regex_ops_t auth_oauth2_regex = { regex_compile, regex_match };
+
 /* Splits a Require line (quotes as in any directive) and parses it. */
 static const char *parse_rule(cmd_parms *cmd, const char *line,
                               const void **parsed, oauth2_rule_kind_e kind,

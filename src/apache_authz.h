@@ -7,6 +7,11 @@
 
 #include "apache.h"
 
+/** httpd's regular expressions (ap_pregcomp, PCRE; searched with
+ * ap_regexec) for the engine: Require oauth2-claim NAME~REGEX and
+ * OAuth2GroupsFilter use the same flavour. */
+extern const oauth2_regex_ops_t auth_oauth2_regex;
+
 /** Registers the three providers with mod_authz_core (register_hooks). */
 void auth_oauth2_register_authz(apr_pool_t *p);
 

@@ -8,17 +8,28 @@
  */
 #include "apache_socache.h"
 
+#include "apr_hash.h"
 #include "apr_strings.h"
 #include "ap_socache.h"
 #include "util_mutex.h"
 
 #include "store_remote.h"
 
+/* The "add" mutex of one store spec: one for the whole server, kept in
+ * the process pool across restarts (third review K: a mutex per virtual
+ * host let two hosts sharing a cache add the same number, and one per
+ * generation would let old and new children do so during a graceful
+ * restart). child_done is set in each child only. */
+typedef struct {
+    apr_global_mutex_t *mutex;
+    int child_done;
+} socache_add_t;
+
 struct auth_oauth2_socache_t {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
-    apr_global_mutex_t *add;   /* around each "add if absent" */
+    socache_add_t *add;        /* around each "add if absent" */
     server_rec *s;
 };
 
@@ -83,12 +94,40 @@ static void sc_unlock(void *ctx)
 
 static apr_status_t sc_add_lock(void *ctx)
 {
-    return apr_global_mutex_lock(((auth_oauth2_socache_t *)ctx)->add);
+    return apr_global_mutex_lock(((auth_oauth2_socache_t *)ctx)->add->mutex);
 }
 
 static void sc_add_unlock(void *ctx)
 {
-    apr_global_mutex_unlock(((auth_oauth2_socache_t *)ctx)->add);
+    apr_global_mutex_unlock(((auth_oauth2_socache_t *)ctx)->add->mutex);
+}
+
+/* The add mutex of spec, made at the first virtual host that names it
+ * (its lock file named by a hash of the spec, which may hold any
+ * character). */
+static apr_status_t add_mutex(server_rec *s, const char *spec,
+                              socache_add_t **out)
+{
+    apr_pool_t *pp = s->process->pool;
+    const char *key = apr_pstrcat(pp, "auth_oauth2_socache_add:", spec, NULL);
+    apr_ssize_t len = (apr_ssize_t)strlen(spec);
+    void *kept = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&kept, key, pp);
+    *out = kept;
+    if (*out != NULL) {
+        return APR_SUCCESS;
+    }
+    *out = apr_pcalloc(pp, sizeof(**out));
+    rv = ap_global_mutex_create(
+        &(*out)->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
+        apr_psprintf(pp, "add%08x", apr_hashfunc_default(spec, &len)), s, pp,
+        0);
+    if (rv == APR_SUCCESS) {
+        apr_pool_userdata_set(*out, key, NULL, pp);
+    }
+    return rv;
 }
 
 static void sc_log(void *ctx, const char *message)
@@ -138,9 +177,7 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
          && ap_global_mutex_create(&c->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
                                    NULL, s, pconf, 0)
                 != APR_SUCCESS)
-        || ap_global_mutex_create(&c->add, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
-                                  "add", s, pconf, 0)
-               != APR_SUCCESS) {
+        || add_mutex(s, spec, &c->add) != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
     *out = c;
@@ -154,8 +191,9 @@ void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p)
         apr_global_mutex_child_init(&c->mutex,
                                     apr_global_mutex_lockfile(c->mutex), p);
     }
-    if (c != NULL) {
-        apr_global_mutex_child_init(&c->add, apr_global_mutex_lockfile(c->add),
-                                    p);
+    if (c != NULL && !c->add->child_done) {
+        apr_global_mutex_child_init(
+            &c->add->mutex, apr_global_mutex_lockfile(c->add->mutex), p);
+        c->add->child_done = 1;
     }
 }

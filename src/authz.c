@@ -362,14 +362,10 @@ static int check_domain(const oauth2_rule_t *rule, const oauth2_session_t *s)
 static int check_term(const oauth2_rule_t *rule, const oauth2_claim_term_t *t,
                       const oauth2_session_t *s)
 {
-    const char *pos = NULL, *path, *value;
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *path, *value;
 
-    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
-           != NULL) {
-        value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos);
-        if (value == NULL) {
-            return 0;
-        }
+    while (oauth2_session_claims_next(s, &it, &path, &value)) {
         if (strcmp(path, t->claim) != 0) {
             continue;
         }

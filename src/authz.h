@@ -5,8 +5,8 @@
  * anything (the session's claims are already flattened, see session.h).
  *
  * Regular expressions are compiled by the caller (the glue uses
- * ap_pregcomp) and matched through a callback, so this file needs no
- * regex library.
+ * ap_pregcomp) and matched through a callback (config.h
+ * oauth2_regex_ops_t), so this file needs no regex library.
  *
  * Two kinds of oauth2-group words name an API resource instead of a
  * group, as oauth2-proxy does: "project:acme/app[=LEVEL]" a GitLab project
@@ -24,6 +24,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
+#include "config.h"
 #include "session.h"
 
 typedef enum {
@@ -31,15 +32,6 @@ typedef enum {
     OAUTH2_RULE_CLAIM,       /* any NAME:VALUE or NAME~REGEX term */
     OAUTH2_RULE_EMAIL_DOMAIN /* the verified email's domain is listed */
 } oauth2_rule_kind_e;
-
-/** Compiles a regular expression for a NAME~REGEX term (from p); returns
- * NULL with *err set when it does not compile. */
-typedef const void *(*oauth2_regex_compile_fn)(apr_pool_t *p,
-                                               const char *pattern,
-                                               const char **err);
-
-/** Does value match the compiled expression? */
-typedef int (*oauth2_regex_match_fn)(const void *re, const char *value);
 
 /** One term of an oauth2-claim rule. */
 typedef struct {

@@ -22,8 +22,10 @@
 #define OAUTH2_MAX_STATE_COOKIES 8
 /* Lifetime of a login state, in seconds. */
 #define OAUTH2_STATE_LIFETIME 300
-/* A compact JWS (ID token, bearer token, logout token). */
-#define OAUTH2_MAX_JWT 16384
+/* A compact JWS (ID token, bearer token, logout token): an ID token of a
+ * user in 400 groups of 60 characters is about 33 KB (Keycloak sends every
+ * group). */
+#define OAUTH2_MAX_JWT (64 * 1024)
 /* A JWS protected header, decoded. */
 #define OAUTH2_MAX_JWS_HEADER 2048
 /* A JWK Set document. */
@@ -43,8 +45,10 @@
 #define OAUTH2_MAX_CLAIM_SEGMENTS 8
 /* A serialized session record (claims, groups, tokens). */
 #define OAUTH2_MAX_SESSION_RECORD (64 * 1024)
-/* Groups kept per session. */
-#define OAUTH2_MAX_GROUPS 1024
+/* Groups kept per session (after OAuth2GroupsFilter), and their names'
+ * bytes: a user with more is refused at login, never cut short. */
+#define OAUTH2_MAX_GROUPS         1024
+#define OAUTH2_MAX_SESSION_GROUPS (48 * 1024)
 /* Length of one value sent to the backend in a header. */
 #define OAUTH2_MAX_HEADER_VALUE 8192
 /* Cookie-store chunks: count and total size. */

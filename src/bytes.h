@@ -19,6 +19,19 @@ static inline void oauth2_u64_write(unsigned char *b, apr_uint64_t v)
     }
 }
 
+/** Writes v into b[0..1], most significant byte first. */
+static inline void oauth2_u16_write(unsigned char *b, apr_uint16_t v)
+{
+    b[0] = (unsigned char)(v >> 8);
+    b[1] = (unsigned char)v;
+}
+
+/** Reads what oauth2_u16_write wrote. */
+static inline apr_uint16_t oauth2_u16_read(const unsigned char *b)
+{
+    return (apr_uint16_t)(((unsigned)b[0] << 8) | b[1]);
+}
+
 /** Writes v into b[0..3], most significant byte first. */
 static inline void oauth2_u32_write(unsigned char *b, apr_uint32_t v)
 {

@@ -129,7 +129,51 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
     c->rule_groups = merge_union(p, base->rule_groups, add->rule_groups);
     c->rule_resources =
         merge_union(p, base->rule_resources, add->rule_resources);
+    MERGE_PTR(regex);
+    MERGE_PTR(groups_filter);
+    /* A section of the main server applies to the virtual hosts too. */
+    c->tokens_wanted = base->tokens_wanted || add->tokens_wanted;
     return c;
+}
+
+const char *oauth2_cfg_set_groups_filter(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                         const char *arg)
+{
+    oauth2_regex_t *f;
+    const char *err = NULL;
+
+    if (*arg == '\0') {
+        return "must be a regular expression (the groups to keep)";
+    }
+    if (cfg->regex == NULL || cfg->regex->compile == NULL
+        || cfg->regex->match == NULL) {
+        return "regular expressions are not available here";
+    }
+    f = apr_pcalloc(p, sizeof(*f));
+    f->pattern = arg;
+    f->match = cfg->regex->match;
+    f->re = cfg->regex->compile(p, arg, &err);
+    if (f->re == NULL) {
+        return err ? err
+                   : apr_psprintf(p, "'%s' is not a regular expression", arg);
+    }
+    cfg->groups_filter = f;
+    return NULL;
+}
+
+void oauth2_cfg_note_dir(oauth2_cfg_t *cfg, const oauth2_dir_cfg_t *dir)
+{
+    if (cfg != NULL && dir != NULL && dir->pass_access_token == 1) {
+        cfg->tokens_wanted = 1;
+    }
+}
+
+int oauth2_cfg_keeps_tokens(const oauth2_cfg_t *cfg)
+{
+    return cfg->tokens_wanted || cfg->preset == OAUTH2_PRESET_GITHUB
+           || cfg->preset == OAUTH2_PRESET_GITLAB
+           || cfg->endpoints[OAUTH2_EP_GITHUB_API] != NULL
+           || cfg->endpoints[OAUTH2_EP_GITLAB_API] != NULL;
 }
 
 /* 1 when the space-separated scope holds word. */

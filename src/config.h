@@ -78,6 +78,30 @@ enum {
     OAUTH2_PASS_ENV = 2
 };
 
+/** Compiles a regular expression (from p); returns NULL with *err set
+ * when it does not compile. */
+typedef const void *(*oauth2_regex_compile_fn)(apr_pool_t *p,
+                                               const char *pattern,
+                                               const char **err);
+
+/** Does value match the compiled expression (anywhere in it)? */
+typedef int (*oauth2_regex_match_fn)(const void *re, const char *value);
+
+/** How regular expressions are compiled and matched: the glue's
+ * ap_pregcomp and ap_regexec (PCRE, as httpd's own directives use), so the
+ * engine holds no regex library. */
+typedef struct {
+    oauth2_regex_compile_fn compile;
+    oauth2_regex_match_fn match;
+} oauth2_regex_ops_t;
+
+/** A compiled expression with its matcher and its text. */
+typedef struct {
+    const char *pattern;
+    const void *re;
+    oauth2_regex_match_fn match;
+} oauth2_regex_t;
+
 /** A Google service account key (google.h). */
 struct oauth2_google_sa_t;
 
@@ -123,6 +147,15 @@ typedef struct {
     /* The page templates by kind: OAuth2Page files, parsed when read;
      * oauth2_cfg_finalize fills the others with the built-in ones. */
     const oauth2_page_tpl_t *pages[OAUTH2_PAGE_COUNT];
+    /* How OAuth2GroupsFilter compiles (the glue sets it when it creates
+     * the configuration; NULL: the directive is refused). */
+    const oauth2_regex_ops_t *regex;
+    /* OAuth2GroupsFilter: only groups it matches are kept, or NULL. */
+    const oauth2_regex_t *groups_filter;
+    /* A section of the configuration (not an .htaccess file) has
+     * OAuth2PassAccessToken On: sessions must keep their tokens
+     * (oauth2_cfg_note_dir). 0 or 1; merged as a union. */
+    int tokens_wanted;
 } oauth2_cfg_t;
 
 /** Directory scope: how a protected place behaves. */
@@ -235,6 +268,27 @@ const char *oauth2_cfg_set_store(apr_pool_t *p, oauth2_cfg_t *cfg,
 /** OAuth2AuthParams "k=v k=v" into a query string fragment (from p). */
 const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
                                          const char **out);
+
+/** OAuth2GroupsFilter REGEX into cfg: compiled now with cfg->regex, so
+ * `apache2 -t` refuses an expression that does not compile. */
+const char *oauth2_cfg_set_groups_filter(apr_pool_t *p, oauth2_cfg_t *cfg,
+                                         const char *arg);
+
+/**
+ * Notes in the virtual host's cfg what a section of the configuration
+ * (read at startup, never an .htaccess file) asks of every session: a
+ * directory config with OAuth2PassAccessToken On makes sessions keep
+ * their tokens (what cookie sessions otherwise leave out).
+ */
+void oauth2_cfg_note_dir(oauth2_cfg_t *cfg, const oauth2_dir_cfg_t *dir);
+
+/**
+ * Must sessions keep the access and refresh tokens? Yes where the
+ * configuration passes the access token (and so refreshes it), and for
+ * providers whose API rules (GitLab projects, GitHub repositories) may be
+ * asked with the user's token on first use.
+ */
+int oauth2_cfg_keeps_tokens(const oauth2_cfg_t *cfg);
 
 /** The preset's name ("github"), for messages. */
 const char *oauth2_cfg_preset_name(oauth2_preset_e preset);

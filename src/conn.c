@@ -2,6 +2,9 @@
  * conn.c: the per-connection memo (see conn.h).
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "conn.h"
 #include "errors.h"
@@ -43,13 +46,36 @@ int oauth2_conn_recall(oauth2_conn_t *c, const void *owner,
            && oauth2_store_check(st, &c->meta, now, expires) == APR_SUCCESS;
 }
 
+/* Grows a buffer of the connection's to at least n bytes (at least min):
+ * a connection keeps one buffer per use, as large as its largest need. */
+static char *grow(apr_pool_t *p, char **buf, apr_size_t *cap, apr_size_t n,
+                  apr_size_t min)
+{
+    if (*cap < n || *buf == NULL) {
+        *cap = n < min ? min : n;
+        *buf = apr_palloc(p, *cap);
+    }
+    return *buf;
+}
+
 /* Grows the copy buffer to at least n bytes. */
 static void reserve(oauth2_conn_t *c, apr_size_t n)
 {
-    if (c->cap < n) {
-        c->cap = n < OAUTH2_CONN_FIRST_READ ? OAUTH2_CONN_FIRST_READ : n;
-        c->buf = apr_palloc(c->pool, c->cap);
+    grow(c->pool, &c->buf, &c->cap, n, OAUTH2_CONN_FIRST_READ);
+}
+
+/* Decodes the record in buf (len bytes) into s, its groups header into the
+ * buffer hdr. */
+static apr_status_t decode(apr_pool_t *p, const char *buf, apr_size_t len,
+                           oauth2_session_t *s, char **hdr, apr_size_t *cap)
+{
+    apr_status_t rv = oauth2_session_decode(buf, len, s);
+
+    if (rv == APR_SUCCESS) {
+        oauth2_session_header(
+            s, grow(p, hdr, cap, oauth2_session_header_size(s), 256));
     }
+    return rv;
 }
 
 /* Copies the record of c->key: its hot part only unless the tokens are
@@ -92,7 +118,7 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     memcpy(c->key, key, sizeof(c->key));
     rv = copy(c, st, scratch, now, need_tokens);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_session_decode(c->buf, c->len, &c->session);
+        rv = decode(c->pool, c->buf, c->len, &c->session, &c->hdr, &c->hdr_cap);
     }
     if (rv != APR_SUCCESS) {
         return rv;
@@ -100,5 +126,100 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     memcpy(c->id, id, sizeof(c->id));
     c->owner = owner;
     c->valid = 1;
+    return APR_SUCCESS;
+}
+
+/* The OR of a[i] ^ b[i] over n bytes: 0 when they are equal. Every byte
+ * is read, whatever differs first (no early exit), 64 bytes a turn where
+ * SSE2 is there (every x86-64): a cookie session's value is a few KB, and
+ * this runs on every request of a kept connection. */
+static apr_uint64_t xor_or(const char *a, const char *b, apr_size_t n)
+{
+    apr_uint64_t d = 0, x, y;
+    apr_size_t j = 0;
+#if defined(__SSE2__)
+    __m128i v = _mm_setzero_si128();
+    apr_uint64_t w[2];
+
+#define XOR16(o)                                                   \
+    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + j + (o))), \
+                  _mm_loadu_si128((const __m128i *)(b + j + (o))))
+    for (; j + 64 <= n; j += 64) {
+        v = _mm_or_si128(v, _mm_or_si128(_mm_or_si128(XOR16(0), XOR16(16)),
+                                         _mm_or_si128(XOR16(32), XOR16(48))));
+    }
+    for (; j + 16 <= n; j += 16) {
+        v = _mm_or_si128(v, XOR16(0));
+    }
+#undef XOR16
+    _mm_storeu_si128((__m128i *)w, v);
+    d = w[0] | w[1];
+#endif
+    for (; j + 8 <= n; j += 8) {
+        memcpy(&x, a + j, 8);
+        memcpy(&y, b + j, 8);
+        d |= x ^ y;
+    }
+    for (; j < n; j++) {
+        d |= (unsigned char)(a[j] ^ b[j]);
+    }
+    return d;
+}
+
+/* Do the n parts, joined, differ from kept (klen bytes)? Every byte is
+ * compared (xor_or): a connection a proxy shares between users learns
+ * nothing of another's cookie from the time this takes. */
+static int parts_differ(const char *kept, apr_size_t klen,
+                        const oauth2_cookie_t *parts, int n)
+{
+    apr_uint64_t d = 0;
+    apr_size_t off = 0;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (parts[i].value_len > klen - off) {
+            return 1;
+        }
+        d |= xor_or(parts[i].value, kept + off, parts[i].value_len);
+        off += parts[i].value_len;
+    }
+    return d != 0 || off != klen;
+}
+
+int oauth2_conn_cookie_recall(oauth2_conn_t *c, const void *owner,
+                              const oauth2_store_t *st,
+                              const oauth2_cookie_t *parts, int n,
+                              apr_time_t now)
+{
+    const oauth2_conn_cookie_t *k = &c->cookie;
+
+    return k->valid && k->owner == owner && n > 0 && k->expires > now
+           && k->session.max_expires > now
+           && !parts_differ(k->value, k->value_len, parts, n)
+           && oauth2_store_check(st, &k->epoch, now, NULL) == APR_SUCCESS;
+}
+
+apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
+                                     const char *value, apr_size_t vlen,
+                                     const char *rec, apr_size_t rlen,
+                                     apr_time_t expires,
+                                     const oauth2_store_meta_t *epoch)
+{
+    oauth2_conn_cookie_t *k = &c->cookie;
+    apr_status_t rv;
+
+    k->valid = 0;
+    memcpy(grow(c->pool, &k->value, &k->value_cap, vlen, 1024), value, vlen);
+    memcpy(grow(c->pool, &k->rec, &k->rec_cap, rlen, 1024), rec, rlen);
+    rv = decode(c->pool, k->rec, rlen, &k->session, &k->hdr, &k->hdr_cap);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    k->value_len = vlen;
+    k->rec_len = rlen;
+    k->expires = expires;
+    k->epoch = *epoch;
+    k->owner = owner;
+    k->valid = 1;
     return APR_SUCCESS;
 }

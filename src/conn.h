@@ -7,9 +7,17 @@
  * whether the record is unchanged (oauth2_store_check: a version and an
  * expiry, lock-free in shm).
  *
+ * Cookie sessions (OAuth2SessionStore cookie) have a memo of their own:
+ * the sealed value the cookies carried (chunks joined) and the session it
+ * opened to. A request that presents exactly those bytes again skips the
+ * base64url decoding, the AES-GCM opening and the revocation lookups; it
+ * only asks the store whether the revocation epoch (a record every
+ * back-channel logout of cookie sessions rewrites, cookie_session.h) is
+ * unchanged, so a revoked session is refused on a kept connection too.
+ *
  * One thread serves a connection at a time, so nothing here is locked.
- * The copy is never written through: a request that changes its session
- * decodes its own.
+ * The copies are never written through: a request that changes its
+ * session decodes its own.
  */
 #ifndef OAUTH2_CONN_H
 #define OAUTH2_CONN_H
@@ -18,6 +26,7 @@
 #include <apr_time.h>
 
 #include "bounds.h"
+#include "cookie.h"
 #include "crypto.h"
 #include "request.h"
 #include "session.h"
@@ -26,6 +35,21 @@
 /* The first copy of a record reads this much: the hot fields of an
  * ordinary session, and nothing per request beyond it. */
 #define OAUTH2_CONN_FIRST_READ 2048
+
+/** The cookie session a connection opened last. */
+typedef struct {
+    const void *owner; /* the site whose session it is */
+    int valid;
+    char *value; /* the sealed value, as the cookies carried it */
+    apr_size_t value_len, value_cap;
+    char *rec; /* the record it opened to */
+    apr_size_t rec_len, rec_cap;
+    char *hdr; /* the session's groups header */
+    apr_size_t hdr_cap;
+    oauth2_session_t session;  /* decoded, points into rec and hdr */
+    apr_time_t expires;        /* its inactivity expiry */
+    oauth2_store_meta_t epoch; /* the revocation epoch it was checked at */
+} oauth2_conn_cookie_t;
 
 /** The per-connection memo. Fields are read by sessions.c and tests. */
 typedef struct oauth2_conn_t {
@@ -41,6 +65,9 @@ typedef struct oauth2_conn_t {
     char *buf;
     apr_size_t cap;
     apr_size_t len; /* bytes copied */
+    char *hdr;      /* the session's groups header */
+    apr_size_t hdr_cap;
+    oauth2_conn_cookie_t cookie;
 } oauth2_conn_t;
 
 /**
@@ -85,5 +112,30 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
                               const oauth2_store_t *st, apr_pool_t *scratch,
                               const unsigned char *key, const char *id,
                               apr_size_t len, apr_time_t now, int need_tokens);
+
+/**
+ * Does the cookie memo hold the session of this sealed value for owner,
+ * unexpired at now, its revocation epoch unchanged in st? The value comes
+ * in n parts (the session cookie, or its chunks in order: pointers into
+ * the Cookie header), compared with the kept bytes in a time that depends
+ * on their length only. Costs no decoding, no decryption, no hash.
+ */
+int oauth2_conn_cookie_recall(oauth2_conn_t *c, const void *owner,
+                              const oauth2_store_t *st,
+                              const oauth2_cookie_t *parts, int n,
+                              apr_time_t now);
+
+/**
+ * Keeps an opened cookie session in the memo: its sealed value (vlen
+ * bytes), its record (copied into the connection's buffers and decoded
+ * there, its groups header built), its expiry and the revocation epoch
+ * it was checked at. A failure leaves the memo empty.
+ * @return APR_SUCCESS, or oauth2_session_decode's error
+ */
+apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
+                                     const char *value, apr_size_t vlen,
+                                     const char *rec, apr_size_t rlen,
+                                     apr_time_t expires,
+                                     const oauth2_store_meta_t *epoch);
 
 #endif /* OAUTH2_CONN_H */

@@ -137,6 +137,31 @@ static apr_size_t common_prefix(const char *a, const char *b)
     return n;
 }
 
+/* count_text outside the values of the nfound pairs (found in header
+ * order): text inside a value of ours goes with it. No mention can run
+ * across a value's edge: a name is a token, and a value starts after a '='
+ * (or a '"') and ends before a ';', a space or a '"', none of them in a
+ * token. A cookie session's value is most of the header: not scanning it
+ * saves the hot path a search through a few KB of base64. */
+static apr_size_t count_outside(const char *h, apr_size_t len, const char *text,
+                                apr_size_t n, const oauth2_cookie_t *found,
+                                apr_size_t nfound)
+{
+    const char *from = h, *end = h + len, *to;
+    apr_size_t count = 0, i;
+
+    for (i = 0; i <= nfound; i++) {
+        to = i < nfound ? found[i].value : end;
+        if (to > from) {
+            count += count_text(from, (apr_size_t)(to - from), text, n);
+        }
+        if (i < nfound) {
+            from = found[i].value + found[i].value_len;
+        }
+    }
+    return count;
+}
+
 apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
 {
     if (header == NULL || text == NULL || *text == '\0') {
@@ -391,12 +416,15 @@ const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
      * some length (the default "oauth2_s"), else two. */
     lcp = common_prefix(base, OAUTH2_STATE_COOKIE_PREFIX);
     if (lcp >= 4) {
-        mentions = count_text(header, len, base, lcp);
+        mentions = count_outside(header, len, base, lcp, found, nfound);
         others = 0;
     }
     else {
-        mentions = count_text(header, len, base, strlen(base));
-        others = oauth2_cookie_mentions(header, OAUTH2_STATE_COOKIE_PREFIX);
+        mentions =
+            count_outside(header, len, base, strlen(base), found, nfound);
+        others = count_outside(header, len, OAUTH2_STATE_COOKIE_PREFIX,
+                               sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1, found,
+                               nfound);
     }
     if (mentions == 0 && others == 0) {
         return NULL;

@@ -213,6 +213,13 @@ static const char *set_claim(apr_pool_t *p, const oauth2_directive_t *d,
     return set_string(p, d, target, a1, a2);
 }
 
+static const char *set_groups_filter(apr_pool_t *p, const oauth2_directive_t *d,
+                                     void *target, const char *a1,
+                                     const char *a2)
+{
+    return oauth2_cfg_set_groups_filter(p, target, a1);
+}
+
 static const char *set_ca_file(apr_pool_t *p, const oauth2_directive_t *d,
                                void *target, const char *a1, const char *a2)
 {
@@ -401,6 +408,9 @@ const oauth2_directive_t oauth2_directives[] = {
         "claim that becomes REMOTE_USER (default sub)"),
     SRV("OAuth2GroupsClaim", TAKE1, set_claim, groups_claim,
         "claim holding the groups (default groups)"),
+    SRVX("OAuth2GroupsFilter", TAKE1, set_groups_filter,
+         "a regular expression: only the groups it matches are kept in "
+         "the session"),
     SRV("OAuth2ClockSkew", TAKE1, set_limited, clock_skew,
         "allowed clock difference in seconds (default 60)"),
     SRV("OAuth2HTTPTimeout", TAKE1, set_limited, http_timeout,

@@ -230,6 +230,16 @@ static void callback_session_failed(const oauth2_site_t *site,
     oauth2_answer_e a = oauth2_answer_session(rv);
     oauth2_store_stats_t st;
 
+    if (a == OAUTH2_ANS_SESSION_COOKIE) {
+        OAUTH2_LOG(req, oauth2_answer(a)->level,
+                   "OA2140: login of %.200s refused: %s; keep sessions on "
+                   "the server (OAuth2SessionStore shm or redis:HOST:PORT), "
+                   "keep fewer groups (OAuth2GroupsFilter REGEX) or raise "
+                   "LimitRequestFieldSize",
+                   user ? user : "", err);
+        answer(req, resp, a, NULL, NULL);
+        return;
+    }
     if (a == OAUTH2_ANS_SESSION_FULL) {
         oauth2_store_stats(site->store, &st);
         OAUTH2_LOG(req, oauth2_answer(a)->level,
@@ -412,26 +422,35 @@ static const char *signed_out_path(const oauth2_site_t *site, apr_pool_t *p)
 /* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
  * provider's end_session_endpoint with the ID token as a hint and the
  * (absolute) target to come back to, which the provider must have
- * registered as a post_logout_redirect_uri. */
+ * registered as a post_logout_redirect_uri. A cookie session too large
+ * for its budget with its ID token left it out: client_id alone then
+ * tells the provider which client's URIs to check (§2). A session that
+ * never had one (OAuth 2.0 only) ends here. */
 static const char *end_session_url(const oauth2_site_t *site,
                                    oauth2_request_t *req,
                                    const oauth2_session_t *s, const char *rd)
 {
     const oauth2_endpoints_t *ep;
-    const char *err, *back;
+    const char *err, *back, *hint = "";
 
-    if (s->len[OAUTH2_SF_ID_TOKEN] == 0
+    if ((s->len[OAUTH2_SF_ID_TOKEN] == 0
+         && !(s->flags & OAUTH2_SESSION_NO_ID_TOKEN))
         || oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
                != APR_SUCCESS
         || ep->end_session == NULL) {
         return NULL;
     }
+    if (s->len[OAUTH2_SF_ID_TOKEN] > 0) {
+        hint = apr_pstrcat(
+            req->pool, "id_token_hint=",
+            oauth2_http_url_encode(req->pool, s->f[OAUTH2_SF_ID_TOKEN]), "&",
+            NULL);
+    }
     back = rd[0] == '/' ? oauth2_request_url(req, rd) : rd;
     return apr_pstrcat(
         req->pool, ep->end_session, strchr(ep->end_session, '?') ? "&" : "?",
-        "id_token_hint=",
-        oauth2_http_url_encode(req->pool, s->f[OAUTH2_SF_ID_TOKEN]),
-        "&client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
+        hint,
+        "client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
         "&post_logout_redirect_uri=", oauth2_http_url_encode(req->pool, back),
         NULL);
 }
@@ -544,14 +563,21 @@ static void endpoint_frontchannel(const oauth2_site_t *site,
     }
     if (why != NULL) {
         OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FRONTCHANNEL)->level,
-                   "OA2221: front-channel logout refused: %s", why);
+                   "OA2223: front-channel logout refused: %s", why);
         answer(req, resp, OAUTH2_ANS_FRONTCHANNEL, NULL, NULL);
         resp->frame_ancestors = issuer_origin(site, req->pool);
         return;
     }
-    n = oauth2_sessions_logout_by(site, req, sid, NULL);
+    if (oauth2_sessions_logout_by(site, req, sid, NULL, &n) != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_ERR,
+                   "OA2225: front-channel logout of sid %.200s not done: the "
+                   "session store failed",
+                   sid);
+        answer(req, resp, OAUTH2_ANS_STORE_DOWN, NULL, NULL);
+        return;
+    }
     OAUTH2_LOG(req, OAUTH2_LOG_INFO,
-               "OA2222: front-channel logout of sid %.200s: %d session(s)", sid,
+               "OA2224: front-channel logout of sid %.200s: %d session(s)", sid,
                n);
     pg = apr_pcalloc(req->pool, sizeof(*pg));
     pg->status = 200;
@@ -572,11 +598,12 @@ static void backchannel_error(oauth2_request_t *req, oauth2_response_t *resp,
     answer(req, resp, OAUTH2_ANS_BACKCHANNEL, NULL, NULL);
 }
 
-/* Marks the logout token's jti used (§2.6: a replay is refused). */
+/* Marks the logout token's jti used (§2.6: a replay is refused); key
+ * the marker's. */
 static apr_status_t backchannel_once(const oauth2_site_t *site,
-                                     oauth2_request_t *req, const char *jti)
+                                     oauth2_request_t *req, const char *jti,
+                                     unsigned char *key)
 {
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_status_t rv =
         oauth2_site_key(site, req, apr_pstrcat(req->pool, "jti:", jti, NULL),
                         strlen(jti) + 4, key);
@@ -588,16 +615,51 @@ static apr_status_t backchannel_once(const oauth2_site_t *site,
     return rv;
 }
 
+/* Ends the sessions of the logout token's sid or sub and says so; 0 when
+ * that failed (then the caller answers 503). */
+static int backchannel_end(const oauth2_site_t *site, oauth2_request_t *req,
+                           const char *sid, const char *sub)
+{
+    /* Cookie sessions are revoked by sub where there is one. */
+    int by_sub = sid == NULL || (site->cookie_sessions && sub != NULL), n;
+    const char *kind = by_sub ? "sub" : "sid", *value = by_sub ? sub : sid;
+    apr_status_t rv = oauth2_sessions_logout_by(site, req, sid, sub, &n);
+
+    if (rv != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_ERR,
+                   "OA2221: back-channel logout of %s %.200s not done: %s "
+                   "(%s); answered 503 for the provider to try again",
+                   kind, value,
+                   rv == OAUTH2_EFULL ? "no room for the revocation in the "
+                                        "session table"
+                                      : "the session store failed",
+                   oauth2_strerror(rv));
+        return 0;
+    }
+    if (site->cookie_sessions) {
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+                   "OA2216: back-channel logout of %s %.200s: its cookie "
+                   "sessions%s are revoked",
+                   kind, value, by_sub ? " created until now" : "");
+    }
+    else {
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+                   "OA2216: back-channel logout of %s %.200s: %d session(s)",
+                   kind, value, n);
+    }
+    return 1;
+}
+
 /* backchannel-logout: the provider POSTs a logout token (OpenID Connect
  * Back-Channel Logout 1.0 §2.5-2.8). */
 static void endpoint_backchannel(const oauth2_site_t *site,
                                  oauth2_request_t *req, oauth2_response_t *resp)
 {
     const char *token = NULL, *err = NULL, *sid, *sub;
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
     oauth2_claims_t *claims;
     oauth2_client_t cl;
     apr_status_t rv;
-    int n;
 
     if (oauth2_request_form_value(req, "logout_token", OAUTH2_MAX_JWT + 1024,
                                   OAUTH2_MAX_JWT, &token)
@@ -612,7 +674,8 @@ static void endpoint_backchannel(const oauth2_site_t *site,
         backchannel_error(req, resp, err ? err : oauth2_strerror(rv));
         return;
     }
-    rv = backchannel_once(site, req, oauth2_claims_get_string(claims, "jti"));
+    rv = backchannel_once(site, req, oauth2_claims_get_string(claims, "jti"),
+                          key);
     if (rv != APR_SUCCESS) {
         backchannel_error(req, resp,
                           rv == OAUTH2_EREPLAY ? "replayed logout token (jti)"
@@ -621,10 +684,13 @@ static void endpoint_backchannel(const oauth2_site_t *site,
     }
     sid = oauth2_claims_get_string(claims, "sid");
     sub = oauth2_claims_get_string(claims, "sub");
-    n = oauth2_sessions_logout_by(site, req, sid, sub);
-    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
-               "OA2216: back-channel logout of %s %.200s: %d session(s)",
-               sid ? "sid" : "sub", sid ? sid : sub, n);
+    if (!backchannel_end(site, req, sid, sub)) {
+        /* The jti is free again, so the provider's retry is done, not
+         * refused as a replay (finding H of the third review). */
+        oauth2_store_remove(site->store, req->pool, key);
+        answer(req, resp, OAUTH2_ANS_LOGOUT_RETRY, NULL, NULL);
+        return;
+    }
     oauth2_response_body(resp, 200, NULL, NULL);
 }
 
@@ -784,26 +850,28 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_store_t *store)
     if (store == NULL || oauth2_store_stats(store, &st) != APR_SUCCESS) {
         return "";
     }
-    return apr_psprintf(p,
-                        "# TYPE oauth2_sessions_capacity gauge\n"
-                        "oauth2_sessions_capacity %u\n"
-                        "# TYPE oauth2_sessions_live gauge\n"
-                        "oauth2_sessions_live %u\n"
-                        "# TYPE oauth2_shm_chunks_free gauge\n"
-                        "oauth2_shm_chunks_free %u\n"
-                        "# TYPE oauth2_shm_bytes gauge\n"
-                        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_evicted_total counter\n"
-                        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_sessions_refused_total counter\n"
-                        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_markers_evicted_total counter\n"
-                        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
-                        "# TYPE oauth2_shm_repairs_total counter\n"
-                        "oauth2_shm_repairs_total %u\n",
-                        st.capacity, st.live, st.chunks_free, st.size,
-                        st.evictions, st.refused, st.markers_evicted,
-                        st.repairs);
+    return apr_psprintf(
+        p,
+        "# TYPE oauth2_sessions_capacity gauge\n"
+        "oauth2_sessions_capacity %u\n"
+        "# TYPE oauth2_sessions_live gauge\n"
+        "oauth2_sessions_live %u\n"
+        "# TYPE oauth2_shm_chunks_free gauge\n"
+        "oauth2_shm_chunks_free %u\n"
+        "# TYPE oauth2_shm_bytes gauge\n"
+        "oauth2_shm_bytes %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_evicted_total counter\n"
+        "oauth2_sessions_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_sessions_refused_total counter\n"
+        "oauth2_sessions_refused_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_markers_evicted_total counter\n"
+        "oauth2_markers_evicted_total %" APR_UINT64_T_FMT "\n"
+        "# TYPE oauth2_shm_repairs_total counter\n"
+        "oauth2_shm_repairs_total %u\n"
+        "# TYPE oauth2_index_links_evicted_total counter\n"
+        "oauth2_index_links_evicted_total %" APR_UINT64_T_FMT "\n",
+        st.capacity, st.live, st.chunks_free, st.size, st.evictions, st.refused,
+        st.markers_evicted, st.repairs, st.links_evicted);
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,

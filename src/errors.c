@@ -124,9 +124,26 @@ static const oauth2_answer_t answers[OAUTH2_ANS_COUNT] = {
                                    "Login failed", NULL },
     [OAUTH2_ANS_SESSION_FAILED] = { S500, ERR, PAGE, P_LOGIN, "session-failed",
                                     "Login failed", NULL },
+    /* Retrying cannot help, nor can the user: the page says what the
+     * site's administrator can do. */
+    [OAUTH2_ANS_SESSION_COOKIE] = { S500, ERR, PAGE, P_LOGIN,
+                                    "session-cookie-too-large", "Login failed",
+                                    "This account belongs to more groups "
+                                    "than this site can keep in its session "
+                                    "cookies, so the login cannot be "
+                                    "completed. The site's administrator can "
+                                    "keep sessions on the server "
+                                    "(OAuth2SessionStore shm or redis) or "
+                                    "keep only the groups the site uses "
+                                    "(OAuth2GroupsFilter)." },
     [OAUTH2_ANS_BACKCHANNEL] = { S400, WARNING, JSON, P_ERROR,
                                  "logout-token-invalid", NULL,
                                  "{\"error\":\"invalid_request\"}\n" },
+    /* The provider tries again later (§2.8: a non-200 answer). */
+    [OAUTH2_ANS_LOGOUT_RETRY] = { S503, ERR, JSON, P_ERROR, "logout-retry",
+                                  NULL,
+                                  "{\"error\":\"temporarily_"
+                                  "unavailable\"}\n" },
     [OAUTH2_ANS_NOT_LOGGED_IN] = { S401, DEBUG, JSON, P_ERROR, "not-logged-in",
                                    NULL, "{\"error\":\"not logged in\"}\n" },
     [OAUTH2_ANS_METHOD] = { S405, DEBUG, BARE, P_ERROR, "method", NULL, NULL },
@@ -188,6 +205,8 @@ oauth2_answer_e oauth2_answer_session(apr_status_t rv)
         return OAUTH2_ANS_SESSION_FULL;
     case OAUTH2_ESTORE:
         return OAUTH2_ANS_SESSION_STORE;
+    case OAUTH2_EBUDGET:
+        return OAUTH2_ANS_SESSION_COOKIE;
     default:
         return OAUTH2_ANS_SESSION_FAILED;
     }
@@ -236,6 +255,8 @@ const char *oauth2_strerror(apr_status_t rv)
         return "OAUTH2_EFULL";
     case OAUTH2_EBUSY:
         return "OAUTH2_EBUSY";
+    case OAUTH2_EBUDGET:
+        return "OAUTH2_EBUDGET";
     default:
         return "other apr_status_t";
     }

@@ -54,7 +54,10 @@ enum {
     /* A bounded resource is full (store, chunk pool). */
     OAUTH2_EFULL,
     /* Another process or thread holds the work (refresh in progress). */
-    OAUTH2_EBUSY
+    OAUTH2_EBUSY,
+    /* More than the share of a server limit it may take: a cookie session
+     * beyond its part of LimitRequestFieldSize. */
+    OAUTH2_EBUDGET
 };
 
 /* Log levels: syslog's numbers, which Apache's APLOG_* use as well. */
@@ -110,14 +113,16 @@ typedef enum {
     OAUTH2_ANS_SESSION_REFUSED, /* OA2208, the user's claims */
     OAUTH2_ANS_SESSION_STORE,   /* OA2208, the store */
     OAUTH2_ANS_SESSION_FAILED,  /* OA2208, anything else */
+    OAUTH2_ANS_SESSION_COOKIE,  /* OA2140: too large for cookies */
     OAUTH2_ANS_BACKCHANNEL,     /* OA2215 */
+    OAUTH2_ANS_LOGOUT_RETRY,    /* OA2221: not done; the provider retries */
     OAUTH2_ANS_NOT_LOGGED_IN,   /* userinfo without a session */
     OAUTH2_ANS_METHOD,          /* an endpoint asked with another method */
     OAUTH2_ANS_FORBIDDEN,       /* OA2301: a logged-in user refused */
     OAUTH2_ANS_API_FAILED,      /* OA2304: a rule's API did not answer */
     OAUTH2_ANS_SESSION_EXPIRED, /* a session cookie that names no session
                                    any more, not sent to log in (401) */
-    OAUTH2_ANS_FRONTCHANNEL,    /* OA2221: a bad front-channel logout */
+    OAUTH2_ANS_FRONTCHANNEL,    /* OA2223: a bad front-channel logout */
     OAUTH2_ANS_COUNT
 } oauth2_answer_e;
 
@@ -148,7 +153,8 @@ oauth2_answer_e oauth2_answer_redeem(apr_status_t rv);
 
 /**
  * The answer to a session that could not be created: the user's claims
- * (403), no room in the table (503), the store (503), anything else (500).
+ * (403), no room in the table (503), the store (503), too large for
+ * cookie sessions (500, naming the remedies), anything else (500).
  */
 oauth2_answer_e oauth2_answer_session(apr_status_t rv);
 

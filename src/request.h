@@ -26,7 +26,8 @@ struct oauth2_conn_t;
 
 /** What the server gives the engine besides plain values. */
 typedef struct {
-    /** Fills https, host, host_port, base_url and auth_name. */
+    /** Fills https, host, host_port, base_url, auth_name and
+     * field_limit. */
     void (*complete)(oauth2_request_t *req);
     /** Reads the request body, at most max bytes, into *body (from
      * req->pool, NUL-terminated). @return APR_SUCCESS, OAUTH2_ETOOBIG
@@ -66,6 +67,9 @@ struct oauth2_request_t {
     const char *host_port; /* host[:port] as the client addressed it */
     const char *base_url;  /* scheme://host[:port], for absolute URLs */
     const char *auth_name; /* AuthName of the place, or NULL */
+    /* LimitRequestFieldSize: the longest request header line the server
+     * reads (the Cookie header with every cookie in it); 0 unknown. */
+    apr_size_t field_limit;
 };
 
 /** Fills the on-demand fields (once; a view without a complete() keeps

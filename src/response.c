@@ -219,14 +219,13 @@ apr_table_t *oauth2_response_claims(apr_pool_t *p, const oauth2_session_t *s,
 {
     apr_table_t *out = apr_table_make(p, (int)s->nclaims + 1);
     apr_array_header_t *vals = apr_array_make(p, 4, sizeof(const char *));
-    const char *pos = NULL, *path, *value, *cur = NULL;
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *path, *value, *cur = NULL;
     int groups = 0;
 
     /* The elements of an array come one after the other under its path
-     * (session.h). */
-    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos)) != NULL
-           && (value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
-                  != NULL) {
+     * (session.h); a path that comes again is joined to its values. */
+    while (oauth2_session_claims_next(s, &it, &path, &value)) {
         if (cur == NULL || strcmp(path, cur) != 0) {
             if (cur != NULL) {
                 claims_flush(p, out, cur, vals, env);

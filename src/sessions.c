@@ -95,7 +95,7 @@ apr_status_t oauth2_sessions_read(const oauth2_site_t *site,
     if (rv != APR_SUCCESS) {
         return rv == OAUTH2_ENOTFOUND ? rv : OAUTH2_ESTORE;
     }
-    rv = oauth2_session_decode(rec, len, own_session(req, a));
+    rv = oauth2_session_decode_p(req->pool, rec, len, own_session(req, a));
     if (rv != APR_SUCCESS) {
         return read_status(rv);
     }
@@ -228,16 +228,26 @@ static apr_status_t store_find(const oauth2_site_t *site, oauth2_request_t *req,
     return rv;
 }
 
+/* The request's cookie session: the first session cookie (its copies
+ * and positions noted in found, for taking them out of the backend's
+ * header), opened (through the connection's memo), its expiry slid when
+ * due. */
 static apr_status_t cookie_find(const oauth2_site_t *site,
                                 oauth2_request_t *req, const char *header,
-                                oauth2_authn_t *a, oauth2_response_t *resp)
+                                oauth2_authn_t *a,
+                                oauth2_sessions_found_t *found,
+                                oauth2_response_t *resp)
 {
     const char *err = NULL;
     apr_time_t want;
     apr_status_t rv;
 
-    rv = oauth2_cookie_session_open(site, req, header, own_session(req, a),
-                                    &a->record, &a->record_len, &a->expires);
+    found->header = header;
+    found->n = oauth2_cookie_find(header, site->cfg->cookie_name, found->at,
+                                  OAUTH2_SESSIONS_MAX_FOUND);
+    rv = oauth2_cookie_session_open(
+        site, req, header, found->n > 0 ? &found->at[0] : NULL, &a->session,
+        &a->record, &a->record_len, &a->expires);
     if (rv == OAUTH2_EREFUSED) {
         log_no_session(req, a);
     }
@@ -267,9 +277,10 @@ apr_status_t oauth2_sessions_find(const oauth2_site_t *site,
     if (header == NULL || site->store == NULL) {
         return OAUTH2_ENOTFOUND;
     }
-    rv = site->cookie_sessions ? cookie_find(site, req, header, a, resp)
-                               : store_find(site, req, header, need_tokens, a,
-                                            found ? found : &mine);
+    rv = site->cookie_sessions
+             ? cookie_find(site, req, header, a, found ? found : &mine, resp)
+             : store_find(site, req, header, need_tokens, a,
+                          found ? found : &mine);
     if (rv == APR_SUCCESS) {
         a->authenticated = 1;
     }
@@ -288,7 +299,42 @@ static int logout_by_supported(const oauth2_site_t *site, oauth2_request_t *req)
            && (ep->backchannel_logout || ep->frontchannel_logout);
 }
 
-/* Builds the session of a login and its record. */
+/* Does the provider end its sessions at RP-initiated logout? Only then is
+ * the ID token read again (the logout's id_token_hint), and kept. */
+static int rp_logout(const oauth2_site_t *site, oauth2_request_t *req)
+{
+    const oauth2_endpoints_t *ep;
+    const char *err;
+
+    return oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
+               == APR_SUCCESS
+           && ep->end_session != NULL;
+}
+
+/* Builds the session of in again without its ID token, after a first
+ * build found the record too large (OAUTH2_MAX_SESSION_RECORD): an ID
+ * token repeats the claims, so it is the first thing to go. */
+static apr_status_t build_without_id_token(oauth2_request_t *req,
+                                           oauth2_session_input_t *in,
+                                           oauth2_session_t **s,
+                                           const char **err)
+{
+    const char *first = *err;
+
+    in->id_token = NULL;
+    if (oauth2_session_build(req->pool, in, s, err) != APR_SUCCESS) {
+        return OAUTH2_ETOOBIG;
+    }
+    (*s)->flags |= OAUTH2_SESSION_NO_ID_TOKEN;
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+               "OA2141: the session of %.200s leaves its ID token out (%s): "
+               "a logout at the provider names the client instead",
+               (*s)->f[OAUTH2_SF_USER], first ? first : "too large");
+    return APR_SUCCESS;
+}
+
+/* Builds the session of a login and its record: what the configuration
+ * needs, each value once (session.h). */
 static apr_status_t session_build(const oauth2_site_t *site,
                                   oauth2_request_t *req,
                                   const oauth2_login_result_t *res,
@@ -304,18 +350,74 @@ static apr_status_t session_build(const oauth2_site_t *site,
     in.groups_claim = site->cfg->groups_claim;
     in.access_token = res->access_token;
     in.refresh_token = res->refresh_token;
-    in.id_token = res->id_token;
+    in.id_token = rp_logout(site, req) ? res->id_token : NULL;
     in.access_expires = res->access_expires;
     in.now = req->now;
     in.max_age = apr_time_from_sec(site->cfg->session_max_age);
     in.api_groups = res->api_groups;
     in.resources = res->resources;
+    in.groups_filter = site->cfg->groups_filter;
+    /* A cookie carries every byte on every request: tokens only where
+     * something reads them (server-side stores keep them for .htaccess
+     * files that may ask later). */
+    in.no_tokens = site->cookie_sessions && !oauth2_cfg_keeps_tokens(site->cfg);
     rv = oauth2_session_build(req->pool, &in, s, err);
+    if (rv == OAUTH2_ETOOBIG && in.id_token != NULL) {
+        rv = build_without_id_token(req, &in, s, err);
+    }
     if (rv == APR_SUCCESS) {
         rv = oauth2_session_encode(req->pool, *s, rec, len);
         *err = "the session is too large";
     }
     return rv;
+}
+
+/* A copy of s without its ID token. */
+static oauth2_session_t *without_id_token(apr_pool_t *p,
+                                          const oauth2_session_t *s)
+{
+    oauth2_session_t *n = apr_pmemdup(p, s, sizeof(*s));
+
+    n->f[OAUTH2_SF_ID_TOKEN] = "";
+    n->len[OAUTH2_SF_ID_TOKEN] = 0;
+    n->flags |= OAUTH2_SESSION_NO_ID_TOKEN;
+    return n;
+}
+
+/* Writes s into the cookies (*rec, *len its record). The ID token (an
+ * ID token repeats the claims, signed and encoded: often more than the
+ * rest of the session) is kept only while the session fits in one cookie
+ * with it: every request carries every byte. Without it a logout at the
+ * provider names the client instead (RP-Initiated Logout 1.0 §2,
+ * client_id). Past the budget without one, the session is refused
+ * (EBUDGET). */
+static apr_status_t cookie_save(const oauth2_site_t *site,
+                                oauth2_request_t *req, oauth2_response_t *resp,
+                                const oauth2_session_t **s, apr_time_t expires,
+                                char **rec, apr_size_t *len, const char **err)
+{
+    apr_status_t rv = oauth2_session_encode(req->pool, *s, rec, len);
+
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_cookie_session_write_n(
+            site, req, resp, *rec, *len, expires,
+            (*s)->len[OAUTH2_SF_ID_TOKEN] > 0 ? 1 : OAUTH2_MAX_COOKIE_CHUNKS,
+            err);
+    }
+    if (rv != OAUTH2_EBUDGET || (*s)->len[OAUTH2_SF_ID_TOKEN] == 0) {
+        return rv == OAUTH2_ETOOBIG ? OAUTH2_EBUDGET : rv;
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+               "OA2141: the cookie session of %.200s leaves its ID token out "
+               "(%s): a logout at the provider names the client instead",
+               (*s)->f[OAUTH2_SF_USER], *err);
+    *s = without_id_token(req->pool, *s);
+    rv = oauth2_session_encode(req->pool, *s, rec, len);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_cookie_session_write(site, req, resp, *rec, *len, expires,
+                                         err);
+    }
+    return rv == OAUTH2_ETOOBIG ? OAUTH2_EBUDGET : rv;
 }
 
 /* Stores a new session under a new id: one the browser presented is
@@ -343,8 +445,16 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
                                   len)
                    : "the session store failed";
     }
+    /* A session a back-channel logout could not find is not handed out
+     * (finding I of the third review). */
     if (rv == APR_SUCCESS && logout_by_supported(site, req)) {
-        oauth2_session_index_add(site, req, s, key);
+        rv = oauth2_session_index_add(site, req, s, key);
+        if (rv != APR_SUCCESS) {
+            oauth2_store_remove(site->store, req->pool, key);
+            *err =
+                "the session cannot be indexed for back-channel or front-channel logout";
+            rv = rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
+        }
     }
     oauth2_sessions_report(site, req);
     if (rv != APR_SUCCESS) {
@@ -373,8 +483,9 @@ apr_status_t oauth2_sessions_create(const oauth2_site_t *site,
     expires = expires < s->max_expires ? expires : s->max_expires;
     *user = s->f[OAUTH2_SF_USER];
     if (site->cookie_sessions) {
-        return oauth2_cookie_session_write(site, req, resp, rec, len, expires,
-                                           err);
+        const oauth2_session_t *cs = s;
+
+        return cookie_save(site, req, resp, &cs, expires, &rec, &len, err);
     }
     return store_new(site, req, s, rec, len, expires, resp, err);
 }
@@ -408,27 +519,30 @@ void oauth2_sessions_remove(const oauth2_site_t *site, oauth2_request_t *req,
                             const oauth2_authn_t *a, oauth2_response_t *resp)
 {
     if (!site->cookie_sessions && site->store != NULL) {
+        if (logout_by_supported(site, req)) {
+            oauth2_session_index_forget(site, req, a->key);
+        }
         oauth2_store_remove(site->store, req->pool, a->key);
     }
     oauth2_site_cookie(site, req, resp, site->cfg->cookie_name, "", 0, "/");
     oauth2_cookie_session_clear(site, req, resp, 1);
 }
 
-int oauth2_sessions_logout_by(const oauth2_site_t *site, oauth2_request_t *req,
-                              const char *sid, const char *sub)
+apr_status_t oauth2_sessions_logout_by(const oauth2_site_t *site,
+                                       oauth2_request_t *req, const char *sid,
+                                       const char *sub, int *ended)
 {
-    const char *value = sid ? sid : sub;
-
-    if (value == NULL) {
-        return 0;
+    *ended = 0;
+    if (sid == NULL && sub == NULL) {
+        return APR_SUCCESS;
     }
     if (site->cookie_sessions) {
         /* Nothing server-side to delete: remember the revocation until
          * every session it covers has expired anyway. */
-        oauth2_cookie_session_revoke(site, req, sid, sub);
-        return 1;
+        return oauth2_cookie_session_revoke(site, req, sid, sub);
     }
-    return oauth2_session_index_logout(site, req, sid ? "sid" : "sub", value);
+    return oauth2_session_index_logout(site, req, sid ? "sid" : "sub",
+                                       sid ? sid : sub, ended);
 }
 
 apr_status_t oauth2_sessions_save(const oauth2_site_t *site,
@@ -438,20 +552,23 @@ apr_status_t oauth2_sessions_save(const oauth2_site_t *site,
 {
     char *rec;
     apr_size_t len;
-    apr_status_t rv = oauth2_session_encode(req->pool, s, &rec, &len);
+    apr_status_t rv;
 
-    *err = "the session is too large";
-    if (rv == APR_SUCCESS) {
-        *err = "the session store failed";
-        rv = site->cookie_sessions
-                 ? oauth2_cookie_session_write(site, req, resp, rec, len,
-                                               a->expires, err)
-                 : oauth2_store_put(site->store, req->pool, a->key, rec, len,
-                                    a->expires, req->now);
-        oauth2_sessions_report(site, req);
+    if (site->cookie_sessions) {
+        rv = cookie_save(site, req, resp, &s, a->expires, &rec, &len, err);
+    }
+    else {
+        rv = oauth2_session_encode(req->pool, s, &rec, &len);
+        *err = "the session is too large";
+        if (rv == APR_SUCCESS) {
+            *err = "the session store failed";
+            rv = oauth2_store_put(site->store, req->pool, a->key, rec, len,
+                                  a->expires, req->now);
+            oauth2_sessions_report(site, req);
+        }
     }
     if (rv == APR_SUCCESS) {
-        rv = oauth2_session_decode(rec, len, own_session(req, a));
+        rv = oauth2_session_decode_p(req->pool, rec, len, own_session(req, a));
         a->record = rec;
         a->record_len = len;
     }
@@ -489,8 +606,11 @@ static apr_status_t refresh_save(const oauth2_site_t *site,
                                s->f[OAUTH2_SF_ACCESS_TOKEN], NULL, req->now,
                                &api, err);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_session_with_api(req->pool, s, api.groups, api.resources, 0,
-                                     &s, err);
+        rv = oauth2_session_with_api(
+            req->pool, s,
+            oauth2_session_filter_groups(req->pool, site->cfg->groups_filter,
+                                         api.groups),
+            api.resources, 0, &s, err);
     }
     return rv == APR_SUCCESS ? oauth2_sessions_save(site, req, a, s, resp, err)
                              : rv;
@@ -514,7 +634,7 @@ static apr_status_t refresh_wait(const oauth2_site_t *site,
                              req->now + (apr_time_now() - start), &rec, &len,
                              &meta)
                 != APR_SUCCESS
-            || oauth2_session_decode(rec, len, s) != APR_SUCCESS) {
+            || oauth2_session_decode_p(req->pool, rec, len, s) != APR_SUCCESS) {
             return OAUTH2_ENOTFOUND; /* the refresh failed: session ended */
         }
         if (s->access_expires != before) {

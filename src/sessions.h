@@ -136,11 +136,15 @@ apr_status_t oauth2_sessions_resolve(const oauth2_site_t *site,
 
 /**
  * Back-channel logout: ends the sessions of a sid (or, without one, of a
- * sub). Returns how many (1 for cookie sessions, which are revoked by a
- * marker).
+ * sub); *ended how many. Cookie sessions are revoked instead (*ended 0):
+ * with a sub, every one of that sub created until now; with a sid alone,
+ * those of the sid (oauth2_cookie_session_revoke).
+ * @return APR_SUCCESS, or the store's failure: the logout may be undone
+ *         in part, and must be answered so that the provider tries again
  */
-int oauth2_sessions_logout_by(const oauth2_site_t *site, oauth2_request_t *req,
-                              const char *sid, const char *sub);
+apr_status_t oauth2_sessions_logout_by(const oauth2_site_t *site,
+                                       oauth2_request_t *req, const char *sid,
+                                       const char *sub, int *ended);
 
 /**
  * Logs, at most once a minute across all processes, what the store did

@@ -319,6 +319,11 @@ apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
     return st->ops->put_new(st->ctx, p, key, rec, len, expires, now);
 }
 
+int oauth2_store_links_die(const oauth2_store_t *st)
+{
+    return st->extra->link != NULL && st->seal == NULL;
+}
+
 apr_status_t oauth2_store_link_get(const oauth2_store_t *st, apr_pool_t *p,
                                    const unsigned char *key, apr_time_t now,
                                    unsigned char *value)

@@ -164,6 +164,11 @@ apr_status_t oauth2_store_link(const oauth2_store_t *st, apr_pool_t *p,
                                const unsigned char *value, apr_time_t expires,
                                apr_time_t now);
 
+/** Do links die with the record they name (shm: a link whose record is
+ * gone counts as free)? Elsewhere a link lives until removed or
+ * expired. */
+int oauth2_store_links_die(const oauth2_store_t *st);
+
 /** Reads the link under key into value (OAUTH2_STORE_KEY_LEN bytes).
  * @return APR_SUCCESS, OAUTH2_ENOTFOUND, OAUTH2_EMALFORMED, a store
  *         failure */

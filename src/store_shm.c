@@ -27,11 +27,11 @@
  *                       expiry, no record; a pool of their own, so that
  *                       markers, which anonymous clients can cause, never
  *                       take a session's slot
- *   links    72 B x 2C  shm_link_t: index entries (key, the key of the
+ *   links    72 B x 4C  shm_link_t: index entries (key, the key of the
  *                       record they name, expiry), a pool of their own
  *   owned    1 bit x 4C scratch for the repair: which chunks a record holds
  *
- *   = 1,744.5 bytes of segment per record of capacity (SPEC: <= 2 KB).
+ *   = 1,888.5 bytes of segment per record of capacity (SPEC: <= 2 KB).
  *
  * A key hashes (SipHash-1-3 keyed with the 16-byte seed) to a 64-bit tag;
  * its high half picks the bucket. A record lives in one of the SHM_WINDOW
@@ -77,7 +77,8 @@
  * redis does: bounded work per call, never a full scan). A new key takes
  * an empty or expired slot of its window, else evicts a record there that
  * its class may evict (oauth2_shm_class_e: a cache entry only cache
- * entries, a session caches and sessions, nothing a pinned record), the
+ * entries, a session caches and sessions, a pinned record only caches,
+ * and pinned records hold at most a quarter of the slots), the
  * lowest class first, then the one that expires first. When chunks run
  * short it sweeps SHM_SWEEP_MORE more slots, then evicts records that
  * hold chunks by the same rules (in each of at most SHM_EVICT_ROUNDS
@@ -91,7 +92,7 @@
 #include "store_shm.h"
 
 #define SHM_MAGIC           0x5332414fu /* "OA2S" little-endian */
-#define SHM_LAYOUT          3u
+#define SHM_LAYOUT          4u
 #define SHM_HEADER_SIZE     256u
 #define SHM_ALIGN           64u
 #define SHM_SLOT_SIZE       512u
@@ -99,12 +100,14 @@
 #define SHM_INLINE          (SHM_SLOT_SIZE - SHM_SLOT_HEAD)
 #define SHM_CHUNK_SIZE      256u
 #define SHM_CHUNKS_PER_SLOT 4u
-#define SHM_LINKS_PER_SLOT  2u
+#define SHM_LINKS_PER_SLOT  4u
 #define SHM_WINDOW          32u
 #define SHM_SWEEP           8u
 #define SHM_SWEEP_MORE      256u
 #define SHM_EVICT_ROUNDS    64u
 #define SHM_READ_TRIES      8
+/* Pinned records hold at most 1/SHM_PINNED_SHARE of the slots. */
+#define SHM_PINNED_SHARE 4u
 /* Chunks a record of OAUTH2_MAX_SESSION_RECORD bytes needs: the longest
  * chain a reader or writer ever follows. */
 #define SHM_MAX_CHAIN                                              \
@@ -1050,11 +1053,26 @@ static apr_uint32_t class_rank(apr_uint32_t klass)
 /* May a record of class writer take the place of the live record s? A
  * cache entry only takes a cache entry's, so that what can be had again
  * (a verified token) never pushes out what cannot (a session, a
- * revocation). */
+ * revocation); a pinned record too, so that revocations, which one
+ * account can cause by the hundred, never push out a session. */
 static int evictable(const shm_slot_t *s, apr_uint32_t writer)
 {
     return s->klass == OAUTH2_SHM_CACHE
-           || (s->klass == OAUTH2_SHM_SESSION && writer != OAUTH2_SHM_CACHE);
+           || (s->klass == OAUTH2_SHM_SESSION && writer == OAUTH2_SHM_SESSION);
+}
+
+/* Is there room for one more pinned record (a quarter of the slots at
+ * most, so that they never crowd out the sessions)? Sweeps for expired
+ * ones before it says no. */
+static int pinned_room(oauth2_shm_t *shm, apr_time_t now)
+{
+    apr_uint32_t max = shm->capacity / SHM_PINNED_SHARE;
+
+    if (shm->hdr->live_class[OAUTH2_SHM_PINNED] < max) {
+        return 1;
+    }
+    sweep_locked(shm, now, SHM_SWEEP_MORE);
+    return shm->hdr->live_class[OAUTH2_SHM_PINNED] < max;
 }
 
 /* Is the record in slot a a better victim than the one in slot b
@@ -1248,7 +1266,8 @@ static apr_status_t store_locked(oauth2_shm_t *shm, apr_uint64_t tag,
 
     sweep_locked(shm, now, SHM_SWEEP);
     idx = find_locked(shm, tag, key);
-    if (idx >= shm->capacity) {
+    if (idx >= shm->capacity
+        && (klass != OAUTH2_SHM_PINNED || pinned_room(shm, now))) {
         idx = choose_locked(shm, tag, now, klass);
     }
     if (idx < shm->capacity && !chunks_enough(shm, idx, need)) {
@@ -1385,11 +1404,12 @@ apr_status_t oauth2_shm_mark(oauth2_shm_t *shm,
 }
 
 /*
- * Links: writers only, like markers, in a pool of their own (two per
- * slot). A link names a record's key (an index entry: "the session of
- * this sid, number n, is the record under that key"), so it is garbage
- * once that record is gone, and a new link takes the place of garbage
- * before it evicts a live one: links never push a record out, and a
+ * Links: writers only, like markers, in a pool of their own (four per
+ * slot: a full table of sessions with a sid and a sub fills half of
+ * it, so the window hashing has room). A link names a record's key (an index
+ * entry: "the session of this sid, number n, is the record under that key"), so
+ * it is garbage once that record is gone, and a new link takes the place of
+ * garbage before it evicts a live one: links never push a record out, and a
  * record's going needs no walk over the links that name it.
  */
 
@@ -1436,8 +1456,26 @@ static int link_dead(const oauth2_shm_t *shm, apr_uint32_t idx, apr_time_t now)
     return rec >= shm->capacity || shm->slots[rec].expires <= now;
 }
 
+/* Evicts the live link idx and ends the record it names: a session that
+ * a back-channel logout could no longer find must not stay logged in
+ * (finding L of the third review). */
+static void link_evict(oauth2_shm_t *shm, apr_uint32_t idx, apr_time_t now)
+{
+    const shm_link_t *l = &shm->links[idx];
+    apr_uint32_t rec = find_locked(shm, shm_hash(shm, l->value), l->value);
+
+    counter_inc64(&shm->hdr->links_evicted);
+    if (rec < shm->capacity) {
+        if (shm->slots[rec].expires > now) {
+            counter_inc64(&shm->hdr->evictions);
+        }
+        slot_clear(shm, rec);
+    }
+}
+
 /* Where a new link goes: an empty, expired or dead entry of its window,
- * else the live link there that expires first (evicted and counted). */
+ * else the live link there that expires first (evicted with its record,
+ * and counted). */
 static apr_uint32_t link_choose(oauth2_shm_t *shm, apr_uint64_t tag,
                                 apr_time_t now)
 {
@@ -1458,7 +1496,7 @@ static apr_uint32_t link_choose(oauth2_shm_t *shm, apr_uint64_t tag,
             best = idx;
         }
     }
-    counter_inc64(&shm->hdr->links_evicted);
+    link_evict(shm, best, now);
     return best;
 }
 

@@ -16,7 +16,7 @@
  * repairs the table before it writes). One-time markers live in a pool of
  * their own and never take a record's place. A record is expired at now
  * when expires <= now. The layout is described at the top of store_shm.c
- * (1,744.5 bytes of segment per record). Links, index entries that name
+ * (1,888.5 bytes of segment per record). Links, index entries that name
  * a record, live in a third pool (oauth2_shm_link).
  */
 #ifndef OAUTH2_STORE_SHM_H
@@ -39,7 +39,9 @@ typedef enum {
     OAUTH2_SHM_CACHE = 1,   /* what can be had again (a verified bearer
                                token, an API token): evicts only caches */
     OAUTH2_SHM_PINNED = 2   /* never evicted while it lives (a revocation
-                               of cookie sessions); evicts as a session */
+                               of cookie sessions); evicts only caches,
+                               and holds at most a quarter of the slots
+                               (then OAUTH2_EFULL) */
 } oauth2_shm_class_e;
 #define OAUTH2_SHM_CLASSES 3
 
@@ -86,7 +88,7 @@ typedef struct {
  * 2.5%. The overflow chunks (4 per slot) hold a full table of records
  * averaging up to 1,472 bytes; beyond that records holding chunks are
  * evicted to make room. The marker pool has as many entries as slots,
- * the link pool twice as many.
+ * the link pool four times as many.
  */
 apr_uint64_t oauth2_shm_size(apr_uint32_t capacity);
 
@@ -195,10 +197,12 @@ apr_status_t oauth2_shm_put_class(oauth2_shm_t *shm,
 /**
  * Sets the link under key to value (the key of a record) until expires,
  * unless a link is there that is live: unexpired, and its record present
- * and unexpired. Links have a pool of their own, two entries per slot,
+ * and unexpired. Links have a pool of their own, four entries per slot,
  * with the same bounded probe window: a new link takes an empty, expired
  * or dead entry (its record gone), else evicts the live link of its
- * window that expires first (counted in links_evicted). A link never
+ * window that expires first, and removes the record it names (a session
+ * no index finds must not stay; counted in links_evicted and
+ * evictions). A link never
  * takes a record's slot. oauth2_shm_delete() removes links too. Takes the
  * mutex.
  * @return APR_SUCCESS, OAUTH2_EREPLAY (a live link has key), APR_EINVAL,

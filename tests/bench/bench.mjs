@@ -14,7 +14,7 @@
 // Two more request paths, each against plain Apache sent the same request:
 // an API request (/api/1k.json) with a bearer JWT served from the module's
 // bearer cache, and requests with the cookies of a cookie-store session
-// (OAuth2SessionStore cookie; small, and 10 long groups in several chunks),
+// (OAuth2SessionStore cookie; small, and 10 long groups),
 // keep-alive and a new connection per request. tests/bench/bench.sh installs
 // wrk, valgrind and mod_auth_openidc first.
 //
@@ -176,6 +176,7 @@ const USERS = Array.from({ length: 64 }, (_, i) => {
 
 // A user in 10 groups named as LDAP DNs of 85 characters: a cookie session
 // of several cookies (chunks).
+const nCookies = (n) => `${n} cookie${n === 1 ? '' : 's'}`;
 const GROUPS_USER = {
     id: 'groups10',
     email: 'groups10@example.com',
@@ -728,7 +729,7 @@ function extraEntries(ctx, more, plain) {
         { short: 'bearer', label: 'API, cached bearer JWT', path: API, apache: more.bearer, header: `Authorization: Bearer ${ctx.bearerToken}` },
         { short: 'cookie-store', label: `cookie store, ${small.cookies} cookie`, path: STATIC, apache: more.cookie, header: `Cookie: ${small.header}` },
         {
-            short: `cookie-store/${large.cookies}`, label: `cookie store, 10 groups (${large.cookies} cookies)`, path: STATIC, apache: more.cookie,
+            short: `cookie-store/${large.cookies}`, label: `cookie store, 10 groups (${nCookies(large.cookies)})`, path: STATIC, apache: more.cookie,
             header: `Cookie: ${large.header}`,
         },
     ].map((e) => ({ ...e, plain, pairs: [] }));
@@ -1054,10 +1055,10 @@ function otherPaths(cg) {
     const paths = [
         { kind: 'bearer', base: 'bearerloc', variant: 'api', label: 'API request with a cached bearer JWT' },
         { kind: 'bearer', base: 'bearerloc', variant: 'apiNew', label: 'API request with a cached bearer JWT' },
-        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmall', label: `cookie store, small session (${small.cookies} cookie), browser-like` },
-        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmallNew', label: `cookie store, small session (${small.cookies} cookie), browser-like` },
-        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLarge', label: `cookie store, 10 groups (${large.cookies} cookies), browser-like` },
-        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLargeNew', label: `cookie store, 10 groups (${large.cookies} cookies), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmall', label: `cookie store, small session (${nCookies(small.cookies)}), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieSmallNew', label: `cookie store, small session (${nCookies(small.cookies)}), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLarge', label: `cookie store, 10 groups (${nCookies(large.cookies)}), browser-like` },
+        { kind: 'cookie', base: 'cookieloc', variant: 'cookieLargeNew', label: `cookie store, 10 groups (${nCookies(large.cookies)}), browser-like` },
     ];
     return paths.filter((o) => cg[o.kind] && cg[o.base])
         .map((o) => ({ ...o, conn: CG_VARIANTS[o.variant].fresh ? 'new connection per request' : 'keep-alive' }));
@@ -1076,8 +1077,8 @@ function renderOtherPaths(cg, both, tbl) {
         + `bearer cache (a <Location /api> with AuthType oauth2, OAuth2AcceptBearer On, OAuth2BearerAudience, Require valid-user in the `
         + 'shm configuration). Cookie store: the same configuration as above with "OAuth2SessionStore cookie" and the browser-like '
         + `request carrying the session cookie(s) of a real login: a small session (${USERS[0].groups.length} groups; `
-        + `${small.cookies} cookie, ${fmtInt(small.chars)} characters) and a user in 10 groups of 85 characters (${large.cookies} cookies: `
-        + `the count and ${large.cookies - 1} chunks, ${fmtInt(large.chars)} characters). Keep-alive: every request on one connection, as `
+        + `${nCookies(small.cookies)}, ${fmtInt(small.chars)} characters) and a user in 10 groups of 85 characters (${nCookies(large.cookies)}`
+        + `${large.cookies > 1 ? `: the count and ${large.cookies - 1} chunks` : ''}, ${fmtInt(large.chars)} characters). Keep-alive: every request on one connection, as `
         + 'above; new connection: each request on a connection of its own (connect, request, answer, close), the same for the baseline. '
         + 'valgrind does not offer the CPU\'s SHA extensions: OpenSSL\'s SHA-256 (the bearer cache key is a hash of the whole token) '
         + 'runs its AVX2 code here, about 28 instructions per byte, where the real CPU, with SHA-NI, needs fewer.');

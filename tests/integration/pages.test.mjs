@@ -15,7 +15,7 @@
 //   <prefix>/frontchannel-logout?iss=..&sid=.. in Chromium, which ends that
 //   sid's session; the answer is not cached and only the provider's origin
 //   may frame it (a page of another origin is refused by Chromium); bad
-//   iss/sid get a 400 and OA2221.
+//   iss/sid get a 400 and OA2223.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -309,7 +309,7 @@ describe('pages and front-channel logout', () => {
             assert.equal(s.op.metadata.backchannel_logout_supported, undefined, 'front-channel only, as LemonLDAP::NG');
         });
 
-        it('refuses a request without iss or sid, another issuer, a repeated or bad sid (400, OA2221)', async () => {
+        it('refuses a request without iss or sid, another issuer, a repeated or bad sid (400, OA2223)', async () => {
             const bad = [
                 ['', 'no iss'],
                 [`?sid=abc`, 'no iss'],
@@ -329,7 +329,7 @@ describe('pages and front-channel logout', () => {
                 assert.equal(r.status, 400, query);
                 assertPageHeaders(r, s.op.issuer);
                 assert.match(r.body, /This logout request is not valid/);
-                const line = await s.apache.waitForLog(/OA2221: front-channel logout refused/, { since: mark });
+                const line = await s.apache.waitForLog(/OA2223: front-channel logout refused/, { since: mark });
                 assert.ok(line.includes(why), `${query}: ${line}`);
             }
             const post = await request(fcl(q(s.op.issuer, 'abc')), { method: 'POST' });
@@ -369,7 +369,7 @@ describe('pages and front-channel logout', () => {
                 const h = await framed.allHeaders();
                 assert.equal(h['cache-control'], 'no-store');
                 assert.ok(h['content-security-policy'].endsWith(`; frame-ancestors ${s.op.issuer}`), h['content-security-policy']);
-                await s.apache.waitForLog(new RegExp(`OA2222: front-channel logout of sid ${sid}: 1 session\\(s\\)`), { since: mark });
+                await s.apache.waitForLog(new RegExp(`OA2224: front-channel logout of sid ${sid}: 1 session\\(s\\)`), { since: mark });
                 const frame = await waitFor(() => page.frames().find((f) => f.url().startsWith(fcl(''))), { what: 'the logout frame' });
                 await frame.waitForSelector('h1');
                 assert.equal(await frame.textContent('h1'), 'Signed out', 'the provider\'s origin may frame it');

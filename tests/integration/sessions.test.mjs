@@ -30,7 +30,8 @@ before(async () => {
         ttl: { AccessToken: 3 },
         accounts: [
             { id: 'alice', email: 'alice@example.com', email_verified: true, groups: ['staff'] },
-            { id: 'big', email: 'big@example.com', email_verified: true, groups: Array.from({ length: 40 }, (_, i) => `group-number-${i}-with-a-long-name`) },
+            // 40 groups of 120 characters: a cookie session of two chunks
+            { id: 'big', email: 'big@example.com', email_verified: true, groups: Array.from({ length: 40 }, (_, i) => `group-number-${String(i).padStart(2, '0')}-with-a-long-name-${'x'.repeat(85)}`) },
         ],
         clients: [{
             client_id: 'app',

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <apr_general.h>
+#include <apr_strings.h>
 
 #include "errors.h"
 
@@ -247,6 +248,84 @@ static void test_base64url_decode_respects_len(void **state)
     assert_string_equal((const char *)out, "foo");
 }
 
+/* A character outside the alphabet is refused wherever it stands: in the
+ * main loop's quanta, in the last whole quantum and in the tail. */
+static void test_base64url_decode_refuses_bad_byte_anywhere(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char raw[64], *out;
+    apr_size_t outlen, len, pos;
+    static const char bad[] = { '=', '+', '/', ' ', '\0', '.', '\x80', '\xff' };
+    size_t b;
+
+    for (len = 0; len < sizeof(raw); len++) {
+        raw[len] = (unsigned char)(len * 37 + 11);
+    }
+    for (len = 1; len <= sizeof(raw); len++) {
+        char *enc = oauth2_base64url_encode(p, raw, len);
+        apr_size_t n = strlen(enc);
+
+        for (pos = 0; pos < n; pos++) {
+            for (b = 0; b < sizeof(bad); b++) {
+                char *c = apr_pmemdup(p, enc, n + 1);
+
+                c[pos] = bad[b];
+                if (oauth2_base64url_decode(p, c, n, &out, &outlen)
+                    != OAUTH2_EMALFORMED) {
+                    fail_msg("accepted byte 0x%02x at %lu of %lu",
+                             (unsigned char)bad[b], (unsigned long)pos,
+                             (unsigned long)n);
+                }
+            }
+        }
+    }
+}
+
+/* The decoder writes exactly the decoded bytes: a buffer of that size is
+ * enough, and the byte after it is never touched (the main loop's 4-byte
+ * stores stay inside). */
+static void test_base64url_decode_buf_writes_no_further(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char raw[100], buf[101];
+    apr_size_t len, outlen;
+
+    for (len = 0; len < sizeof(raw); len++) {
+        raw[len] = (unsigned char)(255 - len * 3);
+    }
+    for (len = 0; len <= sizeof(raw); len++) {
+        char *enc = oauth2_base64url_encode(p, raw, len);
+
+        memset(buf, 0xA5, sizeof(buf));
+        assert_int_equal(
+            oauth2_base64url_decode_buf(buf, len, enc, strlen(enc), &outlen),
+            APR_SUCCESS);
+        assert_int_equal(outlen, len);
+        assert_memory_equal(buf, raw, len);
+        assert_int_equal(buf[len], 0xA5);
+    }
+}
+
+/* Every byte value decodes back from every position in a quantum: the
+ * four lookup tables agree with the alphabet. */
+static void test_base64url_decode_every_byte_every_position(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char raw[256 * 3 + 2], *out;
+    apr_size_t i, outlen;
+    char *enc;
+
+    for (i = 0; i < sizeof(raw); i++) {
+        raw[i] = (unsigned char)(i % 3 == 0 ? i / 3 : i * 7 + i / 3);
+    }
+    enc = oauth2_base64url_encode(p, raw, sizeof(raw));
+    assert_int_equal(
+        oauth2_base64url_decode(p, enc, strlen(enc), &out, &outlen),
+        APR_SUCCESS);
+    assert_int_equal(outlen, sizeof(raw));
+    assert_memory_equal(out, raw, sizeof(raw));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +343,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_base64url_decode_null_refused,
                                         setup, teardown),
         cmocka_unit_test(test_base64url_decode_buf_size),
+        cmocka_unit_test_setup_teardown(
+            test_base64url_decode_refuses_bad_byte_anywhere, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_base64url_decode_buf_writes_no_further, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_base64url_decode_every_byte_every_position, setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64url_decode_respects_len,
                                         setup, teardown),
     };

@@ -1069,6 +1069,77 @@ static void test_config_merge_rules(void **state)
     assert_true(m->rule_resources == add->rule_resources);
 }
 
+/* A test regex flavour: "(" does not compile, anything else is a
+ * substring. */
+static const void *sub_compile(apr_pool_t *p, const char *pattern,
+                               const char **err)
+{
+    if (strchr(pattern, '(') != NULL) {
+        *err = "missing closing parenthesis";
+        return NULL;
+    }
+    return apr_pstrdup(p, pattern);
+}
+
+static int sub_match(const void *re, const char *value)
+{
+    return strstr(value, re) != NULL;
+}
+
+/* OAuth2GroupsFilter: compiled when read (so apache2 -t refuses a bad
+ * one, with the compiler's message), refused empty or without a regex
+ * flavour, inherited by virtual hosts. */
+static void test_config_groups_filter(void **state)
+{
+    static const oauth2_regex_ops_t ops = { sub_compile, sub_match };
+    oauth2_cfg_t *c = oauth2_cfg_create(pool), *m;
+    const char *err;
+
+    (void)state;
+    assert_non_null(oauth2_cfg_set_groups_filter(pool, c, "app-"));
+    c->regex = &ops;
+    err = oauth2_cfg_set_groups_filter(pool, c, "");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "regular expression"));
+    assert_string_equal(oauth2_cfg_set_groups_filter(pool, c, "(app"),
+                        "missing closing parenthesis");
+    assert_null(c->groups_filter);
+    assert_null(oauth2_cfg_set_groups_filter(pool, c, "app-"));
+    assert_non_null(c->groups_filter);
+    assert_string_equal(c->groups_filter->pattern, "app-");
+    assert_true(c->groups_filter->match(c->groups_filter->re, "x-app-y"));
+    assert_false(c->groups_filter->match(c->groups_filter->re, "hr"));
+    m = oauth2_cfg_merge(pool, c, oauth2_cfg_create(pool));
+    assert_ptr_equal(m->groups_filter, c->groups_filter);
+}
+
+/* Which sessions keep their tokens: a section with OAuth2PassAccessToken
+ * On (a union over the server's sections and the main server's), GitHub
+ * and GitLab (their API rules use the user's token). */
+static void test_config_keeps_tokens(void **state)
+{
+    oauth2_cfg_t *c = oauth2_cfg_create(pool), *v;
+    oauth2_dir_cfg_t *d = oauth2_dir_cfg_create(pool);
+
+    (void)state;
+    assert_false(oauth2_cfg_keeps_tokens(c));
+    oauth2_cfg_note_dir(c, d);
+    assert_false(oauth2_cfg_keeps_tokens(c));
+    d->pass_access_token = 0;
+    oauth2_cfg_note_dir(c, d);
+    assert_false(oauth2_cfg_keeps_tokens(c));
+    d->pass_access_token = 1;
+    oauth2_cfg_note_dir(c, d);
+    assert_true(oauth2_cfg_keeps_tokens(c));
+    v = oauth2_cfg_merge(pool, c, oauth2_cfg_create(pool));
+    assert_true(oauth2_cfg_keeps_tokens(v));
+    c = oauth2_cfg_create(pool);
+    c->preset = OAUTH2_PRESET_GITHUB;
+    assert_true(oauth2_cfg_keeps_tokens(c));
+    c->preset = OAUTH2_PRESET_GITLAB;
+    assert_true(oauth2_cfg_keeps_tokens(c));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1097,6 +1168,8 @@ int main(void)
         T(test_config_finalize_api_scopes),
         T(test_config_finalize_google),
         T(test_config_merge_rules),
+        T(test_config_groups_filter),
+        T(test_config_keeps_tokens),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -371,6 +371,13 @@ static void test_cookie_strip_table(void **state)
         { "oauth2_session_=k; oauth2_session_1a=k2", NULL },
         { "oauth2_session_=k;oauth2_session_1a=k2",
           "oauth2_session_=k; oauth2_session_1a=k2" },
+        /* our names inside the value of ours (the quick cut does not look
+         * there: the value goes whole) and inside another's (it does) */
+        { "a=1; oauth2_session=xoauth2_session=y;oauth2_state_z; b=2",
+          "a=1; b=2" },
+        { "oauth2_session=oauth2_sessionoauth2_state_q", "" },
+        { "a=oauth2_session_1; oauth2_session=X; b=oauth2_state_q",
+          "a=oauth2_session_1; b=oauth2_state_q" },
     };
     oauth2_cookie_t found[5];
     size_t i;

@@ -26,6 +26,7 @@
 #include "errors.h"
 #include "fake_server.h"
 #include "site_fixture.h"
+#include "store.h"
 
 #define TOKENS                                              \
     "{\"access_token\":\"at-1\",\"token_type\":\"Bearer\"," \
@@ -493,7 +494,7 @@ static void test_endpoints_frontchannel(void **state)
         assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
         assert_int_equal(resp->no_store, 1);
         assert_string_equal(resp->frame_ancestors, "https://op.example.com");
-        if (strstr(sf_log(), "OA2221: front-channel logout refused") == NULL
+        if (strstr(sf_log(), "OA2223: front-channel logout refused") == NULL
             || strstr(sf_log(), bad[i].why) == NULL) {
             fail_msg("%s: %s", bad[i].query, sf_log());
         }
@@ -515,13 +516,76 @@ static void test_endpoints_frontchannel(void **state)
     assert_null(resp->page->link);
     assert_string_equal(resp->frame_ancestors, "https://op.example.com");
     assert_non_null(
-        strstr(sf_log(), "OA2222: front-channel logout of sid s-1: 0 "));
+        strstr(sf_log(), "OA2224: front-channel logout of sid s-1: 0 "));
     resp = call(&f, "POST",
                 "/oauth2/frontchannel-logout?iss=https%3A%2F%2Fop.example.com"
                 "&sid=s-1",
                 NULL);
     assert_int_equal(resp->status, 405);
     sf_close(&f);
+}
+
+/* Third review H: a revocation of cookie sessions that finds no room in
+ * the table is not answered 200: 503 (OA2221), and the jti stays free,
+ * so the provider's retry is done once there is room. */
+static void test_endpoints_backchannel_retry(void **state)
+{
+    unsigned char key[32];
+    oauth2_response_t *resp;
+    const char *token;
+    apr_pool_t *p;
+    fs_t fs;
+    sf_t f;
+    sf_opts_t o = { 1, NULL, 0, 0, 0, 1 };
+    int i;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    memset(&fs, 0, sizeof(fs));
+    sf_oidc_routes(&fs, p, ",\"backchannel_logout_supported\":true");
+    fs_start(&fs);
+    o.base = fs.base;
+    sf_open(&f, &o);
+    token = sf_jwt(
+        f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"logout+jwt\"}",
+        apr_psprintf(f.pool,
+                     "{\"iss\":\"%s\",\"aud\":\"app\",\"sub\":\"alice\","
+                     "\"iat\":%ld,\"jti\":\"j-1\",\"events\":{\"http://"
+                     "schemas.openid.net/event/backchannel-logout\":{}}}",
+                     fs.base, (long)apr_time_sec(SF_NOW)));
+    /* A table full of sessions that live long. */
+    for (i = 0; i < 2000; i++) {
+        memset(key, 0, sizeof(key));
+        memcpy(key, &i, sizeof(i));
+        oauth2_store_put(f.store, f.pool, key, "x", 1,
+                         SF_NOW + apr_time_from_sec(60), SF_NOW);
+    }
+    sf_body(apr_pstrcat(f.pool, "logout_token=", token, NULL));
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 503);
+    assert_non_null(strstr(sf_log(), "OA2221: back-channel logout of sub "
+                                     "alice not done: no room"));
+    assert_null(strstr(sf_log(), "OA2216"));
+    /* Room again (the sessions end): the same token is done. */
+    for (i = 0; i < 2000; i++) {
+        memset(key, 0, sizeof(key));
+        memcpy(key, &i, sizeof(i));
+        oauth2_store_remove(f.store, f.pool, key);
+    }
+    sf_log_clear();
+    sf_body(apr_pstrcat(f.pool, "logout_token=", token, NULL));
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 200);
+    assert_non_null(strstr(sf_log(), "OA2216: back-channel logout of sub "
+                                     "alice: its cookie sessions created "
+                                     "until now are revoked"));
+    /* And now it is spent. */
+    sf_body(apr_pstrcat(f.pool, "logout_token=", token, NULL));
+    resp = call(&f, "POST", "/oauth2/backchannel-logout", NULL);
+    assert_int_equal(resp->status, 400);
+    sf_close(&f);
+    fs_stop(&fs);
+    apr_pool_destroy(p);
 }
 
 static void test_endpoints_status(void **state)
@@ -539,6 +603,7 @@ static void test_endpoints_status(void **state)
                         "text/plain; version=0.0.4; charset=utf-8");
     assert_non_null(strstr(resp.body, "oauth2_sessions_capacity 256\n"));
     assert_non_null(strstr(resp.body, "oauth2_sessions_live 0\n"));
+    assert_non_null(strstr(resp.body, "oauth2_index_links_evicted_total 0\n"));
     assert_non_null(strstr(resp.body, "oauth2_discovery_fetches_total 0\n"));
     memset(&resp, 0, sizeof(resp));
     oauth2_endpoints_status(NULL, sf_request(&f, "GET", "/status", NULL),
@@ -574,6 +639,7 @@ int main(void)
         T(test_endpoints_provider_faults),
         T(test_endpoints_backchannel_refusals),
         T(test_endpoints_frontchannel),
+        T(test_endpoints_backchannel_retry),
         T(test_endpoints_status),
     };
 #undef T

@@ -33,6 +33,7 @@
 #include <openssl/evp.h>
 
 #include "base64url.h"
+#include "bounds.h"
 #include "crypto.h"
 #include "errors.h"
 #include "http.h"
@@ -738,19 +739,19 @@ static void test_login_token_too_long(void **state)
 {
     fx_t *fx = fixture(0, 0, CLIENT_SECRET);
     oauth2_login_result_t *res;
-    char *tok = apr_palloc(pool, 16386);
+    char *tok = apr_palloc(pool, OAUTH2_MAX_JWT + 2);
     const char *err;
 
     (void)state;
-    memset(tok, 'a', 16385);
-    tok[16385] = '\0';
+    memset(tok, 'a', OAUTH2_MAX_JWT + 1);
+    tok[OAUTH2_MAX_JWT + 1] = '\0';
     script("userinfo", 200, "{\"sub\":\"u\"}");
     script("token", 200, apr_psprintf(pool, "{\"access_token\":\"%s\"}", tok));
     assert_int_equal(redeem(fx, "c", &res, &err), OAUTH2_EUPSTREAM);
-    tok[16384] = '\0';
+    tok[OAUTH2_MAX_JWT] = '\0';
     script("token", 200, apr_psprintf(pool, "{\"access_token\":\"%s\"}", tok));
     assert_int_equal(redeem(fx, "c", &res, &err), APR_SUCCESS);
-    assert_int_equal(strlen(res->access_token), 16384);
+    assert_int_equal(strlen(res->access_token), OAUTH2_MAX_JWT);
 }
 
 /* expires_in: a positive JSON integer under ten years sets the expiry;

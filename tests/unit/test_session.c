@@ -114,9 +114,27 @@ static int list_count(const oauth2_session_t *s, oauth2_session_field_e f)
     return n;
 }
 
-/* The value of claim path in the flattened claims ('|' between several),
- * or NULL when absent. */
+/* The value of claim path as the session's readers see it
+ * (oauth2_session_claims_next: the claims list, then what fields hold),
+ * '|' between several, or NULL when absent. */
 static const char *claim(const oauth2_session_t *s, const char *path)
+{
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *p, *v, *out = NULL;
+    int guard = 0;
+
+    while (oauth2_session_claims_next(s, &it, &p, &v)) {
+        assert_non_null(v);
+        assert_true(++guard < 100000);
+        if (strcmp(p, path) == 0) {
+            out = out ? apr_pstrcat(pool, out, "|", v, NULL) : v;
+        }
+    }
+    return out;
+}
+
+/* The value of claim path in the claims list itself, or NULL. */
+static const char *listed(const oauth2_session_t *s, const char *path)
 {
     const char *pos = NULL, *p, *v, *out = NULL;
 
@@ -171,12 +189,26 @@ static void test_session_build_full(void **state)
     assert_null(claim(s, "at_hash"));
     assert_null(claim(s, "c_hash"));
     assert_null(claim(s, "s_hash"));
-    /* iss sub aud sid email email_verified preferred_username name
-     * groups x2 address.country exp */
-    assert_int_equal(s->nclaims, 12);
-    assert_int_equal(list_count(s, OAUTH2_SF_CLAIMS), 24);
+    assert_string_equal(claim(s, "sub"), "u-1");
+    assert_string_equal(claim(s, "iss"), "https://idp.example.com");
+    assert_string_equal(claim(s, "sid"), "sid-9");
+    assert_string_equal(claim(s, "email"), "alice@example.com");
+    assert_string_equal(claim(s, "preferred_username"), "alice");
+    /* each value once: what a field holds is not in the claims list */
+    assert_null(listed(s, "sub"));
+    assert_null(listed(s, "iss"));
+    assert_null(listed(s, "sid"));
+    assert_null(listed(s, "email"));
+    assert_null(listed(s, "preferred_username"));
+    assert_null(listed(s, "groups"));
+    assert_string_equal(listed(s, "name"), "Alice A");
+    /* aud email_verified name address.country exp */
+    assert_int_equal(s->nclaims, 5);
+    assert_int_equal(list_count(s, OAUTH2_SF_CLAIMS), 10);
+    assert_string_equal(list(s, OAUTH2_SF_PATHS), "sub|groups");
     for (i = 0; i < OAUTH2_SF_COUNT; i++) {
-        if (i != OAUTH2_SF_GROUPS && i != OAUTH2_SF_CLAIMS) {
+        if (i != OAUTH2_SF_GROUPS && i != OAUTH2_SF_CLAIMS
+            && i != OAUTH2_SF_PATHS) {
             assert_int_equal(s->len[i], strlen(s->f[i]));
         }
     }
@@ -303,21 +335,41 @@ static void test_session_group_text(void **state)
     assert_string_equal(oauth2_session_group_text(pool, ""), "");
 }
 
-/* At most OAUTH2_MAX_GROUPS groups are kept. */
-static void test_session_groups_capped(void **state)
+/* The claims of n groups named g0..g(n-1), each padded to width. */
+static const char *groups_json(int n, int width)
 {
     char *json = apr_pstrdup(pool, "{\"sub\":\"u\",\"groups\":[");
-    oauth2_session_t *s;
     int i;
 
-    (void)state;
-    for (i = 0; i < OAUTH2_MAX_GROUPS + 100; i++) {
-        json = apr_psprintf(pool, "%s%s\"g%d\"", json, i ? "," : "", i);
+    for (i = 0; i < n; i++) {
+        json = apr_psprintf(pool, "%s%s\"g%0*d\"", json, i ? "," : "",
+                            width - 1, i);
     }
-    json = apr_pstrcat(pool, json, "]}", NULL);
-    s = build(json, "sub", "groups");
+    return apr_pstrcat(pool, json, "]}", NULL);
+}
+
+/* OAUTH2_MAX_GROUPS groups are kept; one more, or more than
+ * OAUTH2_MAX_SESSION_GROUPS bytes of names, is refused, never cut short
+ * (a group left out could be the one a <RequireNone> refuses). */
+static void test_session_groups_capped(void **state)
+{
+    oauth2_session_input_t in;
+    oauth2_session_t *s;
+    const char *err = NULL;
+
+    (void)state;
+    s = build(groups_json(OAUTH2_MAX_GROUPS, 5), "sub", "groups");
     assert_int_equal(s->ngroups, OAUTH2_MAX_GROUPS);
     assert_int_equal(list_count(s, OAUTH2_SF_GROUPS), OAUTH2_MAX_GROUPS);
+    in = input(groups_json(OAUTH2_MAX_GROUPS + 1, 5), "sub", "groups");
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), OAUTH2_ETOOBIG);
+    assert_non_null(strstr(err, "OAuth2GroupsFilter"));
+    /* 100 names of 480 bytes fit, 110 do not (49,152 bytes) */
+    build(groups_json(100, 480), "sub", "groups");
+    in = input(groups_json(110, 480), "sub", "groups");
+    err = NULL;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), OAUTH2_ETOOBIG);
+    assert_non_null(err);
 }
 
 /* email_verified must be the JSON true: false, the string "true", 1 and
@@ -436,6 +488,7 @@ static void assert_same(const oauth2_session_t *a, const oauth2_session_t *b)
     assert_int_equal(a->max_expires, b->max_expires);
     assert_int_equal(a->access_expires, b->access_expires);
     assert_int_equal(a->flags, b->flags);
+    assert_int_equal(a->moved, b->moved);
     assert_int_equal(a->ngroups, b->ngroups);
     assert_int_equal(a->nclaims, b->nclaims);
     for (i = 0; i < OAUTH2_SF_COUNT; i++) {
@@ -459,16 +512,27 @@ static void test_session_encode_decode_round_trip(void **state)
 
     (void)state;
     encode(s, &rec, &len);
-    assert_memory_equal(rec, "OA2S\x03", 5);
+    assert_memory_equal(rec, "OA2S\x04", 5);
     memset(&d, 0, sizeof(d));
     assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
-    assert_same(s, &d);
-    /* the decoded fields point into the record */
+    /* the decoded fields point into the record; the groups header is
+     * not stored, its reader builds it */
     for (i = 0; i < OAUTH2_SF_COUNT; i++) {
+        if (i == OAUTH2_SF_GROUPS_HEADER) {
+            assert_string_equal(d.f[i], "");
+            continue;
+        }
         assert_true(d.f[i] >= rec && d.f[i] + d.len[i] < rec + len);
     }
+    /* SUB equals USER: stored once */
+    assert_ptr_equal(d.f[OAUTH2_SF_SUB], d.f[OAUTH2_SF_USER]);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
+    assert_same(s, &d);
     assert_string_equal(list(&d, OAUTH2_SF_GROUPS), "dev|ops");
     assert_string_equal(claim(&d, "address.country"), "FR");
+    assert_string_equal(claim(&d, "groups"), "dev|ops");
+    assert_string_equal(claim(&d, "sub"), "u-1");
+    assert_string_equal(claim(&d, "email"), "alice@example.com");
 }
 
 /* A session with nothing but a user (empty lists, no tokens) and one with
@@ -490,7 +554,7 @@ static void test_session_round_trip_edges(void **state)
     assert_string_equal(s->f[OAUTH2_SF_ACCESS_TOKEN], "");
     assert_string_equal(list(s, OAUTH2_SF_GROUPS), "");
     encode(s, &rec, &len);
-    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
     assert_same(s, &d);
     assert_null(oauth2_session_list_next(&d, OAUTH2_SF_GROUPS,
                                          &(const char *){ NULL }));
@@ -500,7 +564,7 @@ static void test_session_round_trip_edges(void **state)
     s->access_expires = -1;
     s->flags = 0xff;
     encode(s, &rec, &len);
-    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
     assert_same(s, &d);
 }
 
@@ -530,6 +594,9 @@ static void test_session_decode_every_truncation(void **state)
         }
         assert_int_equal(oauth2_session_decode(copy, n, &d), APR_SUCCESS);
         for (i = 0; i < OAUTH2_SF_HOT_END; i++) {
+            if (i == OAUTH2_SF_GROUPS_HEADER) {
+                continue;
+            }
             assert_int_equal(d.len[i], s->len[i]);
             assert_memory_equal(d.f[i], s->f[i], s->len[i]);
         }
@@ -568,7 +635,9 @@ static void test_session_hot_len(void **state)
     assert_int_equal(oauth2_session_hot_len(copy, hot), hot);
     assert_int_equal(oauth2_session_decode(copy, hot, &d), APR_SUCCESS);
     for (i = 0; i < OAUTH2_SF_HOT_END; i++) {
-        assert_string_equal(d.f[i], s->f[i]);
+        if (i != OAUTH2_SF_GROUPS_HEADER) {
+            assert_memory_equal(d.f[i], s->f[i], s->len[i] + 1);
+        }
     }
     for (i = OAUTH2_SF_HOT_END; i < OAUTH2_SF_COUNT; i++) {
         assert_string_equal(d.f[i], "");
@@ -584,23 +653,27 @@ static void test_session_hot_len(void **state)
 }
 
 /* The record's integers are big-endian (bytes.h). */
-static void put32(char *b, apr_uint32_t v)
+static void put16(char *b, apr_uint32_t v)
 {
-    b[0] = (char)((v >> 24) & 0xff);
-    b[1] = (char)((v >> 16) & 0xff);
-    b[2] = (char)((v >> 8) & 0xff);
-    b[3] = (char)(v & 0xff);
+    b[0] = (char)((v >> 8) & 0xff);
+    b[1] = (char)(v & 0xff);
 }
 
-/* Corrupted header and field table, each refused. Offsets from the
- * layout in session.h: magic 0, version 4, hot_len 40, field i's offset
- * at 44 + 8i and length at 48 + 8i. */
+/* Where field f's length is in the header: the stored fields (all but
+ * the groups header) in order, 2 bytes each, from 38. */
+static apr_size_t len_at(int f)
+{
+    return 38 + 2 * (apr_size_t)(f > OAUTH2_SF_GROUPS_HEADER ? f - 1 : f);
+}
+
+/* Corrupted header and field lengths, each refused. Offsets from the
+ * layout in session.h: magic 0, version 4, hot_len 36, field lengths from
+ * 38. */
 static void test_session_decode_corruptions(void **state)
 {
     oauth2_session_t *s = build(FULL, "sub", "groups"), d;
     char *rec, *bad;
     apr_size_t len;
-    apr_uint32_t user_off;
     int i;
 
     (void)state;
@@ -616,61 +689,55 @@ static void test_session_decode_corruptions(void **state)
         REFUSED();
     }
     /* Another version (1: before API groups and resources; 2: integers
-     * in host order) is not read: its user logs in again. */
-    for (i = 0; i < 4; i++) {
+     * in host order; 3: offsets and 32-bit lengths) is not read: its user
+     * logs in again. */
+    for (i = 0; i < 5; i++) {
         RESET();
-        bad[4] = (char)(i == 3 ? 0xff : i == 2 ? 4 : i);
+        bad[4] = (char)(i == 4 ? 0xff : i);
         assert_int_equal(oauth2_session_decode(bad, len, &d), OAUTH2_EEXPIRED);
     }
     RESET();
-    put32(bad + 40, 0); /* hot_len inside the header */
+    put16(bad + 36, 0); /* hot_len inside the header */
     REFUSED();
     RESET();
-    put32(bad + 40, OAUTH2_SESSION_HEADER_LEN - 1);
+    put16(bad + 36, OAUTH2_SESSION_HEADER_LEN - 1);
     REFUSED();
     RESET();
-    put32(bad + 40, (apr_uint32_t)len + 1); /* hot_len past the end */
+    put16(bad + 36, (apr_uint32_t)len + 1); /* hot_len past the end */
     REFUSED();
     RESET();
-    put32(bad + 40, 0xffffffffu);
+    put16(bad + 36, 0xffff);
+    REFUSED();
+    RESET();
+    put16(bad + 36, oauth2_session_hot_len(rec, len) - 1); /* not the end */
     REFUSED();
 
-    user_off = OAUTH2_SESSION_HEADER_LEN; /* the first field */
     for (i = 0; i < OAUTH2_SF_HOT_END; i++) {
+        if (i == OAUTH2_SF_GROUPS_HEADER) {
+            continue;
+        }
         RESET();
-        put32(bad + 44 + 8 * i, 0); /* offset into the header */
+        put16(bad + len_at(i), 0xffff); /* past the end */
         REFUSED();
         RESET();
-        put32(bad + 44 + 8 * i, OAUTH2_SESSION_HEADER_LEN - 1);
+        put16(bad + len_at(i), (apr_uint32_t)len);
         REFUSED();
         RESET();
-        put32(bad + 44 + 8 * i, (apr_uint32_t)len); /* past the end */
-        REFUSED();
-        RESET();
-        put32(bad + 44 + 8 * i, 0xffffffffu); /* would wrap in 32 bits */
-        REFUSED();
-        RESET();
-        put32(bad + 48 + 8 * i, 0xffffffffu);
-        REFUSED();
-        RESET();
-        put32(bad + 48 + 8 * i, (apr_uint32_t)len);
+        put16(bad + len_at(i), s->len[i] + 1); /* not ending on a NUL */
         REFUSED();
     }
     /* a field whose terminating NUL is gone */
     RESET();
-    bad[user_off + s->len[OAUTH2_SF_USER]] = 'X';
+    bad[OAUTH2_SESSION_HEADER_LEN + s->len[OAUTH2_SF_USER]] = 'X';
     REFUSED();
-    /* a length one too long or too short no longer ends on a NUL */
+    /* a length one too short no longer ends on a NUL */
     RESET();
-    put32(bad + 48, s->len[OAUTH2_SF_USER] + 1);
+    put16(bad + len_at(OAUTH2_SF_USER), s->len[OAUTH2_SF_USER] - 1);
     REFUSED();
-    RESET();
-    put32(bad + 48, s->len[OAUTH2_SF_USER] - 1);
-    REFUSED();
-    /* a token field pointing past the end reads as absent, never out of
+    /* a token field running past the end reads as absent, never out of
      * bounds */
     RESET();
-    put32(bad + 44 + 8 * OAUTH2_SF_ID_TOKEN, 0xfffffff0u);
+    put16(bad + len_at(OAUTH2_SF_ID_TOKEN), 0xfff0);
     assert_int_equal(oauth2_session_decode(bad, len, &d), APR_SUCCESS);
     assert_string_equal(d.f[OAUTH2_SF_ID_TOKEN], "");
 #undef RESET
@@ -800,7 +867,7 @@ static void test_session_with_tokens(void **state)
 static void test_session_too_big(void **state)
 {
     oauth2_session_input_t in = input(FULL, "sub", "groups");
-    oauth2_session_t *s = NULL, *n;
+    oauth2_session_t *s = NULL, *n, d;
     char *huge = apr_palloc(pool, OAUTH2_MAX_SESSION_RECORD + 1);
     const char *err = NULL;
     char *rec = NULL;
@@ -817,21 +884,21 @@ static void test_session_too_big(void **state)
     n = oauth2_session_with_tokens(pool, s, huge, NULL, NULL, 0);
     assert_int_equal(oauth2_session_encode(pool, n, &rec, &len),
                      OAUTH2_ETOOBIG);
-    /* exactly at the limit encodes, one byte more does not */
+    /* exactly at the limit encodes, one byte more does not: the record
+     * without an access token, plus the token */
     {
-        apr_size_t other = OAUTH2_SESSION_HEADER_LEN + 1;
-        int i;
+        apr_size_t other;
 
-        for (i = 0; i < OAUTH2_SF_COUNT; i++) {
-            if (i != OAUTH2_SF_ACCESS_TOKEN) {
-                other += (apr_size_t)s->len[i] + 1;
-            }
-        }
+        n = oauth2_session_with_tokens(pool, s, NULL, NULL, NULL, 0);
+        encode(n, &rec, &other);
         huge[OAUTH2_MAX_SESSION_RECORD - other] = '\0';
         n = oauth2_session_with_tokens(pool, s, huge, NULL, NULL, 0);
         assert_int_equal(oauth2_session_encode(pool, n, &rec, &len),
                          APR_SUCCESS);
         assert_int_equal(len, OAUTH2_MAX_SESSION_RECORD);
+        assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+        assert_int_equal(d.len[OAUTH2_SF_ACCESS_TOKEN],
+                         OAUTH2_MAX_SESSION_RECORD - other);
         huge[OAUTH2_MAX_SESSION_RECORD - other] = 'T';
         huge[OAUTH2_MAX_SESSION_RECORD - other + 1] = '\0';
         n = oauth2_session_with_tokens(pool, s, huge, NULL, NULL, 0);
@@ -896,7 +963,7 @@ static void test_session_api_fields(void **state)
     assert_string_equal(list(s, OAUTH2_SF_RESOURCES),
                         "project:acme/app|30|repo:acme/app|0");
     encode(s, &rec, &len);
-    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
     assert_same(s, &d);
     assert_true(oauth2_session_resource(&d, "project:acme/app", &level));
     assert_int_equal(level, 30);
@@ -955,7 +1022,7 @@ static void test_session_with_api(void **state)
                         "project:a/b|30|repo:c/d|5|repo:e/f|0");
     assert_string_equal(n->f[OAUTH2_SF_ACCESS_TOKEN], "AT-123");
     encode(n, &rec, &len);
-    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
     assert_same(n, &d);
 }
 
@@ -982,6 +1049,110 @@ static void test_session_api_too_many(void **state)
     assert_int_equal(oauth2_session_with_api(pool, s, g, NULL, 0, &n, &err),
                      OAUTH2_ETOOBIG);
     assert_non_null(err);
+}
+
+/* A test matcher: the "expression" is a substring. */
+static int contains(const void *re, const char *value)
+{
+    return strstr(value, re) != NULL;
+}
+
+/* OAuth2GroupsFilter: only matching groups are kept, claim groups and API
+ * groups alike; the groups claim's values read back filtered too. */
+static void test_session_groups_filter(void **state)
+{
+    oauth2_session_input_t in =
+        input("{\"sub\":\"u\",\"groups\":[\"app-admins\",\"hr\","
+              "\"app-users\",\"finance\"]}",
+              "sub", "groups");
+    oauth2_regex_t f = { "app-", "app-", contains };
+    oauth2_session_t *s = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    in.groups_filter = &f;
+    in.api_groups = strs("app-x@example.com|other@example.com");
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_string_equal(list(s, OAUTH2_SF_GROUPS), "app-admins|app-users");
+    assert_int_equal(s->ngroups, 2);
+    assert_string_equal(list(s, OAUTH2_SF_API_GROUPS), "app-x@example.com");
+    assert_string_equal(s->f[OAUTH2_SF_GROUPS_HEADER],
+                        "app-admins,app-users,app-x@example.com");
+    assert_string_equal(claim(s, "groups"), "app-admins|app-users");
+    /* more groups than a session holds, but few of them kept: served */
+    in = input(groups_json(OAUTH2_MAX_GROUPS + 500, 5), "sub", "groups");
+    f.re = "g000";
+    in.groups_filter = &f;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_int_equal(s->ngroups, 10);
+    /* without a filter, the list itself */
+    assert_ptr_equal(oauth2_session_filter_groups(pool, NULL, in.api_groups),
+                     in.api_groups);
+}
+
+/* Each value once: fields equal to USER are stored empty (OAuth2RemoteUser
+ * Claim email), a user claim no field holds is named in PATHS, and the
+ * claims read back whole after a round trip. */
+static void test_session_values_once(void **state)
+{
+    oauth2_session_t *s, d;
+    char *rec, *rec2;
+    apr_size_t len, len2;
+
+    (void)state;
+    s = build("{\"sub\":\"u-1\",\"email\":\"a@b.c\",\"preferred_username\":"
+              "\"a@b.c\",\"oid\":\"O-9\",\"roles\":[\"r1\",\"r2\"]}",
+              "email", "roles");
+    encode(s, &rec, &len);
+    assert_int_equal(oauth2_session_decode_p(pool, rec, len, &d), APR_SUCCESS);
+    assert_string_equal(d.f[OAUTH2_SF_USER], "a@b.c");
+    assert_string_equal(d.f[OAUTH2_SF_EMAIL], "a@b.c");
+    assert_string_equal(d.f[OAUTH2_SF_USERNAME], "a@b.c");
+    assert_string_equal(d.f[OAUTH2_SF_SUB], "u-1");
+    assert_string_equal(d.f[OAUTH2_SF_GROUPS_HEADER], "r1,r2");
+    assert_string_equal(claim(&d, "email"), "a@b.c");
+    assert_string_equal(claim(&d, "preferred_username"), "a@b.c");
+    assert_string_equal(claim(&d, "roles"), "r1|r2");
+    assert_string_equal(claim(&d, "oid"), "O-9");
+    assert_null(listed(&d, "roles"));
+    /* "a@b.c" once in the record */
+    assert_ptr_equal(d.f[OAUTH2_SF_EMAIL], d.f[OAUTH2_SF_USER]);
+    /* the user claim no field holds: named in PATHS */
+    s = build("{\"sub\":\"u-1\",\"oid\":\"O-9\"}", "oid", "groups");
+    assert_null(listed(s, "oid"));
+    assert_string_equal(claim(s, "oid"), "O-9");
+    assert_string_equal(list(s, OAUTH2_SF_PATHS), "oid|groups");
+    encode(s, &rec2, &len2);
+    assert_int_equal(oauth2_session_decode(rec2, len2, &d), APR_SUCCESS);
+    assert_string_equal(claim(&d, "oid"), "O-9");
+    assert_string_equal(claim(&d, "sub"), "u-1");
+    /* a claim of the same name with another value stays in the list */
+    s = build("{\"sub\":\"u-1\",\"email\":[\"a@b.c\",\"x@y.z\"]}", "sub",
+              "groups");
+    assert_string_equal(claim(s, "email"), "a@b.c|x@y.z");
+}
+
+/* Sessions that nothing reads the tokens of leave them out. */
+static void test_session_no_tokens(void **state)
+{
+    oauth2_session_input_t in = input(FULL, "sub", "groups");
+    oauth2_session_t *s = NULL, d;
+    const char *err = NULL;
+    char *rec;
+    apr_size_t len;
+
+    (void)state;
+    in.no_tokens = 1;
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    assert_true(s->flags & OAUTH2_SESSION_NO_TOKENS);
+    assert_string_equal(s->f[OAUTH2_SF_ACCESS_TOKEN], "");
+    assert_string_equal(s->f[OAUTH2_SF_REFRESH_TOKEN], "");
+    assert_int_equal(s->access_expires, 0);
+    assert_string_equal(s->f[OAUTH2_SF_ID_TOKEN], "eyJ.id.token");
+    encode(s, &rec, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &d), APR_SUCCESS);
+    assert_true(d.flags & OAUTH2_SESSION_NO_TOKENS);
+    assert_string_equal(d.f[OAUTH2_SF_ACCESS_TOKEN], "");
 }
 
 int main(void)
@@ -1011,6 +1182,9 @@ int main(void)
         T(test_session_api_groups_only),
         T(test_session_with_api),
         T(test_session_api_too_many),
+        T(test_session_groups_filter),
+        T(test_session_values_once),
+        T(test_session_no_tokens),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

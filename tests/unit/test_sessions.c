@@ -407,13 +407,31 @@ static void test_sessions_cookie_store(void **state)
                      OAUTH2_ENOTFOUND);
     assert_non_null(strstr(sf_log(), "OA2104"));
     /* Back-channel logout of a cookie session: a marker. */
-    assert_int_equal(
-        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
-                                  "s-1", NULL),
-        1);
+    {
+        int n = -1;
+
+        assert_int_equal(
+            oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
+                                      "s-1", NULL, &n),
+            APR_SUCCESS);
+        assert_int_equal(n, 0);
+    }
     assert_int_equal(find(&f, cookie, LATER(10), NULL, &a, &resp),
                      OAUTH2_ENOTFOUND);
     sf_close(&f);
+}
+
+/* A back-channel logout of sid or sub that must succeed: how many
+ * sessions it ended. */
+static int logout_by(sf_t *f, const char *sid, const char *sub)
+{
+    int n = -1;
+
+    assert_int_equal(oauth2_sessions_logout_by(f->site,
+                                               sf_request(f, "POST", "/", NULL),
+                                               sid, sub, &n),
+                     APR_SUCCESS);
+    return n;
 }
 
 /* Back-channel logout in a store: every session of the sid. */
@@ -429,14 +447,9 @@ static void test_sessions_logout_by(void **state)
     /* Indexed when the provider sends logout tokens (its discovery says
      * so): here, its fixed endpoints say nothing. */
     one = create(&f, CLAIMS, 0);
-    assert_int_equal(
-        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
-                                  "s-1", NULL),
-        0);
+    assert_int_equal(logout_by(&f, "s-1", NULL), 0);
     assert_int_equal(find(&f, one, NOW, NULL, &a, &resp), APR_SUCCESS);
-    assert_int_equal(oauth2_sessions_logout_by(
-                         f.site, sf_request(&f, "POST", "/", NULL), NULL, NULL),
-                     0);
+    assert_int_equal(logout_by(&f, NULL, NULL), 0);
     two = create(&f, CLAIMS, 0);
     assert_string_not_equal(one, two);
     sf_close(&f);
@@ -463,17 +476,12 @@ static void logout_by_indexed(const char *extra)
     one = create(&f, CLAIMS, 0);
     two = create(&f, CLAIMS, 0);
     other = create(&f, "{\"sub\":\"alice\",\"sid\":\"s-9\"}", 0);
-    assert_int_equal(
-        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
-                                  "s-1", NULL),
-        2);
+    assert_int_equal(logout_by(&f, "s-1", NULL), 2);
     assert_int_equal(find(&f, one, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
     assert_int_equal(find(&f, two, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
     assert_int_equal(find(&f, other, NOW, NULL, &a, &resp), APR_SUCCESS);
-    assert_int_equal(
-        oauth2_sessions_logout_by(f.site, sf_request(&f, "POST", "/", NULL),
-                                  NULL, "alice"),
-        1); /* the two others ended already */
+    assert_int_equal(logout_by(&f, NULL, "alice"),
+                     1); /* the two others ended already */
     assert_int_equal(find(&f, other, NOW, NULL, &a, &resp), OAUTH2_ENOTFOUND);
     sf_close(&f);
     fs_stop(&fs);
@@ -690,6 +698,76 @@ static void test_sessions_resolve_bearer(void **state)
     sf_close(&f);
 }
 
+/* A session of claims whose login brought an ID token of n characters,
+ * created and found again: the session a request gets. */
+static const oauth2_session_t *with_id_token(sf_t *f, apr_size_t n)
+{
+    oauth2_login_result_t *res = result(f, CLAIMS, 0);
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *user = NULL, *err = NULL, *cookie;
+    char *id = apr_palloc(f->pool, n + 1);
+
+    memset(id, 'i', n);
+    id[n] = '\0';
+    res->id_token = id;
+    memset(&resp, 0, sizeof(resp));
+    assert_int_equal(oauth2_sessions_create(f->site,
+                                            sf_request(f, "GET", "/cb", NULL),
+                                            res, &resp, &user, &err),
+                     APR_SUCCESS);
+    cookie = sf_cookie_header(f->pool, &resp);
+    /* one cookie, never a chunk */
+    assert_null(strstr(cookie, "oauth2_session_1"));
+    memset(&a, 0, sizeof(a));
+    memset(&resp, 0, sizeof(resp));
+    /* with the tokens (a store's find copies the hot part only) */
+    assert_int_equal(oauth2_sessions_find(
+                         f->site,
+                         sf_request(f, "GET", "/app", "Cookie", cookie, NULL),
+                         1, &a, NULL, &resp),
+                     APR_SUCCESS);
+    return a.session;
+}
+
+/* The ID token is kept while the cookie session fits in one cookie with
+ * it; else left out (OA2141, NO_ID_TOKEN: logout names the client). A
+ * store's record past 64 KiB goes without it too. */
+static void test_sessions_id_token_left_out(void **state)
+{
+    const oauth2_session_t *s;
+    sf_t f;
+    sf_opts_t cookie = { 1, "http://127.0.0.1:9", 1000, 0, 0, 0 };
+    sf_opts_t shm = { 0, "http://127.0.0.1:9", 1000, 0, 0, 0 };
+
+    (void)state;
+    sf_open(&f, &cookie);
+    s = with_id_token(&f, 1000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 1000);
+    assert_false(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_null(strstr(sf_log(), "OA2141"));
+    s = with_id_token(&f, 3000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 0);
+    assert_true(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_non_null(strstr(sf_log(), "OA2141: the cookie session of alice "
+                                     "leaves its ID token out (the session "
+                                     "needs more than 1 cookie of 3800"));
+    assert_string_equal(s->f[OAUTH2_SF_USER], "alice");
+    sf_close(&f);
+
+    sf_log_clear();
+    sf_open(&f, &shm);
+    s = with_id_token(&f, 3000);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 3000);
+    assert_null(strstr(sf_log(), "OA2141"));
+    s = with_id_token(&f, OAUTH2_MAX_SESSION_RECORD);
+    assert_int_equal(s->len[OAUTH2_SF_ID_TOKEN], 0);
+    assert_true(s->flags & OAUTH2_SESSION_NO_ID_TOKEN);
+    assert_non_null(strstr(sf_log(), "OA2141: the session of alice leaves "
+                                     "its ID token out"));
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -704,6 +782,7 @@ int main(void)
         T(test_sessions_remove_and_save),
         T(test_sessions_create_refusals),
         T(test_sessions_cookie_store),
+        T(test_sessions_id_token_left_out),
         T(test_sessions_logout_by),
         T(test_sessions_logout_by_indexed),
         T(test_sessions_logout_by_frontchannel),

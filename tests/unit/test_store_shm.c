@@ -37,9 +37,9 @@
 #define T_INLINE    (T_SLOT - T_SLOT_HEAD)
 #define T_CHUNK     256u
 /* Per record: tag, slot, 4 chunks and their next links, a marker entry,
- * two link entries; plus one bit per chunk (the repair's bitmap), a region
+ * four link entries; plus one bit per chunk (the repair's bitmap), a region
  * of its own. */
-#define T_PER_RECORD 1744u
+#define T_PER_RECORD 1888u
 #define T_OWNED(c)   ((((c)*4 + 7) / 8 + 63) / 64 * 64)
 #define T_MAX        OAUTH2_MAX_SESSION_RECORD
 /* The header's free chunk list head (after magic .. seed). */
@@ -238,7 +238,7 @@ static void test_store_shm_size_arithmetic(void **state)
         assert_true(sz <= (apr_uint64_t)caps[i] * 2048);
         prev = sz;
     }
-    /* The documented layout: 256 + 1,744.5 bytes per record when every
+    /* The documented layout: 256 + 1,888.5 bytes per record when every
      * region is already 64-byte aligned (capacity a multiple of 128). */
     assert_true(oauth2_shm_size(64)
                 == T_HEADER + 64ull * T_PER_RECORD + T_OWNED(64));
@@ -478,7 +478,7 @@ static void test_store_shm_link(void **state)
     /* Not a record, and no slot taken. */
     assert_int_equal(get_n(&fx, 7, 10, 0, NULL), OAUTH2_ENOTFOUND);
     assert_int_equal(stats_of(&fx).live, 2);
-    assert_int_equal(stats_of(&fx).links, 128);
+    assert_int_equal(stats_of(&fx).links, 256);
     /* Its record gone, the link is free for another. */
     assert_int_equal(oauth2_shm_delete(fx.shm, rec), APR_SUCCESS);
     assert_int_equal(oauth2_shm_link_get(fx.shm, key, 10, got), APR_SUCCESS);
@@ -529,7 +529,42 @@ static void test_store_shm_links_never_evict_records(void **state)
     assert_true(st.evictions == 0);
     /* Dead links made room: no live link was evicted. */
     assert_true(st.links_evicted == 0);
-    /* Links of live records: a full pool evicts links, never records. */
+    /* A full table of sessions with two links each (a sid and a sub)
+     * fills half the pool: no live link is evicted (third review L). */
+    fx_close(&fx);
+    fx_open(&fx, 64);
+    for (n = 0; n < 64 * 3; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 1000 + n, 0), APR_SUCCESS);
+        make_key(rec, n);
+        make_key(key, 300000 + 2 * n);
+        assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 900, 0),
+                         APR_SUCCESS);
+        make_key(key, 300001 + 2 * n);
+        assert_int_equal(oauth2_shm_link(fx.shm, key, rec, 900, 0),
+                         APR_SUCCESS);
+    }
+    st = stats_of(&fx);
+    assert_true(st.evictions > 0); /* slots: the table is full */
+    assert_true(st.links_evicted == 0);
+    fx_close(&fx);
+}
+
+/* Third review L: where a live link must be evicted after all, the
+ * record it names goes with it: no session stays that no index finds. */
+static void test_store_shm_link_eviction_ends_its_record(void **state)
+{
+    unsigned char key[OAUTH2_SHM_KEY_LEN], rec[OAUTH2_SHM_KEY_LEN],
+        got[OAUTH2_SHM_KEY_LEN];
+    oauth2_shm_stats_t st;
+    apr_uint64_t n, linked = 0, alive = 0;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 0; n < 20; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 1000, 0), APR_SUCCESS);
+    }
+    /* Far more live links of those 20 records than the pool holds. */
     for (n = 0; n < 5000; n++) {
         make_key(key, 300000 + n);
         make_key(rec, n % 20);
@@ -537,12 +572,25 @@ static void test_store_shm_links_never_evict_records(void **state)
                          APR_SUCCESS);
     }
     st = stats_of(&fx);
-    assert_int_equal(st.live, 20);
-    assert_true(st.evictions == 0);
     assert_true(st.links_evicted > 0);
+    assert_true(st.evictions > 0);
+    /* A link is gone only where its record is (evicted with it, or
+     * dead and reused): records are not put again here. */
     for (n = 0; n < 20; n++) {
-        assert_int_equal(get_n(&fx, n, 500, 100, NULL), APR_SUCCESS);
+        alive += get_n(&fx, n, 500, 100, NULL) == APR_SUCCESS;
     }
+    for (n = 0; n < 5000; n++) {
+        make_key(key, 300000 + n);
+        if (oauth2_shm_link_get(fx.shm, key, 10, got) != APR_SUCCESS) {
+            assert_int_not_equal(get_n(&fx, n % 20, 10, 100, NULL),
+                                 APR_SUCCESS);
+        }
+        else {
+            linked++;
+        }
+    }
+    assert_true(alive < 20);
+    assert_true(linked > 0);
     fx_close(&fx);
 }
 
@@ -637,6 +685,52 @@ static void test_store_shm_pinned_stays(void **state)
     for (n = 0; n < 8; n++) {
         assert_int_equal(get_n(&fx, n, 1000, 1, NULL), OAUTH2_ENOTFOUND);
     }
+    fx_close(&fx);
+}
+
+/* Third review H: pinned records (revocations, which one account can
+ * cause by the hundred) never evict a session, and hold at most a
+ * quarter of the slots; a replace of one keeps its place. */
+static void test_store_shm_pinned_never_evicts_sessions(void **state)
+{
+    apr_uint64_t n, ok = 0, kept;
+    apr_status_t rv;
+    fx_t fx;
+
+    (void)state;
+    fx_open(&fx, 64);
+    for (n = 0; n < 300; n++) {
+        assert_int_equal(put_n(&fx, n, 100, 1000, 0), APR_SUCCESS);
+    }
+    kept = alive_n(&fx, 0, 300, 100, 10);
+    for (n = 0; n < 200; n++) {
+        rv = put_class_n(&fx, 1000 + n, 1, 9000, 10, OAUTH2_SHM_PINNED);
+        assert_true(rv == OAUTH2_EFULL || rv == APR_SUCCESS);
+    }
+    /* A full table of sessions: no pinned record got in. */
+    assert_int_equal(alive_n(&fx, 0, 300, 100, 10), kept);
+    assert_int_equal(stats_of(&fx).live_class[OAUTH2_SHM_PINNED], 0);
+    fx_close(&fx);
+    /* An empty table: a quarter of it, no more. */
+    fx_open(&fx, 64);
+    for (n = 0; n < 200; n++) {
+        ok += put_class_n(&fx, 1000 + n, 1, 9000, 10, OAUTH2_SHM_PINNED)
+              == APR_SUCCESS;
+    }
+    assert_int_equal(ok, 16);
+    assert_int_equal(stats_of(&fx).live_class[OAUTH2_SHM_PINNED], 16);
+    assert_true(stats_of(&fx).refused > 0);
+    /* A replace in place still works at the limit. */
+    assert_int_equal(put_class_n(&fx, 1000, 1, 9500, 10, OAUTH2_SHM_PINNED),
+                     APR_SUCCESS);
+    /* Sessions fill the other slots and evict none of the pinned. */
+    for (n = 0; n < 300; n++) {
+        put_n(&fx, n, 100, 1000, 10);
+    }
+    assert_int_equal(stats_of(&fx).live_class[OAUTH2_SHM_PINNED], 16);
+    /* Once they expire, the room is there again (the sweep finds them). */
+    assert_int_equal(put_class_n(&fx, 5000, 1, 20000, 9600, OAUTH2_SHM_PINNED),
+                     APR_SUCCESS);
     fx_close(&fx);
 }
 
@@ -1145,7 +1239,7 @@ static void probe_all(fx_t *fx, unsigned char *buf)
 #define C64_NEXT   (C64_CHUNKS + 256 * T_CHUNK)
 #define C64_MARKS  (C64_NEXT + 256 * 4)
 #define C64_LINKS  (C64_MARKS + 64 * 40)
-#define C64_OWNED  (C64_LINKS + 128 * 72)
+#define C64_OWNED  (C64_LINKS + 256 * 72)
 #define C64_END    (C64_OWNED + T_OWNED(64))
 
 /* Damages a capacity-64 table in one of six ways. */
@@ -1931,6 +2025,8 @@ int main(void)
         cmocka_unit_test(test_store_shm_markers_never_evict_records),
         cmocka_unit_test(test_store_shm_link),
         cmocka_unit_test(test_store_shm_links_never_evict_records),
+        cmocka_unit_test(test_store_shm_link_eviction_ends_its_record),
+        cmocka_unit_test(test_store_shm_pinned_never_evicts_sessions),
         cmocka_unit_test(test_store_shm_cache_never_evicts_sessions),
         cmocka_unit_test(test_store_shm_pinned_stays),
         cmocka_unit_test(test_store_shm_expiry_at_fixed_now),

@@ -3,7 +3,10 @@
 //
 //   const { browser, context, page, userDataDir, close } = await launchBrowser({
 //       executablePath: CHROMIUM,  // $CHROMIUM_PATH or /usr/bin/chromium
-//       timeout: 15000,            // launch, and the default for page actions
+//       timeout: 15000,            // the default for page actions
+//       launchTimeout: 90000,      // chromium's start: seconds on a loaded
+//                                  // machine (seen: > 15 s at load 20 on 2
+//                                  // cores, under ASan); bounded all the same
 //       args: [],                  // extra chromium switches
 //       contextOptions: {},        // viewport, locale, ignoreHTTPSErrors, ...
 //   });
@@ -81,7 +84,13 @@ process.on('exit', () => {
 });
 
 /** Launches chromium; see the top of this file. */
-export async function launchBrowser({ executablePath = CHROMIUM, timeout = 15000, args = [], contextOptions = {} } = {}) {
+export async function launchBrowser({
+    executablePath = CHROMIUM,
+    timeout = 15000,
+    launchTimeout = 90000,
+    args = [],
+    contextOptions = {},
+} = {}) {
     const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mao2-chromium-'));
     profiles.add(userDataDir);
     let context;
@@ -89,7 +98,7 @@ export async function launchBrowser({ executablePath = CHROMIUM, timeout = 15000
         context = await chromium.launchPersistentContext(userDataDir, {
             executablePath,
             headless: true,
-            timeout,
+            timeout: launchTimeout,
             args: [...ARGS, ...args],
             env: { ...process.env, XDG_CONFIG_HOME: userDataDir },
             ...contextOptions,
