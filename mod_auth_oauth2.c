@@ -1,11 +1,14 @@
 /*
  * mod_auth_oauth2.c: OAuth 2.0 / OpenID Connect login for Apache httpd 2.4.
  *
- * The Apache glue only: the module record, the directive table and its
- * setters, configuration create/merge/check, startup, and the hooks, each
- * a few lines: build the request view, call the engine, apply its
- * response (src/apache.c). The engine lives in src/ (see README); it
- * decides every answer.
+ * The Apache glue only: the module record, Apache's command table built
+ * from the engine's directive table (src/directives.c: each directive is
+ * one call into it), the configuration records, startup (the engine's
+ * src/server.c checks the configuration and builds the sites; this file
+ * hands it Apache's tree and virtual hosts and logs what it says), and
+ * the hooks, each a few lines: build the request view, call the engine,
+ * apply its response (src/apache.c). The engine lives in src/ (see the
+ * README's "How it is built"); it decides every answer.
  */
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -15,13 +18,12 @@
 #include "http_protocol.h"
 #include "http_request.h"
 #include "mod_auth.h"
+#include "util_cfgtree.h"
 #include "util_mutex.h"
 
 #define AUTH_OAUTH2_GLUE
 #include "src/apache.h"
 #include "src/apache_authz.h"
-#include "src/apache_check.h"
-#include "src/apache_provider.h"
 #include "src/apache_shm.h"
 #include "src/apache_socache.h"
 #include "src/access.h"
@@ -30,6 +32,8 @@
 #include "src/endpoints.h"
 #include "src/errors.h"
 #include "src/google.h"
+#include "src/headers.h"
+#include "src/server.h"
 #include "src/store_shm.h"
 
 /* ------------------------------------------------------------------ */
@@ -71,19 +75,9 @@ static void *merge_dir_conf(apr_pool_t *p, void *base, void *add)
 static const char *directive(cmd_parms *cmd, void *dcfg, const char *a1,
                              const char *a2)
 {
-    const oauth2_directive_t *d = cmd->info;
-    oauth2_cfg_t *srv = auth_oauth2_srv(cmd->server)->cfg;
-    const char *err = oauth2_directive_apply(
-        cmd->pool, d, d->scope == OAUTH2_DIRECTIVE_SERVER ? (void *)srv : dcfg,
-        a1, a2);
-
-    /* What a section of the configuration (not an .htaccess file, read
-     * while serving) asks of every session of the virtual host. */
-    if (err == NULL && d->scope == OAUTH2_DIRECTIVE_DIR
-        && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM) {
-        oauth2_cfg_note_dir(srv, dcfg);
-    }
-    return err;
+    return oauth2_directive_set(
+        cmd->pool, cmd->info, auth_oauth2_srv(cmd->server)->cfg, dcfg, a1, a2,
+        ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM);
 }
 
 static const char *directive1(cmd_parms *cmd, void *dcfg, const char *a1)
@@ -144,78 +138,91 @@ static void __attribute__((constructor)) build_commands(void)
 /* ------------------------------------------------------------------ */
 /* Startup                                                             */
 
+/* The Mutex directive's names of the module's global mutexes. */
+static const char *const mutex_types[] = {
+    AUTH_OAUTH2_SHM_MUTEX,
+    AUTH_OAUTH2_PROVIDER_MUTEX,
+    AUTH_OAUTH2_SOCACHE_MUTEX,
+};
+
 static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    if (ap_mutex_register(pconf, AUTH_OAUTH2_SHM_MUTEX, NULL, APR_LOCK_DEFAULT,
-                          0)
-            != APR_SUCCESS
-        || ap_mutex_register(pconf, AUTH_OAUTH2_PROVIDER_MUTEX, NULL,
-                             APR_LOCK_DEFAULT, 0)
-               != APR_SUCCESS
-        || ap_mutex_register(pconf, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
-                             APR_LOCK_DEFAULT, 0)
-               != APR_SUCCESS) {
-        return HTTP_INTERNAL_SERVER_ERROR;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(mutex_types) / sizeof(mutex_types[0]); i++) {
+        if (ap_mutex_register(pconf, mutex_types[i], NULL, APR_LOCK_DEFAULT, 0)
+            != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
     return OK;
 }
 
-/* Finalizes every virtual host's configuration; runs for `apache2 -t`
- * too, so a missing OAuth2Secret stops the configuration test. */
+/* Apache's configuration tree from d, flattened for the engine in its
+ * order (a section before what it encloses). */
+static void flatten(apr_pool_t *p, const ap_directive_t *d, int parent,
+                    apr_array_header_t *lines)
+{
+    for (; d != NULL; d = d->next) {
+        oauth2_conf_line_t *l = apr_array_push(lines);
+        const char *args = d->args ? d->args : "";
+
+        l->name = d->directive;
+        l->arg = ap_getword_conf(p, &args);
+        l->file = d->filename;
+        l->line = d->line_num;
+        l->parent = parent;
+        flatten(p, d->first_child, lines->nelts - 1, lines);
+    }
+}
+
+static const char *socache_usable(void *ctx, apr_pool_t *p, const char *spec)
+{
+    return auth_oauth2_socache_open(p, p, spec, NULL, NULL);
+}
+
+/* Finalizes and checks every virtual host's configuration with the tree
+ * (oauth2_server_check says what is refused); runs for `apache2 -t` too,
+ * which never runs post_config, so a missing OAuth2Secret stops the
+ * configuration test. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                         server_rec *s)
 {
-    server_rec *vs;
+    apr_array_header_t *lines =
+        apr_array_make(ptemp, 64, sizeof(oauth2_conf_line_t));
+    const apr_array_header_t *hosts = auth_oauth2_hosts(ptemp, s), *found;
+    int i;
 
-    for (vs = s; vs != NULL; vs = vs->next) {
-        const char *err = oauth2_cfg_finalize(pconf, auth_oauth2_srv(vs)->cfg);
+    flatten(ptemp, ap_conftree, -1, lines);
+    found =
+        oauth2_server_check(ptemp, pconf, hosts, lines, socache_usable, NULL);
+    for (i = 0; i < found->nelts; i++) {
+        const oauth2_finding_t *f = &APR_ARRAY_IDX(found, i, oauth2_finding_t);
 
-        if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, vs,
-                         "OA2001: %s (virtual host %s:%u)", err,
-                         vs->server_hostname ? vs->server_hostname : "*",
-                         vs->port);
+        ap_log_error(APLOG_MARK,
+                     APLOG_STARTUP | (f->refused ? APLOG_EMERG : APLOG_WARNING),
+                     0, APR_ARRAY_IDX(hosts, f->host, oauth2_host_t).server,
+                     "%s: %s", f->tag, f->message);
+        if (f->refused) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
     }
-    return auth_oauth2_check_tree(ptemp, s);
+    return OK;
 }
 
-/* Builds a virtual host's site (the engine's) with its store: the shm
- * table, or a socache store the glue makes with the site's store seal. */
-static const char *srv_setup(apr_pool_t *pconf, apr_pool_t *ptemp,
-                             server_rec *s, auth_oauth2_srv_conf *srv,
-                             oauth2_store_t *shm)
+/* A virtual host's socache store (oauth2_server_sites builds the rest of
+ * its site); ctx is post_config's ptemp. */
+static const char *socache_store(void *ctx, apr_pool_t *pconf,
+                                 const oauth2_host_t *h,
+                                 const oauth2_seal_t *seal,
+                                 oauth2_store_t **store)
 {
-    oauth2_site_t *site = NULL;
-    oauth2_store_t *store = shm;
-    const char *err = NULL;
-
-    if (oauth2_site_create(pconf, srv->cfg,
-                           "mod_auth_oauth2/" AUTH_OAUTH2_VERSION, &site, &err)
-        != APR_SUCCESS) {
-        return err;
-    }
-    if (srv->cfg->store == OAUTH2_STORE_SOCACHE) {
-        err =
-            auth_oauth2_socache_create(pconf, ptemp, s, srv->cfg->store_spec,
-                                       site->seal_store, &srv->socache, &store);
-        if (err != NULL) {
-            return err;
-        }
-    }
-    if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
-        return err;
-    }
-    srv->site = site;
-    srv->prov = site->prov;
-    return NULL;
+    return auth_oauth2_socache_create(pconf, ctx, h->server, h->cfg->store_spec,
+                                      seal, store);
 }
 
-/* Every cookie name a virtual host of the server owns, each once
- * (post_config; read-only in the children): a browser sends one host's
- * cookies to every port and virtual host of the same name, so each strips
- * them all, also where no provider is configured. */
+/* The cookie names every virtual host strips (oauth2_server_cookie_names:
+ * set in post_config, read-only in the children). */
 static apr_array_header_t *owned_cookies;
 
 static apr_status_t owned_cookies_reset(void *unused)
@@ -224,51 +231,15 @@ static apr_status_t owned_cookies_reset(void *unused)
     return APR_SUCCESS;
 }
 
-static apr_array_header_t *cookie_names(apr_pool_t *p, server_rec *s)
-{
-    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
-    int i;
-
-    for (; s != NULL; s = s->next) {
-        const oauth2_site_t *site = auth_oauth2_srv(s)->site;
-
-        for (i = 0; site != NULL && i < names->nelts; i++) {
-            if (strcmp(APR_ARRAY_IDX(names, i, const char *),
-                       site->cfg->cookie_name)
-                == 0) {
-                break;
-            }
-        }
-        if (site != NULL && i == names->nelts) {
-            APR_ARRAY_PUSH(names, const char *) = site->cfg->cookie_name;
-        }
-    }
-    return names;
-}
-
-/* The largest shm capacity any virtual host asks for (0: none uses shm). */
-static apr_uint32_t shm_capacity(server_rec *s)
-{
-    apr_uint32_t cap = 0;
-
-    for (; s != NULL; s = s->next) {
-        const oauth2_cfg_t *c = auth_oauth2_srv(s)->cfg;
-
-        if (c->provider_set && c->store != OAUTH2_STORE_SOCACHE
-            && (apr_uint32_t)c->shm_capacity > cap) {
-            cap = (apr_uint32_t)c->shm_capacity;
-        }
-    }
-    return cap;
-}
-
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    apr_uint32_t cap = shm_capacity(s);
+    apr_array_header_t *hosts = auth_oauth2_hosts(ptemp, s);
+    apr_uint32_t cap = oauth2_server_shm_capacity(hosts);
     oauth2_shm_t *table = NULL;
     oauth2_store_t *shm = NULL;
-    server_rec *vs;
+    const char *err;
+    int i, bad = 0;
 
     /* httpd reads its configuration twice at startup; the first pass is
      * thrown away, so build nothing that lasts in it. */
@@ -287,35 +258,37 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         shm = oauth2_store_shm(pconf, table);
     }
-    for (vs = s; vs != NULL; vs = vs->next) {
-        auth_oauth2_srv_conf *srv = auth_oauth2_srv(vs);
-        const char *err;
-
-        if (!srv->cfg->provider_set) {
-            continue;
-        }
-        err = srv_setup(pconf, ptemp, vs, srv, shm);
-        if (err != NULL) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "OA2006: %s", err);
-            return HTTP_INTERNAL_SERVER_ERROR;
-        }
+    err = oauth2_server_sites(pconf, hosts,
+                              "mod_auth_oauth2/" AUTH_OAUTH2_VERSION, shm,
+                              socache_store, ptemp, &bad);
+    if (err != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0,
+                     APR_ARRAY_IDX(hosts, bad, oauth2_host_t).server,
+                     "OA2006: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
-    owned_cookies = cookie_names(pconf, s);
+    for (i = 0; i < hosts->nelts; i++) {
+        const oauth2_host_t *h = &APR_ARRAY_IDX(hosts, i, oauth2_host_t);
+
+        auth_oauth2_srv(h->server)->site = h->site;
+    }
+    owned_cookies = oauth2_server_cookie_names(pconf, hosts);
     apr_pool_cleanup_register(pconf, NULL, owned_cookies_reset,
                               apr_pool_cleanup_null);
-    return auth_oauth2_provider_view_setup(pconf, ptemp, s) == APR_SUCCESS
-               ? OK
-               : HTTP_INTERNAL_SERVER_ERROR;
+    if (auth_oauth2_provider_view_setup(pconf, ptemp, s,
+                                        oauth2_server_providers(ptemp, hosts))
+        != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    return OK;
 }
 
 static void child_init(apr_pool_t *p, server_rec *s)
 {
     auth_oauth2_shm_child_init(p, s);
-    auth_oauth2_provider_view_child_init(p, s);
     for (; s != NULL; s = s->next) {
         auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
 
-        auth_oauth2_socache_child_init(srv->socache, p);
         if (srv->site != NULL
             && oauth2_provider_child_init(srv->site->prov, p) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
@@ -327,11 +300,19 @@ static void child_init(apr_pool_t *p, server_rec *s)
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
+/* The engine's removal lines, as debug lines of the request. */
+static void strip_log(void *ctx, const char *msg)
+{
+    request_rec *r = ctx;
+
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "%s", msg);
+}
+
 /* Every request: the client's identity headers go before anyone reads
  * them. */
 static int post_read_request(request_rec *r)
 {
-    auth_oauth2_strip_identity(r);
+    oauth2_headers_strip_identity(r->pool, r->headers_in, strip_log, r);
     if (r->prev != NULL) {
         auth_oauth2_refused_redirect(r);
     }
@@ -413,6 +394,10 @@ static int inherited(request_rec *r)
     if (r->main == NULL) {
         memset(&resp, 0, sizeof(resp));
         oauth2_access_identity(auth_oauth2_dir(r), &parent->authn, &resp);
+        resp.groups_claim =
+            auth_oauth2_srv(r->server)->site
+                ? auth_oauth2_srv(r->server)->site->cfg->groups_claim
+                : NULL;
         auth_oauth2_respond(r, &resp);
     }
     return 1;
@@ -441,13 +426,21 @@ static int check_authn(request_rec *r)
     return auth_oauth2_respond(r, &resp);
 }
 
-/* No backend sees the module's cookies, of this virtual host or another
- * (check_authn took this host's own out already on the common way of an
- * authenticated request). */
+/* No backend sees the module's cookies, of this virtual host or another.
+ * check_authn took this host's own out already on the common way of an
+ * authenticated request (the subrequests and internal redirects that
+ * share its state share or copy its headers). */
 static int fixups(request_rec *r)
 {
+    const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+
     if (owned_cookies != NULL) {
-        auth_oauth2_strip_cookies(r, owned_cookies);
+        oauth2_headers_strip_cookies(r->pool, r->headers_in, owned_cookies,
+                                     req != NULL && req->cookies_stripped
+                                             && site != NULL
+                                         ? site->cfg->cookie_name
+                                         : NULL);
     }
     return DECLINED;
 }

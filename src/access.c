@@ -268,6 +268,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     if (bearer(site, dir, req, a, resp)) {
         if (a->authenticated) {
             carry_on(dir, a, need_tokens, resp);
+            resp->groups_claim = site->cfg->groups_claim;
         }
         return;
     }
@@ -279,6 +280,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     }
     if (rv == APR_SUCCESS) {
         carry_on(dir, a, need_tokens, resp);
+        resp->groups_claim = site->cfg->groups_claim;
         strip_cookies(site, req, &found, resp);
         return;
     }

@@ -1,6 +1,7 @@
 /*
- * apache.c: the Apache side's common part (see apache.h): the request
- * view, the response applied to request_rec, the header-table edits, the
+ * apache.c: the Apache side's common part (see apache.h): the virtual
+ * hosts and the request view for the engine, the response applied to
+ * request_rec (its header tables through the engine's headers.c), the
  * page filter. What to answer is the engine's business; this file only
  * translates.
  */
@@ -16,6 +17,7 @@
 #include "access.h"
 #include "conn.h"
 #include "cookie.h"
+#include "headers.h"
 
 auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s)
 {
@@ -30,6 +32,24 @@ oauth2_dir_cfg_t *auth_oauth2_dir(const request_rec *r)
 auth_oauth2_req_t *auth_oauth2_req_find(const request_rec *r)
 {
     return ap_get_module_config(r->request_config, &auth_oauth2_module);
+}
+
+apr_array_header_t *auth_oauth2_hosts(apr_pool_t *p, server_rec *s)
+{
+    apr_array_header_t *hosts = apr_array_make(p, 4, sizeof(oauth2_host_t));
+
+    for (; s != NULL; s = s->next) {
+        oauth2_host_t *h = apr_array_push(hosts);
+
+        h->cfg = auth_oauth2_srv(s)->cfg;
+        h->name = s->server_hostname;
+        h->port = s->port;
+        h->names = s->names;
+        h->wildcards = s->wild_names;
+        h->server = s;
+        h->site = auth_oauth2_srv(s)->site;
+    }
+    return hosts;
 }
 
 auth_oauth2_req_t *auth_oauth2_req(request_rec *r)
@@ -60,16 +80,11 @@ static void view_complete(oauth2_request_t *v)
                        : apr_psprintf(r->pool, "%s:%u", host, port);
     v->base_url = ap_construct_url(r->pool, "", r);
     v->auth_name = ap_auth_name(r);
-    /* Headers are read before the virtual host is known: under name-based
-     * virtual hosting the default server of the address sets the limit
-     * (the LimitRequestFieldSize documentation). The smaller of both. */
-    v->field_limit = (apr_size_t)r->server->limit_req_fieldsize;
-    if (r->connection->base_server != NULL
-        && (apr_size_t)r->connection->base_server->limit_req_fieldsize
-               < v->field_limit) {
-        v->field_limit =
-            (apr_size_t)r->connection->base_server->limit_req_fieldsize;
-    }
+    v->field_limit = oauth2_request_field_limit(
+        (apr_size_t)r->server->limit_req_fieldsize,
+        r->connection->base_server
+            ? (apr_size_t)r->connection->base_server->limit_req_fieldsize
+            : 0);
 }
 
 /* The body, at most max bytes (one more is read to tell a longer one). */
@@ -158,111 +173,6 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
 /* ------------------------------------------------------------------ */
 /* The response                                                        */
 
-/* Gives the table entry whose value is old (the pointer apr_table_get
- * returned) the value val, in place: a table's index is by name, so this
- * is what apr_table_setn does without its scan for the name and for
- * duplicates (the client's Cookie lines are one entry since Apache merged
- * them). 0 when no entry has that value any more. */
-static int replace_value(apr_table_t *t, const char *old, const char *val)
-{
-    const apr_array_header_t *a = apr_table_elts(t);
-    apr_table_entry_t *e = (apr_table_entry_t *)a->elts;
-    int i;
-
-    /* From the end: Cookie is among the last of a browser's headers. */
-    for (i = a->nelts - 1; i >= 0; i--) {
-        if (e[i].val == old) {
-            e[i].val = (char *)val;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-/* Gives the request the Cookie header stripped of ours in place of
- * header. */
-static void put_stripped(request_rec *r, const char *header, const char *out)
-{
-    if (*out == '\0') {
-        apr_table_unset(r->headers_in, "Cookie");
-    }
-    else if (!replace_value(r->headers_in, header, out)) {
-        apr_table_setn(r->headers_in, "Cookie", out);
-    }
-}
-
-/* Sets an identity header. On a request as the client sent it, the
- * client's copies are gone already (post_read_request), so adding is
- * enough and skips a scan of the table; an internal redirect shares the
- * headers of the request before it, which may hold ours. */
-static void put_header(request_rec *r, const char *name, const char *value)
-{
-    if (r->prev == NULL) {
-        apr_table_addn(r->headers_in, name, value);
-    }
-    else {
-        apr_table_setn(r->headers_in, name, value);
-    }
-}
-
-static int put_claim_header(void *r, const char *name, const char *value)
-{
-    put_header(r, name, value);
-    return 1;
-}
-
-static int put_claim_env(void *r, const char *name, const char *value)
-{
-    apr_table_setn(((request_rec *)r)->subprocess_env, name, value);
-    return 1;
-}
-
-/* Every claim as a header and/or variable, as the engine writes them. */
-static void pass_claims(request_rec *r, const oauth2_session_t *s, int how)
-{
-    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
-    const char *groups = site ? site->cfg->groups_claim : NULL;
-
-    if (how & OAUTH2_PASS_HEADERS) {
-        apr_table_do(put_claim_header, r,
-                     oauth2_response_claims(r->pool, s, groups, 0), NULL);
-    }
-    if (how & OAUTH2_PASS_ENV) {
-        apr_table_do(put_claim_env, r,
-                     oauth2_response_claims(r->pool, s, groups, 1), NULL);
-    }
-}
-
-/* The request goes on as the response's user, with its identity: the
- * user, then the headers that have a value (the access token only where
- * it is passed), the claims, and the Cookie header without ours. */
-static void carry_on(request_rec *r, const oauth2_response_t *resp)
-{
-    const oauth2_session_t *s = resp->identity;
-    const oauth2_identity_header_t *h = oauth2_identity_headers;
-    int i;
-
-    r->user = (char *)resp->user;
-    if (s == NULL) {
-        return;
-    }
-    r->ap_auth_type = AUTH_OAUTH2_TYPE;
-    put_header(r, h[0].name, s->f[h[0].field]);
-    for (i = 1; i < OAUTH2_IDENTITY_HEADERS; i++) {
-        if (s->len[h[i].field] > 0
-            && (h[i].field != OAUTH2_SF_ACCESS_TOKEN
-                || (resp->pass & OAUTH2_PASS_TOKEN))) {
-            put_header(r, h[i].name, s->f[h[i].field]);
-        }
-    }
-    if (resp->pass & (OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV)) {
-        pass_claims(r, s, resp->pass);
-    }
-    if (resp->cookie_in != NULL) {
-        put_stripped(r, resp->cookie_in_was, resp->cookie_in);
-    }
-}
-
 /* What every page of the module's carries besides its body; frame: the
  * origin that may frame it, or NULL. */
 static void page_headers(request_rec *r, const char *frame)
@@ -273,37 +183,28 @@ static void page_headers(request_rec *r, const char *frame)
     apr_table_unset(r->headers_out, "Cache-Control");
     apr_table_unset(r->headers_out, "Content-Security-Policy");
     apr_table_unset(r->headers_out, "X-Content-Type-Options");
-    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    apr_table_setn(r->err_headers_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
-                   frame ? apr_pstrcat(r->pool, OAUTH2_PAGE_CSP, frame, NULL)
-                         : OAUTH2_PAGE_CSP OAUTH2_PAGE_FRAME_NONE);
+    oauth2_headers_page(r->pool, r->err_headers_out, frame);
 }
 
-/* The headers of any response. */
-static void put_headers(request_rec *r, const oauth2_response_t *resp)
+/* The request goes on as the response's user, with its identity for the
+ * backend. */
+static int carry_on(request_rec *r, const oauth2_response_t *resp)
 {
-    int i;
+    r->user = (char *)resp->user;
+    if (resp->identity != NULL) {
+        r->ap_auth_type = AUTH_OAUTH2_TYPE;
+    }
+    oauth2_headers_identity(r->pool, r->headers_in, r->subprocess_env,
+                            r->err_headers_out, resp, r->prev != NULL);
+    return OK;
+}
 
-    for (i = 0; resp->cookies != NULL && i < resp->cookies->nelts; i++) {
-        apr_table_addn(r->err_headers_out, "Set-Cookie",
-                       APR_ARRAY_IDX(resp->cookies, i, const char *));
-    }
-    if (resp->kind == OAUTH2_RESPONSE_CONTINUE) {
-        return;
-    }
+/* What a response that ends the request sets. */
+static void put_answer(request_rec *r, const oauth2_response_t *resp)
+{
+    oauth2_headers_response(resp, r->headers_out, r->err_headers_out);
     if (resp->user != NULL) {
         r->user = (char *)resp->user;
-    }
-    if (resp->location != NULL) {
-        apr_table_setn(r->headers_out, "Location", resp->location);
-    }
-    if (resp->no_store) {
-        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
-    }
-    if (resp->www_authenticate != NULL) {
-        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                       resp->www_authenticate);
     }
     if (resp->allow != NULL) {
         ap_allow_methods(r, 1, resp->allow, NULL);
@@ -343,13 +244,15 @@ static int send_body(request_rec *r, const oauth2_response_t *resp)
 
 int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp)
 {
-    put_headers(r, resp);
+    if (resp->kind == OAUTH2_RESPONSE_CONTINUE) {
+        return carry_on(r, resp);
+    }
+    put_answer(r, resp);
     switch (resp->kind) {
     case OAUTH2_RESPONSE_DECLINE:
         return DECLINED;
     case OAUTH2_RESPONSE_CONTINUE:
-        carry_on(r, resp);
-        return OK;
+        return OK; /* carried on above */
     case OAUTH2_RESPONSE_STATUS:
         if (resp->page != NULL) {
             auth_oauth2_req(r)->page = resp->page;
@@ -359,106 +262,6 @@ int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp)
         return send_body(r, resp);
     }
     return HTTP_INTERNAL_SERVER_ERROR;
-}
-
-/* ------------------------------------------------------------------ */
-/* Header-table edits                                                  */
-
-/* Drops identity header names from Connection, so a client cannot have
- * mod_proxy remove the module's own headers as hop-by-hop ones. */
-static void strip_connection(request_rec *r, const char *conn)
-{
-    const char *kept = oauth2_request_connection_strip(r->pool, conn);
-
-    if (kept == NULL) {
-        return;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  "OA2101: removed identity header names from Connection");
-    if (*kept != '\0') {
-        apr_table_setn(r->headers_in, "Connection", kept);
-    }
-    else {
-        apr_table_unset(r->headers_in, "Connection");
-    }
-}
-
-/* The first characters of the header names strip_identity looks at:
- * X-Forwarded-*, OAuth2-Claim-*, Connection. */
-static const unsigned char first_of_interest[256] = {
-    ['x'] = 1, ['X'] = 1, ['o'] = 1, ['O'] = 1, ['c'] = 1, ['C'] = 1,
-};
-
-void auth_oauth2_strip_identity(request_rec *r)
-{
-    const apr_array_header_t *arr = apr_table_elts(r->headers_in);
-    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
-    const char *drop[16];
-    int i, n = 0;
-    const char *conn = NULL;
-
-    for (i = 0; i < arr->nelts; i++) {
-        const char *k = e[i].key;
-
-        /* Most headers are out after one character. */
-        if (k == NULL || !first_of_interest[(unsigned char)k[0]]) {
-            continue;
-        }
-        if ((k[0] | 0x20) == 'c') {
-            /* "Cookie", "Cache-Control" are out at their third byte. */
-            if (k[1] != '\0' && (k[2] | 0x20) == 'n'
-                && strcasecmp(k, "Connection") == 0) {
-                conn = e[i].val;
-            }
-            continue;
-        }
-        if (oauth2_request_identity_header(k)) {
-            if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
-                break;
-            }
-            drop[n++] = k;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                      "OA2101: removed client-sent header %.64s", drop[i]);
-        apr_table_unset(r->headers_in, drop[i]);
-    }
-    if (n == (int)(sizeof(drop) / sizeof(drop[0]))) {
-        auth_oauth2_strip_identity(r); /* more than one batch */
-        return;
-    }
-    if (conn != NULL) {
-        strip_connection(r, conn);
-    }
-}
-
-void auth_oauth2_strip_cookies(request_rec *r, const apr_array_header_t *names)
-{
-    const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
-    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
-    const char *header, *in, *out, *name;
-    int i, own_done = req != NULL && req->cookies_stripped;
-
-    /* Authentication took this host's own out already (the subrequests
-     * and internal redirects that share its state share or copy its
-     * headers); with one name on the whole server that was all. */
-    if (names->nelts == 0 || (own_done && names->nelts == 1)) {
-        return;
-    }
-    header = apr_table_get(r->headers_in, "Cookie");
-    for (in = header, i = 0; in != NULL && i < names->nelts; i++) {
-        name = APR_ARRAY_IDX(names, i, const char *);
-        if (own_done && site != NULL
-            && strcmp(name, site->cfg->cookie_name) == 0) {
-            continue;
-        }
-        out = oauth2_cookie_strip(r->pool, in, name, NULL, 0, 0);
-        in = out != NULL ? out : in;
-    }
-    if (in != header) {
-        put_stripped(r, header, in);
-    }
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,19 +1,20 @@
 /*
  * apache.h: the Apache side's common part (src/apache.c): the module's
- * configuration records, the per-request state, the request view the
- * engine reads (built from request_rec), the one function that applies
- * the engine's response, the edits of the request's header tables
- * (identity headers a client sent, the module's cookies), and the filter
- * that puts the module's page in place of an error body. The glue files
+ * configuration records, the per-request state, the virtual hosts and the
+ * request view the engine reads (built from server_rec and request_rec),
+ * the one function that applies the engine's response (the header-table
+ * edits themselves are the engine's headers.c), and the filter that puts
+ * the module's page in place of an error body. The glue files
  * (mod_auth_oauth2.c, src/apache_*.c) are the only ones that see
  * request_rec; each has a header of its own, which includes this one and
  * no other glue header. The engine (every other src/ file) includes none.
  *
  * Log tags: every message starts with "OA2nnnn: ", stable for tests and
  * administrators' alerts:
- *   OA2001-OA2099 configuration and startup (the glue)
+ *   OA2001-OA2099 configuration and startup (server.c's findings, logged
+ *                 by check_config; the glue's startup)
  *   OA2100-OA2199 sessions, stores and identity on requests (sessions.c,
- *                 session_index.c, the glue's header edits and socache)
+ *                 session_index.c, headers.c, store_remote.c)
  *   OA2200-OA2299 login, callback and logout (access.c, endpoints.c)
  *   OA2300-OA2399 authorization rules and bearer tokens (access.c)
  */
@@ -29,6 +30,7 @@
 #include "metadata.h"
 #include "request.h"
 #include "response.h"
+#include "server.h"
 #include "sessions.h"
 #include "site.h"
 #include "store.h"
@@ -53,16 +55,11 @@ extern module AP_MODULE_DECLARE_DATA auth_oauth2_module;
 #error "AUTH_OAUTH2_VERSION comes from the build (configure.ac, Makefile.am)"
 #endif
 
-/** A session store on an ap_socache provider (apache_socache.h). */
-typedef struct auth_oauth2_socache_t auth_oauth2_socache_t;
-
 /** Server config: the engine config, and the site post_config builds from
  * it (read-only once children run). */
 typedef struct {
     oauth2_cfg_t *cfg;
-    oauth2_site_t *site;            /* NULL when no OAuth2Provider */
-    oauth2_provider_t *prov;        /* site->prov, for the provider view */
-    auth_oauth2_socache_t *socache; /* when the store is a socache */
+    oauth2_site_t *site; /* NULL when no OAuth2Provider */
 } auth_oauth2_srv_conf;
 
 /** What one request learned (r->request_config). */
@@ -80,6 +77,10 @@ typedef struct {
 auth_oauth2_srv_conf *auth_oauth2_srv(const server_rec *s);
 oauth2_dir_cfg_t *auth_oauth2_dir(const request_rec *r);
 
+/** The virtual hosts of s, the main server first (oauth2_host_t, from p):
+ * what the engine's startup decisions (server.h) read. */
+apr_array_header_t *auth_oauth2_hosts(apr_pool_t *p, server_rec *s);
+
 /** Per-request state: created on first use, or NULL when none yet. */
 auth_oauth2_req_t *auth_oauth2_req(request_rec *r);
 auth_oauth2_req_t *auth_oauth2_req_find(const request_rec *r);
@@ -96,17 +97,6 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v);
  * HTTP status.
  */
 int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp);
-
-/** Removes client-sent identity headers (any case, '_' for '-') and their
- * names from Connection; runs on every request. */
-void auth_oauth2_strip_identity(request_rec *r);
-
-/** Removes the cookies the module owns on this server (names: every
- * virtual host's OAuth2Cookie, with their chunks, and the login states)
- * from the Cookie header, so that no backend, of this virtual host or
- * another, receives a session credential (the fixups, on every request:
- * unless authentication did it already for this host's own name). */
-void auth_oauth2_strip_cookies(request_rec *r, const apr_array_header_t *names);
 
 /** A logged-in user failed a Require rule (note_auth_failure): the answer
  * becomes a 403 with the site's ErrorDocument 403, or the module's page;

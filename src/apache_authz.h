@@ -1,6 +1,7 @@
 /*
  * apache_authz.h: the authorization providers behind Require oauth2-group,
- * oauth2-claim and oauth2-email-domain (apache_authz.c).
+ * oauth2-claim and oauth2-email-domain, and httpd's regular expressions
+ * for the engine (apache_authz.c).
  */
 #ifndef AUTH_OAUTH2_APACHE_AUTHZ_H
 #define AUTH_OAUTH2_APACHE_AUTHZ_H

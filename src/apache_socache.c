@@ -2,78 +2,66 @@
  * apache_socache.c: sessions in an ap_socache provider (redis, memcache,
  * shmcb, dbm, ...) so that several Apache hosts share their users
  * (OAuth2SessionStore redis:host:port). Only the provider's calls, its
- * mutex and the log live here: the store itself (expiry in each value,
- * touch and add, the failure handling the clients need) is the engine's
- * src/store_remote.c.
+ * mutexes (one for providers that are not thread- or process-safe, and
+ * the server's lock around each "add if absent") and the log live here:
+ * the store itself (expiry in each value, touch and add, what a
+ * provider's answer means, the failure handling the clients need) is the
+ * engine's src/store_remote.c.
  */
 #include "apache_socache.h"
+#include "apache_shm.h"
 
 #include "apr_hash.h"
 #include "apr_strings.h"
 #include "ap_socache.h"
 #include "util_mutex.h"
 
+#include "kept.h"
 #include "store_remote.h"
 
 /* The "add" mutex of one store spec: one for the whole server, kept in
  * the process pool across restarts (third review K: a mutex per virtual
  * host let two hosts sharing a cache add the same number, and one per
  * generation would let old and new children do so during a graceful
- * restart). child_done is set in each child only. */
+ * restart). */
 typedef struct {
     apr_global_mutex_t *mutex;
-    int child_done;
 } socache_add_t;
 
-struct auth_oauth2_socache_t {
+typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
     socache_add_t *add;        /* around each "add if absent" */
     server_rec *s;
-};
+} auth_oauth2_socache_t;
 
-/* socache providers say "not found" in more than one way. */
-static oauth2_remote_e answer(apr_status_t rv)
-{
-    if (rv == APR_SUCCESS) {
-        return OAUTH2_REMOTE_OK;
-    }
-    if (rv == APR_NOTFOUND || APR_STATUS_IS_NOTFOUND(rv)
-        || APR_STATUS_IS_ENOENT(rv)) {
-        return OAUTH2_REMOTE_NOTFOUND;
-    }
-    return APR_STATUS_IS_ECONNREFUSED(rv) ? OAUTH2_REMOTE_REFUSED
-                                          : OAUTH2_REMOTE_FAILED;
-}
-
-static oauth2_remote_e sc_retrieve(void *ctx, apr_pool_t *p,
-                                   const unsigned char *key, unsigned char *buf,
-                                   unsigned int *len)
+static apr_status_t sc_retrieve(void *ctx, apr_pool_t *p,
+                                const unsigned char *key, unsigned char *buf,
+                                unsigned int *len)
 {
     auth_oauth2_socache_t *c = ctx;
 
-    return answer(c->provider->retrieve(c->inst, c->s, key,
-                                        OAUTH2_STORE_KEY_LEN, buf, len, p));
+    return c->provider->retrieve(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, buf,
+                                 len, p);
 }
 
-static oauth2_remote_e sc_store(void *ctx, apr_pool_t *p,
-                                const unsigned char *key, apr_time_t expires,
-                                const unsigned char *val, unsigned int len)
+static apr_status_t sc_store(void *ctx, apr_pool_t *p, const unsigned char *key,
+                             apr_time_t expires, const unsigned char *val,
+                             unsigned int len)
 {
     auth_oauth2_socache_t *c = ctx;
 
-    return answer(c->provider->store(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN,
-                                     expires, (unsigned char *)val, len, p));
+    return c->provider->store(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, expires,
+                              (unsigned char *)val, len, p);
 }
 
-static oauth2_remote_e sc_remove(void *ctx, apr_pool_t *p,
-                                 const unsigned char *key)
+static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
+                              const unsigned char *key)
 {
     auth_oauth2_socache_t *c = ctx;
 
-    return answer(
-        c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p));
+    return c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p);
 }
 
 static apr_status_t sc_lock(void *ctx)
@@ -104,9 +92,9 @@ static void sc_add_unlock(void *ctx)
 
 /* The add mutex of spec, made at the first virtual host that names it
  * (its lock file named by a hash of the spec, which may hold any
- * character). */
-static apr_status_t add_mutex(server_rec *s, const char *spec,
-                              socache_add_t **out)
+ * character); the children re-attach it once per generation. */
+static apr_status_t add_mutex(apr_pool_t *pconf, server_rec *s,
+                              const char *spec, socache_add_t **out)
 {
     apr_pool_t *pp = s->process->pool;
     const char *key = apr_pstrcat(pp, "auth_oauth2_socache_add:", spec, NULL);
@@ -116,18 +104,23 @@ static apr_status_t add_mutex(server_rec *s, const char *spec,
 
     apr_pool_userdata_get(&kept, key, pp);
     *out = kept;
-    if (*out != NULL) {
-        return APR_SUCCESS;
-    }
-    *out = apr_pcalloc(pp, sizeof(**out));
-    rv = ap_global_mutex_create(
-        &(*out)->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
-        apr_psprintf(pp, "add%08x", apr_hashfunc_default(spec, &len)), s, pp,
-        0);
-    if (rv == APR_SUCCESS) {
+    if (*out == NULL) {
+        *out = apr_pcalloc(pp, sizeof(**out));
+        rv = ap_global_mutex_create(
+            &(*out)->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
+            apr_psprintf(pp, "add%08x", apr_hashfunc_default(spec, &len)), s,
+            pp, 0);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
         apr_pool_userdata_set(*out, key, NULL, pp);
     }
-    return rv;
+    apr_pool_userdata_get(&kept, key, pconf);
+    if (kept == NULL) {
+        oauth2_kept_remember(pconf, &(*out)->mutex);
+        apr_pool_userdata_set(*out, key, NULL, pconf);
+    }
+    return APR_SUCCESS;
 }
 
 static void sc_log(void *ctx, const char *message)
@@ -142,58 +135,62 @@ static const oauth2_remote_ops_t socache_calls = {
     sc_unlock,   sc_log,   sc_add_lock, sc_add_unlock,
 };
 
+const char *auth_oauth2_socache_open(apr_pool_t *p, apr_pool_t *ptemp,
+                                     const char *spec,
+                                     const ap_socache_provider_t **provider,
+                                     ap_socache_instance_t **inst)
+{
+    const char *colon = strchr(spec, ':');
+    const char *name = apr_pstrmemdup(ptemp, spec, (apr_size_t)(colon - spec));
+    const ap_socache_provider_t *prov = ap_lookup_provider(
+        AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    ap_socache_instance_t *made = NULL;
+    const char *err;
+
+    if (prov == NULL) {
+        return apr_psprintf(p,
+                            "OAuth2SessionStore %s: no socache provider '%s' "
+                            "(LoadModule socache_%s_module, a2enmod "
+                            "socache_%s)",
+                            spec, name, name, name);
+    }
+    err = prov->create(&made, colon + 1, ptemp, p);
+    if (err != NULL) {
+        return apr_psprintf(p, "OAuth2SessionStore %s: %s", spec, err);
+    }
+    if (provider != NULL) {
+        *provider = prov;
+        *inst = made;
+    }
+    return NULL;
+}
+
 const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
                                        server_rec *s, const char *spec,
                                        const oauth2_seal_t *seal,
-                                       auth_oauth2_socache_t **out,
                                        oauth2_store_t **store)
 {
     auth_oauth2_socache_t *c = apr_pcalloc(pconf, sizeof(*c));
-    const char *colon = strchr(spec, ':');
-    const char *name = apr_pstrmemdup(ptemp, spec, (apr_size_t)(colon - spec));
     struct ap_socache_hints hints = { 32, 2048, apr_time_from_sec(60) };
-    const char *err;
-    apr_status_t rv;
+    const char *err =
+        auth_oauth2_socache_open(pconf, ptemp, spec, &c->provider, &c->inst);
 
-    c->s = s;
-    c->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
-                                     AP_SOCACHE_PROVIDER_VERSION);
-    if (c->provider == NULL) {
-        return apr_psprintf(pconf,
-                            "OAuth2SessionStore: no socache provider '%s' "
-                            "(LoadModule socache_%s_module?)",
-                            name, name);
-    }
-    err = c->provider->create(&c->inst, colon + 1, ptemp, pconf);
     if (err != NULL) {
-        return apr_psprintf(pconf, "OAuth2SessionStore %s: %s", spec, err);
+        return err;
     }
-    rv = c->provider->init(c->inst, "auth_oauth2", &hints, s, pconf);
-    if (rv != APR_SUCCESS) {
+    c->s = s;
+    if (c->provider->init(c->inst, "auth_oauth2", &hints, s, pconf)
+        != APR_SUCCESS) {
         return apr_psprintf(pconf, "OAuth2SessionStore %s: cannot initialize",
                             spec);
     }
     if (((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
-         && ap_global_mutex_create(&c->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
-                                   NULL, s, pconf, 0)
+         && auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
+                              &c->mutex)
                 != APR_SUCCESS)
-        || add_mutex(s, spec, &c->add) != APR_SUCCESS) {
+        || add_mutex(pconf, s, spec, &c->add) != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
-    *out = c;
     *store = oauth2_store_remote(pconf, &socache_calls, c, spec, seal, NULL);
     return NULL;
-}
-
-void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p)
-{
-    if (c != NULL && c->mutex != NULL) {
-        apr_global_mutex_child_init(&c->mutex,
-                                    apr_global_mutex_lockfile(c->mutex), p);
-    }
-    if (c != NULL && !c->add->child_done) {
-        apr_global_mutex_child_init(
-            &c->add->mutex, apr_global_mutex_lockfile(c->add->mutex), p);
-        c->add->child_done = 1;
-    }
 }

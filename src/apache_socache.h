@@ -7,15 +7,23 @@
 
 #include "apache.h"
 
-/** Sets up a socache session store (post_config). Returns NULL or an
+#include "ap_socache.h"
+
+/** The socache provider a store spec ("redis:host:port") names and an
+ * instance made from its arguments (nothing is opened), from p; provider
+ * and inst may be NULL (`apache2 -t` only asks). Returns NULL or the whole
+ * reason ("OAuth2SessionStore redis:...: no socache provider ..."). */
+const char *auth_oauth2_socache_open(apr_pool_t *p, apr_pool_t *ptemp,
+                                     const char *spec,
+                                     const ap_socache_provider_t **provider,
+                                     ap_socache_instance_t **inst);
+
+/** Sets up a socache session store (post_config), its mutex re-attached
+ * in the children with the others (apache_shm.h). Returns NULL or an
  * error message. */
 const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
                                        server_rec *s, const char *spec,
                                        const oauth2_seal_t *seal,
-                                       auth_oauth2_socache_t **out,
                                        oauth2_store_t **store);
-
-/** Re-attaches the socache store's mutex in a child. */
-void auth_oauth2_socache_child_init(auth_oauth2_socache_t *c, apr_pool_t *p);
 
 #endif /* AUTH_OAUTH2_APACHE_SOCACHE_H */

@@ -476,3 +476,18 @@ const char *oauth2_directive_apply(apr_pool_t *p, const oauth2_directive_t *d,
                       : d->set(p, d, target, a1, a2);
     return err != NULL ? apr_pstrcat(p, d->name, ": ", err, NULL) : NULL;
 }
+
+const char *oauth2_directive_set(apr_pool_t *p, const oauth2_directive_t *d,
+                                 oauth2_cfg_t *srv, oauth2_dir_cfg_t *dir,
+                                 const char *a1, const char *a2, int startup)
+{
+    const char *err = oauth2_directive_apply(
+        p, d, d->scope == OAUTH2_DIRECTIVE_SERVER ? (void *)srv : dir, a1, a2);
+
+    /* What a section of the configuration (not an .htaccess file, read
+     * while serving) asks of every session of the virtual host. */
+    if (err == NULL && d->scope == OAUTH2_DIRECTIVE_DIR && startup) {
+        oauth2_cfg_note_dir(srv, dir);
+    }
+    return err;
+}

@@ -71,4 +71,17 @@ const char *oauth2_directive_apply(apr_pool_t *p, const oauth2_directive_t *d,
                                    void *target, const char *a1,
                                    const char *a2);
 
+/**
+ * A directive as configured (the glue's one call for every directive):
+ * applied to the virtual host's srv or the directory's dir by its scope
+ * (oauth2_directive_apply); a directory directive of a section read at
+ * startup (not an .htaccess file, read while serving, whose server config
+ * threads share read-only) also notes in srv what it asks of every
+ * session of the virtual host (oauth2_cfg_note_dir).
+ * @return NULL, or the error, from p
+ */
+const char *oauth2_directive_set(apr_pool_t *p, const oauth2_directive_t *d,
+                                 oauth2_cfg_t *srv, oauth2_dir_cfg_t *dir,
+                                 const char *a1, const char *a2, int startup);
+
 #endif /* OAUTH2_DIRECTIVES_H */

@@ -270,16 +270,32 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
     return APR_SUCCESS;
 }
 
-const unsigned char *oauth2_provider_key(const oauth2_provider_t *prov)
+apr_status_t oauth2_provider_share(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                   oauth2_provider_t *const *provs,
+                                   apr_uint32_t n, void *base,
+                                   apr_uint64_t size, apr_global_mutex_t *mutex,
+                                   const char **err)
 {
-    return prov->key;
-}
+    unsigned char *keys = apr_palloc(ptemp, n * OAUTH2_PSHM_KEY_LEN + 1);
+    apr_uint32_t *slots = apr_palloc(ptemp, (n + 1) * sizeof(*slots));
+    oauth2_pshm_t *view = NULL;
+    apr_uint32_t i;
+    apr_status_t rv;
 
-void oauth2_provider_share(oauth2_provider_t *prov, oauth2_pshm_t *view,
-                           apr_uint32_t slot)
-{
-    prov->view = view;
-    prov->slot = slot;
+    for (i = 0; i < n; i++) {
+        memcpy(keys + i * OAUTH2_PSHM_KEY_LEN, provs[i]->key,
+               OAUTH2_PSHM_KEY_LEN);
+    }
+    rv = oauth2_pshm_attach(pconf, base, size, mutex, &view, err);
+    if (rv == APR_SUCCESS) {
+        *err = "not enough entries";
+        rv = oauth2_pshm_bind(view, ptemp, keys, n, slots);
+    }
+    for (i = 0; i < n && rv == APR_SUCCESS; i++) {
+        provs[i]->view = view;
+        provs[i]->slot = slots[i];
+    }
+    return rv;
 }
 
 /* Releases the cached documents when the process ends (their pools are

@@ -77,20 +77,23 @@ apr_status_t oauth2_provider_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
                                     oauth2_provider_t **prov, const char **err);
 
 /**
- * The key of this provider's entry in the shared view: a SHA-256 of what
- * decides its documents and how they are checked (issuer, discovery URL,
- * OAuth2Endpoint overrides, whether ID tokens are expected, the CA file).
- * Hosts whose providers have equal keys share one entry.
+ * Gives each of the n providers (startup, in the parent, before the
+ * children are made) its entry in the server's view at base (size bytes,
+ * formatted by oauth2_pshm_format; mutex serializes it, see
+ * oauth2_pshm_attach). An entry is found by the provider's key, a SHA-256
+ * of what decides its documents and how they are checked (issuer,
+ * discovery URL, OAuth2Endpoint overrides, whether ID tokens are
+ * expected, the CA file): providers with equal keys share one, and a
+ * graceful restart finds the documents its providers fetched before.
+ * The view's handle comes from pconf; ptemp is scratch space.
+ * @return APR_SUCCESS; APR_EINVAL (a bad view) or OAUTH2_EFULL (not enough
+ *         entries), *err saying which; an APR code from the mutex
  */
-const unsigned char *oauth2_provider_key(const oauth2_provider_t *prov);
-
-/**
- * Attaches the provider to its entry (slot, from oauth2_pshm_bind with
- * this provider's key) of the shared view (startup, before the children
- * are made).
- */
-void oauth2_provider_share(oauth2_provider_t *prov, oauth2_pshm_t *view,
-                           apr_uint32_t slot);
+apr_status_t oauth2_provider_share(apr_pool_t *pconf, apr_pool_t *ptemp,
+                                   oauth2_provider_t *const *provs,
+                                   apr_uint32_t n, void *base,
+                                   apr_uint64_t size, apr_global_mutex_t *mutex,
+                                   const char **err);
 
 /**
  * Per-process initialization (child_init): the mutexes guarding the

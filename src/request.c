@@ -359,3 +359,8 @@ const char *oauth2_request_connection_strip(apr_pool_t *p, const char *conn)
     }
     return kept ? kept : "";
 }
+
+apr_size_t oauth2_request_field_limit(apr_size_t host, apr_size_t base)
+{
+    return base != 0 && base < host ? base : host;
+}

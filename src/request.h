@@ -124,6 +124,13 @@ apr_status_t oauth2_request_form_value(oauth2_request_t *req, const char *name,
                                        apr_size_t max, apr_size_t max_value,
                                        const char **value);
 
+/** The LimitRequestFieldSize that applies to a request (field_limit):
+ * headers are read before the virtual host is known, so under name-based
+ * virtual hosting the default server of the address sets the limit (the
+ * LimitRequestFieldSize documentation). The smaller of the virtual
+ * host's (host) and the address's default server's (base; 0: none). */
+apr_size_t oauth2_request_field_limit(apr_size_t host, apr_size_t base);
+
 /** A request line (method, target, protocol) with the values of its code
  * and state parameters replaced by 'x', from p: what the access log may
  * keep of a callback. */

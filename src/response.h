@@ -97,6 +97,8 @@ typedef struct {
     const char *user;                 /* REMOTE_USER ("" anonymous) */
     const oauth2_session_t *identity; /* for the backend, or NULL */
     int pass;                         /* OAUTH2_PASS_* bits */
+    const char *groups_claim;  /* its names written as the groups header's
+                                  (OAuth2GroupsClaim), or NULL */
     const char *cookie_in;     /* the Cookie header for the backend without
                                   the module's cookies ("": none left;
                                   NULL: leave it) */

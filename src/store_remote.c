@@ -17,6 +17,14 @@
 #define MAX_VALUE \
     (OAUTH2_MAX_SESSION_RECORD + OAUTH2_SEAL_OVERHEAD + EXPIRY_LEN)
 
+/** What the cache answered. */
+typedef enum {
+    OAUTH2_REMOTE_OK,
+    OAUTH2_REMOTE_NOTFOUND,
+    OAUTH2_REMOTE_REFUSED, /* the connection was refused: not tried again */
+    OAUTH2_REMOTE_FAILED
+} oauth2_remote_e;
+
 struct oauth2_remote_t {
     const oauth2_remote_ops_t *ops;
     void *ctx;
@@ -35,6 +43,20 @@ apr_size_t oauth2_remote_max_record(void)
     return MAX_VALUE - EXPIRY_LEN;
 }
 
+/* The caches say "not found" in more than one way. */
+static oauth2_remote_e answer(apr_status_t rv)
+{
+    if (rv == APR_SUCCESS) {
+        return OAUTH2_REMOTE_OK;
+    }
+    if (rv == APR_NOTFOUND || APR_STATUS_IS_NOTFOUND(rv)
+        || APR_STATUS_IS_ENOENT(rv)) {
+        return OAUTH2_REMOTE_NOTFOUND;
+    }
+    return APR_STATUS_IS_ECONNREFUSED(rv) ? OAUTH2_REMOTE_REFUSED
+                                          : OAUTH2_REMOTE_FAILED;
+}
+
 static void set_failed(oauth2_remote_t *r, int failed)
 {
     if (__atomic_load_n(&r->failed, __ATOMIC_RELAXED) != (apr_uint32_t)failed) {
@@ -47,8 +69,8 @@ static void set_failed(oauth2_remote_t *r, int failed)
 static int probe(oauth2_remote_t *r, apr_pool_t *p)
 {
     unsigned char one = 1;
-    oauth2_remote_e rv = r->ops->store(
-        r->ctx, p, probe_key, apr_time_now() + apr_time_from_sec(60), &one, 1);
+    oauth2_remote_e rv = answer(r->ops->store(
+        r->ctx, p, probe_key, apr_time_now() + apr_time_from_sec(60), &one, 1));
 
     set_failed(r, rv != OAUTH2_REMOTE_OK);
     return rv == OAUTH2_REMOTE_OK;
@@ -114,7 +136,7 @@ static oauth2_remote_e call_retrieve(oauth2_remote_t *r, apr_pool_t *p,
     get_baton_t *g = baton;
 
     g->n = MAX_VALUE;
-    return r->ops->retrieve(r->ctx, p, key, g->buf, &g->n);
+    return answer(r->ops->retrieve(r->ctx, p, key, g->buf, &g->n));
 }
 
 static apr_status_t remote_get(void *ctx, apr_pool_t *p,
@@ -160,7 +182,7 @@ static oauth2_remote_e call_store(oauth2_remote_t *r, apr_pool_t *p,
 {
     put_baton_t *b = baton;
     oauth2_remote_e rv =
-        r->ops->store(r->ctx, p, key, b->expires, b->val, b->len);
+        answer(r->ops->store(r->ctx, p, key, b->expires, b->val, b->len));
 
     return rv == OAUTH2_REMOTE_NOTFOUND ? OAUTH2_REMOTE_FAILED : rv;
 }
@@ -256,7 +278,7 @@ static oauth2_remote_e call_remove(oauth2_remote_t *r, apr_pool_t *p,
                                    const unsigned char *key, void *baton)
 {
     (void)baton;
-    return r->ops->remove(r->ctx, p, key);
+    return answer(r->ops->remove(r->ctx, p, key));
 }
 
 static apr_status_t remote_remove(void *ctx, apr_pool_t *p,

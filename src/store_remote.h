@@ -28,26 +28,19 @@
 
 #include "store.h"
 
-/** What the cache answered. */
-typedef enum {
-    OAUTH2_REMOTE_OK,
-    OAUTH2_REMOTE_NOTFOUND,
-    OAUTH2_REMOTE_REFUSED, /* the connection was refused: not tried again */
-    OAUTH2_REMOTE_FAILED
-} oauth2_remote_e;
-
-/** The calls of the cache, and the log for its failures. */
+/** The calls of the cache, and the log for its failures. Each answers as
+ * the ap_socache providers do: APR_SUCCESS; "not found" (APR_NOTFOUND,
+ * or APR_ENOENT as some say it); APR_ECONNREFUSED when the connection was
+ * refused (not tried again); any other status, a failure. */
 typedef struct {
     /* Reads the value under key into buf (at most *len bytes; *len is set
      * to the value's length). */
-    oauth2_remote_e (*retrieve)(void *ctx, apr_pool_t *p,
-                                const unsigned char *key, unsigned char *buf,
-                                unsigned int *len);
-    oauth2_remote_e (*store)(void *ctx, apr_pool_t *p, const unsigned char *key,
-                             apr_time_t expires, const unsigned char *val,
-                             unsigned int len);
-    oauth2_remote_e (*remove)(void *ctx, apr_pool_t *p,
-                              const unsigned char *key);
+    apr_status_t (*retrieve)(void *ctx, apr_pool_t *p, const unsigned char *key,
+                             unsigned char *buf, unsigned int *len);
+    apr_status_t (*store)(void *ctx, apr_pool_t *p, const unsigned char *key,
+                          apr_time_t expires, const unsigned char *val,
+                          unsigned int len);
+    apr_status_t (*remove)(void *ctx, apr_pool_t *p, const unsigned char *key);
     /* Optional: a lock around each call (providers that are not thread-
      * or process-safe); NULL when none is needed. */
     apr_status_t (*lock)(void *ctx);

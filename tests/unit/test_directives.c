@@ -291,6 +291,29 @@ static void test_directives_page(void **state)
     apr_file_remove(path, pool);
 }
 
+/* The glue's one call: a directive reaches its scope's configuration; a
+ * directory directive read at startup notes what sessions must keep, one
+ * of an .htaccess file (read while serving) does not. */
+static void test_directives_set(void **state)
+{
+    oauth2_cfg_t *srv = oauth2_cfg_create(pool);
+    oauth2_dir_cfg_t *dir = oauth2_dir_cfg_create(pool);
+    const oauth2_directive_t *pass =
+        oauth2_directive_find("OAuth2PassAccessToken");
+
+    (void)state;
+    assert_null(oauth2_directive_set(pool, pass, srv, dir, "On", NULL, 0));
+    assert_int_equal(dir->pass_access_token, 1);
+    assert_int_equal(srv->tokens_wanted, 0);
+    assert_null(oauth2_directive_set(pool, pass, srv, dir, "On", NULL, 1));
+    assert_int_equal(srv->tokens_wanted, 1);
+    assert_null(oauth2_directive_set(pool,
+                                     oauth2_directive_find("OAuth2ClientID"),
+                                     srv, dir, "app", NULL, 1));
+    assert_string_equal(srv->client_id, "app");
+    assert_non_null(oauth2_directive_set(pool, pass, srv, dir, "#x", NULL, 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_directives_setters),
         cmocka_unit_test(test_directives_values),
         cmocka_unit_test(test_directives_page),
+        cmocka_unit_test(test_directives_set),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

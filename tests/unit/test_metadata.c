@@ -5,7 +5,8 @@
  * exactly this issuer, http(s) endpoints, jwks_uri unless overridden),
  * and the cache against a loopback server (fake_server.c): one fetch for
  * many reads, a foreign or broken document refused with a reason, the
- * back-off after a failure. (The view shared by several processes is
+ * back-off after a failure; providers sharing the server's view (equal
+ * settings, one entry). (The view shared by several processes is
  * test_provider_shm.c's and provider-view.test.mjs's.)
  */
 #include "metadata.h"
@@ -23,12 +24,15 @@
 
 #include "errors.h"
 #include "fake_server.h"
+#include "provider_shm.h"
 
 static apr_pool_t *pool;
 static oauth2_http_opts_t http = { 3000, 2000, NULL, 0, "test-agent/1.0" };
 
-static oauth2_provider_t *provider(const char *a1, const char *a2,
-                                   const char *jwks_override)
+/* A provider made at startup, not yet shared nor initialized in a
+ * child. */
+static oauth2_provider_t *provider_new(const char *a1, const char *a2,
+                                       const char *jwks_override)
 {
     oauth2_cfg_t *c = oauth2_cfg_create(pool);
     oauth2_provider_t *prov = NULL;
@@ -44,6 +48,14 @@ static oauth2_provider_t *provider(const char *a1, const char *a2,
     assert_null(oauth2_cfg_finalize(pool, c));
     assert_int_equal(oauth2_provider_create(pool, c, &http, &prov, &err),
                      APR_SUCCESS);
+    return prov;
+}
+
+static oauth2_provider_t *provider(const char *a1, const char *a2,
+                                   const char *jwks_override)
+{
+    oauth2_provider_t *prov = provider_new(a1, a2, jwks_override);
+
     assert_int_equal(oauth2_provider_child_init(prov, pool), APR_SUCCESS);
     return prov;
 }
@@ -322,6 +334,63 @@ static void test_metadata_manual_provider(void **state)
         APR_SUCCESS);
 }
 
+/* The server's view (startup): providers with equal settings share an
+ * entry, so the document one of them fetched serves the other without a
+ * fetch; more distinct providers than entries are refused. */
+static void test_metadata_share(void **state)
+{
+    fs_t srv;
+    const oauth2_endpoints_t *ep;
+    oauth2_provider_t *provs[3];
+    apr_uint64_t size = oauth2_pshm_size(2);
+    void *base = apr_pcalloc(pool, (apr_size_t)size);
+    apr_global_mutex_t *mutex;
+    const char *err = NULL;
+    apr_time_t now = apr_time_now();
+
+    (void)state;
+    memset(&srv, 0, sizeof(srv));
+    fs_route(&srv, "GET", "/.well-known/openid-configuration", 200,
+             "Content-Type: application/json\r\n",
+             "{\"issuer\":\"{base}\",\"authorization_endpoint\":\"{base}/"
+             "auth\",\"token_endpoint\":\"{base}/token\",\"jwks_uri\":"
+             "\"{base}/jwks\"}");
+    fs_start(&srv);
+    assert_int_equal(
+        apr_global_mutex_create(&mutex, NULL, APR_LOCK_DEFAULT, pool),
+        APR_SUCCESS);
+    assert_int_equal(oauth2_pshm_format(base, size, 2), APR_SUCCESS);
+    provs[0] = provider_new(srv.base, NULL, NULL);
+    provs[1] = provider_new("https://other.example", NULL, NULL);
+    provs[2] = provider_new(srv.base, NULL, NULL);
+    assert_int_equal(
+        oauth2_provider_share(pool, pool, provs, 3, base, size, mutex, &err),
+        APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(provs[0], pool), APR_SUCCESS);
+    assert_int_equal(oauth2_provider_child_init(provs[2], pool), APR_SUCCESS);
+    assert_int_equal(oauth2_provider_endpoints(provs[0], pool, now, &ep, &err),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_provider_endpoints(provs[2], pool, now, &ep, &err),
+                     APR_SUCCESS);
+    assert_string_equal(ep->token, apr_pstrcat(pool, srv.base, "/token", NULL));
+    assert_int_equal(fs_count(pool, &srv, "openid-configuration"), 1);
+    fs_stop(&srv);
+    /* Three distinct providers, two entries. */
+    provs[2] = provider_new("https://third.example", NULL, NULL);
+    err = NULL;
+    assert_int_equal(
+        oauth2_provider_share(pool, pool, provs, 3, base, size, mutex, &err),
+        OAUTH2_EFULL);
+    assert_string_equal(err, "not enough entries");
+    /* Not a view at all. */
+    memset(base, 0, (apr_size_t)size);
+    err = NULL;
+    assert_int_not_equal(
+        oauth2_provider_share(pool, pool, provs, 1, base, size, mutex, &err),
+        APR_SUCCESS);
+    assert_non_null(err);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_metadata_refuses_foreign_and_backs_off),
         cmocka_unit_test(test_metadata_document_elsewhere),
         cmocka_unit_test(test_metadata_manual_provider),
+        cmocka_unit_test(test_metadata_share),
     };
     int rc;
 

@@ -490,6 +490,16 @@ static void test_request_connection_strip_table(void **state)
     apr_pool_destroy(p);
 }
 
+/* The smaller of the virtual host's limit and the address's default
+ * server's, which reads the headers. */
+static void test_request_field_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(oauth2_request_field_limit(8190, 4000), 4000);
+    assert_int_equal(oauth2_request_field_limit(4000, 8190), 4000);
+    assert_int_equal(oauth2_request_field_limit(8190, 0), 8190);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -506,6 +516,7 @@ int main(void)
         T(test_request_redact),
         T(test_request_identity_headers),
         T(test_request_connection_strip_table),
+        T(test_request_field_limit),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,8 +3,10 @@
  * shared cache, with an in-process cache that can misbehave the way
  * apr_redis and apr_memcache do: fail a call, refuse connections, and —
  * after a failure, while they think the server dead — answer "not found"
- * to every read and remove without asking. (The real thing, redis-server
- * and memcached with a link cut in the middle, is in sessions.test.mjs.)
+ * to every read and remove without asking; "not found" said in the ways
+ * the socache providers say it (APR_NOTFOUND, APR_ENOENT). (The real thing,
+ * redis-server and memcached with a link cut in the middle, is in
+ * sessions.test.mjs.)
  */
 #include "store_remote.h"
 
@@ -37,52 +39,52 @@ typedef struct {
     const char *logged;
 } cache_t;
 
-static oauth2_remote_e fault(cache_t *c)
+static apr_status_t fault(cache_t *c)
 {
     c->calls++;
     if (c->refuse) {
-        return OAUTH2_REMOTE_REFUSED;
+        return APR_ECONNREFUSED;
     }
     if (c->fail_next > 0) {
         c->fail_next--;
-        return OAUTH2_REMOTE_FAILED;
+        return APR_EGENERAL;
     }
-    return OAUTH2_REMOTE_OK;
+    return APR_SUCCESS;
 }
 
-static oauth2_remote_e c_retrieve(void *ctx, apr_pool_t *p,
-                                  const unsigned char *key, unsigned char *buf,
-                                  unsigned int *len)
+static apr_status_t c_retrieve(void *ctx, apr_pool_t *p,
+                               const unsigned char *key, unsigned char *buf,
+                               unsigned int *len)
 {
     cache_t *c = ctx;
-    oauth2_remote_e rv = fault(c);
+    apr_status_t rv = fault(c);
     const char *v;
 
-    if (rv != OAUTH2_REMOTE_OK) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     v = apr_hash_get(c->values, key, OAUTH2_STORE_KEY_LEN);
     if (c->dead || v == NULL) {
-        return OAUTH2_REMOTE_NOTFOUND;
+        return APR_NOTFOUND;
     }
     memcpy(buf, v + sizeof(unsigned int), *(const unsigned int *)v);
     *len = *(const unsigned int *)v;
-    return OAUTH2_REMOTE_OK;
+    return APR_SUCCESS;
 }
 
-static oauth2_remote_e c_store(void *ctx, apr_pool_t *p,
-                               const unsigned char *key, apr_time_t expires,
-                               const unsigned char *val, unsigned int len)
+static apr_status_t c_store(void *ctx, apr_pool_t *p, const unsigned char *key,
+                            apr_time_t expires, const unsigned char *val,
+                            unsigned int len)
 {
     cache_t *c = ctx;
-    oauth2_remote_e rv = fault(c);
+    apr_status_t rv = fault(c);
     char *v;
 
-    if (rv != OAUTH2_REMOTE_OK) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     if (c->dead) {
-        return OAUTH2_REMOTE_NOTFOUND; /* as apr_memcache says it */
+        return APR_NOTFOUND; /* as apr_memcache says it */
     }
     v = apr_palloc(pool, sizeof(unsigned int) + len);
     memcpy(v, &len, sizeof(len));
@@ -93,23 +95,22 @@ static oauth2_remote_e c_store(void *ctx, apr_pool_t *p,
     }
     apr_hash_set(c->values, apr_pmemdup(pool, key, OAUTH2_STORE_KEY_LEN),
                  OAUTH2_STORE_KEY_LEN, v);
-    return OAUTH2_REMOTE_OK;
+    return APR_SUCCESS;
 }
 
-static oauth2_remote_e c_remove(void *ctx, apr_pool_t *p,
-                                const unsigned char *key)
+static apr_status_t c_remove(void *ctx, apr_pool_t *p, const unsigned char *key)
 {
     cache_t *c = ctx;
-    oauth2_remote_e rv = fault(c);
+    apr_status_t rv = fault(c);
 
-    if (rv != OAUTH2_REMOTE_OK) {
+    if (rv != APR_SUCCESS) {
         return rv;
     }
     if (c->dead || apr_hash_get(c->values, key, OAUTH2_STORE_KEY_LEN) == NULL) {
-        return OAUTH2_REMOTE_NOTFOUND;
+        return APR_ENOENT; /* "not found" as some providers say it */
     }
     apr_hash_set(c->values, key, OAUTH2_STORE_KEY_LEN, NULL);
-    return OAUTH2_REMOTE_OK;
+    return APR_SUCCESS;
 }
 
 static apr_status_t c_lock(void *ctx)

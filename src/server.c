@@ -1,0 +1,304 @@
+/*
+ * server.c: the whole server as startup sees it (see server.h).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <apr_fnmatch.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "server.h"
+
+#define HOST(hosts, i) (&APR_ARRAY_IDX(hosts, i, oauth2_host_t))
+#define LINE(lines, i) (&APR_ARRAY_IDX(lines, i, oauth2_conf_line_t))
+
+static void found(apr_array_header_t *out, const char *tag, int refused,
+                  int host, const char *message)
+{
+    oauth2_finding_t *f = apr_array_push(out);
+
+    f->tag = tag;
+    f->refused = refused;
+    f->host = host;
+    f->message = message;
+}
+
+/* A refusal about a line of the configuration: its directive, line and
+ * file, then why. */
+static void refuse_line(apr_pool_t *p, apr_array_header_t *out,
+                        const oauth2_conf_line_t *l, const char *tag,
+                        const char *why)
+{
+    found(out, tag, 1, 0,
+          apr_psprintf(p, "%s on line %d of %s: %s", l->name, l->line, l->file,
+                       why));
+}
+
+static int named(const oauth2_conf_line_t *l, const char *name)
+{
+    return strcasecmp(l->name, name) == 0;
+}
+
+/* Is there a directive called name directly in the section at index
+ * section (-1: the top)? */
+static int in_section(const apr_array_header_t *lines, int section,
+                      const char *name)
+{
+    int i;
+
+    for (i = section + 1; i < lines->nelts; i++) {
+        if (LINE(lines, i)->parent == section && named(LINE(lines, i), name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Is name set in the section of line i or one that encloses it? */
+static int in_scope(const apr_array_header_t *lines, int i, const char *name)
+{
+    int section = LINE(lines, i)->parent;
+
+    for (;;) {
+        if (in_section(lines, section, name)) {
+            return 1;
+        }
+        if (section < 0) {
+            return 0;
+        }
+        section = LINE(lines, section)->parent;
+    }
+}
+
+/* Does a section outside any <VirtualHost> (a <Directory> every virtual
+ * host uses) have a provider: the main server's, or one in every virtual
+ * host? */
+static int top_level_provider(const apr_array_header_t *hosts)
+{
+    int i;
+
+    if (HOST(hosts, 0)->cfg->provider_set) {
+        return 1;
+    }
+    for (i = 1; i < hosts->nelts; i++) {
+        if (!HOST(hosts, i)->cfg->provider_set) {
+            return 0;
+        }
+    }
+    return hosts->nelts > 1;
+}
+
+/* The tree's refusals (OA2009, OA2302), at most one. has[i] is whether a
+ * provider applies to what line i encloses: a <VirtualHost> has one of
+ * its own or the main server's. */
+static void check_tree(apr_pool_t *p, const apr_array_header_t *hosts,
+                       const apr_array_header_t *lines, apr_array_header_t *out)
+{
+    int top = top_level_provider(hosts);
+    int main_has = HOST(hosts, 0)->cfg->provider_set;
+    char *has = apr_pcalloc(p, (apr_size_t)lines->nelts + 1);
+    int i;
+
+    for (i = 0; i < lines->nelts; i++) {
+        const oauth2_conf_line_t *l = LINE(lines, i);
+        int provider = l->parent < 0 ? top : has[l->parent];
+
+        has[i] = named(l, "<VirtualHost")
+                     ? main_has || in_section(lines, i, "OAuth2Provider")
+                     : provider;
+        if (named(l, "AuthType") && strcasecmp(l->arg, "oauth2") == 0
+            && !provider) {
+            refuse_line(p, out, l, "OA2009",
+                        "AuthType oauth2, but this virtual host has no "
+                        "OAuth2Provider");
+            return;
+        }
+        if (named(l, "OAuth2AcceptBearer") && strcasecmp(l->arg, "on") == 0
+            && !in_scope(lines, i, "OAuth2BearerAudience")) {
+            refuse_line(p, out, l, "OA2302",
+                        "OAuth2AcceptBearer On needs OAuth2BearerAudience "
+                        "in the same section or one that encloses it");
+            return;
+        }
+    }
+}
+
+/* Is host one of the names of h (ServerName, ServerAlias, wildcards, any
+ * case)? */
+static int names_host(const oauth2_host_t *h, const char *host)
+{
+    int i;
+
+    if (h->name != NULL && strcasecmp(h->name, host) == 0) {
+        return 1;
+    }
+    for (i = 0; h->names != NULL && i < h->names->nelts; i++) {
+        if (strcasecmp(APR_ARRAY_IDX(h->names, i, const char *), host) == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; h->wildcards != NULL && i < h->wildcards->nelts; i++) {
+        if (apr_fnmatch(APR_ARRAY_IDX(h->wildcards, i, const char *), host,
+                        APR_FNM_CASE_BLIND)
+            == APR_SUCCESS) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A host's own checks (OA2006 refused, OA2012 warned). */
+static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
+                       oauth2_socache_usable_fn usable, void *ctx,
+                       apr_array_header_t *out)
+{
+    const oauth2_cfg_t *c = h->cfg;
+    const char *err = NULL;
+    apr_uri_t u;
+
+    if (c->store == OAUTH2_STORE_SOCACHE) {
+        err = usable(ctx, p, c->store_spec);
+    }
+    if (err != NULL) {
+        found(out, "OA2006", 1, i, err);
+        return;
+    }
+    if (c->redirect_uri == NULL
+        || apr_uri_parse(p, c->redirect_uri, &u) != APR_SUCCESS
+        || u.hostname == NULL || names_host(h, u.hostname)) {
+        return;
+    }
+    found(out, "OA2012", 0, i,
+          apr_psprintf(p,
+                       "OAuth2RedirectURI %s is on host %s, which is not a "
+                       "name of this virtual host (%s): the callback will "
+                       "reach another server unless a proxy in front maps "
+                       "it here",
+                       c->redirect_uri, u.hostname,
+                       h->name ? h->name : "no ServerName"));
+}
+
+static int refused(const apr_array_header_t *out)
+{
+    return out->nelts > 0
+           && APR_ARRAY_IDX(out, out->nelts - 1, oauth2_finding_t).refused;
+}
+
+apr_array_header_t *oauth2_server_check(apr_pool_t *p, apr_pool_t *pconf,
+                                        const apr_array_header_t *hosts,
+                                        const apr_array_header_t *lines,
+                                        oauth2_socache_usable_fn usable,
+                                        void *ctx)
+{
+    apr_array_header_t *out = apr_array_make(p, 2, sizeof(oauth2_finding_t));
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        const oauth2_host_t *h = HOST(hosts, i);
+        const char *err = oauth2_cfg_finalize(pconf, h->cfg);
+
+        if (err != NULL) {
+            found(out, "OA2001", 1, i,
+                  apr_psprintf(p, "%s (virtual host %s:%u)", err,
+                               h->name ? h->name : "*", h->port));
+            return out;
+        }
+    }
+    check_tree(p, hosts, lines, out);
+    for (i = 0; i < hosts->nelts && !refused(out); i++) {
+        if (HOST(hosts, i)->cfg->provider_set) {
+            check_host(p, HOST(hosts, i), i, usable, ctx, out);
+        }
+    }
+    return out;
+}
+
+apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts)
+{
+    apr_uint32_t cap = 0;
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        const oauth2_cfg_t *c = HOST(hosts, i)->cfg;
+
+        if (c->provider_set && c->store != OAUTH2_STORE_SOCACHE
+            && (apr_uint32_t)c->shm_capacity > cap) {
+            cap = (apr_uint32_t)c->shm_capacity;
+        }
+    }
+    return cap;
+}
+
+apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *p,
+                                               const apr_array_header_t *hosts)
+{
+    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
+    int i, j;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        const oauth2_cfg_t *c = HOST(hosts, i)->cfg;
+
+        for (j = 0; c->provider_set && j < names->nelts; j++) {
+            if (strcmp(APR_ARRAY_IDX(names, j, const char *), c->cookie_name)
+                == 0) {
+                break;
+            }
+        }
+        if (c->provider_set && j == names->nelts) {
+            APR_ARRAY_PUSH(names, const char *) = c->cookie_name;
+        }
+    }
+    return names;
+}
+
+const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
+                                const char *agent, oauth2_store_t *shm,
+                                oauth2_store_make_fn make, void *ctx, int *bad)
+{
+    const char *err = NULL;
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        oauth2_host_t *h = HOST(hosts, i);
+        oauth2_site_t *site = NULL;
+        oauth2_store_t *store = shm;
+
+        h->site = NULL;
+        if (!h->cfg->provider_set) {
+            continue;
+        }
+        *bad = i;
+        if (oauth2_site_create(pconf, h->cfg, agent, &site, &err)
+            != APR_SUCCESS) {
+            return err;
+        }
+        if (h->cfg->store == OAUTH2_STORE_SOCACHE) {
+            err = make(ctx, pconf, h, site->seal_store, &store);
+            if (err != NULL) {
+                return err;
+            }
+        }
+        if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
+            return err;
+        }
+        h->site = site;
+    }
+    return NULL;
+}
+
+apr_array_header_t *oauth2_server_providers(apr_pool_t *p,
+                                            const apr_array_header_t *hosts)
+{
+    apr_array_header_t *provs =
+        apr_array_make(p, 4, sizeof(oauth2_provider_t *));
+    int i;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        if (HOST(hosts, i)->site != NULL) {
+            APR_ARRAY_PUSH(provs, oauth2_provider_t *) =
+                HOST(hosts, i)->site->prov;
+        }
+    }
+    return provs;
+}
