@@ -283,20 +283,6 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return OK;
 }
 
-static void child_init(apr_pool_t *p, server_rec *s)
-{
-    auth_oauth2_shm_child_init(p, s);
-    for (; s != NULL; s = s->next) {
-        auth_oauth2_srv_conf *srv = auth_oauth2_srv(s);
-
-        if (srv->site != NULL
-            && oauth2_provider_child_init(srv->site->prov, p) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                         "OA2008: cannot create the provider's mutexes");
-        }
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* Requests                                                            */
 
@@ -502,7 +488,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(auth_oauth2_shm_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(post_read_request, NULL, NULL,
                               APR_HOOK_REALLY_FIRST);
     ap_hook_quick_handler(quick_handler, NULL, NULL, APR_HOOK_FIRST);

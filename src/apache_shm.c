@@ -31,7 +31,7 @@ apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
 static void child_report(void *ctx, apr_status_t rv, const char *name)
 {
     ap_log_error(APLOG_MARK, APLOG_CRIT, rv, ctx,
-                 "OA2007: cannot attach a global mutex (%s) in a child", name);
+                 "OA2007: cannot set up %s in a child", name);
 }
 
 void auth_oauth2_shm_child_init(apr_pool_t *p, server_rec *s)

@@ -41,7 +41,8 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
                                              apr_pool_t *ptemp, server_rec *s,
                                              const apr_array_header_t *provs);
 
-/** Re-attaches every global mutex of auth_oauth2_mutex in a child. */
+/** The child_init hook: re-attaches every global mutex of this
+ * generation and sets up the providers' per-process part (kept.c). */
 void auth_oauth2_shm_child_init(apr_pool_t *p, server_rec *s);
 
 #endif /* AUTH_OAUTH2_APACHE_SHM_H */

@@ -19,20 +19,16 @@
 #include "kept.h"
 #include "store_remote.h"
 
-/* The "add" mutex of one store spec: one for the whole server, kept in
- * the process pool across restarts (third review K: a mutex per virtual
- * host let two hosts sharing a cache add the same number, and one per
- * generation would let old and new children do so during a graceful
- * restart). */
-typedef struct {
-    apr_global_mutex_t *mutex;
-} socache_add_t;
-
 typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
-    socache_add_t *add;        /* around each "add if absent" */
+    /* Around each "add if absent": one per store spec for the whole
+     * server, kept across restarts (third review K: one per virtual host
+     * let two hosts sharing a cache add the same number; one per
+     * generation would let old and new children do so during a graceful
+     * restart). */
+    apr_global_mutex_t **add;
     server_rec *s;
 } auth_oauth2_socache_t;
 
@@ -82,45 +78,21 @@ static void sc_unlock(void *ctx)
 
 static apr_status_t sc_add_lock(void *ctx)
 {
-    return apr_global_mutex_lock(((auth_oauth2_socache_t *)ctx)->add->mutex);
+    return apr_global_mutex_lock(*((auth_oauth2_socache_t *)ctx)->add);
 }
 
 static void sc_add_unlock(void *ctx)
 {
-    apr_global_mutex_unlock(((auth_oauth2_socache_t *)ctx)->add->mutex);
+    apr_global_mutex_unlock(*((auth_oauth2_socache_t *)ctx)->add);
 }
 
-/* The add mutex of spec, made at the first virtual host that names it
- * (its lock file named by a hash of the spec, which may hold any
- * character); the children re-attach it once per generation. */
-static apr_status_t add_mutex(apr_pool_t *pconf, server_rec *s,
-                              const char *spec, socache_add_t **out)
+/* The add mutex of a spec (its lock named by a hash of the spec, which
+ * may hold any character); kept.c keeps it. */
+static apr_status_t make_add(void *s, apr_pool_t *kp, const char *name,
+                             apr_global_mutex_t **mutex)
 {
-    apr_pool_t *pp = s->process->pool;
-    const char *key = apr_pstrcat(pp, "auth_oauth2_socache_add:", spec, NULL);
-    apr_ssize_t len = (apr_ssize_t)strlen(spec);
-    void *kept = NULL;
-    apr_status_t rv;
-
-    apr_pool_userdata_get(&kept, key, pp);
-    *out = kept;
-    if (*out == NULL) {
-        *out = apr_pcalloc(pp, sizeof(**out));
-        rv = ap_global_mutex_create(
-            &(*out)->mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX,
-            apr_psprintf(pp, "add%08x", apr_hashfunc_default(spec, &len)), s,
-            pp, 0);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        apr_pool_userdata_set(*out, key, NULL, pp);
-    }
-    apr_pool_userdata_get(&kept, key, pconf);
-    if (kept == NULL) {
-        oauth2_kept_remember(pconf, &(*out)->mutex);
-        apr_pool_userdata_set(*out, key, NULL, pconf);
-    }
-    return APR_SUCCESS;
+    return ap_global_mutex_create(mutex, NULL, AUTH_OAUTH2_SOCACHE_MUTEX, name,
+                                  s, kp, 0);
 }
 
 static void sc_log(void *ctx, const char *message)
@@ -172,6 +144,7 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
 {
     auth_oauth2_socache_t *c = apr_pcalloc(pconf, sizeof(*c));
     struct ap_socache_hints hints = { 32, 2048, apr_time_from_sec(60) };
+    apr_ssize_t len = (apr_ssize_t)strlen(spec);
     const char *err =
         auth_oauth2_socache_open(pconf, ptemp, spec, &c->provider, &c->inst);
 
@@ -188,7 +161,12 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
          && auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
                               &c->mutex)
                 != APR_SUCCESS)
-        || add_mutex(pconf, s, spec, &c->add) != APR_SUCCESS) {
+        || oauth2_kept_mutex(
+               pconf, s->process->pool,
+               apr_pstrcat(ptemp, "auth_oauth2_socache_add:", spec, NULL),
+               apr_psprintf(ptemp, "add%08x", apr_hashfunc_default(spec, &len)),
+               make_add, s, &c->add)
+               != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
     *store = oauth2_store_remote(pconf, &socache_calls, c, spec, seal, NULL);

@@ -5,18 +5,21 @@
 #include "kept.h"
 
 #include <apr_shm.h>
+#include <apr_strings.h>
 
 #include "crypto.h"
 #include "provider_shm.h"
 
-/* The mutexes to re-attach in each child (apr_global_mutex_t **), from
- * pconf; written during single-threaded startup, read-only afterwards. */
-static apr_array_header_t *mutexes;
+/* The mutexes to re-attach in each child (apr_global_mutex_t **) and the
+ * providers of the view to set up there (oauth2_provider_t *), from pconf;
+ * written during single-threaded startup, read-only afterwards. */
+static apr_array_header_t *mutexes, *providers;
 
 static apr_status_t mutexes_reset(void *unused)
 {
     (void)unused;
     mutexes = NULL;
+    providers = NULL;
     return APR_SUCCESS;
 }
 
@@ -42,13 +45,53 @@ int oauth2_kept_child_init(apr_pool_t *p, oauth2_kept_report_fn report,
             apr_global_mutex_child_init(m, apr_global_mutex_lockfile(*m), p);
 
         if (rv != APR_SUCCESS) {
-            report(ctx, rv, apr_global_mutex_name(*m));
+            report(ctx, rv,
+                   apr_pstrcat(p, "the global mutex ",
+                               apr_global_mutex_name(*m), NULL));
         }
-        else {
-            n++;
+        n += rv == APR_SUCCESS;
+    }
+    for (i = 0; providers != NULL && i < providers->nelts; i++) {
+        oauth2_provider_t *prov =
+            APR_ARRAY_IDX(providers, i, oauth2_provider_t *);
+        apr_status_t rv = oauth2_provider_child_init(prov, p);
+
+        if (rv != APR_SUCCESS) {
+            report(ctx, rv, "a provider's thread mutexes");
         }
+        n += rv == APR_SUCCESS;
     }
     return n;
+}
+
+apr_status_t oauth2_kept_mutex(apr_pool_t *pconf, apr_pool_t *kp,
+                               const char *key, const char *name,
+                               apr_status_t (*make)(void *mctx, apr_pool_t *kp,
+                                                    const char *name,
+                                                    apr_global_mutex_t **m),
+                               void *mctx, apr_global_mutex_t ***out)
+{
+    void *slot = NULL, *seen = NULL;
+    apr_status_t rv;
+
+    apr_pool_userdata_get(&slot, key, kp);
+    if (slot == NULL) {
+        slot = apr_pcalloc(kp, sizeof(apr_global_mutex_t *));
+        rv = make(mctx, kp, name, slot);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        key = apr_pstrdup(kp, key);
+        apr_pool_userdata_set(slot, key, NULL, kp);
+    }
+    /* Once per generation, however many hosts name it. */
+    apr_pool_userdata_get(&seen, key, pconf);
+    if (seen == NULL) {
+        oauth2_kept_remember(pconf, slot);
+        apr_pool_userdata_set(slot, apr_pstrdup(pconf, key), NULL, pconf);
+    }
+    *out = slot;
+    return APR_SUCCESS;
 }
 
 /* k's mutex: the kept one, unless the segment is new. */
@@ -198,6 +241,12 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
                                k->mutex, err);
     if (rv == APR_SUCCESS) {
         oauth2_kept_remember(pconf, &k->mutex);
+        if (providers == NULL) {
+            providers = apr_array_make(pconf, n, sizeof(oauth2_provider_t *));
+        }
+        while (n-- > 0) {
+            APR_ARRAY_PUSH(providers, oauth2_provider_t *) = *provs++;
+        }
     }
     return rv;
 }

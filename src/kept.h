@@ -27,14 +27,30 @@
  * memory). oauth2_kept_table and oauth2_kept_view remember theirs. */
 void oauth2_kept_remember(apr_pool_t *pconf, apr_global_mutex_t **mutex);
 
-/** Reports a mutex a child could not attach (rv, the mutex's name). */
+/** Reports what a child could not set up (rv, what it is). */
 typedef void (*oauth2_kept_report_fn)(void *ctx, apr_status_t rv,
                                       const char *name);
 
-/** Re-attaches every remembered mutex in a child (child_init), each
- * failure reported. Returns how many were attached. */
+/** Re-attaches every remembered mutex in a child (child_init) and sets
+ * up the per-process part of the providers given to oauth2_kept_view
+ * (oauth2_provider_child_init), each failure reported (what failed).
+ * Returns how many were set up. */
 int oauth2_kept_child_init(apr_pool_t *p, oauth2_kept_report_fn report,
                            void *ctx);
+
+/**
+ * A global mutex of its own kept in kp under key (a unique name), made by
+ * make(mctx, kp, name, ...) the first time (name: its lock's name, may be
+ * NULL), found again after a restart; remembered once per generation
+ * (pconf) for the children. *out points at it (in kp's memory).
+ * @return APR_SUCCESS, or make's failure
+ */
+apr_status_t oauth2_kept_mutex(apr_pool_t *pconf, apr_pool_t *kp,
+                               const char *key, const char *name,
+                               apr_status_t (*make)(void *mctx, apr_pool_t *kp,
+                                                    const char *name,
+                                                    apr_global_mutex_t **m),
+                               void *mctx, apr_global_mutex_t ***out);
 
 /** What a kept segment's user says of the segment it finds kept. */
 typedef enum {

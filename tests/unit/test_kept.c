@@ -275,6 +275,8 @@ static void test_kept_child_init(void **state)
 {
     apr_pool_t *pconf, *kp;
     oauth2_kept_t k = { .key = "test_gen", .mutex_type = "test-gen" };
+    oauth2_kept_t v = { .key = "test_gen_view", .mutex_type = "test-gen-v" };
+    oauth2_provider_t *prov = provider("http://127.0.0.1:1/issuer0");
     maker_t m = { 0, 0 };
     apr_global_mutex_t *other;
     oauth2_shm_t *t = NULL;
@@ -294,11 +296,57 @@ static void test_kept_child_init(void **state)
         APR_SUCCESS);
     oauth2_kept_remember(pconf, &other);
     assert_int_equal(child_init(), 2);
+    /* The view's providers get their per-process part too. */
+    assert_int_equal(oauth2_kept_view(pconf, pool, kp, &v, &prov, 1, 1,
+                                      make_mutex, &m, &err),
+                     APR_SUCCESS);
+    assert_int_equal(child_init(), 4);
     assert_int_equal(apr_global_mutex_lock(k.mutex), APR_SUCCESS);
     assert_int_equal(apr_global_mutex_unlock(k.mutex), APR_SUCCESS);
     /* The next generation. */
     apr_pool_clear(pconf);
     assert_int_equal(child_init(), 0);
+    assert_int_equal(reports, 0);
+    apr_pool_destroy(pconf);
+    apr_pool_destroy(kp);
+}
+
+/* A kept mutex of its own: made once, found again after a restart (a
+ * new pconf) and remembered once per generation however often named. */
+static void test_kept_mutex(void **state)
+{
+    apr_pool_t *pconf, *kp;
+    maker_t m = { 0, 0 };
+    apr_global_mutex_t **a = NULL, **b = NULL;
+
+    (void)state;
+    apr_pool_create(&kp, pool);
+    apr_pool_create(&pconf, pool);
+    reports = 0;
+    assert_int_equal(
+        oauth2_kept_mutex(pconf, kp, "add:x", "n", make_mutex, &m, &a),
+        APR_SUCCESS);
+    assert_int_equal(
+        oauth2_kept_mutex(pconf, kp, "add:x", "n", make_mutex, &m, &b),
+        APR_SUCCESS);
+    assert_ptr_equal(a, b);
+    assert_int_equal(m.made, 1);
+    assert_int_equal(child_init(), 1);
+    apr_pool_clear(pconf);
+    assert_int_equal(child_init(), 0);
+    assert_int_equal(
+        oauth2_kept_mutex(pconf, kp, "add:x", "n", make_mutex, &m, &b),
+        APR_SUCCESS);
+    assert_ptr_equal(a, b);
+    assert_int_equal(m.made, 1);
+    assert_int_equal(child_init(), 1);
+    assert_int_equal(apr_global_mutex_lock(*b), APR_SUCCESS);
+    assert_int_equal(apr_global_mutex_unlock(*b), APR_SUCCESS);
+    /* Another key, another mutex; a failure is passed on. */
+    m.fail = 1;
+    assert_int_not_equal(
+        oauth2_kept_mutex(pconf, kp, "add:y", "n", make_mutex, &m, &b),
+        APR_SUCCESS);
     assert_int_equal(reports, 0);
     apr_pool_destroy(pconf);
     apr_pool_destroy(kp);
@@ -314,6 +362,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kept_view, gen_setup,
                                         gen_teardown),
         cmocka_unit_test_setup_teardown(test_kept_child_init, gen_setup,
+                                        gen_teardown),
+        cmocka_unit_test_setup_teardown(test_kept_mutex, gen_setup,
                                         gen_teardown),
     };
     int rc;
