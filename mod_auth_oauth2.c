@@ -381,6 +381,10 @@ static int inherited(request_rec *r)
     if (r->main == NULL) {
         memset(&resp, 0, sizeof(resp));
         oauth2_access_identity(auth_oauth2_dir(r), &parent->authn, &resp);
+        resp.groups_claim =
+            auth_oauth2_srv(r->server)->site
+                ? auth_oauth2_srv(r->server)->site->cfg->groups_claim
+                : NULL;
         auth_oauth2_respond(r, &resp);
     }
     return 1;

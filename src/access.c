@@ -13,6 +13,7 @@
 #include "cookie.h"
 #include "errors.h"
 #include "metrics.h"
+#include "http.h"
 #include "redirect.h"
 #include "state.h"
 
@@ -196,6 +197,23 @@ static void story_unauth(oauth2_request_t *req, int had_cookie,
                what);
 }
 
+/* A 401 for a request whose session ended (its cookie names none any
+ * more) and that is not sent to log in: the page says so and offers to
+ * sign in again, to this page when it was a GET. */
+static void session_expired(const oauth2_site_t *site, oauth2_request_t *req,
+                            oauth2_response_t *resp)
+{
+    int get = req->method != NULL
+              && (strcmp(req->method, "GET") == 0
+                  || strcmp(req->method, "HEAD") == 0);
+    const char *rd = get && req->uri != NULL ? req->uri : "/";
+
+    oauth2_response_answer(
+        resp, req->pool, OAUTH2_ANS_SESSION_EXPIRED, NULL,
+        apr_pstrcat(req->pool, site->cfg->prefix,
+                    "/start?rd=", oauth2_http_url_encode(req->pool, rd), NULL));
+}
+
 /* What to do without a session (OAuth2UnauthAction); had_cookie: the
  * request carried a session cookie. */
 static void unauthenticated(const oauth2_site_t *site,
@@ -236,7 +254,13 @@ static void unauthenticated(const oauth2_site_t *site,
         oauth2_access_login(site, req, req->uri, 0, resp);
         return;
     }
-    oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_401, NULL, NULL);
+    if (a->stale) {
+        session_expired(site, req, resp);
+    }
+    else {
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_401, NULL,
+                               NULL);
+    }
     resp->www_authenticate = www_authenticate(req, NULL);
 }
 
@@ -276,6 +300,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     if (bearer(site, dir, req, a, resp)) {
         if (a->authenticated) {
             carry_on(dir, a, need_tokens, resp);
+            resp->groups_claim = site->cfg->groups_claim;
         }
         return;
     }
@@ -283,9 +308,11 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     rv = oauth2_sessions_find(site, req, need_tokens, a, &found, resp);
     if (rv == APR_SUCCESS && need_tokens) {
         rv = oauth2_sessions_refresh(site, req, a, resp);
+        a->stale = rv == OAUTH2_ENOTFOUND; /* the refresh ended it */
     }
     if (rv == APR_SUCCESS) {
         carry_on(dir, a, need_tokens, resp);
+        resp->groups_claim = site->cfg->groups_claim;
         strip_cookies(site, req, &found, resp);
         return;
     }
@@ -522,9 +549,12 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
     if (oauth2_authz_check(rule, a->session)) {
         return decided(req, rule, line, user, OAUTH2_ACCESS_GRANTED);
     }
+    /* The rule and why (issue 17: a refusal that did not say the provider
+     * sent no email_verified); the user's id and claims, never a token. */
     OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
-               "OA2301: user %.200s does not satisfy Require %s %.200s", user,
-               rule_name(rule), line);
+               "OA2301: user %.200s does not satisfy Require %s %.200s: %s",
+               user, rule_name(rule), line,
+               oauth2_authz_explain(req->pool, rule, a->session));
     a->refused_by = 1 + (int)rule->kind;
     return decided(req, rule, line, user, OAUTH2_ACCESS_DENIED);
 }
@@ -555,10 +585,13 @@ const oauth2_page_t *oauth2_access_forbidden_page(const oauth2_site_t *site,
                      "You are logged in as %s, but this account is not "
                      "allowed to open this page.",
                      user ? user : ""),
-        site && site->cfg->prefix
-            ? apr_pstrcat(p, site->cfg->prefix, "/logout?rd=/", NULL)
-            : NULL);
+        NULL);
 
-    pg->link_text = "Log out to use another account";
+    /* Log out, or switch account: the logout ends on the signed-out page,
+     * not straight back at the provider's login form. */
+    pg->user = user;
+    pg->logout = site && site->cfg->prefix
+                     ? apr_pstrcat(p, site->cfg->prefix, "/logout", NULL)
+                     : NULL;
     return pg;
 }

@@ -173,11 +173,17 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
 /* ------------------------------------------------------------------ */
 /* The response                                                        */
 
-/* What every page of the module's carries besides its body. */
-static void page_headers(request_rec *r)
+/* What every page of the module's carries besides its body; frame: the
+ * origin that may frame it, or NULL. */
+static void page_headers(request_rec *r, const char *frame)
 {
     ap_set_content_type(r, OAUTH2_PAGE_CONTENT_TYPE);
-    oauth2_headers_page(r->err_headers_out);
+    /* An error response's headers_out are the err_headers_out of before
+     * (ap_send_error_response): said once. */
+    apr_table_unset(r->headers_out, "Cache-Control");
+    apr_table_unset(r->headers_out, "Content-Security-Policy");
+    apr_table_unset(r->headers_out, "X-Content-Type-Options");
+    oauth2_headers_page(r->pool, r->err_headers_out, frame);
 }
 
 /* The request goes on as the response's user, with its identity for the
@@ -208,13 +214,23 @@ static void put_answer(request_rec *r, const oauth2_response_t *resp)
     }
 }
 
+/* The page as the site shows it: its OAuth2Page templates, the request's
+ * id from mod_unique_id when it is loaded. */
+static const char *page_html(request_rec *r, const oauth2_page_t *pg)
+{
+    const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
+
+    return oauth2_page_html(r->pool, pg, site ? site->cfg->pages : NULL,
+                            apr_table_get(r->subprocess_env, "UNIQUE_ID"));
+}
+
 /* A handler's answer with a body of the engine's. */
 static int send_body(request_rec *r, const oauth2_response_t *resp)
 {
     r->status = resp->status;
     if (resp->page != NULL) {
-        page_headers(r);
-        ap_rputs(oauth2_page_html(r->pool, resp->page), r);
+        page_headers(r, resp->frame_ancestors);
+        ap_rputs(page_html(r, resp->page), r);
         return OK;
     }
     if (resp->content_type != NULL) {
@@ -330,8 +346,8 @@ apr_status_t auth_oauth2_page_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         return APR_SUCCESS;
     }
     apr_table_unset(r->headers_out, "Content-Length");
-    page_headers(r);
-    page = oauth2_page_html(r->pool, req->page);
+    page_headers(r, NULL);
+    page = page_html(r, req->page);
     APR_BRIGADE_INSERT_TAIL(
         bb, apr_bucket_immortal_create(page, strlen(page), f->c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));

@@ -480,40 +480,133 @@ static const char *list_text(apr_pool_t *p, const oauth2_session_t *s,
     return out;
 }
 
+/* What the session records for the resource words of a rule: "project:
+ * acme/app: developer, repo:acme/lib: not asked", or NULL without any. */
+static const char *resources_text(apr_pool_t *p, const oauth2_rule_t *rule,
+                                  const oauth2_session_t *s)
+{
+    const char *out = NULL;
+    int i, level;
+
+    for (i = 0; rule->resources != NULL && i < rule->resources->nelts && i < 8;
+         i++) {
+        const oauth2_res_term_t *t =
+            &APR_ARRAY_IDX(rule->resources, i, oauth2_res_term_t);
+        const char *v = oauth2_session_resource(s, t->key, &level)
+                            ? oauth2_authz_level_name(p, t->key, level)
+                            : "not known";
+
+        out = apr_psprintf(p, "%s%s%.200s: %s", out ? out : "", out ? ", " : "",
+                           t->key, v);
+    }
+    return out;
+}
+
+static const char *explain_groups(apr_pool_t *p, const oauth2_rule_t *rule,
+                                  const oauth2_session_t *s)
+{
+    const char *groups = list_text(p, s, OAUTH2_SF_GROUPS);
+    const char *api = list_text(p, s, OAUTH2_SF_API_GROUPS);
+    const char *res = resources_text(p, rule, s);
+    const char *out;
+
+    if (groups == NULL && api == NULL) {
+        out = "the user has no groups (none in the groups claim, none from a "
+              "provider API)";
+    }
+    else {
+        out = apr_psprintf(p, "the user's groups are: %.500s%s%.500s",
+                           groups ? groups : "", groups && api ? ", " : "",
+                           api ? api : "");
+    }
+    return res ? apr_psprintf(p, "%s; the user's levels: %s", out, res) : out;
+}
+
+static const char *explain_domain(apr_pool_t *p, const oauth2_session_t *s)
+{
+    const char *email = s->f[OAUTH2_SF_EMAIL];
+
+    if (email == NULL || *email == '\0') {
+        return "the provider sent no email";
+    }
+    if (!(s->flags & OAUTH2_SESSION_EMAIL_VERIFIED)) {
+        return apr_psprintf(p,
+                            "the provider did not send email_verified true "
+                            "for %.200s (an unverified email is never "
+                            "matched)",
+                            email);
+    }
+    return apr_psprintf(p, "the email %.200s is in another domain", email);
+}
+
+/* The values of one claim, bounded: "department: \"r&d\"", "roles:
+ * \"a\", \"b\"", "department: absent". */
+static const char *claim_text(apr_pool_t *p, const oauth2_session_t *s,
+                              const char *claim)
+{
+    const char *pos = NULL, *path, *value, *out = NULL;
+    int n = 0;
+
+    while ((path = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos)) != NULL
+           && (value = oauth2_session_list_next(s, OAUTH2_SF_CLAIMS, &pos))
+                  != NULL) {
+        if (strcmp(path, claim) != 0) {
+            continue;
+        }
+        if (++n > 8) {
+            out = apr_pstrcat(p, out, ", ...", NULL);
+            break;
+        }
+        out = apr_psprintf(p, "%s%s\"%.100s\"", out ? out : "", out ? ", " : "",
+                           value);
+    }
+    if (out == NULL) {
+        return apr_psprintf(p, "%.100s: absent", claim);
+    }
+    return apr_psprintf(p, "%.100s: %s", claim, out);
+}
+
+/* Each claim a rule's terms name, once. */
+static const char *explain_claims(apr_pool_t *p, const oauth2_rule_t *rule,
+                                  const oauth2_session_t *s)
+{
+    const char *out = NULL;
+    int i, j;
+
+    for (i = 0; i < rule->values->nelts && i < 8; i++) {
+        const char *c =
+            APR_ARRAY_IDX(rule->values, i, oauth2_claim_term_t).claim;
+
+        for (j = 0; j < i; j++) {
+            if (strcmp(
+                    APR_ARRAY_IDX(rule->values, j, oauth2_claim_term_t).claim,
+                    c)
+                == 0) {
+                break;
+            }
+        }
+        if (j == i) {
+            out = apr_pstrcat(p, out ? out : "", out ? "; " : "",
+                              claim_text(p, s, c), NULL);
+        }
+    }
+    return apr_pstrcat(p, "no value of the claim matches: ", out ? out : "",
+                       NULL);
+}
+
 const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,
                                  const oauth2_session_t *s)
 {
-    const char *email, *groups, *api;
-
     if (p == NULL || rule == NULL || s == NULL) {
         return NULL;
     }
     switch (rule->kind) {
     case OAUTH2_RULE_GROUP:
-        groups = list_text(p, s, OAUTH2_SF_GROUPS);
-        api = list_text(p, s, OAUTH2_SF_API_GROUPS);
-        if (groups == NULL && api == NULL) {
-            return "the user has no groups (none in the groups claim, none "
-                   "from a provider API)";
-        }
-        return apr_psprintf(p, "the user's groups are: %.500s%s%.500s",
-                            groups ? groups : "", groups && api ? ", " : "",
-                            api ? api : "");
+        return explain_groups(p, rule, s);
     case OAUTH2_RULE_EMAIL_DOMAIN:
-        email = s->f[OAUTH2_SF_EMAIL];
-        if (email == NULL || *email == '\0') {
-            return "the provider sent no email";
-        }
-        if (!(s->flags & OAUTH2_SESSION_EMAIL_VERIFIED)) {
-            return apr_psprintf(p,
-                                "the provider did not send email_verified "
-                                "true for %.200s (an unverified email is "
-                                "never matched)",
-                                email);
-        }
-        return apr_psprintf(p, "the email %.200s is in another domain", email);
+        return explain_domain(p, s);
     case OAUTH2_RULE_CLAIM:
-        return "no value of the claim matches";
+        return explain_claims(p, rule, s);
     }
     return "";
 }

@@ -97,7 +97,9 @@ int oauth2_authz_check(const oauth2_rule_t *rule, const oauth2_session_t *s);
 /**
  * Why a rule refuses a session, in words for the log (from p): e.g. "the
  * provider sent no email_verified true for alice@example.com", "the
- * user's groups are: staff, devs". Never a token. NULL for NULL
+ * user's groups are: staff, devs" (with the levels the session records
+ * for the rule's project:/repo: words), "no value of the claim matches:
+ * department is \"r&d\"". Bounded; never a token. NULL for NULL
  * arguments.
  */
 const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,

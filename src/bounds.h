@@ -55,6 +55,12 @@
 #define OAUTH2_MAX_COOKIE_CHUNKS 16
 /* Pages followed when a provider API paginates (GitHub Link headers). */
 #define OAUTH2_MAX_PAGES 20
+/* An OAuth2Page template file, and how deep its sections nest. */
+#define OAUTH2_MAX_PAGE_TEMPLATE (64 * 1024)
+#define OAUTH2_MAX_PAGE_NESTING  8
+/* The sid of a front-channel logout request (its syntax is a client id's,
+ * OAuth 2.0 VSCHAR: printable ASCII). */
+#define OAUTH2_MAX_SID 255
 
 /* Clock skew accepted when checking exp, nbf and iat, in seconds (the
  * range of OAuth2ClockSkew). */

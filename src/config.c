@@ -123,6 +123,9 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
     MERGE_PTR(redirect_hosts);
     MERGE_PTR(google_sa);
     MERGE_PTR(google_admin);
+    for (i = 0; i < OAUTH2_PAGE_COUNT; i++) {
+        c->pages[i] = add->pages[i] ? add->pages[i] : base->pages[i];
+    }
     c->rule_groups = merge_union(p, base->rule_groups, add->rule_groups);
     c->rule_resources =
         merge_union(p, base->rule_resources, add->rule_resources);
@@ -272,6 +275,8 @@ static void finalize_preset(apr_pool_t *p, oauth2_cfg_t *c)
 /* The defaults of every UNSET field (SPEC.md). */
 static void finalize_defaults(apr_pool_t *p, oauth2_cfg_t *c)
 {
+    int i;
+
     finalize_preset(p, c);
     if (c->prefix == NULL) {
         c->prefix = OAUTH2_DEFAULT_PREFIX;
@@ -302,6 +307,11 @@ static void finalize_defaults(apr_pool_t *p, oauth2_cfg_t *c)
     }
     if (c->http_timeout == OAUTH2_UNSET) {
         c->http_timeout = OAUTH2_DEFAULT_HTTP_TIMEOUT;
+    }
+    for (i = 0; i < OAUTH2_PAGE_COUNT; i++) {
+        if (c->pages[i] == NULL) {
+            c->pages[i] = oauth2_page_default(p, (oauth2_page_kind_e)i);
+        }
     }
 }
 

@@ -18,6 +18,8 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 
+#include "page.h"
+
 /* The message for a directive argument that starts with '#' (a format
  * taking the argument): Apache has no end-of-line comments, so the rest
  * of the line would be taken as arguments (SPEC "Configuration"). */
@@ -142,6 +144,9 @@ typedef struct {
      * resolved at login. Merged as a union. */
     apr_array_header_t *rule_groups;
     apr_array_header_t *rule_resources;
+    /* The page templates by kind: OAuth2Page files, parsed when read;
+     * oauth2_cfg_finalize fills the others with the built-in ones. */
+    const oauth2_page_tpl_t *pages[OAUTH2_PAGE_COUNT];
     /* How OAuth2GroupsFilter compiles (the glue sets it when it creates
      * the configuration; NULL: the directive is refused). */
     const oauth2_regex_ops_t *regex;
@@ -183,7 +188,8 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
                                const oauth2_cfg_t *add);
 
 /**
- * Applies defaults to UNSET fields and checks what only the whole
+ * Applies defaults to UNSET fields (the built-in page templates too) and
+ * checks what only the whole
  * configuration can tell (a provider without OAuth2ClientID or
  * OAuth2Secret, a Google service account without an admin). The default
  * scope of a GitLab provider gains read_api when rules name projects, a

@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "directives.h"
 #include "google.h"
+#include "page.h"
 #include "seal.h"
 
 #define FIELD(target, d, type) ((type *)((char *)(target) + (d)->offset))
@@ -61,6 +62,15 @@ static const char *set_endpoint(apr_pool_t *p, const oauth2_directive_t *d,
                                 void *target, const char *a1, const char *a2)
 {
     return oauth2_cfg_set_endpoint(p, target, a1, a2);
+}
+
+/* OAuth2ProviderMetadataURL URL: OAuth2Endpoint metadata URL under the name
+ * that mod_auth_openidc's users know (OIDCProviderMetadataURL). */
+static const char *set_metadata_url(apr_pool_t *p, const oauth2_directive_t *d,
+                                    void *target, const char *a1,
+                                    const char *a2)
+{
+    return oauth2_cfg_set_endpoint(p, target, "metadata", a1);
 }
 
 static const char *set_client_auth(apr_pool_t *p, const oauth2_directive_t *d,
@@ -267,6 +277,27 @@ static const char *set_google_sa(apr_pool_t *p, const oauth2_directive_t *d,
     return err;
 }
 
+/* OAuth2Page KEY /path: the site's own template for a page, read and
+ * checked now, so that `apache2 -t` finds a missing file or a mistake. */
+static const char *set_page(apr_pool_t *p, const oauth2_directive_t *d,
+                            void *target, const char *a1, const char *a2)
+{
+    int kind = oauth2_page_kind(a1);
+    const oauth2_page_tpl_t *tpl = NULL;
+    const char *err;
+
+    if (kind < 0) {
+        return apr_psprintf(p, "unknown page '%s' (the pages are %s)", a1,
+                            oauth2_page_keys());
+    }
+    err = oauth2_page_load(p, a2, &tpl);
+    if (err != NULL) {
+        return err;
+    }
+    ((oauth2_cfg_t *)target)->pages[kind] = tpl;
+    return NULL;
+}
+
 static const char *set_email(apr_pool_t *p, const oauth2_directive_t *d,
                              void *target, const char *a1, const char *a2)
 {
@@ -339,6 +370,10 @@ const oauth2_directive_t oauth2_directives[] = {
          "keycloak) and its base URL"),
     SRVX("OAuth2Endpoint", TAKE2, set_endpoint,
          "KIND URL: override one provider endpoint"),
+    SRVX("OAuth2ProviderMetadataURL", TAKE1, set_metadata_url,
+         "URL: the provider's discovery document, when it is not at "
+         "ISSUER/.well-known/openid-configuration (its issuer must still "
+         "be OAuth2Provider's)"),
     SRV("OAuth2ClientID", TAKE1, set_string, client_id,
         "the client id registered at the provider"),
     SRV("OAuth2ClientSecret", TAKE1, set_value, client_secret,
@@ -389,6 +424,10 @@ const oauth2_directive_t oauth2_directives[] = {
          "domain-wide delegation, to read Workspace groups"),
     SRV("OAuth2GoogleAdminEmail", TAKE1, set_email, google_admin,
         "the Workspace administrator the service account acts as"),
+    SRVX("OAuth2Page", TAKE2, set_page,
+         "KEY /path/page.html: the site's own template of a page (error, "
+         "login-failed, refused, provider-down, unavailable, "
+         "session-expired, signed-out)"),
     DIRX("OAuth2UnauthAction", TAKE1, set_unauth,
          "auto, login, 401, 403 or pass"),
     DIR("OAuth2AcceptBearer", FLAG, set_flag, accept_bearer,

@@ -6,6 +6,7 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <json.h>
 
 #include "access.h"
@@ -25,7 +26,7 @@
 /* Query parameters that must appear at most once (RFC 6749 §3.1: "request
  * and response parameters MUST NOT be included more than once"). */
 static const char *const single_params[] = {
-    "state", "code", "error", "iss", "rd", NULL,
+    "state", "code", "error", "iss", "rd", "sid", NULL,
 };
 
 /* Answers with a row of the table and logs nothing (the caller did). */
@@ -427,25 +428,33 @@ static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
     }
 }
 
-/* A validated rd, or "/". */
+/* A validated rd, or NULL (none, or refused). */
 static const char *checked_rd(const oauth2_site_t *site, oauth2_request_t *req,
                               const char *rd)
 {
     const char *out, *err = NULL;
 
     if (rd == NULL) {
-        return "/";
+        return NULL;
     }
     oauth2_request_complete(req);
     if (oauth2_redirect_validate(req->pool, rd, req->host,
                                  site->cfg->redirect_hosts, &out, &err)
         != APR_SUCCESS) {
         OAUTH2_LOG(req, OAUTH2_LOG_WARNING,
-                   "OA2213: refused redirect target %.200s (%s)", rd,
-                   err ? err : "");
-        return "/";
+                   "OA2213: refused redirect target %.200s (%s); showing the "
+                   "signed-out page",
+                   rd, err ? err : "");
+        return NULL;
     }
     return out;
+}
+
+/* Where a logout without a (valid) rd ends: the signed-out page, never
+ * straight back into the provider's login form. */
+static const char *signed_out_path(const oauth2_site_t *site, apr_pool_t *p)
+{
+    return apr_pstrcat(p, site->cfg->prefix, "/signed-out", NULL);
 }
 
 /* RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2): the
@@ -484,7 +493,8 @@ static const char *end_session_url(const oauth2_site_t *site,
         NULL);
 }
 
-/* logout?rd=URL: ends the local session, then at the provider. */
+/* logout?rd=URL: ends the local session, then at the provider; ends on rd
+ * or the signed-out page. */
 static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
                             oauth2_response_t *resp)
 {
@@ -497,6 +507,9 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
     }
     memset(&a, 0, sizeof(a));
     rd = checked_rd(site, req, apr_table_get(args, "rd"));
+    if (rd == NULL) {
+        rd = signed_out_path(site, req->pool);
+    }
     if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
         to = end_session_url(site, req, a.session, rd);
         OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s",
@@ -510,6 +523,113 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
                          : "no session, its cookies removed",
                (int)strcspn(to ? to : rd, "?"), to ? to : rd);
     oauth2_response_redirect(resp, to ? to : rd);
+}
+
+/* signed-out: where a logout ends without an rd (the provider's
+ * post_logout_redirect_uri, or straight from logout), with a way to sign
+ * in again. */
+static void endpoint_signed_out(const oauth2_site_t *site,
+                                oauth2_request_t *req, oauth2_response_t *resp)
+{
+    oauth2_page_t *pg = apr_pcalloc(req->pool, sizeof(*pg));
+
+    pg->status = 200;
+    pg->kind = OAUTH2_PAGE_SIGNED_OUT;
+    pg->reason = "signed-out";
+    pg->title = "Signed out";
+    pg->message = "You have signed out of this site.";
+    pg->link = apr_pstrcat(req->pool, site->cfg->prefix, "/start?rd=%2F", NULL);
+    oauth2_response_page_body(resp, pg);
+}
+
+/* The origin (scheme://host[:port]) of the provider's issuer: the only
+ * one that may frame the front-channel logout page. NULL without one. */
+static const char *issuer_origin(const oauth2_site_t *site, apr_pool_t *p)
+{
+    const char *iss = oauth2_provider_issuer(site->prov);
+    apr_uri_t u;
+
+    if (iss == NULL || *iss == '\0' || apr_uri_parse(p, iss, &u) != APR_SUCCESS
+        || u.scheme == NULL || u.hostinfo == NULL
+        || strpbrk(u.hostinfo, " \t;,'\"@") != NULL) {
+        return NULL;
+    }
+    return apr_pstrcat(p, u.scheme, "://", u.hostinfo, NULL);
+}
+
+/* Why a front-channel logout request is refused, or NULL. */
+static const char *frontchannel_refusal(const oauth2_site_t *site,
+                                        const char *iss, const char *sid)
+{
+    const char *want = oauth2_provider_issuer(site->prov);
+    apr_size_t i, n;
+
+    if (iss == NULL || sid == NULL) {
+        return iss ? "no sid" : "no iss";
+    }
+    if (want == NULL || *want == '\0' || strcmp(iss, want) != 0) {
+        return "iss is not this provider's issuer";
+    }
+    n = strlen(sid);
+    if (n == 0 || n > OAUTH2_MAX_SID) {
+        return "sid is empty or too long";
+    }
+    for (i = 0; i < n; i++) {
+        if (sid[i] < 0x20 || sid[i] > 0x7e) {
+            return "sid has a character outside printable ASCII";
+        }
+    }
+    return NULL;
+}
+
+/* frontchannel-logout?iss=..&sid=..: the provider's logout page loads this
+ * in an iframe (OpenID Connect Front-Channel Logout 1.0 §2, §3): ends the
+ * sessions of that sid. The answer is a small page that is never cached
+ * (§3) and that only the provider's origin may frame. */
+static void endpoint_frontchannel(const oauth2_site_t *site,
+                                  oauth2_request_t *req,
+                                  oauth2_response_t *resp)
+{
+    apr_table_t *args = NULL;
+    const char *bad = NULL, *why, *sid = NULL;
+    oauth2_page_t *pg;
+    int n;
+
+    if (oauth2_request_parse_query(req->pool, req->args, single_params, &args,
+                                   &bad)
+        != APR_SUCCESS) {
+        why = "malformed or repeated query parameters";
+    }
+    else {
+        sid = apr_table_get(args, "sid");
+        why = frontchannel_refusal(site, apr_table_get(args, "iss"), sid);
+    }
+    if (why != NULL) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FRONTCHANNEL)->level,
+                   "OA2223: front-channel logout refused: %s", why);
+        answer(req, resp, OAUTH2_ANS_FRONTCHANNEL, NULL, NULL);
+        resp->frame_ancestors = issuer_origin(site, req->pool);
+        return;
+    }
+    if (oauth2_sessions_logout_by(site, req, sid, NULL, &n) != APR_SUCCESS) {
+        OAUTH2_LOG(req, OAUTH2_LOG_ERR,
+                   "OA2225: front-channel logout of sid %.200s not done: the "
+                   "session store failed",
+                   sid);
+        answer(req, resp, OAUTH2_ANS_STORE_DOWN, NULL, NULL);
+        return;
+    }
+    OAUTH2_LOG(req, OAUTH2_LOG_INFO,
+               "OA2224: front-channel logout of sid %.200s: %d session(s)", sid,
+               n);
+    pg = apr_pcalloc(req->pool, sizeof(*pg));
+    pg->status = 200;
+    pg->kind = OAUTH2_PAGE_SIGNED_OUT;
+    pg->reason = "signed-out";
+    pg->title = "Signed out";
+    pg->message = "You have signed out of this site.";
+    oauth2_response_page_body(resp, pg);
+    resp->frame_ancestors = issuer_origin(site, req->pool);
 }
 
 /* An error answer of the back-channel logout endpoint (§2.8). */
@@ -704,6 +824,8 @@ static const struct {
     { "logout", "GET", endpoint_logout },
     { "userinfo", "GET", endpoint_userinfo },
     { "backchannel-logout", "POST", endpoint_backchannel },
+    { "signed-out", "GET", endpoint_signed_out },
+    { "frontchannel-logout", "GET", endpoint_frontchannel },
 };
 #define NENDPOINTS ((int)(sizeof(endpoints) / sizeof(endpoints[0])))
 

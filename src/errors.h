@@ -20,6 +20,8 @@
 
 #include <apr_errno.h>
 
+#include "page.h"
+
 enum {
     /* Input that does not parse: bad base64, bad JSON, wrong shape. */
     OAUTH2_EMALFORMED = APR_OS_START_USERERR + 1,
@@ -118,17 +120,23 @@ typedef enum {
     OAUTH2_ANS_METHOD,          /* an endpoint asked with another method */
     OAUTH2_ANS_FORBIDDEN,       /* OA2301: a logged-in user refused */
     OAUTH2_ANS_API_FAILED,      /* OA2304: a rule's API did not answer */
+    OAUTH2_ANS_SESSION_EXPIRED, /* a session cookie that names no session
+                                   any more, not sent to log in (401) */
+    OAUTH2_ANS_FRONTCHANNEL,    /* OA2223: a bad front-channel logout */
     OAUTH2_ANS_COUNT
 } oauth2_answer_e;
 
 /** One row of the answer table. */
 typedef struct {
-    int status;          /* HTTP status */
-    int level;           /* OAUTH2_LOG_* of the line that reports it */
-    oauth2_show_e show;  /* how the browser gets it */
-    const char *title;   /* page title (NULL: no page) */
-    const char *message; /* page message, or the JSON body; NULL: the
-                            caller's words */
+    int status;              /* HTTP status */
+    int level;               /* OAUTH2_LOG_* of the line that reports it */
+    oauth2_show_e show;      /* how the browser gets it */
+    oauth2_page_kind_e page; /* the template of its page (OAuth2Page) */
+    const char *reason;      /* a short stable word for it, the page's
+                                {{reason}} ("state-expired") */
+    const char *title;       /* page title (NULL: no page) */
+    const char *message;     /* page message, or the JSON body; NULL: the
+                                caller's words */
 } oauth2_answer_t;
 
 /** The row of an answer (never NULL: an unknown one gives a bare 500). */

@@ -152,18 +152,18 @@ static void put_header(apr_table_t *in, const char *name, const char *value,
 /* Every claim as a header and/or variable; array elements (the same path
  * repeated) are comma-joined. */
 static void pass_claims(apr_pool_t *p, apr_table_t *in, apr_table_t *env,
-                        const oauth2_session_t *s, int how)
+                        const oauth2_session_t *s, const char *groups_claim,
+                        int how)
 {
-    oauth2_session_claims_t it = { NULL, 0 };
-    const char *path, *value;
-
-    while (oauth2_session_claims_next(s, &it, &path, &value)) {
-        if (how & OAUTH2_PASS_HEADERS) {
-            apr_table_merge(in, oauth2_response_claim_name(p, path, 0), value);
-        }
-        if (how & OAUTH2_PASS_ENV) {
-            apr_table_merge(env, oauth2_response_claim_name(p, path, 1), value);
-        }
+    /* Joined with ',' as X-Forwarded-Groups is, the groups claim's names
+     * written as oauth2_session_group_text writes them. */
+    if (how & OAUTH2_PASS_HEADERS) {
+        apr_table_overlap(in, oauth2_response_claims(p, s, groups_claim, 0),
+                          APR_OVERLAP_TABLES_SET);
+    }
+    if (how & OAUTH2_PASS_ENV) {
+        apr_table_overlap(env, oauth2_response_claims(p, s, groups_claim, 1),
+                          APR_OVERLAP_TABLES_SET);
     }
 }
 
@@ -199,7 +199,7 @@ void oauth2_headers_identity(apr_pool_t *p, apr_table_t *in, apr_table_t *env,
         }
     }
     if (resp->pass & (OAUTH2_PASS_HEADERS | OAUTH2_PASS_ENV)) {
-        pass_claims(p, in, env, s, resp->pass);
+        pass_claims(p, in, env, s, resp->groups_claim, resp->pass);
     }
     if (resp->cookie_in != NULL) {
         put_stripped(in, resp->cookie_in_was, resp->cookie_in);
@@ -221,9 +221,11 @@ void oauth2_headers_response(const oauth2_response_t *resp, apr_table_t *out,
     }
 }
 
-void oauth2_headers_page(apr_table_t *err_out)
+void oauth2_headers_page(apr_pool_t *p, apr_table_t *err_out, const char *frame)
 {
     apr_table_setn(err_out, "Cache-Control", "no-store");
     apr_table_setn(err_out, "X-Content-Type-Options", "nosniff");
-    apr_table_setn(err_out, "Content-Security-Policy", OAUTH2_PAGE_CSP);
+    apr_table_setn(err_out, "Content-Security-Policy",
+                   frame ? apr_pstrcat(p, OAUTH2_PAGE_CSP, frame, NULL)
+                         : OAUTH2_PAGE_CSP OAUTH2_PAGE_FRAME_NONE);
 }

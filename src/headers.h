@@ -58,7 +58,9 @@ void oauth2_headers_response(const oauth2_response_t *resp, apr_table_t *out,
                              apr_table_t *err_out);
 
 /** What every page of the module's carries besides its body and its type
- * (OAUTH2_PAGE_CONTENT_TYPE): no caching, no sniffing, its CSP. */
-void oauth2_headers_page(apr_table_t *err_out);
+ * (OAUTH2_PAGE_CONTENT_TYPE): no caching, no sniffing, its CSP; frame is
+ * the origin that may frame it (NULL: none may). */
+void oauth2_headers_page(apr_pool_t *p, apr_table_t *err_out,
+                         const char *frame);
 
 #endif /* OAUTH2_HEADERS_H */

@@ -441,9 +441,11 @@ static apr_status_t parse_discovery(apr_pool_t *p, oauth2_provider_t *prov,
     if (rv == APR_SUCCESS) {
         rv = doc_url(p, doc, "end_session_endpoint", 0, &ep->end_session, err);
     }
-    /* Back-Channel Logout 1.0 §2.1: only then are sessions indexed by sid
-     * and sub (two more store entries per session otherwise unused). */
+    /* Back-Channel Logout 1.0 §2.1, Front-Channel Logout 1.0 §3: only then
+     * are sessions indexed by sid and sub (two more store entries per
+     * session otherwise unused). */
     ep->backchannel_logout = doc_true(doc, "backchannel_logout_supported");
+    ep->frontchannel_logout = doc_true(doc, "frontchannel_logout_supported");
     apply_overrides(prov->cfg, ep);
     return rv;
 }

@@ -50,8 +50,10 @@ typedef struct {
     const char *github_api;
     const char *gitlab_api;       /* GitLab REST API v4 base */
     const char *google_directory; /* Admin SDK Directory API base */
-    int oidc;               /* 1 when ID tokens are expected (not GitHub) */
-    int backchannel_logout; /* the provider says it sends logout tokens */
+    int oidc;                /* 1 when ID tokens are expected (not GitHub) */
+    int backchannel_logout;  /* the provider says it sends logout tokens */
+    int frontchannel_logout; /* it says it loads front-channel logout URIs
+                                (OpenID Connect Front-Channel Logout 1.0) */
 } oauth2_endpoints_t;
 
 /** A provider with its caches; one per virtual host (a value a request

@@ -25,6 +25,8 @@ const oauth2_page_t *oauth2_response_page(apr_pool_t *p, oauth2_answer_e a,
     oauth2_page_t *pg = apr_pcalloc(p, sizeof(*pg));
 
     pg->status = row->status;
+    pg->kind = row->page;
+    pg->reason = row->reason;
     pg->title = row->title;
     pg->message = message ? message : row->message;
     pg->link = link;
@@ -55,6 +57,17 @@ void oauth2_response_answer(oauth2_response_t *resp, apr_pool_t *p,
     }
     resp->no_store = 1;
     resp->page = oauth2_response_page(p, a, message, link);
+}
+
+void oauth2_response_page_body(oauth2_response_t *resp, const oauth2_page_t *pg)
+{
+    resp->kind = OAUTH2_RESPONSE_BODY;
+    resp->status = pg->status;
+    resp->no_store = 1;
+    resp->page = pg;
+    resp->content_type = NULL;
+    resp->body = NULL;
+    resp->body_len = 0;
 }
 
 void oauth2_response_redirect(oauth2_response_t *resp, const char *location)
@@ -97,11 +110,11 @@ const char *oauth2_html_escape(apr_pool_t *p, const char *s)
     for (i = 0; s[i] != '\0'; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        n += c == '<' || c == '>' ? 4
-             : c == '&'           ? 5
-             : c == '"'           ? 6
-             : c > 0x7f           ? 6
-                                  : 1;
+        n += c == '<' || c == '>'    ? 4
+             : c == '&' || c == '\'' ? 5
+             : c == '"'              ? 6
+             : c > 0x7f              ? 6
+                                     : 1;
     }
     out = o = apr_palloc(p, n + 1);
     for (i = 0; s[i] != '\0'; i++) {
@@ -118,6 +131,10 @@ const char *oauth2_html_escape(apr_pool_t *p, const char *s)
         else if (c == '"') {
             memcpy(o, "&quot;", 6);
             o += 6;
+        }
+        else if (c == '\'') {
+            memcpy(o, "&#39;", 5);
+            o += 5;
         }
         else if (c > 0x7f) {
             /* "&#" three digits ";": bytes 128..255. */
@@ -137,29 +154,32 @@ const char *oauth2_html_escape(apr_pool_t *p, const char *s)
     return out;
 }
 
-const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg)
+/* An escaped value, or NULL for none. */
+static const char *esc(apr_pool_t *p, const char *s)
 {
-    const char *title = oauth2_html_escape(p, pg->title ? pg->title : "");
-    const char *link = NULL;
+    return s && *s ? oauth2_html_escape(p, s) : NULL;
+}
 
-    if (pg->link != NULL) {
-        link = apr_pstrcat(
-            p, "<p><a href=\"", oauth2_html_escape(p, pg->link), "\">",
-            oauth2_html_escape(p, pg->link_text ? pg->link_text : "Try again"),
-            "</a></p>", NULL);
-    }
-    return apr_pstrcat(
-        p,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\">"
-        "<title>",
-        title,
-        "</title><style>body{font-family:sans-serif;max-width:40em;"
-        "margin:4em auto;padding:0 1em;line-height:1.4}</style></head>"
-        "<body><h1>",
-        title, "</h1><p>",
-        oauth2_html_escape(p, pg->message ? pg->message : ""), "</p>",
-        link ? link : "", "</body></html>\n", NULL);
+const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg,
+                             const oauth2_page_tpl_t *const *set,
+                             const char *request_id)
+{
+    const char *v[OAUTH2_PV_COUNT];
+    oauth2_page_kind_e kind = (int)pg->kind >= 0 && pg->kind < OAUTH2_PAGE_COUNT
+                                  ? pg->kind
+                                  : OAUTH2_PAGE_ERROR;
+    const oauth2_page_tpl_t *t =
+        set && set[kind] ? set[kind] : oauth2_page_default(p, kind);
+
+    v[OAUTH2_PV_TITLE] = esc(p, pg->title);
+    v[OAUTH2_PV_MESSAGE] = esc(p, pg->message);
+    v[OAUTH2_PV_STATUS] = apr_itoa(p, pg->status);
+    v[OAUTH2_PV_USER] = esc(p, pg->user);
+    v[OAUTH2_PV_REASON] = esc(p, pg->reason);
+    v[OAUTH2_PV_REQUEST_ID] = esc(p, request_id);
+    v[OAUTH2_PV_TRY_AGAIN_URL] = esc(p, pg->link);
+    v[OAUTH2_PV_LOGOUT_URL] = esc(p, pg->logout);
+    return oauth2_page_render(p, t, v);
 }
 
 const char *oauth2_response_claim_name(apr_pool_t *p, const char *path, int env)
@@ -175,4 +195,51 @@ const char *oauth2_response_claim_name(apr_pool_t *p, const char *path, int env)
         }
     }
     return n;
+}
+
+/* Puts the values gathered for one claim path under its name. */
+static void claims_flush(apr_pool_t *p, apr_table_t *out, const char *path,
+                         apr_array_header_t *vals, int env)
+{
+    const char *name, *joined, *old;
+
+    if (vals->nelts == 0) {
+        return;
+    }
+    name = oauth2_response_claim_name(p, path, env);
+    joined = apr_array_pstrcat(p, vals, ',');
+    old = apr_table_get(out, name);
+    apr_table_setn(out, name,
+                   old ? apr_pstrcat(p, old, ",", joined, NULL) : joined);
+    apr_array_clear(vals);
+}
+
+apr_table_t *oauth2_response_claims(apr_pool_t *p, const oauth2_session_t *s,
+                                    const char *groups_claim, int env)
+{
+    apr_table_t *out = apr_table_make(p, (int)s->nclaims + 1);
+    apr_array_header_t *vals = apr_array_make(p, 4, sizeof(const char *));
+    oauth2_session_claims_t it = { NULL, 0 };
+    const char *path, *value, *cur = NULL;
+    int groups = 0;
+
+    /* The elements of an array come one after the other under its path
+     * (session.h); a path that comes again is joined to its values. */
+    while (oauth2_session_claims_next(s, &it, &path, &value)) {
+        if (cur == NULL || strcmp(path, cur) != 0) {
+            if (cur != NULL) {
+                claims_flush(p, out, cur, vals, env);
+            }
+            cur = path;
+            groups = groups_claim != NULL && strcmp(path, groups_claim) == 0;
+        }
+        if (*value != '\0') {
+            APR_ARRAY_PUSH(vals, const char *) =
+                groups ? oauth2_session_group_text(p, value) : value;
+        }
+    }
+    if (cur != NULL) {
+        claims_flush(p, out, cur, vals, env);
+    }
+    return out;
 }

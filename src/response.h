@@ -17,6 +17,7 @@
 #include <apr_tables.h>
 
 #include "errors.h"
+#include "page.h"
 #include "session.h"
 
 /** What the glue does with a response. */
@@ -35,18 +36,29 @@ typedef enum {
     OAUTH2_RESPONSE_BODY
 } oauth2_response_kind_e;
 
-/** A page of the module's own: title, message and an optional link. */
+/** A page of the module's own: the values of its template (page.h). */
 typedef struct {
     int status;
+    oauth2_page_kind_e kind; /* its template */
     const char *title;
     const char *message;
-    const char *link;      /* NULL: none */
-    const char *link_text; /* NULL: "Try again" */
+    const char *reason; /* a short stable word, or NULL */
+    const char *user;   /* the logged-in user, or NULL */
+    const char *link;   /* "Try again", "Sign in again": NULL none */
+    const char *logout; /* "Log out": NULL none */
 } oauth2_page_t;
 
-/* What a page's response carries besides its body. */
+/* What a page's response carries besides its body. The policy lets a
+ * site's own template (OAuth2Page) use inline style and this site's
+ * images, styles and fonts; no script, no other origin. */
 #define OAUTH2_PAGE_CONTENT_TYPE "text/html; charset=utf-8"
-#define OAUTH2_PAGE_CSP          "default-src 'none'; style-src 'unsafe-inline'"
+#define OAUTH2_PAGE_CSP                                                     \
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' " \
+    "data:; font-src 'self'; base-uri 'none'; form-action 'self'; "         \
+    "frame-ancestors "
+/* No page of the module's may be framed (clickjacking of "Log out"), but
+ * the front-channel logout page by the provider's origin. */
+#define OAUTH2_PAGE_FRAME_NONE "'none'"
 
 /* Bits of oauth2_response_t.pass: OAUTH2_PASS_HEADERS and OAUTH2_PASS_ENV
  * (config.h, OAuth2PassClaims), and the access token header. */
@@ -74,6 +86,8 @@ typedef struct {
     const char *allow;            /* the method an endpoint allows (405) */
     apr_array_header_t *cookies;  /* Set-Cookie values (const char *) */
     const oauth2_page_t *page;    /* STATUS, BODY: the module's page */
+    const char *frame_ancestors;  /* the origin that may frame the page
+                                     (NULL: none may) */
     const char *content_type;     /* BODY without a page */
     const char *body;
     apr_size_t body_len;
@@ -83,6 +97,8 @@ typedef struct {
     const char *user;                 /* REMOTE_USER ("" anonymous) */
     const oauth2_session_t *identity; /* for the backend, or NULL */
     int pass;                         /* OAUTH2_PASS_* bits */
+    const char *groups_claim;  /* its names written as the groups header's
+                                  (OAuth2GroupsClaim), or NULL */
     const char *cookie_in;     /* the Cookie header for the backend without
                                   the module's cookies ("": none left;
                                   NULL: leave it) */
@@ -105,6 +121,10 @@ const oauth2_page_t *oauth2_response_page(apr_pool_t *p, oauth2_answer_e a,
                                           const char *message,
                                           const char *link);
 
+/** status with the module's page pg as its body (not to be cached). */
+void oauth2_response_page_body(oauth2_response_t *resp,
+                               const oauth2_page_t *pg);
+
 /** A 302 to location, not to be cached. */
 void oauth2_response_redirect(oauth2_response_t *resp, const char *location);
 
@@ -117,15 +137,20 @@ void oauth2_response_cookie(oauth2_response_t *resp, apr_pool_t *p,
                             const char *set_cookie);
 
 /**
- * The page as HTML (from p): the one template, every value escaped as
- * oauth2_html_escape does.
+ * The page as HTML (from p): the template of its kind from set (the
+ * site's, OAUTH2_PAGE_COUNT entries, see oauth2_cfg_t.pages; NULL or a
+ * NULL entry: the built-in one), every value escaped as oauth2_html_escape
+ * does; request_id (mod_unique_id's, or NULL) is {{request_id}}.
  */
-const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg);
+const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg,
+                             const oauth2_page_tpl_t *const *set,
+                             const char *request_id);
 
 /**
- * s with <, >, & and " as entities and every byte outside ASCII as a
+ * s with <, >, &, " and ' as entities and every byte outside ASCII as a
  * numeric reference ("&#195;"), from p (the escaping of httpd's
- * ap_escape_html2 with toasc, so pages read as they always did).
+ * ap_escape_html2 with toasc, and ' for a site's templates that quote
+ * attributes with it).
  */
 const char *oauth2_html_escape(apr_pool_t *p, const char *s);
 
@@ -137,5 +162,17 @@ const char *oauth2_html_escape(apr_pool_t *p, const char *s);
  */
 const char *oauth2_response_claim_name(apr_pool_t *p, const char *path,
                                        int env);
+
+/**
+ * The claims of s as a backend receives them (OAuth2PassClaims), in a table
+ * from p: names as oauth2_response_claim_name gives them (env 0: headers,
+ * 1: variables); the elements of an array joined with ',' (as
+ * X-Forwarded-Groups; two claims that get the same name are joined too);
+ * the values of groups_claim written as oauth2_session_group_text writes
+ * group names; empty values left out, so an absent value is no header
+ * rather than an empty one.
+ */
+apr_table_t *oauth2_response_claims(apr_pool_t *p, const oauth2_session_t *s,
+                                    const char *groups_claim, int env);
 
 #endif /* OAUTH2_RESPONSE_H */

@@ -352,27 +352,92 @@ static apr_status_t build_resources(apr_pool_t *p, oauth2_session_t *s,
     return l.full ? OAUTH2_ETOOBIG : APR_SUCCESS;
 }
 
+/* Bytes a group name takes in the header (',' and '%' take three). */
+static apr_size_t group_text_len(const char *g)
+{
+    apr_size_t n = 0;
+
+    for (; *g; g++) {
+        n += *g == ',' || *g == '%' ? 3 : 1;
+    }
+    return n;
+}
+
+/* Writes a group name as the header carries it; returns the end. */
+static char *group_text_put(char *o, const char *g)
+{
+    for (; *g; g++) {
+        if (*g == ',' || *g == '%') {
+            memcpy(o, *g == ',' ? "%2C" : "%25", 3);
+            o += 3;
+        }
+        else {
+            *o++ = *g;
+        }
+    }
+    return o;
+}
+
+const char *oauth2_session_group_text(apr_pool_t *p, const char *g)
+{
+    char *out;
+
+    if (strpbrk(g, ",%") == NULL) {
+        return g;
+    }
+    out = apr_palloc(p, group_text_len(g) + 1);
+    *group_text_put(out, g) = '\0';
+    return out;
+}
+
+/* The two lists of the groups header, in order. */
+static const oauth2_session_field_e header_lists[] = { OAUTH2_SF_GROUPS,
+                                                       OAUTH2_SF_API_GROUPS };
+
 apr_size_t oauth2_session_header_size(const oauth2_session_t *s)
 {
-    return (apr_size_t)s->len[OAUTH2_SF_GROUPS] + s->len[OAUTH2_SF_API_GROUPS]
-           + 1;
+    apr_size_t n = 1, i;
+    int k;
+
+    for (k = 0; k < 2; k++) {
+        const char *f = s->f[header_lists[k]];
+        apr_size_t len = f ? s->len[header_lists[k]] : 0;
+
+        n += len;
+        for (i = 0; i < len; i++) {
+            n += f[i] == ',' || f[i] == '%' ? 2 : 0;
+        }
+    }
+    return n;
 }
 
 void oauth2_session_header(oauth2_session_t *s, char *h)
 {
-    apr_size_t a = s->len[OAUTH2_SF_GROUPS], b = s->len[OAUTH2_SF_API_GROUPS];
+    char *o = h;
     apr_size_t i;
+    int k;
 
-    /* Both lists end with a NUL: the separators become commas, the last
-     * NUL ends the string. */
-    memcpy(h, s->f[OAUTH2_SF_GROUPS], a);
-    memcpy(h + a, s->f[OAUTH2_SF_API_GROUPS], b);
-    h[a + b] = '\0';
-    for (i = 0; i + 1 < a + b; i++) {
-        h[i] = h[i] == '\0' ? ',' : h[i];
+    /* Each entry of both lists ends with a NUL: the separators become
+     * commas (the last one ends the string), a ',' or '%' inside a name
+     * %2C or %25 as oauth2_session_group_text writes it. */
+    for (k = 0; k < 2; k++) {
+        const char *f = s->f[header_lists[k]];
+        apr_size_t len = f ? s->len[header_lists[k]] : 0;
+
+        for (i = 0; i < len; i++) {
+            if (f[i] == ',' || f[i] == '%') {
+                memcpy(o, f[i] == ',' ? "%2C" : "%25", 3);
+                o += 3;
+            }
+            else {
+                *o++ = f[i] == '\0' ? ',' : f[i];
+            }
+        }
     }
+    o -= o > h;
+    *o = '\0';
     s->f[OAUTH2_SF_GROUPS_HEADER] = h;
-    s->len[OAUTH2_SF_GROUPS_HEADER] = (apr_uint32_t)(a + b > 0 ? a + b - 1 : 0);
+    s->len[OAUTH2_SF_GROUPS_HEADER] = (apr_uint32_t)(o - h);
 }
 
 /* X-Forwarded-Groups: the groups of the claims, then the API groups,

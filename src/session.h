@@ -217,6 +217,15 @@ const char *oauth2_session_list_next(const oauth2_session_t *s,
                                      const char **pos);
 
 /**
+ * A group name as X-Forwarded-Groups (and the groups claim passed with
+ * OAuth2PassClaims) carry it: ',' and '%' percent-encoded as %2C and %25,
+ * so that a backend splitting the list on ',' never takes a part of a name
+ * ("staff,admins") for a group of its own, and can decode each entry. g
+ * itself when it has neither, else a copy from p.
+ */
+const char *oauth2_session_group_text(apr_pool_t *p, const char *g);
+
+/**
  * The level a session records for a resource key: 1 with *level set, or
  * 0 when the session does not know that resource (never resolved).
  */

@@ -194,8 +194,9 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     return APR_SUCCESS;
 }
 
-static void log_no_session(oauth2_request_t *req)
+static void log_no_session(oauth2_request_t *req, oauth2_authn_t *a)
 {
+    a->stale = 1;
     OAUTH2_LOG(req, OAUTH2_LOG_INFO,
                "OA2104: session cookie present but no valid session "
                "(expired, logged out, or forged)");
@@ -224,7 +225,7 @@ static apr_status_t store_find(const oauth2_site_t *site, oauth2_request_t *req,
         }
     }
     if (rv == OAUTH2_ENOTFOUND && found->n > 0) {
-        log_no_session(req);
+        log_no_session(req, a);
     }
     return rv;
 }
@@ -250,7 +251,7 @@ static apr_status_t cookie_find(const oauth2_site_t *site,
         site, req, header, found->n > 0 ? &found->at[0] : NULL, &a->session,
         &a->record, &a->record_len, &a->expires);
     if (rv == OAUTH2_EREFUSED) {
-        log_no_session(req);
+        log_no_session(req, a);
     }
     if (rv != APR_SUCCESS) {
         return OAUTH2_ENOTFOUND;
@@ -288,17 +289,16 @@ apr_status_t oauth2_sessions_find(const oauth2_site_t *site,
     return rv;
 }
 
-/* Does the provider send back-channel logout tokens (its discovery
- * document says so)? */
-static int backchannel_supported(const oauth2_site_t *site,
-                                 oauth2_request_t *req)
+/* Does the provider end sessions by sid or sub, through back-channel or
+ * front-channel logout (its discovery document says so)? */
+static int logout_by_supported(const oauth2_site_t *site, oauth2_request_t *req)
 {
     const oauth2_endpoints_t *ep;
     const char *err;
 
     return oauth2_provider_endpoints(site->prov, req->pool, req->now, &ep, &err)
                == APR_SUCCESS
-           && ep->backchannel_logout;
+           && (ep->backchannel_logout || ep->frontchannel_logout);
 }
 
 /* The entries of a list field, comma-separated, at most 1000 bytes. */
@@ -482,12 +482,13 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
     }
     /* A session a back-channel logout could not find is not handed out
      * (finding I of the third review). */
-    indexed = rv == APR_SUCCESS && backchannel_supported(site, req);
+    indexed = rv == APR_SUCCESS && logout_by_supported(site, req);
     if (indexed) {
         rv = oauth2_session_index_add(site, req, s, key);
         if (rv != APR_SUCCESS) {
             oauth2_store_remove(site->store, req->pool, key);
-            *err = "the session cannot be indexed for back-channel logout";
+            *err =
+                "the session cannot be indexed for back-channel or front-channel logout";
             rv = rv == OAUTH2_ECRYPTO ? rv : OAUTH2_ESTORE;
         }
     }
@@ -501,7 +502,7 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
                "login%s",
                oauth2_store_name(site->store), len, site->cfg->session_timeout,
                site->cfg->session_max_age,
-               indexed ? "; indexed for back-channel logout" : "");
+               indexed ? "; indexed for back- or front-channel logout" : "");
     oauth2_site_cookie(site, req, resp, site->cfg->cookie_name, id, -1, "/");
     return APR_SUCCESS;
 }
@@ -573,7 +574,7 @@ void oauth2_sessions_remove(const oauth2_site_t *site, oauth2_request_t *req,
                             const oauth2_authn_t *a, oauth2_response_t *resp)
 {
     if (!site->cookie_sessions && site->store != NULL) {
-        if (backchannel_supported(site, req)) {
+        if (logout_by_supported(site, req)) {
             oauth2_session_index_forget(site, req, a->key);
         }
         oauth2_store_remove(site->store, req->pool, a->key);

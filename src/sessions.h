@@ -45,6 +45,8 @@ typedef struct {
     int bearer;        /* a bearer token's (no session to write) */
     int refused_by;    /* 1 + the oauth2_rule_kind_e of the last oauth2-*
                           rule that refused the user (0: none) */
+    int stale;         /* a session cookie that names no valid session
+                          (expired, logged out): the session ended */
 } oauth2_authn_t;
 
 /** Where the session cookies of a request's Cookie header are (what

@@ -100,7 +100,7 @@ th{width:18rem;font-weight:600} code{word-break:break-all}
 </style></head><body>
 <h1>mod_auth_oauth2 demo: the backend</h1>
 ${greeting}
-<nav><a href="/">this page</a><a href="/oauth2/userinfo">/oauth2/userinfo</a><a href="/oauth2-status">/oauth2-status</a><a href="/oauth2/logout?rd=/">log out</a></nav>
+<nav><a href="/">this page</a><a href="/oauth2/userinfo">/oauth2/userinfo</a><a href="/oauth2-status">/oauth2-status</a><a href="/oauth2/logout">log out</a></nav>
 <h2>Identity headers (REMOTE_USER and friends)</h2>
 <table>${rows(identity.length ? identity : [['(none)', '']])}</table>
 <h2>Claims (OAuth2-Claim-*)</h2>

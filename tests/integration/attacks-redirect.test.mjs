@@ -72,6 +72,10 @@ const NAMED = [
 ];
 
 // Accepted as they are: this host's paths, and the allow-listed good.com.
+// Where a logout without a valid rd ends (issue 17): never '/', which
+// would send the user straight back into the provider's login form.
+const SIGNED_OUT = '/oauth2/signed-out';
+
 const ALLOWED = ['/app/ok?x=1&y=%2F', 'https://good.com/x?y=1', 'https://GOOD.com/', 'http://good.com:8443/a#b'];
 
 describe('attacks: open redirects', () => {
@@ -183,11 +187,11 @@ describe('attacks: open redirects', () => {
     for (const [payload, raw] of NAMED) {
         it(`refuses ${JSON.stringify(payload)} as logout rd (post-logout target), start rd and original URL`, async () => {
             let mark = s.apache.mark();
-            assert.equal(await viaLogout(payload), '/');
+            assert.equal(await viaLogout(payload), SIGNED_OUT);
             assert.equal(countLog(s.apache, /OA2213: refused redirect target/, mark), 1, 'OA2213 logged');
 
             mark = s.apache.mark();
-            assert.equal(await viaLogoutWithSession(payload), base, 'the provider is told to come back to /');
+            assert.equal(await viaLogoutWithSession(payload), new URL(SIGNED_OUT, base).href, 'the provider is told to come back to the signed-out page');
             assert.equal(countLog(s.apache, /OA2213: refused redirect target/, mark), 1, 'OA2213 logged');
 
             mark = s.apache.mark();
@@ -231,7 +235,7 @@ describe('attacks: open redirects', () => {
         for (const rd of ['/\r\nSet-Cookie: injected=1', '/%0d%0aSet-Cookie:%20injected=1', '/\u2028x', '/a\u0001b']) {
             const r = await request(s.url(`/oauth2/logout?rd=${encodeURIComponent(rd)}`));
             assert.equal(r.status, 302);
-            assert.equal(r.headers.location, '/');
+            assert.equal(r.headers.location, SIGNED_OUT);
             assert.ok(!r.setCookie.some((c) => c.startsWith('injected')), 'no injected cookie');
         }
     });
@@ -248,7 +252,7 @@ describe('attacks: open redirects', () => {
 
     it('refuses a very long rd (over 4096 bytes) and still answers', async () => {
         const mark = s.apache.mark();
-        assert.equal(await viaLogout(`/${'a'.repeat(6000)}`), '/');
+        assert.equal(await viaLogout(`/${'a'.repeat(6000)}`), SIGNED_OUT);
         assert.equal(countLog(s.apache, /OA2213/, mark), 1);
         assert.equal(await viaLogout(`/${'a'.repeat(4000)}`), `/${'a'.repeat(4000)}`);
     });
@@ -258,7 +262,7 @@ describe('attacks: open redirects', () => {
         assert.ok(payloads.length > 100, `${payloads.length} payloads`);
         let mark = s.apache.mark();
         for (const p of payloads) {
-            assert.equal(await viaLogout(p, LIST_HOST), '/', `logout rd=${JSON.stringify(p)}`);
+            assert.equal(await viaLogout(p, LIST_HOST), SIGNED_OUT, `logout rd=${JSON.stringify(p)}`);
         }
         assert.equal(countLog(s.apache, /OA2213/, mark), payloads.length, 'one OA2213 line each');
         mark = s.apache.mark();
@@ -289,7 +293,7 @@ describe('attacks: open redirects', () => {
         for (const p of payloads) {
             const loc = await viaLogout(p, LIST_HOST);
             assert.equal(new URL(loc, listBase).hostname, LIST_HOST, `logout rd=${JSON.stringify(p)} -> ${loc}`);
-            if (loc !== '/') kept++;
+            if (loc !== SIGNED_OUT) kept++;
         }
         t.diagnostic(`${payloads.length} payloads at logout: ${payloads.length - kept} refused, ${kept} kept as same-host targets`);
         const some = sample(payloads, 100);

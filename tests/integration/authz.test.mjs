@@ -25,6 +25,10 @@ const ACCOUNTS = [
     { id: 'bob', email: 'bob@example.com', email_verified: true, groups: ['users'], department: 'r&d', level: 1, vip: false },
     { id: 'carol', email: 'carol@EXAMPLE.COM', email_verified: true, groups: ['contractors', 'staff'] },
     { id: 'dave', email: 'dave@example.com', email_verified: false, groups: ['staff'] },
+    // A provider that sends no email_verified at all (Entra ID, issue 17).
+    { id: 'frank', email: 'frank@example.com', groups: ['staff'] },
+    // A ',' and a '%' in group names; empty profile values (issue 17).
+    { id: 'gina', email: 'gina@example.com', email_verified: true, groups: ['staff,admins', '100%', 'ops'], preferred_username: '', name: '' },
     { id: 'mallory', email: 'a@evil.com@example.com', email_verified: true, groups: [] },
     { id: 'eve', email: 'user@example.com.evil.com', email_verified: true, groups: [] },
     {
@@ -51,6 +55,7 @@ function locations(s) {
     return [
         prot('/grp/admins', 'Require oauth2-group admins'),
         prot('/grp/any', 'Require oauth2-group nobody "staff"'),
+        prot('/grp/comma', 'Require oauth2-group "staff,admins"'),
         prot('/claim/eq', 'Require oauth2-claim department:sales'),
         prot('/claim/re', 'Require oauth2-claim "email~^[a-z]+@example\\.com$"'),
         prot('/claim/nested', 'Require oauth2-claim realm_access.roles:editor'),
@@ -138,7 +143,8 @@ describe('authorization', () => {
                 assert.equal(r.status, 403, `${u} at ${path}`);
                 assert.match(r.body, /Access denied/);
                 assert.match(r.body, new RegExp(`logged in as ${u},`));
-                assert.match(r.body, /<a href="\/oauth2\/logout\?rd=\/">Log out to use another account<\/a>/);
+                // Log out / switch account: the logout ends on the signed-out page.
+                assert.match(r.body, /<a href="\/oauth2\/logout">Log out to use another account<\/a>/);
                 assert.equal(r.headers['www-authenticate'], undefined);
             }
             const anon = await request(s.url(path), { headers: { Accept: 'text/html' } });
@@ -171,6 +177,24 @@ describe('authorization', () => {
         const mark = s.apache.mark();
         await status('bob', '/grp/admins');
         await s.apache.waitForLog(/OA2301: user bob does not satisfy Require oauth2-group admins/, { since: mark });
+    });
+
+    it('names the rule and the reason of each refusal in the log (issue 17)', async () => {
+        const cases = [
+            ['frank', '/domain', /OA2301: user frank does not satisfy Require oauth2-email-domain example\.com: the provider did not send email_verified true for frank@example\.com/],
+            ['dave', '/domain', /OA2301: user dave does not satisfy Require oauth2-email-domain example\.com: the provider did not send email_verified true for dave@example\.com/],
+            ['mallory', '/domain', /OA2301: user mallory does not satisfy Require oauth2-email-domain example\.com: the email a@evil\.com@example\.com is in another domain/],
+            ['bob', '/grp/admins', /OA2301: user bob does not satisfy Require oauth2-group admins: the user's groups are: users$/m],
+            ['bob', '/claim/eq', /OA2301: user bob does not satisfy Require oauth2-claim department:sales: no value of the claim matches: department: "r&d"$/m],
+            ['carol', '/claim/nested', /OA2301: user carol does not satisfy Require oauth2-claim realm_access\.roles:editor: no value of the claim matches: realm_access\.roles: absent$/m],
+        ];
+        for (const [user, path, want] of cases) {
+            const mark = s.apache.mark();
+            assert.equal(await status(user, path), 403, `${user} at ${path}`);
+            await s.apache.waitForLog(want, { since: mark });
+        }
+        // The users' tokens and cookies never reach the line.
+        assert.doesNotMatch(s.apache.errorLog(), /OA2301:.*(eyJ|oauth2_session=)/);
     });
 
     it('refuses a syntax error in a Require line at configtest', async () => {
@@ -223,7 +247,7 @@ describe('authorization', () => {
         assert.equal(seen['oauth2-claim-department'], 'sales');
         assert.equal(seen['oauth2-claim-level'], '3');
         assert.equal(seen['oauth2-claim-vip'], 'true');
-        assert.equal(seen['oauth2-claim-realm_access.roles'], 'editor, viewer');
+        assert.equal(seen['oauth2-claim-realm_access.roles'], 'editor,viewer');
         assert.equal(seen['oauth2-claim-email'], 'alice@example.com');
     });
 
@@ -234,8 +258,41 @@ describe('authorization', () => {
         assert.equal(env.REMOTE_USER, 'alice');
         assert.equal(env.AUTH_TYPE, 'oauth2');
         assert.equal(env.OAUTH2_CLAIM_department, 'sales');
-        assert.equal(env.OAUTH2_CLAIM_realm_access_roles, 'editor, viewer');
+        assert.equal(env.OAUTH2_CLAIM_realm_access_roles, 'editor,viewer');
         assert.equal(env.HTTP_X_FORWARDED_USER, 'alice');
+    });
+
+    it('joins groups with "," everywhere and percent-encodes "," and "%" in a group name (issue 17)', async () => {
+        const gina = await as('gina');
+        const seen = (await gina.get(s.url('/claims'))).json().headers;
+        assert.equal(seen['x-forwarded-groups'], 'staff%2Cadmins,100%25,ops');
+        assert.equal(seen['oauth2-claim-groups'], 'staff%2Cadmins,100%25,ops');
+        const alice = (await (await as('alice')).get(s.url('/claims'))).json().headers;
+        assert.equal(alice['x-forwarded-groups'], 'staff,admins');
+        assert.equal(alice['oauth2-claim-groups'], 'staff,admins');
+        const env = parseCgiEnv((await gina.get(s.url('/cgi-bin/env.cgi'))).body);
+        assert.equal(env.OAUTH2_CLAIM_groups, 'staff%2Cadmins,100%25,ops');
+        assert.equal(env.HTTP_X_FORWARDED_GROUPS, 'staff%2Cadmins,100%25,ops');
+        // The rules compare the names as the provider sent them.
+        assert.equal(await status('gina', '/grp/comma'), 200);
+        assert.equal(await status('gina', '/grp/admins'), 403);
+        assert.equal(await status('alice', '/grp/comma'), 403);
+    });
+
+    it('leaves an absent or empty identity value out instead of sending an empty header (issue 17)', async () => {
+        for (const user of ['gina', 'frank']) {
+            const r = await (await as(user)).get(s.url('/claims'));
+            const names = r.json().rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+            for (const h of ['x-forwarded-preferred-username', 'oauth2-claim-preferred_username', 'oauth2-claim-name']) {
+                assert.ok(!names.includes(h), `${user}: no ${h} header`);
+            }
+            assert.equal(r.json().headers['x-forwarded-email'], `${user}@example.com`);
+            const env = parseCgiEnv((await (await as(user)).get(s.url('/cgi-bin/env.cgi'))).body);
+            for (const v of ['OAUTH2_CLAIM_preferred_username', 'OAUTH2_CLAIM_name', 'HTTP_X_FORWARDED_PREFERRED_USERNAME']) {
+                assert.ok(!(v in env), `${user}: no ${v}`);
+            }
+            assert.equal(env.OAUTH2_CLAIM_email, `${user}@example.com`);
+        }
     });
 
     it('never lets a claim value split or inject a header', async () => {

@@ -2,7 +2,7 @@
 // ISSUER/.well-known/openid-configuration (issue 17: Glewlwyd with its
 // issuer at the root serves it under /api/oidc/), through the real Apache
 // and oidc-provider, whose own well-known URL answers 404 in this file:
-//   A  OAuth2Endpoint metadata URL   the document where it is published
+//   A  OAuth2ProviderMetadataURL URL the document where it is published
 //   B  every endpoint configured     no discovery at all (a manual provider)
 //   C  OAuth2Endpoint metadata URL   a document naming another issuer: 502
 import { describe, it, before, after } from 'node:test';
@@ -76,7 +76,7 @@ before(async () => {
         withModule: true,
         logLevel: 'info auth_oauth2:debug',
         config: () => [
-            site('A', 'app-A', `OAuth2Endpoint metadata ${env.pub.url}/api/oidc/.well-known/openid-configuration`),
+            site('A', 'app-A', `OAuth2ProviderMetadataURL ${env.pub.url}/api/oidc/.well-known/openid-configuration`),
             site('B', 'app-B', ['authorization', 'token', 'userinfo', 'jwks', 'end_session']
                 .map((k) => `OAuth2Endpoint ${k} ${m[k === 'jwks' ? 'jwks_uri' : `${k}_endpoint`]}`).join('\n    ')),
             site('C', 'app-C', `OAuth2Endpoint metadata ${env.pub.url}/foreign/.well-known/openid-configuration`),
@@ -93,7 +93,7 @@ after(async () => {
 });
 
 describe('a discovery document elsewhere, or none', () => {
-    it('logs in with the document from OAuth2Endpoint metadata', async () => {
+    it('logs in with the document from OAuth2ProviderMetadataURL', async () => {
         env.op.resetCounts();
         const b = newBrowser();
         const res = await login(b, href('A', '/app/a'));

@@ -16,13 +16,13 @@ import { configtest, REPO_ROOT } from './lib/apache.mjs';
 
 const SECRET = 'docs-secret-0123456789abcdefghijklmnopqrstuvwxyz';
 
-/* The ```apache blocks of a Markdown file: [{ line, text }]. */
-function apacheBlocks(file) {
+/* The ```apache (or other lang) blocks of a Markdown file: [{ line, text }]. */
+function apacheBlocks(file, lang = 'apache') {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     const out = [];
     let cur = null;
     lines.forEach((l, i) => {
-        if (cur === null && l.trim() === '```apache') cur = { line: i + 1, text: [] };
+        if (cur === null && l.trim() === `\`\`\`${lang}`) cur = { line: i + 1, text: [] };
         else if (cur !== null && l.trim().startsWith('```')) {
             out.push({ line: cur.line, text: cur.text.join('\n') });
             cur = null;
@@ -64,10 +64,18 @@ describe('documented configuration passes apache2 -t', () => {
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
     /* A file for each file:PATH the snippet names (as the user would
-     * create it), readable by the Apache user. */
+     * create it), readable by the Apache user; the README's example page
+     * template for each OAuth2Page file. */
     function fill(text) {
         return text
             .replace(/^\s*LoadModule auth_oauth2_module .*$/m, '')
+            .replace(/^(\s*OAuth2Page\s+\S+\s+)(\/\S+)/gm, (_, head, p) => {
+                if (!files[p]) {
+                    files[p] = path.join(dir, `f${Object.keys(files).length}.html`);
+                    fs.writeFileSync(files[p], pageTemplate, { mode: 0o644 });
+                }
+                return `${head}${files[p]}`;
+            })
             .replace(/file:(\/\S+)/g, (_, p) => {
                 if (!files[p]) {
                     files[p] = path.join(dir, `f${Object.keys(files).length}`);
@@ -100,6 +108,12 @@ ${text}`;
 
     const readme = path.join(REPO_ROOT, 'README.md');
     const blocks = apacheBlocks(readme);
+    // The example page template of the README's Pages section.
+    const pageTemplate = apacheBlocks(readme, 'html')[0]?.text ?? '';
+    it('has an example page template that uses the variables', () => {
+        assert.match(pageTemplate, /\{\{title\}\}/);
+        assert.match(pageTemplate, /\{\{#logout_url\}\}/);
+    });
     it('finds the README\'s Apache blocks', () => {
         assert.ok(blocks.length >= 9, `${blocks.length} blocks`);
     });

@@ -458,11 +458,15 @@ static void test_access_authorize(void **state)
         OAUTH2_ACCESS_DENIED);
     assert_non_null(strstr(sf_log(), "OA2301: user alice does not satisfy "
                                      "Require oauth2-group admins"));
+    /* The refusal says why (issue 17). */
+    assert_non_null(strstr(sf_log(), "Require oauth2-group admins: the "
+                                     "user's groups are: staff"));
     assert_int_equal(oauth2_access_authorize(
                          f.site, r, &a, "alice",
                          rule(&f, OAUTH2_RULE_EMAIL_DOMAIN, "example.com"),
                          "example.com", &resp),
                      OAUTH2_ACCESS_DENIED); /* the email is not verified */
+    assert_non_null(strstr(sf_log(), "did not send email_verified true"));
     assert_int_equal(oauth2_access_authorize(
                          f.site, r, &a, NULL,
                          rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
@@ -497,8 +501,11 @@ static void test_access_pages_and_identity(void **state)
     assert_string_equal(pg->message, "You are logged in as alice, but this "
                                      "account is not allowed to open this "
                                      "page.");
-    assert_string_equal(pg->link, "/oauth2/logout?rd=/");
-    assert_string_equal(pg->link_text, "Log out to use another account");
+    /* Log out or switch account: the logout ends on the signed-out page. */
+    assert_null(pg->link);
+    assert_string_equal(pg->logout, "/oauth2/logout");
+    assert_string_equal(pg->user, "alice");
+    assert_int_equal(pg->kind, OAUTH2_PAGE_REFUSED);
     rec = sf_record(&f, CLAIMS, "at", LATER(60), &len);
     assert_int_equal(oauth2_session_decode(rec, len, &s), APR_SUCCESS);
     memset(&a, 0, sizeof(a));

@@ -879,6 +879,27 @@ static void test_authz_explain(void **state)
     assert_null(oauth2_authz_explain(pool, NULL, NULL));
 }
 
+/* A claim rule names each claim it asked about, and its values; a group
+ * rule with resource words the levels the session records. */
+static void test_authz_explain_claims_and_levels(void **state)
+{
+    oauth2_rule_t *cl = rule(OAUTH2_RULE_CLAIM, "department:sales",
+                             "department~^x", "level:3", NULL);
+    oauth2_rule_t *res =
+        rule(OAUTH2_RULE_GROUP, "admins", "project:acme/app", NULL);
+    const char *e;
+
+    (void)state;
+    e = oauth2_authz_explain(pool, cl,
+                             session("{\"sub\":\"a\",\"department\":"
+                                     "[\"r&d\",\"ops\"]}"));
+    assert_string_equal(e, "no value of the claim matches: department: "
+                           "\"r&d\", \"ops\"; level: absent");
+    e = oauth2_authz_explain(pool, res, session("{\"sub\":\"a\"}"));
+    assert_non_null(strstr(e, "no groups"));
+    assert_non_null(strstr(e, "project:acme/app: not known"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -903,6 +924,7 @@ int main(void)
         T(test_authz_note),
         T(test_authz_level_names),
         T(test_authz_explain),
+        T(test_authz_explain_claims_and_levels),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <cmocka.h>
 
+#include <apr_file_io.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -115,6 +116,9 @@ static const struct {
     { "OAuth2Provider", "keycloak", NULL, "realm URL" },
     { "OAuth2Endpoint", "token", "https://op.example/t", NULL },
     { "OAuth2Endpoint", "tokens", "https://op.example/t", "unknown endpoint" },
+    { "OAuth2ProviderMetadataURL", "https://op.example/api/.well-known/x", NULL,
+      NULL },
+    { "OAuth2ProviderMetadataURL", "op.example/x", NULL, "" },
     { "OAuth2ClientID", "app", NULL, NULL },
     { "OAuth2ClientSecret", "env:OAUTH2_TEST_SURELY_UNSET", NULL, "not set" },
     { "OAuth2ClientAuth", "post", NULL, NULL },
@@ -166,6 +170,10 @@ static const struct {
     { "OAuth2PassAccessToken", "On", NULL, NULL },
     { "OAuth2PassClaims", "both", NULL, NULL },
     { "OAuth2PassClaims", "cookies", NULL, "headers, env, both or none" },
+    { "OAuth2Page", "nope", "/x.html", "unknown page 'nope' (the pages are" },
+    { "OAuth2Page", "refused", "refused.html", "not an absolute path" },
+    { "OAuth2Page", "refused", "/nonexistent/refused.html",
+      "cannot read /nonexistent/refused.html" },
 };
 
 static void test_directives_setters(void **state)
@@ -204,6 +212,11 @@ static void test_directives_values(void **state)
     assert_int_equal(((oauth2_cfg_t *)t)->cookie_secure, 0);
     assert_null(apply("OAuth2ClientAuth", "POST", NULL, &t));
     assert_int_equal(((oauth2_cfg_t *)t)->client_auth_post, 1);
+    /* The same as OAuth2Endpoint metadata. */
+    assert_null(apply("OAuth2ProviderMetadataURL",
+                      "https://sso.example/api/oidc/.well-known/x", NULL, &t));
+    assert_string_equal(((oauth2_cfg_t *)t)->endpoints[OAUTH2_EP_METADATA],
+                        "https://sso.example/api/oidc/.well-known/x");
     assert_null(apply("OAuth2AllowedRedirectHosts", "A.Example.COM", NULL, &t));
     c = t;
     assert_string_equal(APR_ARRAY_IDX(c->redirect_hosts, 0, char *),
@@ -227,6 +240,55 @@ static void test_directives_values(void **state)
     assert_non_null(oauth2_directive_apply(pool, NULL, c, "x", NULL));
     assert_non_null(oauth2_directive_apply(
         pool, oauth2_directive_find("OAuth2ClientID"), c, NULL, NULL));
+}
+
+/* OAuth2Page reads and checks the site's file when the configuration is
+ * read; finalizing fills the other pages with the built-in ones. */
+static void test_directives_page(void **state)
+{
+    char path[] = "/tmp/test_directives_XXXXXX";
+    const char *good = "<h1>{{title}}</h1>{{#logout_url}}x{{/logout_url}}";
+    const char *bad = "<h1>{{title}}</h1>\n{{users}}";
+    apr_file_t *f;
+    apr_size_t n;
+    oauth2_cfg_t *c;
+    const char *err;
+    int k;
+
+    (void)state;
+    assert_int_equal(apr_file_mktemp(&f, path,
+                                     APR_FOPEN_CREATE | APR_FOPEN_READ
+                                         | APR_FOPEN_WRITE | APR_FOPEN_EXCL,
+                                     pool),
+                     APR_SUCCESS);
+    assert_int_equal(apr_file_write_full(f, good, strlen(good), &n),
+                     APR_SUCCESS);
+    apr_file_close(f);
+    c = oauth2_cfg_create(pool);
+    assert_null(oauth2_directive_apply(
+        pool, oauth2_directive_find("OAuth2Page"), c, "refused", path));
+    assert_non_null(c->pages[OAUTH2_PAGE_REFUSED]);
+    assert_null(c->pages[OAUTH2_PAGE_LOGIN_FAILED]);
+    assert_null(oauth2_cfg_finalize(pool, c));
+    for (k = 0; k < OAUTH2_PAGE_COUNT; k++) {
+        assert_non_null(c->pages[k]);
+    }
+    assert_ptr_not_equal(c->pages[OAUTH2_PAGE_REFUSED],
+                         c->pages[OAUTH2_PAGE_ERROR]);
+    /* An unknown variable: the directive, the file and the line. */
+    assert_int_equal(apr_file_open(&f, path,
+                                   APR_FOPEN_WRITE | APR_FOPEN_TRUNCATE,
+                                   APR_FPROT_OS_DEFAULT, pool),
+                     APR_SUCCESS);
+    assert_int_equal(apr_file_write_full(f, bad, strlen(bad), &n), APR_SUCCESS);
+    apr_file_close(f);
+    err = oauth2_directive_apply(pool, oauth2_directive_find("OAuth2Page"), c,
+                                 "login-failed", path);
+    assert_non_null(err);
+    assert_int_equal(strncmp(err, "OAuth2Page: ", 12), 0);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "line 2: unknown variable {{users}}"));
+    apr_file_remove(path, pool);
 }
 
 /* The glue's one call: a directive reaches its scope's configuration; a
@@ -259,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_directives_refuse_comments),
         cmocka_unit_test(test_directives_setters),
         cmocka_unit_test(test_directives_values),
+        cmocka_unit_test(test_directives_page),
         cmocka_unit_test(test_directives_set),
     };
 

@@ -97,6 +97,7 @@ static void test_endpoints_match(void **state)
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/userinfo"), 3);
     assert_int_equal(
         oauth2_endpoints_match(f.site, "/oauth2/backchannel-logout"), 4);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/signed-out"), 5);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/other"), -1);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/"), -1);
     assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2"), -1);
@@ -352,10 +353,20 @@ static void test_endpoints_login(void **state)
     assert_non_null(strstr(sf_set_cookie(resp, "oauth2_session"), "Max-Age=0"));
     resp = call(&f, "GET", "/oauth2/userinfo", session);
     assert_int_equal(resp->status, 401);
+    /* Without a (valid) rd: the signed-out page, not the login form. */
     resp = call(&f, "GET", "/oauth2/logout?rd=//evil.example", NULL);
-    assert_string_equal(resp->location, "/");
+    assert_string_equal(resp->location, "/oauth2/signed-out");
     assert_non_null(strstr(sf_log(), "OA2213: refused redirect target "
                                      "//evil.example"));
+    resp = call(&f, "GET", "/oauth2/logout", NULL);
+    assert_string_equal(resp->location, "/oauth2/signed-out");
+    resp = call(&f, "GET", "/oauth2/signed-out", NULL);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->no_store, 1);
+    assert_int_equal(resp->page->kind, OAUTH2_PAGE_SIGNED_OUT);
+    assert_string_equal(resp->page->title, "Signed out");
+    assert_string_equal(resp->page->link, "/oauth2/start?rd=%2F");
     close_with(&f, &fs);
 }
 
@@ -452,6 +463,76 @@ static void test_endpoints_backchannel_refusals(void **state)
     oauth2_endpoints_handle(f.site, 4, r, resp);
     assert_int_equal(resp->status, 400);
     assert_non_null(strstr(sf_log(), "no single logout_token"));
+    sf_close(&f);
+}
+
+/* Front-channel logout: the provider's iss and a sid, else a 400 page;
+ * both framed by the provider's origin only, never cached. */
+static void test_endpoints_frontchannel(void **state)
+{
+    static const struct {
+        const char *query;
+        const char *why;
+    } bad[] = {
+        { "", "no iss" },
+        { "?sid=s1", "no iss" },
+        { "?iss=https%3A%2F%2Fop.example.com", "no sid" },
+        { "?iss=https%3A%2F%2Fother.example.com&sid=s1",
+          "iss is not this provider's issuer" },
+        { "?iss=https%3A%2F%2Fop.example.com%2F&sid=s1",
+          "iss is not this provider's issuer" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=", "sid is empty" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=a%01b", "outside printable" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=a&sid=b", "repeated" },
+        { "?iss=https%3A%2F%2Fop.example.com&sid=%zz", "malformed" },
+    };
+    oauth2_response_t *resp;
+    char *uri;
+    sf_t f;
+    size_t i;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/frontchannel-logout"), 6);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sf_log_clear();
+        resp = call(&f, "GET",
+                    apr_pstrcat(f.pool, "/oauth2/frontchannel-logout",
+                                bad[i].query, NULL),
+                    NULL);
+        assert_int_equal(resp->status, 400);
+        assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+        assert_int_equal(resp->no_store, 1);
+        assert_string_equal(resp->frame_ancestors, "https://op.example.com");
+        if (strstr(sf_log(), "OA2223: front-channel logout refused") == NULL
+            || strstr(sf_log(), bad[i].why) == NULL) {
+            fail_msg("%s: %s", bad[i].query, sf_log());
+        }
+    }
+    uri = apr_pstrcat(f.pool, "/oauth2/frontchannel-logout?iss=",
+                      "https%3A%2F%2Fop.example.com&sid=", NULL);
+    uri = apr_pstrcat(f.pool, uri, apr_psprintf(f.pool, "%0*d", 256, 0), NULL);
+    sf_log_clear();
+    assert_int_equal(call(&f, "GET", uri, NULL)->status, 400);
+    assert_non_null(strstr(sf_log(), "too long"));
+    sf_log_clear();
+    resp = call(&f, "GET",
+                "/oauth2/frontchannel-logout?iss=https%3A%2F%2Fop.example.com"
+                "&sid=s-1",
+                NULL);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->no_store, 1);
+    assert_int_equal(resp->page->kind, OAUTH2_PAGE_SIGNED_OUT);
+    assert_null(resp->page->link);
+    assert_string_equal(resp->frame_ancestors, "https://op.example.com");
+    assert_non_null(
+        strstr(sf_log(), "OA2224: front-channel logout of sid s-1: 0 "));
+    resp = call(&f, "POST",
+                "/oauth2/frontchannel-logout?iss=https%3A%2F%2Fop.example.com"
+                "&sid=s-1",
+                NULL);
+    assert_int_equal(resp->status, 405);
     sf_close(&f);
 }
 
@@ -616,6 +697,7 @@ int main(void)
         T(test_endpoints_refused_code),
         T(test_endpoints_provider_faults),
         T(test_endpoints_backchannel_refusals),
+        T(test_endpoints_frontchannel),
         T(test_endpoints_backchannel_retry),
         T(test_endpoints_status),
         T(test_endpoints_status_counters),

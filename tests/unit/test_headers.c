@@ -206,8 +206,9 @@ static void test_headers_identity(void **state)
     assert_null(apr_table_get(in, "X-Forwarded-Preferred-Username"));
     assert_null(apr_table_get(in, "X-Forwarded-Access-Token"));
     assert_string_equal(apr_table_get(in, "OAuth2-Claim-role"), "admin");
-    assert_string_equal(apr_table_get(in, "OAuth2-Claim-team"), "a, b");
-    assert_string_equal(apr_table_get(env, "OAUTH2_CLAIM_team"), "a, b");
+    /* Array elements joined with ',' as X-Forwarded-Groups (issue 17). */
+    assert_string_equal(apr_table_get(in, "OAuth2-Claim-team"), "a,b");
+    assert_string_equal(apr_table_get(env, "OAUTH2_CLAIM_team"), "a,b");
     assert_string_equal(apr_table_get(in, "Cookie"), "a=1");
     assert_string_equal(apr_table_get(err, "Set-Cookie"), "a=1; Path=/");
     /* Headers only, with the token; an internal redirect's request holds
@@ -255,12 +256,16 @@ static void test_headers_response(void **state)
                         "Bearer realm=\"oauth2\"");
     assert_int_equal(apr_table_elts(err)->nelts, 4);
     err = apr_table_make(pool, 4);
-    oauth2_headers_page(err);
+    oauth2_headers_page(pool, err, NULL);
     assert_string_equal(apr_table_get(err, "Cache-Control"), "no-store");
     assert_string_equal(apr_table_get(err, "X-Content-Type-Options"),
                         "nosniff");
     assert_string_equal(apr_table_get(err, "Content-Security-Policy"),
-                        OAUTH2_PAGE_CSP);
+                        OAUTH2_PAGE_CSP "'none'");
+    /* The front-channel logout page: the provider's origin may frame it. */
+    oauth2_headers_page(pool, err, "https://op.example");
+    assert_string_equal(apr_table_get(err, "Content-Security-Policy"),
+                        OAUTH2_PAGE_CSP "https://op.example");
 }
 
 int main(void)

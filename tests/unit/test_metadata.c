@@ -129,7 +129,8 @@ static void test_metadata_parse_discovery(void **state)
         apr_status_t rv;
 
         if (body == NULL) {
-            body = doc(iss, ",\"backchannel_logout_supported\":true");
+            body = doc(iss, ",\"backchannel_logout_supported\":true,"
+                            "\"frontchannel_logout_supported\":true");
         }
         else if (strcmp(body, "TRAILING") == 0) {
             body = doc("https://op.example/", NULL);
@@ -152,6 +153,7 @@ static void test_metadata_parse_discovery(void **state)
             }
             assert_string_equal(ep.token, "https://op.example/token");
             assert_int_equal(ep.backchannel_logout, 1);
+            assert_int_equal(ep.frontchannel_logout, 1);
         }
         else if (rv != OAUTH2_EUPSTREAM || err == NULL
                  || strstr(err, docs[i].reason) == NULL) {

@@ -56,6 +56,8 @@ static void test_response_answer_kinds(void **state)
     assert_string_equal(r.page->message,
                         "This login response was already used.");
     assert_string_equal(r.page->link, "/");
+    assert_int_equal(r.page->kind, OAUTH2_PAGE_LOGIN_FAILED);
+    assert_string_equal(r.page->reason, "state-replayed");
     /* A hook's status with the page for the error body. */
     memset(&r, 0, sizeof(r));
     oauth2_response_answer(&r, pool, OAUTH2_ANS_STORE_DOWN, NULL, "/app");
@@ -105,7 +107,7 @@ static void test_response_escape(void **state)
 {
     (void)state;
     assert_string_equal(oauth2_html_escape(pool, "<b>&\"x\"'</b>"),
-                        "&lt;b&gt;&amp;&quot;x&quot;'&lt;/b&gt;");
+                        "&lt;b&gt;&amp;&quot;x&quot;&#39;&lt;/b&gt;");
     /* Bytes outside ASCII as three-digit references (ap_escape_html2). */
     assert_string_equal(oauth2_html_escape(pool, "caf\xc3\xa9"),
                         "caf&#195;&#169;");
@@ -115,27 +117,61 @@ static void test_response_escape(void **state)
 
 static void test_response_page_template(void **state)
 {
-    oauth2_page_t pg = { 403, "Not <signed> in", "It said: \"no\"",
-                         "/x?a=1&b=2", NULL };
+    oauth2_page_t pg = { 403,
+                         OAUTH2_PAGE_LOGIN_FAILED,
+                         "Not <signed> in",
+                         "It said: \"no\" 'x'",
+                         "access-denied",
+                         NULL,
+                         "/x?a=1&b=2",
+                         NULL };
     const char *html;
 
     (void)state;
-    html = oauth2_page_html(pool, &pg);
-    assert_string_equal(
-        html,
-        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width\">"
-        "<title>Not &lt;signed&gt; in</title><style>body{font-family:"
-        "sans-serif;max-width:40em;margin:4em auto;padding:0 1em;"
-        "line-height:1.4}</style></head><body><h1>Not &lt;signed&gt; in</h1>"
-        "<p>It said: &quot;no&quot;</p><p><a href=\"/x?a=1&amp;b=2\">Try "
-        "again</a></p></body></html>\n");
-    pg.link_text = "Log <out>";
-    assert_non_null(strstr(oauth2_page_html(pool, &pg), ">Log &lt;out&gt;<"));
+    html = oauth2_page_html(pool, &pg, NULL, NULL);
+    assert_non_null(strstr(html, "<title>Not &lt;signed&gt; in</title>"));
+    assert_non_null(strstr(html, "<h1>Not &lt;signed&gt; in</h1>"));
+    assert_non_null(strstr(html, "<p>It said: &quot;no&quot; &#39;x&#39;</p>"));
+    assert_non_null(strstr(html, "<a href=\"/x?a=1&amp;b=2\">Try again</a>"));
+    assert_non_null(strstr(html, "Error 403 &middot; access-denied"));
+    assert_null(strstr(html, "Request ID"));
+    /* The request's id, escaped. */
+    assert_non_null(strstr(oauth2_page_html(pool, &pg, NULL, "id<1>"),
+                           "Request ID id&lt;1&gt;"));
     pg.link = NULL;
-    html = oauth2_page_html(pool, &pg);
+    html = oauth2_page_html(pool, &pg, NULL, NULL);
     assert_null(strstr(html, "<a "));
-    assert_non_null(strstr(html, "</p></body></html>\n"));
+    /* The refused page: who, and a way to log out. */
+    pg.kind = OAUTH2_PAGE_REFUSED;
+    pg.logout = "/oauth2/logout";
+    assert_non_null(strstr(oauth2_page_html(pool, &pg, NULL, NULL),
+                           "<a href=\"/oauth2/logout\">Log out to use "
+                           "another account</a>"));
+}
+
+/* A site's template (OAuth2Page) replaces the built-in one of its kind
+ * only; every variable is escaped. */
+static void test_response_page_site_template(void **state)
+{
+    const oauth2_page_tpl_t *set[OAUTH2_PAGE_COUNT] = { NULL };
+    const char *text = "<b>{{title}}|{{message}}|{{status}}|{{user}}|"
+                       "{{reason}}|{{request_id}}|{{try_again_url}}|"
+                       "{{logout_url}}</b>";
+    const char *err = NULL;
+    oauth2_page_t pg = { 403,           OAUTH2_PAGE_REFUSED, "T<",
+                         "M&",          "forbidden",         "al'ice",
+                         "/again?a=\"", "/oauth2/logout" };
+
+    (void)state;
+    assert_int_equal(oauth2_page_parse(pool, text, strlen(text),
+                                       &set[OAUTH2_PAGE_REFUSED], &err),
+                     APR_SUCCESS);
+    assert_string_equal(oauth2_page_html(pool, &pg, set, "R1"),
+                        "<b>T&lt;|M&amp;|403|al&#39;ice|forbidden|R1|"
+                        "/again?a=&quot;|/oauth2/logout</b>");
+    pg.kind = OAUTH2_PAGE_LOGIN_FAILED;
+    assert_non_null(
+        strstr(oauth2_page_html(pool, &pg, set, "R1"), "<!DOCTYPE html>"));
 }
 
 static void test_response_claim_names(void **state)
@@ -151,6 +187,65 @@ static void test_response_claim_names(void **state)
         "OAUTH2_CLAIM_realm_access_roles");
     assert_string_equal(oauth2_response_claim_name(pool, "x-y", 1),
                         "OAUTH2_CLAIM_x_y");
+}
+
+/* A session built from claims, as a login builds it. */
+static const oauth2_session_t *session(const char *json)
+{
+    oauth2_session_input_t in;
+    oauth2_claims_t *c = NULL;
+    oauth2_session_t *s = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(
+        oauth2_claims_parse(pool, json, strlen(json), 1 << 20, &c, &err),
+        APR_SUCCESS);
+    memset(&in, 0, sizeof(in));
+    in.claims = c;
+    in.user_claim = "sub";
+    in.groups_claim = "groups";
+    in.max_age = apr_time_from_sec(60);
+    assert_int_equal(oauth2_session_build(pool, &in, &s, &err), APR_SUCCESS);
+    return s;
+}
+
+/* What OAuth2PassClaims passes (issue 17): arrays joined with ',' as
+ * X-Forwarded-Groups is, the groups claim written as group names are
+ * there, empty values left out. */
+static void test_response_claims(void **state)
+{
+    const oauth2_session_t *s =
+        session("{\"sub\":\"u\",\"groups\":[\"staff,admins\",\"a%b\",\"x\"],"
+                "\"roles\":[\"r1\",\"r2\"],\"name\":\"Doe, J. 100%\","
+                "\"preferred_username\":\"\",\"tags\":[\"\",\"t\",\"\"],"
+                "\"a b\":\"1\",\"a_b\":\"2\",\"realm_access\":{\"roles\":"
+                "[\"e\",\"v\"]}}");
+    apr_table_t *h = oauth2_response_claims(pool, s, "groups", 0);
+    apr_table_t *e;
+
+    (void)state;
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-groups"),
+                        "staff%2Cadmins,a%25b,x");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-roles"), "r1,r2");
+    /* A plain claim is passed as it is. */
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-name"), "Doe, J. 100%");
+    assert_null(apr_table_get(h, "OAuth2-Claim-preferred_username"));
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-tags"), "t");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-a_b"), "1,2");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-realm_access.roles"),
+                        "e,v");
+    assert_string_equal(apr_table_get(h, "OAuth2-Claim-sub"), "u");
+    e = oauth2_response_claims(pool, s, "realm_access.roles", 1);
+    assert_string_equal(apr_table_get(e, "OAUTH2_CLAIM_groups"),
+                        "staff,admins,a%b,x");
+    assert_string_equal(apr_table_get(e, "OAUTH2_CLAIM_realm_access_roles"),
+                        "e,v");
+    assert_null(apr_table_get(e, "OAUTH2_CLAIM_preferred_username"));
+    assert_int_equal(
+        apr_table_elts(
+            oauth2_response_claims(pool, session("{\"sub\":\"u\"}"), NULL, 0))
+            ->nelts,
+        1);
 }
 
 static void test_response_identity_headers(void **state)
@@ -170,7 +265,9 @@ int main(void)
         cmocka_unit_test(test_response_redirect_body_cookies),
         cmocka_unit_test(test_response_escape),
         cmocka_unit_test(test_response_page_template),
+        cmocka_unit_test(test_response_page_site_template),
         cmocka_unit_test(test_response_claim_names),
+        cmocka_unit_test(test_response_claims),
         cmocka_unit_test(test_response_identity_headers),
     };
 

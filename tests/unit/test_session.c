@@ -304,6 +304,12 @@ static void test_session_groups_shapes(void **state)
         { "{\"sub\":\"u\",\"groups\":\"\"}", "groups", "", "", 0 },
         { "{\"sub\":\"u\",\"groups\":[\"a\\r\\nb\",\"c\"]}", "groups", "a  b|c",
           "a  b,c", 2 },
+        /* A ',' in a name would make a backend that splits the header see
+         * "admins" (issue 17): ',' and '%' are percent-encoded there. */
+        { "{\"sub\":\"u\",\"groups\":[\"staff,admins\",\"100%\",\"x\"]}",
+          "groups", "staff,admins|100%|x", "staff%2Cadmins,100%25,x", 3 },
+        { "{\"sub\":\"u\",\"groups\":\"cn=a,dc=example\"}", "groups",
+          "cn=a,dc=example", "cn=a%2Cdc=example", 1 },
     };
     apr_size_t i;
 
@@ -316,6 +322,17 @@ static void test_session_groups_shapes(void **state)
         assert_int_equal(s->ngroups, cases[i].n);
         assert_int_equal(list_count(s, OAUTH2_SF_GROUPS), cases[i].n);
     }
+}
+
+static void test_session_group_text(void **state)
+{
+    const char *plain = "staff";
+
+    (void)state;
+    assert_ptr_equal(oauth2_session_group_text(pool, plain), plain);
+    assert_string_equal(oauth2_session_group_text(pool, "a,b%c"), "a%2Cb%25c");
+    assert_string_equal(oauth2_session_group_text(pool, ",%"), "%2C%25");
+    assert_string_equal(oauth2_session_group_text(pool, ""), "");
 }
 
 /* The claims of n groups named g0..g(n-1), each padded to width. */
@@ -1146,6 +1163,7 @@ int main(void)
         T(test_session_user_claim_refusals),
         T(test_session_user_claim_kinds),
         T(test_session_groups_shapes),
+        T(test_session_group_text),
         T(test_session_groups_capped),
         T(test_session_email_verified),
         T(test_session_control_characters),

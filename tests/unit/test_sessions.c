@@ -455,9 +455,9 @@ static void test_sessions_logout_by(void **state)
     sf_close(&f);
 }
 
-/* A provider that sends logout tokens (its discovery says so): every
- * session is indexed, and a back-channel logout ends all of a sid's. */
-static void test_sessions_logout_by_indexed(void **state)
+/* A provider that ends sessions by sid (its discovery document, extra,
+ * says so): every session is indexed, and a logout ends all of a sid's. */
+static void logout_by_indexed(const char *extra)
 {
     oauth2_response_t resp;
     oauth2_authn_t a;
@@ -467,10 +467,9 @@ static void test_sessions_logout_by_indexed(void **state)
     sf_t f;
     sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
 
-    (void)state;
     assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
     memset(&fs, 0, sizeof(fs));
-    sf_oidc_routes(&fs, p, ",\"backchannel_logout_supported\":true");
+    sf_oidc_routes(&fs, p, extra);
     fs_start(&fs);
     o.base = fs.base;
     sf_open(&f, &o);
@@ -487,6 +486,22 @@ static void test_sessions_logout_by_indexed(void **state)
     sf_close(&f);
     fs_stop(&fs);
     apr_pool_destroy(p);
+}
+
+/* Back-channel logout (Back-Channel Logout 1.0 §2.1). */
+static void test_sessions_logout_by_indexed(void **state)
+{
+    (void)state;
+    logout_by_indexed(",\"backchannel_logout_supported\":true");
+}
+
+/* Front-channel logout only, as LemonLDAP::NG (Front-Channel Logout 1.0
+ * §3): indexed too. */
+static void test_sessions_logout_by_frontchannel(void **state)
+{
+    (void)state;
+    logout_by_indexed(",\"backchannel_logout_supported\":false,"
+                      "\"frontchannel_logout_supported\":true");
 }
 
 /* Far more sessions than the table holds: evictions, reported once. */
@@ -777,6 +792,7 @@ int main(void)
         T(test_sessions_id_token_left_out),
         T(test_sessions_logout_by),
         T(test_sessions_logout_by_indexed),
+        T(test_sessions_logout_by_frontchannel),
         T(test_sessions_report),
         T(test_sessions_refresh),
         T(test_sessions_refresh_fails),

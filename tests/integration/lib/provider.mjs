@@ -33,6 +33,12 @@
 //     refreshTokens: false,    // true: always issue a refresh token to clients
 //                              // allowed the refresh_token grant (else offline_access)
 //     backchannelLogout: false, rpInitiatedLogout: true,
+//     frontchannelLogout: false, // true: discovery says frontchannel_logout_supported
+//                              // (and _session_supported), ID tokens carry sid,
+//                              // back-channel stays off: what LemonLDAP::NG
+//                              // does (oidc-provider 9 has no front-channel
+//                              // page of its own: a test serves one with
+//                              // op.fail(path, {mode: 'body'}))
 //     ttl: { AccessToken: 600, IdToken: 600, AuthorizationCode: 60, RefreshToken: 86400,
 //            Session: 3600, Interaction: 600, Grant: 3600 },
 //     clockTolerance: 15,
@@ -88,6 +94,8 @@
 //                                      (server_error, backchannel.success/error,
 //                                      grant.success, end_session.success,
 //                                      login.refused, ...)
+//                                      grant.success carries .sid: the sid
+//                                      of the ID token it issued (or undefined)
 //   op.waitForEvent(name, {timeout = 5000, since = 0})  resolves with the first
 //                                      such event at or after `since` (ms epoch)
 //   op.sendBackchannelLogout({clientId, sub, sid})  the provider POSTs a logout token
@@ -427,6 +435,9 @@ function buildConfig(opts, accounts, keys, clients) {
     if (opts.refreshTokens) {
         config.issueRefreshToken = async (ctx, client) => client.grantTypeAllowed('refresh_token');
     }
+    if (opts.frontchannelLogout) {
+        config.discovery = { ...config.discovery, frontchannel_logout_supported: true, frontchannel_logout_session_supported: true };
+    }
     opts.configure?.(config);
     return config;
 }
@@ -476,6 +487,9 @@ export async function startProvider(opts = {}) {
 
     const provider = new Provider(issuer, buildConfig(opts, accounts, keys, clients));
     if (opts.allowPostLogoutRedirect) allowPostLogoutRedirect(provider, opts.allowPostLogoutRedirect);
+    // Front-Channel Logout 1.0 §3: the ID token carries the sid that the
+    // front-channel logout URI will name.
+    if (opts.frontchannelLogout) provider.Client.prototype.includeSid = () => true;
     const op = new OpHandle({ server, provider, issuer, port, keys, clients, accounts });
     op.signing = [...keys.values()].map((k) => k.privateJwk);
     provider.use(op.middleware());
@@ -639,6 +653,14 @@ class OpHandle {
         if (name === 'backchannel.success' || name === 'backchannel.error') {
             const client = args.find((a) => a?.clientId);
             ev.clientId = client?.clientId;
+        }
+        if (name === 'grant.success') {
+            const idToken = args[0]?.body?.id_token;
+            if (typeof idToken === 'string') {
+                try {
+                    ev.sid = JSON.parse(Buffer.from(idToken.split('.')[1], 'base64url').toString()).sid;
+                } catch { /* not a JWT: no sid */ }
+            }
         }
         this.events.push(ev);
     }
