@@ -2,7 +2,10 @@
 // servers the integration tests spawn.
 //
 //   freePort({host})              -> Promise<number>  a port nobody listens on now
-//                                    (never the same one twice in this process)
+//                                    (never the same one twice in this process),
+//                                    below the kernel's ephemeral range, so that
+//                                    no outgoing connection of any process can
+//                                    take it before the server binds it
 //   isPortFree(port, {host})      -> Promise<boolean>
 //   waitForPort(port, {host, timeout = 10000, interval = 25, child})
 //                                 -> resolves once a TCP connect succeeds; rejects
@@ -22,6 +25,7 @@
 //
 // Every wait has a timeout, so a test never hangs on a server that does not
 // come up. Spawn servers with `detached: true` so each one leads its own group.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,16 +46,35 @@ function listenOnce(port, host) {
     });
 }
 
+/* Ports the kernel never gives an outgoing connection: from 10000 up to
+ * the start of its ephemeral range (32768 on Debian). A port taken from
+ * that range (listen on 0) could be taken again, between the check and
+ * the server's bind, by any connect() on the machine: seen as apache2's
+ * "Address already in use" while other suites ran. */
+function quietRange() {
+    try {
+        const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]);
+        if (low > 12000) return [10000, low - 1];
+    } catch {
+        // no /proc: the kernel's choice below
+    }
+    return null;
+}
+
+const QUIET = quietRange();
+
 /** A loopback port that is free right now and was not handed out before. */
 export async function freePort({ host = LOOPBACK } = {}) {
-    for (let i = 0; i < 50; i++) {
-        const port = await listenOnce(0, host);
-        if (!handedOut.has(port)) {
-            handedOut.add(port);
-            return port;
+    for (let i = 0; i < 200; i++) {
+        const port = QUIET ? QUIET[0] + crypto.randomInt(QUIET[1] - QUIET[0] + 1) : 0;
+        if (handedOut.has(port)) continue;
+        const bound = await listenOnce(port, host).catch(() => null);
+        if (bound !== null && !handedOut.has(bound)) {
+            handedOut.add(bound);
+            return bound;
         }
     }
-    throw new Error('freePort: no fresh port after 50 tries');
+    throw new Error('freePort: no fresh port after 200 tries');
 }
 
 /** True when nothing listens on host:port (checked by binding it). */
