@@ -221,16 +221,6 @@ static const char *socache_store(void *ctx, apr_pool_t *pconf,
                                       seal, store);
 }
 
-/* The cookie names every virtual host strips (oauth2_server_cookie_names:
- * set in post_config, read-only in the children). */
-static apr_array_header_t *owned_cookies;
-
-static apr_status_t owned_cookies_reset(void *unused)
-{
-    owned_cookies = NULL;
-    return APR_SUCCESS;
-}
-
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
@@ -273,9 +263,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
         auth_oauth2_srv(h->server)->site = h->site;
     }
-    owned_cookies = oauth2_server_cookie_names(pconf, hosts);
-    apr_pool_cleanup_register(pconf, NULL, owned_cookies_reset,
-                              apr_pool_cleanup_null);
+    oauth2_server_cookie_names(pconf, hosts);
     if (auth_oauth2_provider_view_setup(pconf, ptemp, s,
                                         oauth2_server_providers(ptemp, hosts))
         != APR_SUCCESS) {
@@ -379,12 +367,8 @@ static int inherited(request_rec *r)
     r->user = from->user;
     r->ap_auth_type = from->ap_auth_type;
     if (r->main == NULL) {
-        memset(&resp, 0, sizeof(resp));
-        oauth2_access_identity(auth_oauth2_dir(r), &parent->authn, &resp);
-        resp.groups_claim =
-            auth_oauth2_srv(r->server)->site
-                ? auth_oauth2_srv(r->server)->site->cfg->groups_claim
-                : NULL;
+        oauth2_access_identity(auth_oauth2_srv(r->server)->site,
+                               auth_oauth2_dir(r), &parent->authn, &resp);
         auth_oauth2_respond(r, &resp);
     }
     return 1;
@@ -422,12 +406,12 @@ static int fixups(request_rec *r)
     const auth_oauth2_req_t *req = auth_oauth2_req_find(r);
     const oauth2_site_t *site = auth_oauth2_srv(r->server)->site;
 
-    if (owned_cookies != NULL) {
-        oauth2_headers_strip_cookies(r->pool, r->headers_in, owned_cookies,
-                                     req != NULL && req->cookies_stripped
-                                             && site != NULL
-                                         ? site->cfg->cookie_name
-                                         : NULL);
+    if (oauth2_server_owned_cookies() != NULL) {
+        oauth2_headers_strip_cookies(
+            r->pool, r->headers_in, oauth2_server_owned_cookies(),
+            req != NULL && req->cookies_stripped && site != NULL
+                ? site->cfg->cookie_name
+                : NULL);
     }
     return DECLINED;
 }

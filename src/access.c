@@ -46,9 +46,12 @@ static void carry_on(const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a,
         oauth2_dir_pass_claims(dir) | (pass_token ? OAUTH2_PASS_TOKEN : 0);
 }
 
-void oauth2_access_identity(const oauth2_dir_cfg_t *dir,
+void oauth2_access_identity(const oauth2_site_t *site,
+                            const oauth2_dir_cfg_t *dir,
                             const oauth2_authn_t *a, oauth2_response_t *resp)
 {
+    memset(resp, 0, sizeof(*resp));
+    resp->groups_claim = site != NULL ? site->cfg->groups_claim : NULL;
     carry_on(dir, a,
              oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET),
              resp);

@@ -30,9 +30,11 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                          oauth2_request_t *req, oauth2_authn_t *a,
                          oauth2_response_t *resp);
 
-/** CONTINUE as a's user with the identity dir passes (for a request that
- * inherits its user: a subrequest, an internal redirect). */
-void oauth2_access_identity(const oauth2_dir_cfg_t *dir,
+/** CONTINUE as a's user with the identity dir passes, its groups named
+ * by site's groups claim (site may be NULL), in resp (cleared first; for a
+ * request that inherits its user: a subrequest, an internal redirect). */
+void oauth2_access_identity(const oauth2_site_t *site,
+                            const oauth2_dir_cfg_t *dir,
                             const oauth2_authn_t *a, oauth2_response_t *resp);
 
 /**

@@ -178,12 +178,7 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
 static void page_headers(request_rec *r, const char *frame)
 {
     ap_set_content_type(r, OAUTH2_PAGE_CONTENT_TYPE);
-    /* An error response's headers_out are the err_headers_out of before
-     * (ap_send_error_response): said once. */
-    apr_table_unset(r->headers_out, "Cache-Control");
-    apr_table_unset(r->headers_out, "Content-Security-Policy");
-    apr_table_unset(r->headers_out, "X-Content-Type-Options");
-    oauth2_headers_page(r->pool, r->err_headers_out, frame);
+    oauth2_headers_page(r->pool, r->headers_out, r->err_headers_out, frame);
 }
 
 /* The request goes on as the response's user, with its identity for the

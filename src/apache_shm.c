@@ -13,7 +13,6 @@
 #include "util_mutex.h"
 
 #include "kept.h"
-#include "metrics.h"
 #include "provider_shm.h"
 
 apr_status_t auth_oauth2_mutex(apr_pool_t *pconf, server_rec *s,
@@ -111,20 +110,11 @@ apr_status_t auth_oauth2_provider_view_setup(apr_pool_t *pconf,
 
 void auth_oauth2_metrics_setup(server_rec *s, const char *version)
 {
-    int kept = 0;
-    apr_status_t rv = oauth2_kept_metrics(s->process->pool, version, &kept);
+    const char *line;
+    apr_status_t rv = oauth2_kept_metrics(s->process->pool, s->process->pconf,
+                                          version, &line);
 
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     "OA2051: cannot create %" APR_SIZE_T_FMT
-                     " bytes of shared memory for the counters; "
-                     "oauth2-status shows none",
-                     oauth2_metrics_size());
-    }
     /* NOTICE: written whatever the LogLevel, once per start and restart. */
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
-                 "OA2050: mod_auth_oauth2 %s configured (counters %s)", version,
-                 rv != APR_SUCCESS ? "unavailable"
-                 : kept            ? "kept across the restart"
-                                   : "started");
+    ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_NOTICE : APLOG_ERR, rv,
+                 s, "%s", line);
 }

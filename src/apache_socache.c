@@ -23,12 +23,11 @@ typedef struct {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *inst;
     apr_global_mutex_t *mutex; /* only for NOTMPSAFE providers */
-    /* Around each "add if absent": one per store spec for the whole
-     * server, kept across restarts (third review K: one per virtual host
-     * let two hosts sharing a cache add the same number; one per
-     * generation would let old and new children do so during a graceful
-     * restart). */
-    apr_global_mutex_t **add;
+    /* locks.add: one per store spec for the whole server, kept across
+     * restarts (third review K: one per virtual host let two hosts
+     * sharing a cache add the same number; one per generation would let
+     * old and new children do so during a graceful restart). */
+    oauth2_remote_locks_t locks;
     server_rec *s;
 } auth_oauth2_socache_t;
 
@@ -60,32 +59,6 @@ static apr_status_t sc_remove(void *ctx, apr_pool_t *p,
     return c->provider->remove(c->inst, c->s, key, OAUTH2_STORE_KEY_LEN, p);
 }
 
-static apr_status_t sc_lock(void *ctx)
-{
-    auth_oauth2_socache_t *c = ctx;
-
-    return c->mutex ? apr_global_mutex_lock(c->mutex) : APR_SUCCESS;
-}
-
-static void sc_unlock(void *ctx)
-{
-    auth_oauth2_socache_t *c = ctx;
-
-    if (c->mutex) {
-        apr_global_mutex_unlock(c->mutex);
-    }
-}
-
-static apr_status_t sc_add_lock(void *ctx)
-{
-    return apr_global_mutex_lock(*((auth_oauth2_socache_t *)ctx)->add);
-}
-
-static void sc_add_unlock(void *ctx)
-{
-    apr_global_mutex_unlock(*((auth_oauth2_socache_t *)ctx)->add);
-}
-
 /* The add mutex of a spec (its lock named by a hash of the spec, which
  * may hold any character); kept.c keeps it. */
 static apr_status_t make_add(void *s, apr_pool_t *kp, const char *name,
@@ -103,8 +76,10 @@ static void sc_log(void *ctx, const char *message)
 }
 
 static const oauth2_remote_ops_t socache_calls = {
-    sc_retrieve, sc_store, sc_remove,   sc_lock,
-    sc_unlock,   sc_log,   sc_add_lock, sc_add_unlock,
+    sc_retrieve,
+    sc_store,
+    sc_remove,
+    sc_log,
 };
 
 const char *auth_oauth2_socache_open(apr_pool_t *p, apr_pool_t *ptemp,
@@ -157,7 +132,10 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
         return apr_psprintf(pconf, "OAuth2SessionStore %s: cannot initialize",
                             spec);
     }
-    if (((c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
+    if (c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        c->locks.call = &c->mutex;
+    }
+    if ((c->locks.call != NULL
          && auth_oauth2_mutex(pconf, s, AUTH_OAUTH2_SOCACHE_MUTEX, NULL,
                               &c->mutex)
                 != APR_SUCCESS)
@@ -165,10 +143,11 @@ const char *auth_oauth2_socache_create(apr_pool_t *pconf, apr_pool_t *ptemp,
                pconf, s->process->pool,
                apr_pstrcat(ptemp, "auth_oauth2_socache_add:", spec, NULL),
                apr_psprintf(ptemp, "add%08x", apr_hashfunc_default(spec, &len)),
-               make_add, s, &c->add)
+               make_add, s, &c->locks.add)
                != APR_SUCCESS) {
         return "OAuth2SessionStore: cannot create the store's mutex";
     }
-    *store = oauth2_store_remote(pconf, &socache_calls, c, spec, seal, NULL);
+    *store = oauth2_store_remote(pconf, &socache_calls, c, spec, seal,
+                                 &c->locks, NULL);
     return NULL;
 }

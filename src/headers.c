@@ -221,8 +221,12 @@ void oauth2_headers_response(const oauth2_response_t *resp, apr_table_t *out,
     }
 }
 
-void oauth2_headers_page(apr_pool_t *p, apr_table_t *err_out, const char *frame)
+void oauth2_headers_page(apr_pool_t *p, apr_table_t *out, apr_table_t *err_out,
+                         const char *frame)
 {
+    apr_table_unset(out, "Cache-Control");
+    apr_table_unset(out, "Content-Security-Policy");
+    apr_table_unset(out, "X-Content-Type-Options");
     apr_table_setn(err_out, "Cache-Control", "no-store");
     apr_table_setn(err_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(err_out, "Content-Security-Policy",

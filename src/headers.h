@@ -58,9 +58,11 @@ void oauth2_headers_response(const oauth2_response_t *resp, apr_table_t *out,
                              apr_table_t *err_out);
 
 /** What every page of the module's carries besides its body and its type
- * (OAUTH2_PAGE_CONTENT_TYPE): no caching, no sniffing, its CSP; frame is
- * the origin that may frame it (NULL: none may). */
-void oauth2_headers_page(apr_pool_t *p, apr_table_t *err_out,
+ * (OAUTH2_PAGE_CONTENT_TYPE): no caching, no sniffing, its CSP, in
+ * err_out and nowhere else (out: an error response's headers_out are
+ * the err_headers_out of before, ap_send_error_response; said once);
+ * frame is the origin that may frame it (NULL: none may). */
+void oauth2_headers_page(apr_pool_t *p, apr_table_t *out, apr_table_t *err_out,
                          const char *frame);
 
 #endif /* OAUTH2_HEADERS_H */

@@ -255,16 +255,18 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
 /* The counters' name in the kept pool's userdata. */
 #define METRICS_KEY "auth_oauth2_metrics"
 
-apr_status_t oauth2_kept_metrics(apr_pool_t *kp, const char *version, int *kept)
+apr_status_t oauth2_kept_metrics(apr_pool_t *kp, apr_pool_t *p,
+                                 const char *version, const char **line)
 {
     void *data = NULL;
     apr_shm_t *shm;
     apr_status_t rv = APR_SUCCESS;
+    int kept;
 
     apr_pool_userdata_get(&data, METRICS_KEY, kp);
     shm = data;
-    *kept = shm != NULL && apr_shm_size_get(shm) >= oauth2_metrics_size();
-    if (!*kept) {
+    kept = shm != NULL && apr_shm_size_get(shm) >= oauth2_metrics_size();
+    if (!kept) {
         if (shm != NULL) {
             apr_shm_destroy(shm); /* a layout that grew: start anew */
         }
@@ -275,8 +277,19 @@ apr_status_t oauth2_kept_metrics(apr_pool_t *kp, const char *version, int *kept)
         apr_pool_userdata_set(shm, METRICS_KEY, NULL, kp);
     }
     oauth2_metrics_use(shm ? oauth2_metrics_format(apr_shm_baseaddr_get(shm),
-                                                   apr_shm_size_get(shm), kept)
+                                                   apr_shm_size_get(shm), &kept)
                            : NULL,
                        version);
+    *line = shm == NULL
+                ? apr_psprintf(p,
+                               "OA2051: mod_auth_oauth2 %s: cannot create "
+                               "%" APR_SIZE_T_FMT " bytes of shared memory "
+                               "for the counters; oauth2-status shows none",
+                               version, oauth2_metrics_size())
+                : apr_psprintf(p,
+                               "OA2050: mod_auth_oauth2 %s configured "
+                               "(counters %s)",
+                               version,
+                               kept ? "kept across the restart" : "started");
     return rv;
 }

@@ -133,12 +133,14 @@ apr_status_t oauth2_kept_view(apr_pool_t *pconf, apr_pool_t *ptemp,
 /**
  * The server-wide counters (metrics.h) in a segment kept in kp (no mutex:
  * atomic adds): the kept one when it is large enough, its counters going
- * on (*kept 1), else a new, empty one; handed to oauth2_metrics_use with
- * version (post_config, before the children are made). On failure the
- * server runs without counters (oauth2_metrics_use(NULL)).
+ * on, else a new, empty one; handed to oauth2_metrics_use with version
+ * (post_config, before the children are made). On failure the server runs
+ * without counters (oauth2_metrics_use(NULL)). *line: the startup log
+ * line, with the version (OA2050: "... (counters kept across the
+ * restart)" or "(counters started)"; OA2051 on failure), from p.
  * @return APR_SUCCESS, or apr_shm_create's failure
  */
-apr_status_t oauth2_kept_metrics(apr_pool_t *kp, const char *version,
-                                 int *kept);
+apr_status_t oauth2_kept_metrics(apr_pool_t *kp, apr_pool_t *p,
+                                 const char *version, const char **line);
 
 #endif /* OAUTH2_KEPT_H */

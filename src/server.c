@@ -230,11 +230,29 @@ apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts)
     return cap;
 }
 
-apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *p,
+/* The generation's owned cookie names (oauth2_server_owned_cookies). */
+static apr_array_header_t *owned;
+
+static apr_status_t owned_reset(void *unused)
+{
+    (void)unused;
+    owned = NULL;
+    return APR_SUCCESS;
+}
+
+const apr_array_header_t *oauth2_server_owned_cookies(void)
+{
+    return owned;
+}
+
+apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
                                                const apr_array_header_t *hosts)
 {
-    apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *));
+    apr_array_header_t *names = apr_array_make(pconf, 2, sizeof(const char *));
     int i, j;
+
+    apr_pool_cleanup_register(pconf, NULL, owned_reset, apr_pool_cleanup_null);
+    owned = names;
 
     for (i = 0; i < hosts->nelts; i++) {
         const oauth2_cfg_t *c = HOST(hosts, i)->cfg;

@@ -87,12 +87,18 @@ apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts);
 
 /**
  * Every session cookie name a host with a provider owns, each once
- * (const char *, from p): a browser sends one host's cookies to every
+ * (const char *, from pconf): a browser sends one host's cookies to every
  * port and virtual host of the same name, so each strips them all, also
- * where no provider is configured.
+ * where no provider is configured. Kept for the generation (until pconf
+ * is cleared) as oauth2_server_owned_cookies (post_config: startup is
+ * single-threaded, the children only read it).
  */
-apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *p,
+apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
                                                const apr_array_header_t *hosts);
+
+/** The names of the last oauth2_server_cookie_names of this generation,
+ * or NULL. */
+const apr_array_header_t *oauth2_server_owned_cookies(void);
 
 /** Makes the session store of host h, whose OAuth2SessionStore is a
  * socache (Apache knows its providers, the engine does not), sealed with

@@ -27,6 +27,7 @@ typedef enum {
 
 struct oauth2_remote_t {
     const oauth2_remote_ops_t *ops;
+    oauth2_remote_locks_t locks;
     void *ctx;
     const char *name;
     /* Set when the cache failed in this process, cleared by its next
@@ -81,13 +82,26 @@ static int probe(oauth2_remote_t *r, apr_pool_t *p)
 typedef oauth2_remote_e (*call_fn)(oauth2_remote_t *r, apr_pool_t *p,
                                    const unsigned char *key, void *baton);
 
+/* A mutex of the store's, where it has one. */
+static apr_status_t lock(apr_global_mutex_t **m)
+{
+    return m != NULL ? apr_global_mutex_lock(*m) : APR_SUCCESS;
+}
+
+static void unlock(apr_global_mutex_t **m)
+{
+    if (m != NULL) {
+        apr_global_mutex_unlock(*m);
+    }
+}
+
 static oauth2_remote_e attempt(oauth2_remote_t *r, apr_pool_t *p,
                                const unsigned char *key, call_fn call,
                                void *baton)
 {
     oauth2_remote_e rv;
 
-    if (r->ops->lock != NULL && r->ops->lock(r->ctx) != APR_SUCCESS) {
+    if (lock(r->locks.call) != APR_SUCCESS) {
         return OAUTH2_REMOTE_FAILED;
     }
     rv = call(r, p, key, baton);
@@ -108,9 +122,7 @@ static oauth2_remote_e attempt(oauth2_remote_t *r, apr_pool_t *p,
     else if (rv != OAUTH2_REMOTE_NOTFOUND) {
         set_failed(r, 1);
     }
-    if (r->ops->unlock != NULL) {
-        r->ops->unlock(r->ctx);
-    }
+    unlock(r->locks.call);
     return rv;
 }
 
@@ -248,14 +260,12 @@ static apr_status_t remote_add(void *ctx, apr_pool_t *p,
     oauth2_remote_t *r = ctx;
     apr_status_t rv;
 
-    if (r->ops->add_lock != NULL && r->ops->add_lock(r->ctx) != APR_SUCCESS) {
+    if (lock(r->locks.add) != APR_SUCCESS) {
         failure(r, p, "OA2111", "lock for a write");
         return OAUTH2_ESTORE;
     }
     rv = add_locked(ctx, p, key, rec, len, expires, now);
-    if (r->ops->add_unlock != NULL) {
-        r->ops->add_unlock(r->ctx);
-    }
+    unlock(r->locks.add);
     return rv;
 }
 
@@ -312,10 +322,14 @@ static const oauth2_store_ops_t remote_ops = {
 oauth2_store_t *oauth2_store_remote(apr_pool_t *p,
                                     const oauth2_remote_ops_t *ops, void *ctx,
                                     const char *name, const oauth2_seal_t *seal,
+                                    const oauth2_remote_locks_t *locks,
                                     oauth2_remote_t **remote)
 {
     oauth2_remote_t *r = apr_pcalloc(p, sizeof(*r));
 
+    if (locks != NULL) {
+        r->locks = *locks;
+    }
     r->ops = ops;
     r->ctx = ctx;
     r->name = name;

@@ -7,7 +7,7 @@
  *   - each value carries its own expiry in front (the caches do not
  *     return it): expiry (8 bytes, big-endian usec) | record;
  *   - "touch" as a read then a write; "add if absent" as a read, a write
- *     and a read back, under a lock of this host's (add_lock): on one
+ *     and a read back, under a lock of this server's (locks.add): on one
  *     host two adds of one key never both succeed; two hosts racing on
  *     the same key within a round trip can (the read back catches the
  *     later writer only when its write lands before the earlier one reads
@@ -23,6 +23,7 @@
 #ifndef OAUTH2_STORE_REMOTE_H
 #define OAUTH2_STORE_REMOTE_H
 
+#include <apr_global_mutex.h>
 #include <apr_pools.h>
 #include <apr_time.h>
 
@@ -41,19 +42,21 @@ typedef struct {
                           apr_time_t expires, const unsigned char *val,
                           unsigned int len);
     apr_status_t (*remove)(void *ctx, apr_pool_t *p, const unsigned char *key);
-    /* Optional: a lock around each call (providers that are not thread-
-     * or process-safe); NULL when none is needed. */
-    apr_status_t (*lock)(void *ctx);
-    void (*unlock)(void *ctx);
     /* Reports a failure: the whole message, with its tag ("OA2110:
      * session store redis:...: read failed"; OA2111 write, OA2112 remove). */
     void (*log_failure)(void *ctx, const char *message);
-    /* Optional: a lock of this host's held around each "add if absent"
-     * (a read, a write and a read back), so that two processes of the
-     * host never both add one key. */
-    apr_status_t (*add_lock)(void *ctx);
-    void (*add_unlock)(void *ctx);
 } oauth2_remote_ops_t;
+
+/** The global mutexes a remote store holds (each NULL when not needed;
+ * pointers to where the glue keeps them, as a child re-attaches them). */
+typedef struct {
+    /* Around each call: providers that are not thread- or process-safe. */
+    apr_global_mutex_t **call;
+    /* Around each "add if absent" (a read, a write and a read back), so
+     * that two processes of the server never both add one key: one for
+     * the whole server per cache, kept across restarts. */
+    apr_global_mutex_t **add;
+} oauth2_remote_locks_t;
 
 /** A remote store's state (one per virtual host that names the cache). */
 typedef struct oauth2_remote_t oauth2_remote_t;
@@ -63,11 +66,13 @@ apr_size_t oauth2_remote_max_record(void);
 
 /**
  * A store over the cache's calls; name is the cache as configured
- * ("redis:127.0.0.1:6379"), seal seals every record.
+ * ("redis:127.0.0.1:6379"), seal seals every record, locks (copied; NULL:
+ * none) the mutexes it holds.
  */
 oauth2_store_t *oauth2_store_remote(apr_pool_t *p,
                                     const oauth2_remote_ops_t *ops, void *ctx,
                                     const char *name, const oauth2_seal_t *seal,
+                                    const oauth2_remote_locks_t *locks,
                                     oauth2_remote_t **remote);
 
 #endif /* OAUTH2_STORE_REMOTE_H */

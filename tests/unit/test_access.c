@@ -512,13 +512,16 @@ static void test_access_pages_and_identity(void **state)
     a.session = &s;
     d = dir(&f);
     d->pass_access_token = 1;
-    memset(&resp, 0, sizeof(resp));
-    oauth2_access_identity(d, &a, &resp);
+    resp.status = 403;
+    oauth2_access_identity(f.site, d, &a, &resp);
     assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_int_equal(resp.status, 0);
     assert_string_equal(resp.user, "alice");
     assert_int_equal(resp.pass, OAUTH2_PASS_TOKEN);
-    oauth2_access_identity(NULL, &a, &resp);
+    assert_string_equal(resp.groups_claim, f.site->cfg->groups_claim);
+    oauth2_access_identity(NULL, NULL, &a, &resp);
     assert_int_equal(resp.pass, 0);
+    assert_null(resp.groups_claim);
     sf_close(&f);
 }
 

@@ -256,14 +256,21 @@ static void test_headers_response(void **state)
                         "Bearer realm=\"oauth2\"");
     assert_int_equal(apr_table_elts(err)->nelts, 4);
     err = apr_table_make(pool, 4);
-    oauth2_headers_page(pool, err, NULL);
+    out = apr_table_make(pool, 4);
+    apr_table_set(out, "Cache-Control", "no-store");
+    apr_table_set(out, "X-Content-Type-Options", "nosniff");
+    apr_table_set(out, "Content-Security-Policy", "x");
+    apr_table_set(out, "Content-Language", "en");
+    oauth2_headers_page(pool, out, err, NULL);
+    /* Said once: an error response's headers_out held them from before. */
+    assert_int_equal(apr_table_elts(out)->nelts, 1);
     assert_string_equal(apr_table_get(err, "Cache-Control"), "no-store");
     assert_string_equal(apr_table_get(err, "X-Content-Type-Options"),
                         "nosniff");
     assert_string_equal(apr_table_get(err, "Content-Security-Policy"),
                         OAUTH2_PAGE_CSP "'none'");
     /* The front-channel logout page: the provider's origin may frame it. */
-    oauth2_headers_page(pool, err, "https://op.example");
+    oauth2_headers_page(pool, out, err, "https://op.example");
     assert_string_equal(apr_table_get(err, "Content-Security-Policy"),
                         OAUTH2_PAGE_CSP "https://op.example");
 }

@@ -349,6 +349,7 @@ static void test_server_sites(void **state)
 static void test_server_shm_capacity_and_cookies(void **state)
 {
     apr_array_header_t *hosts = hosts_make(), *cookies;
+    apr_pool_t *gen;
     oauth2_host_t *h;
 
     (void)state;
@@ -368,11 +369,16 @@ static void test_server_shm_capacity_and_cookies(void **state)
     /* d.example takes the default capacity. */
     assert_int_equal(oauth2_server_shm_capacity(hosts),
                      OAUTH2_DEFAULT_SHM_CAPACITY);
-    cookies = oauth2_server_cookie_names(pool, hosts);
+    apr_pool_create(&gen, pool);
+    cookies = oauth2_server_cookie_names(gen, hosts);
     assert_int_equal(cookies->nelts, 2);
     assert_string_equal(APR_ARRAY_IDX(cookies, 0, const char *),
                         OAUTH2_DEFAULT_COOKIE);
     assert_string_equal(APR_ARRAY_IDX(cookies, 1, const char *), "b_session");
+    /* Kept for the generation: the fixups of every host strip them. */
+    assert_ptr_equal(oauth2_server_owned_cookies(), cookies);
+    apr_pool_destroy(gen);
+    assert_null(oauth2_server_owned_cookies());
 }
 
 int main(void)

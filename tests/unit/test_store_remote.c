@@ -34,14 +34,29 @@ typedef struct {
     int refuse;    /* connections refused (every call) */
     int dead;      /* "thinks the server dead": reads and removes say
                       not found, writes fail */
-    int calls, locks, unlocks, add_locks, add_unlocks;
-    int clobber; /* writes another host overwrites at once */
+    int calls;
+    apr_global_mutex_t *call_mutex, *add_mutex;
+    int unguarded; /* calls made without the call mutex held */
+    int in_add;    /* calls made with the add mutex held */
+    int clobber;   /* writes another host overwrites at once */
     const char *logged;
 } cache_t;
+
+/* Whether m is held (by this thread: a non-recursive mutex). */
+static int held(apr_global_mutex_t *m)
+{
+    if (apr_global_mutex_trylock(m) == APR_SUCCESS) {
+        apr_global_mutex_unlock(m);
+        return 0;
+    }
+    return 1;
+}
 
 static apr_status_t fault(cache_t *c)
 {
     c->calls++;
+    c->unguarded += !held(c->call_mutex);
+    c->in_add += held(c->add_mutex);
     if (c->refuse) {
         return APR_ECONNREFUSED;
     }
@@ -113,40 +128,21 @@ static apr_status_t c_remove(void *ctx, apr_pool_t *p, const unsigned char *key)
     return APR_SUCCESS;
 }
 
-static apr_status_t c_lock(void *ctx)
-{
-    ((cache_t *)ctx)->locks++;
-    return APR_SUCCESS;
-}
-
-static void c_unlock(void *ctx)
-{
-    ((cache_t *)ctx)->unlocks++;
-}
-
 static void c_log(void *ctx, const char *message)
 {
     ((cache_t *)ctx)->logged = apr_pstrdup(pool, message);
 }
 
-static apr_status_t c_add_lock(void *ctx)
-{
-    ((cache_t *)ctx)->add_locks++;
-    return APR_SUCCESS;
-}
-
-static void c_add_unlock(void *ctx)
-{
-    ((cache_t *)ctx)->add_unlocks++;
-}
-
 static const oauth2_remote_ops_t calls = {
-    c_retrieve, c_store, c_remove,   c_lock,
-    c_unlock,   c_log,   c_add_lock, c_add_unlock,
+    c_retrieve,
+    c_store,
+    c_remove,
+    c_log,
 };
 
 typedef struct {
     cache_t cache;
+    oauth2_remote_locks_t locks;
     oauth2_store_t *store;
 } fx_t;
 
@@ -158,6 +154,14 @@ static void fx_open(fx_t *fx, int sealed)
 
     memset(fx, 0, sizeof(*fx));
     fx->cache.values = apr_hash_make(pool);
+    assert_int_equal(apr_global_mutex_create(&fx->cache.call_mutex, NULL,
+                                             APR_LOCK_DEFAULT, pool),
+                     APR_SUCCESS);
+    assert_int_equal(apr_global_mutex_create(&fx->cache.add_mutex, NULL,
+                                             APR_LOCK_DEFAULT, pool),
+                     APR_SUCCESS);
+    fx->locks.call = &fx->cache.call_mutex;
+    fx->locks.add = &fx->cache.add_mutex;
     APR_ARRAY_PUSH(secrets, const char *) =
         "remote-test-secret-0123456789abcdefghijkl";
     if (sealed) {
@@ -165,8 +169,8 @@ static void fx_open(fx_t *fx, int sealed)
             oauth2_seal_create(pool, secrets, "store", &seal, &err),
             APR_SUCCESS);
     }
-    fx->store = oauth2_store_remote(pool, &calls, &fx->cache,
-                                    "redis:127.0.0.1:1", seal, NULL);
+    fx->store = oauth2_store_remote(
+        pool, &calls, &fx->cache, "redis:127.0.0.1:1", seal, &fx->locks, NULL);
 }
 
 static void key_of(unsigned char *key, int n)
@@ -228,7 +232,8 @@ static void test_store_remote_round_trip(void **state)
     assert_int_equal(oauth2_store_remove(fx.store, pool, key), APR_SUCCESS);
     assert_int_equal(oauth2_store_remove(fx.store, pool, key),
                      OAUTH2_ENOTFOUND);
-    assert_int_equal(fx.cache.locks, fx.cache.unlocks);
+    assert_int_equal(fx.cache.unguarded, 0);
+    assert_false(held(fx.cache.call_mutex));
     assert_null(fx.cache.logged);
 }
 
@@ -253,8 +258,10 @@ static void test_store_remote_link(void **state)
     assert_int_equal(oauth2_store_link_get(fx.store, pool, key, 10, got),
                      APR_SUCCESS);
     assert_memory_equal(got, a, sizeof(a));
-    assert_int_equal(fx.cache.add_locks, 2);
-    assert_int_equal(fx.cache.add_unlocks, 2);
+    /* Each add under the add mutex: the first's read, write and read
+     * back, the second's read; link_get outside it. */
+    assert_int_equal(fx.cache.in_add, 4);
+    assert_false(held(fx.cache.add_mutex));
     /* Another host's write lands between ours and the read back. */
     key_of(key, 43);
     fx.cache.clobber = 1;
@@ -269,7 +276,8 @@ static void test_store_remote_link(void **state)
     assert_int_equal(oauth2_store_link_get(fx.store, pool, key, 1001, got),
                      APR_SUCCESS);
     assert_memory_equal(got, b, sizeof(b));
-    assert_int_equal(fx.cache.add_locks, fx.cache.add_unlocks);
+    assert_false(held(fx.cache.add_mutex));
+    assert_int_equal(fx.cache.unguarded, 0);
 }
 
 /* The cache holds sealed records only: no plaintext in it. */
@@ -313,7 +321,8 @@ static void test_store_remote_retries_once(void **state)
     assert_int_equal(put(&fx, 1, "v", 1000), OAUTH2_ESTORE);
     assert_int_equal(fx.cache.calls, 1);
     assert_non_null(strstr(fx.cache.logged, "OA2111"));
-    assert_int_equal(fx.cache.locks, fx.cache.unlocks);
+    assert_int_equal(fx.cache.unguarded, 0);
+    assert_false(held(fx.cache.call_mutex));
 }
 
 /* After a failure, a client that thinks the server dead answers "not
@@ -344,7 +353,8 @@ static void test_store_remote_dead_client_is_no_answer(void **state)
     assert_int_equal(get(&fx, 1, 10, &rec), APR_SUCCESS);
     assert_string_equal(rec, "live");
     assert_int_equal(get(&fx, 9, 10, &rec), OAUTH2_ENOTFOUND);
-    assert_int_equal(fx.cache.locks, fx.cache.unlocks);
+    assert_int_equal(fx.cache.unguarded, 0);
+    assert_false(held(fx.cache.call_mutex));
 }
 
 static void test_store_remote_bounds(void **state)
