@@ -2,10 +2,10 @@
  * metrics.h: the server-wide counters of SetHandler oauth2-status, in
  * one block of shared memory that every child process adds to (atomic
  * adds, no lock, no system call) and that a graceful or plain restart
- * keeps: the glue creates the block in the parent, keeps it in the
- * process pool (oauth2_kept_metrics, src/kept.c) and hands it to oauth2_metrics_use()
- * before the children are made. Without a block (unit tests of other
- * files, tools) every count is a no-op.
+ * keeps: oauth2_kept_metrics (src/kept.c, at post_config) creates the
+ * block in the parent, keeps it in the process pool and hands it to
+ * oauth2_metrics_use() before the children are made. Without a block (unit
+ * tests of other files, tools) every count is a no-op.
  *
  * What is counted: logins started, succeeded and failed (by reason),
  * users refused by a Require rule (by the rule's kind), sessions created,
