@@ -114,7 +114,7 @@ void auth_oauth2_metrics_setup(server_rec *s, const char *version)
     apr_status_t rv = oauth2_kept_metrics(s->process->pool, s->process->pconf,
                                           version, &line);
 
-    /* NOTICE: written whatever the LogLevel, once per start and restart. */
-    ap_log_error(APLOG_MARK, rv == APR_SUCCESS ? APLOG_NOTICE : APLOG_ERR, rv,
-                 s, "%s", line);
+    /* NOTICE: written whatever the LogLevel, once per start and restart,
+     * the version with it (OA2051, no counters, too). */
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, rv, s, "%s", line);
 }

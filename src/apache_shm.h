@@ -1,9 +1,9 @@
 /*
  * apache_shm.h: what the whole server shares between its processes
  * (apache_shm.c): global mutexes, re-attached in every child; and the
- * two users of shared memory kept across restarts (kept.h), the session
- * table and the provider view. To add another kept segment: register its
- * Mutex type in pre_config (ap_mutex_register), give it a static
+ * users of shared memory kept across restarts (kept.h): the session
+ * table, the provider view and the counters. To add another kept segment:
+ * register its Mutex type in pre_config (ap_mutex_register), give it a static
  * oauth2_kept_t with a unique key and mutex_type, get it in post_config
  * with oauth2_kept (kept_mutex in apache_shm.c makes its mutex), then
  * oauth2_kept_remember its mutex so that the children re-attach it.

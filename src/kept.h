@@ -1,7 +1,8 @@
 /*
- * kept.h: shared memory segments and their global mutexes that survive
- * restarts, and the two that use them: the session table (store_shm.h)
- * and the provider view (provider_shm.h, metadata.h).
+ * kept.h: shared memory segments and global mutexes that survive
+ * restarts, and their users: the session table (store_shm.h), the
+ * provider view (provider_shm.h, metadata.h), the counters (metrics.h)
+ * and the socache store's add mutex (oauth2_kept_mutex).
  *
  * A segment lives in the userdata of the pool it is kept in (the glue
  * passes Apache's process pool), so that a graceful or plain restart,

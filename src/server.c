@@ -233,10 +233,11 @@ apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts)
 /* The generation's owned cookie names (oauth2_server_owned_cookies). */
 static apr_array_header_t *owned;
 
-static apr_status_t owned_reset(void *unused)
+static apr_status_t owned_reset(void *names)
 {
-    (void)unused;
-    owned = NULL;
+    if (owned == names) {
+        owned = NULL;
+    }
     return APR_SUCCESS;
 }
 
@@ -251,7 +252,7 @@ apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
     apr_array_header_t *names = apr_array_make(pconf, 2, sizeof(const char *));
     int i, j;
 
-    apr_pool_cleanup_register(pconf, NULL, owned_reset, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(pconf, names, owned_reset, apr_pool_cleanup_null);
     owned = names;
 
     for (i = 0; i < hosts->nelts; i++) {
