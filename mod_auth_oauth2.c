@@ -90,6 +90,21 @@ static const char *directive_flag(cmd_parms *cmd, void *dcfg, int on)
     return directive(cmd, dcfg, on ? "On" : "Off", NULL);
 }
 
+/* <OAuth2Provider NAME>: what it encloses fills the section's own
+ * configuration (the engine refuses what does not belong there). */
+static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
+{
+    auth_oauth2_srv_conf *c = auth_oauth2_srv(cmd->server);
+    oauth2_cfg_t *outer = c->cfg;
+    const char *err = oauth2_cfg_section(cmd->pool, outer, raw, &c->cfg);
+
+    if (err == NULL) {
+        err = ap_walk_config(cmd->directive->first_child, cmd, dcfg);
+    }
+    c->cfg = outer;
+    return err;
+}
+
 /* Filled from oauth2_directives when the module is loaded (mod_so reads
  * the command table before any hook of ours could run). */
 static command_rec auth_oauth2_cmds[64];
@@ -131,6 +146,10 @@ static void __attribute__((constructor)) build_commands(void)
             c->func.flag = directive_flag;
             c->args_how = FLAG;
             break;
+        case OAUTH2_ARGS_SECTION:
+            c->func.raw_args = section;
+            c->args_how = RAW_ARGS;
+            break;
         }
     }
 }
@@ -168,6 +187,7 @@ static void flatten(apr_pool_t *p, const ap_directive_t *d, int parent,
         const char *args = d->args ? d->args : "";
 
         l->name = d->directive;
+        l->args = args;
         l->arg = ap_getword_conf(p, &args);
         l->file = d->filename;
         l->line = d->line_num;

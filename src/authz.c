@@ -275,6 +275,10 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
             }
             continue;
         }
+        if (kind == OAUTH2_RULE_PROVIDER && !oauth2_cfg_provider_name_ok(w)) {
+            *err = apr_psprintf(p, "'%s' is not a provider name", w);
+            return APR_EINVAL;
+        }
         if (kind == OAUTH2_RULE_EMAIL_DOMAIN) {
             w = parse_domain(p, w);
             if (w == NULL) {
@@ -398,6 +402,8 @@ int oauth2_authz_check(const oauth2_rule_t *rule, const oauth2_session_t *s)
             }
         }
         return 0;
+    case OAUTH2_RULE_PROVIDER:
+        return 0; /* access.c decides on the session's provider */
     }
     return 0;
 }
@@ -605,6 +611,8 @@ const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,
         return explain_groups(p, rule, s);
     case OAUTH2_RULE_EMAIL_DOMAIN:
         return explain_domain(p, s);
+    case OAUTH2_RULE_PROVIDER:
+        return "the user signed in with another provider";
     case OAUTH2_RULE_CLAIM:
         return explain_claims(p, rule, s);
     }

@@ -30,7 +30,9 @@
 typedef enum {
     OAUTH2_RULE_GROUP,       /* any listed group */
     OAUTH2_RULE_CLAIM,       /* any NAME:VALUE or NAME~REGEX term */
-    OAUTH2_RULE_EMAIL_DOMAIN /* the verified email's domain is listed */
+    OAUTH2_RULE_EMAIL_DOMAIN, /* the verified email's domain is listed */
+    OAUTH2_RULE_PROVIDER      /* the session's named provider is listed
+                                 (access.c: a session does not hold it) */
 } oauth2_rule_kind_e;
 
 /** One term of an oauth2-claim rule. */

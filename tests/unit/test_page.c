@@ -167,7 +167,8 @@ static void test_page_defaults(void **state)
         const char *v[OAUTH2_PV_COUNT] = { "The title", "The message",
                                            "403",       "alice",
                                            "forbidden", "RID-1",
-                                           "/again",    "/oauth2/logout" };
+                                           "/again",    "/oauth2/logout",
+                                           NULL };
         const char *html, *none;
 
         assert_non_null(t);
@@ -182,6 +183,14 @@ static void test_page_defaults(void **state)
         if (k == OAUTH2_PAGE_REFUSED) {
             assert_non_null(strstr(html, "<a href=\"/oauth2/logout\">Log out "
                                          "to use another account</a>"));
+        }
+        else if (k == OAUTH2_PAGE_CHOOSE) {
+            /* Its links are the providers variable, put in as it is. */
+            assert_null(strstr(html, "<a "));
+            v[OAUTH2_PV_PROVIDERS] = "<p><a href=\"/oauth2/a/start\">A</a></p>";
+            assert_non_null(strstr(oauth2_page_render(pool, t, v),
+                                   "<p><a href=\"/oauth2/a/start\">A</a></p>"));
+            v[OAUTH2_PV_PROVIDERS] = NULL;
         }
         else {
             assert_non_null(strstr(html, "<a href=\"/again\">"));

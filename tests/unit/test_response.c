@@ -124,6 +124,7 @@ static void test_response_page_template(void **state)
                          "access-denied",
                          NULL,
                          "/x?a=1&b=2",
+                         NULL,
                          NULL };
     const char *html;
 
@@ -160,7 +161,7 @@ static void test_response_page_site_template(void **state)
     const char *err = NULL;
     oauth2_page_t pg = { 403,           OAUTH2_PAGE_REFUSED, "T<",
                          "M&",          "forbidden",         "al'ice",
-                         "/again?a=\"", "/oauth2/logout" };
+                         "/again?a=\"", "/oauth2/logout",    NULL };
 
     (void)state;
     assert_int_equal(oauth2_page_parse(pool, text, strlen(text),
