@@ -439,8 +439,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         had |= h;
     }
     if (n > 0) {
-        unauthenticated(n == 1 ? use[0] : site, use, n, dir, req, a, had,
-                        resp);
+        unauthenticated(n == 1 ? use[0] : site, use, n, dir, req, a, had, resp);
     }
 }
 
@@ -599,8 +598,8 @@ void oauth2_access_choose(const oauth2_site_t *site,
             use[i]->name ? apr_psprintf(req->pool, "%s (%s)", use[i]->name,
                                         use[i]->service)
                          : use[i]->service;
-        APR_ARRAY_PUSH(c, const char *) = apr_pstrcat(
-            req->pool, use[i]->cfg->prefix, "/start?rd=", rd, NULL);
+        APR_ARRAY_PUSH(c, const char *) =
+            apr_pstrcat(req->pool, use[i]->cfg->prefix, "/start?rd=", rd, NULL);
     }
     pg->status = 200;
     pg->kind = OAUTH2_PAGE_CHOOSE;
@@ -617,17 +616,9 @@ void oauth2_access_choose(const oauth2_site_t *site,
 /* The Require word of a rule, for messages. */
 static const char *rule_name(const oauth2_rule_t *rule)
 {
-    switch (rule->kind) {
-    case OAUTH2_RULE_GROUP:
-        return "oauth2-group";
-    case OAUTH2_RULE_CLAIM:
-        return "oauth2-claim";
-    case OAUTH2_RULE_EMAIL_DOMAIN:
-        return "oauth2-email-domain";
-    case OAUTH2_RULE_PROVIDER:
-        return "oauth2-provider";
-    }
-    return "oauth2-?";
+    const char *name = oauth2_authz_rule_name((int)rule->kind);
+
+    return name ? name : "oauth2-?";
 }
 
 /* Resolves the resources of a rule that the session does not know yet
@@ -679,8 +670,7 @@ static int provider_listed(const oauth2_rule_t *rule, const oauth2_site_t *site)
 
     for (i = 0; site != NULL && site->name != NULL && i < rule->values->nelts;
          i++) {
-        if (strcasecmp(APR_ARRAY_IDX(rule->values, i, const char *),
-                       site->name)
+        if (strcasecmp(APR_ARRAY_IDX(rule->values, i, const char *), site->name)
             == 0) {
             return 1;
         }
@@ -707,8 +697,9 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
     if (a->site != NULL) {
         site = a->site; /* its provider's API answers for its user */
     }
-    if (rule->kind == OAUTH2_RULE_PROVIDER ? provider_listed(rule, site)
-                                           : oauth2_authz_check(rule, a->session)) {
+    if (rule->kind == OAUTH2_RULE_PROVIDER
+            ? provider_listed(rule, site)
+            : oauth2_authz_check(rule, a->session)) {
         return decided(req, rule, line, user, OAUTH2_ACCESS_GRANTED);
     }
     if (rule->kind == OAUTH2_RULE_PROVIDER) {

@@ -76,8 +76,7 @@ static apr_array_header_t *merge_union(apr_pool_t *p,
     return out;
 }
 
-static int provider_index(const apr_array_header_t *providers,
-                          const char *name)
+static int provider_index(const apr_array_header_t *providers, const char *name)
 {
     int i;
 
@@ -430,8 +429,7 @@ static const char *check_provider(apr_pool_t *p, oauth2_cfg_t *c);
  * section's provider, its endpoints under PREFIX/NAME and its own session
  * cookie (COOKIE_NAME), then finalized. */
 static const char *finalize_section(apr_pool_t *p, const oauth2_cfg_t *host,
-                                    const oauth2_cfg_t *sec,
-                                    oauth2_cfg_t **out)
+                                    const oauth2_cfg_t *sec, oauth2_cfg_t **out)
 {
     oauth2_cfg_t *c = apr_pmemdup(p, host, sizeof(*c));
     const char *err;
@@ -1008,13 +1006,20 @@ const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
 int oauth2_cfg_in_section(const char *directive)
 {
     static const char *const allowed[] = {
-        "OAuth2Provider",      "OAuth2ProviderMetadataURL",
-        "OAuth2Endpoint",      "OAuth2ClientID",
-        "OAuth2ClientSecret",  "OAuth2ClientAuth",
-        "OAuth2Scope",         "OAuth2AuthParams",
-        "OAuth2RedirectURI",   "OAuth2RemoteUserClaim",
-        "OAuth2GroupsClaim",   "OAuth2GroupsFilter",
-        "OAuth2GoogleServiceAccount", "OAuth2GoogleAdminEmail",
+        "OAuth2Provider",
+        "OAuth2ProviderMetadataURL",
+        "OAuth2Endpoint",
+        "OAuth2ClientID",
+        "OAuth2ClientSecret",
+        "OAuth2ClientAuth",
+        "OAuth2Scope",
+        "OAuth2AuthParams",
+        "OAuth2RedirectURI",
+        "OAuth2RemoteUserClaim",
+        "OAuth2GroupsClaim",
+        "OAuth2GroupsFilter",
+        "OAuth2GoogleServiceAccount",
+        "OAuth2GoogleAdminEmail",
     };
     apr_size_t i;
 

@@ -305,11 +305,11 @@ int oauth2_cfg_keeps_tokens(const oauth2_cfg_t *cfg);
 
 /* Named providers: at most this many per virtual host, names of at most
  * OAUTH2_PROVIDER_NAME_MAX letters, digits, '-' and '_'. */
-#define OAUTH2_MAX_PROVIDERS      16
+#define OAUTH2_MAX_PROVIDERS 16
 /* The cookie remembering which named provider a browser chose:
  * OAuth2Cookie's name with this suffix. */
 #define OAUTH2_CHOICE_COOKIE_SUFFIX "-provider"
-#define OAUTH2_PROVIDER_NAME_MAX  32
+#define OAUTH2_PROVIDER_NAME_MAX    32
 
 /**
  * Opens an <OAuth2Provider NAME> section in outer (raw: the rest of the

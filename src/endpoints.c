@@ -547,8 +547,7 @@ static int providers_of(const oauth2_site_t *site, const oauth2_site_t **all)
 /* Ends site's session of this browser, if any (1), and removes its
  * cookies; *to: the provider's logout URL of the first that has one. */
 static int logout_one(const oauth2_site_t *site, oauth2_request_t *req,
-                      const char *rd, const char **to,
-                      oauth2_response_t *resp)
+                      const char *rd, const char **to, oauth2_response_t *resp)
 {
     oauth2_authn_t a;
     const char *url = NULL;
@@ -556,8 +555,7 @@ static int logout_one(const oauth2_site_t *site, oauth2_request_t *req,
     memset(&a, 0, sizeof(a));
     if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
         url = end_session_url(site, req, a.session, rd);
-        OAUTH2_LOG(req, OAUTH2_LOG_INFO,
-                   "OA2214: user %.200s logged out%s%s%s",
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s%s%s",
                    a.session->f[OAUTH2_SF_USER],
                    site->name ? " of provider " : "",
                    site->name ? site->name : "",
@@ -1075,28 +1073,48 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_site_t *site)
         st.refused, st.markers_evicted, st.repairs);
 }
 
+/* One sample of a provider counter: unlabelled for the virtual host's
+ * own provider, {provider="NAME"} for a named one. */
+static const char *provider_sample(apr_pool_t *p, const char *metric,
+                                   const oauth2_site_t *site, unsigned int v)
+{
+    return site->name ? apr_psprintf(p, "%s{provider=\"%s\"} %u\n", metric,
+                                     site->name, v)
+                      : apr_psprintf(p, "%s %u\n", metric, v);
+}
+
 /* The provider view's counters (the whole server's, for this site's
- * provider). */
+ * providers: its own and its named ones). */
 static const char *provider_metrics(apr_pool_t *p, const oauth2_site_t *site)
 {
-    oauth2_provider_stats_t ps;
+    static const char *const help[3][2] = {
+        { "oauth2_discovery_fetches_total",
+          "Discovery documents fetched for this virtual host's provider." },
+        { "oauth2_jwks_fetches_total",
+          "JWK Sets fetched for this virtual host's provider." },
+        { "oauth2_fetch_failures_total",
+          "Failed fetches of this virtual host's provider's documents." },
+    };
+    const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
+    const char *out = "";
+    int i, k, n = providers_of(site, all);
 
-    oauth2_provider_stats(site->prov, &ps);
-    return apr_psprintf(
-        p,
-        "# HELP oauth2_discovery_fetches_total Discovery documents fetched "
-        "for this virtual host's provider.\n"
-        "# TYPE oauth2_discovery_fetches_total counter\n"
-        "oauth2_discovery_fetches_total %u\n"
-        "# HELP oauth2_jwks_fetches_total JWK Sets fetched for this virtual "
-        "host's provider.\n"
-        "# TYPE oauth2_jwks_fetches_total counter\n"
-        "oauth2_jwks_fetches_total %u\n"
-        "# HELP oauth2_fetch_failures_total Failed fetches of this virtual "
-        "host's provider's documents.\n"
-        "# TYPE oauth2_fetch_failures_total counter\n"
-        "oauth2_fetch_failures_total %u\n",
-        ps.discovery_fetches, ps.jwks_fetches, ps.fetch_failures);
+    for (k = 0; k < 3; k++) {
+        out = apr_pstrcat(p, out, "# HELP ", help[k][0], " ", help[k][1],
+                          "\n# TYPE ", help[k][0], " counter\n", NULL);
+        for (i = 0; i < n; i++) {
+            oauth2_provider_stats_t ps;
+
+            oauth2_provider_stats(all[i]->prov, &ps);
+            out = apr_pstrcat(p, out,
+                              provider_sample(p, help[k][0], all[i],
+                                              k == 0   ? ps.discovery_fetches
+                                              : k == 1 ? ps.jwks_fetches
+                                                       : ps.fetch_failures),
+                              NULL);
+        }
+    }
+    return out;
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,

@@ -14,12 +14,12 @@
 
 static const char *const keys[OAUTH2_PAGE_COUNT] = {
     "error",       "login-failed",    "refused",    "provider-down",
-    "unavailable", "session-expired", "signed-out",    "choose",
+    "unavailable", "session-expired", "signed-out", "choose",
 };
 
 static const char *const vars[OAUTH2_PV_COUNT] = {
-    "title",  "message",    "status",        "user",
-    "reason", "request_id", "try_again_url", "logout_url", "providers",
+    "title",      "message",       "status",     "user",      "reason",
+    "request_id", "try_again_url", "logout_url", "providers",
 };
 
 /* The built-in pages share their head and style: small, inline, no

@@ -167,11 +167,10 @@ static const char *choices_html(apr_pool_t *p, const apr_array_header_t *c)
     int i;
 
     for (i = 0; c != NULL && i + 1 < c->nelts; i += 2) {
-        out = apr_pstrcat(p, out, "<p class=\"actions\"><a href=\"",
-                          esc(p, APR_ARRAY_IDX(c, i + 1, const char *)),
-                          "\">Sign in with ",
-                          esc(p, APR_ARRAY_IDX(c, i, const char *)),
-                          "</a></p>\n", NULL);
+        out = apr_pstrcat(
+            p, out, "<p class=\"actions\"><a href=\"",
+            esc(p, APR_ARRAY_IDX(c, i + 1, const char *)), "\">Sign in with ",
+            esc(p, APR_ARRAY_IDX(c, i, const char *)), "</a></p>\n", NULL);
     }
     return out;
 }

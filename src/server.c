@@ -159,9 +159,9 @@ static int section_refusal(apr_pool_t *p, const apr_array_header_t *hosts,
     return 0;
 }
 
-/* The tree's refusals (OA2009, OA2302, OA2013), at most one. has[i] is whether a
- * provider applies to what line i encloses: a <VirtualHost> has one of
- * its own or the main server's. */
+/* The tree's refusals (OA2009, OA2302, OA2013), at most one. has[i] is whether
+ * a provider applies to what line i encloses: a <VirtualHost> has one of its
+ * own or the main server's. */
 static void check_tree(apr_pool_t *p, const apr_array_header_t *hosts,
                        const apr_array_header_t *lines, apr_array_header_t *out)
 {
@@ -353,8 +353,8 @@ apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
             add_name(names, APR_ARRAY_IDX(n, j, oauth2_cfg_t *)->cookie_name);
         }
         if (n != NULL && n->nelts > 0) {
-            add_name(names,
-                     apr_pstrcat(pconf, c->cookie_name, OAUTH2_CHOICE_COOKIE_SUFFIX, NULL));
+            add_name(names, apr_pstrcat(pconf, c->cookie_name,
+                                        OAUTH2_CHOICE_COOKIE_SUFFIX, NULL));
         }
     }
     return names;
@@ -388,8 +388,7 @@ const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
             }
         }
         if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS
-            || oauth2_site_add_named(site, pconf, agent, &err)
-                   != APR_SUCCESS) {
+            || oauth2_site_add_named(site, pconf, agent, &err) != APR_SUCCESS) {
             return err;
         }
         h->site = site;

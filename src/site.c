@@ -107,8 +107,8 @@ apr_status_t oauth2_site_add_named(oauth2_site_t *site, apr_pool_t *p,
         return APR_SUCCESS;
     }
     site->named = apr_pcalloc(p, sizeof(*site->named) * named->nelts);
-    site->choice_cookie =
-        apr_pstrcat(p, site->cfg->cookie_name, OAUTH2_CHOICE_COOKIE_SUFFIX, NULL);
+    site->choice_cookie = apr_pstrcat(p, site->cfg->cookie_name,
+                                      OAUTH2_CHOICE_COOKIE_SUFFIX, NULL);
     for (i = 0; i < named->nelts; i++) {
         const oauth2_cfg_t *c = APR_ARRAY_IDX(named, i, const oauth2_cfg_t *);
         oauth2_site_t *n = NULL;

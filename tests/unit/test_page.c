@@ -164,11 +164,10 @@ static void test_page_defaults(void **state)
     (void)state;
     for (k = 0; k < OAUTH2_PAGE_COUNT; k++) {
         const oauth2_page_tpl_t *t = oauth2_page_default(pool, k);
-        const char *v[OAUTH2_PV_COUNT] = { "The title", "The message",
-                                           "403",       "alice",
-                                           "forbidden", "RID-1",
-                                           "/again",    "/oauth2/logout",
-                                           NULL };
+        const char *v[OAUTH2_PV_COUNT] = {
+            "The title", "The message",    "403", "alice", "forbidden", "RID-1",
+            "/again",    "/oauth2/logout", NULL
+        };
         const char *html, *none;
 
         assert_non_null(t);
