@@ -222,6 +222,30 @@ static int names_host(const oauth2_host_t *h, const char *host)
     return 0;
 }
 
+/* An OAuth2RedirectURI of c (the host's, or a named provider's) on a host
+ * that is not one of h's names: warned, OA2012. */
+static void check_redirect_uri(apr_pool_t *p, const oauth2_host_t *h,
+                               const oauth2_cfg_t *c, int i,
+                               apr_array_header_t *out)
+{
+    apr_uri_t u;
+
+    if (c->redirect_uri == NULL
+        || apr_uri_parse(p, c->redirect_uri, &u) != APR_SUCCESS
+        || u.hostname == NULL || names_host(h, u.hostname)) {
+        return;
+    }
+    found(out, "OA2012", 0, i,
+          apr_psprintf(p,
+                       "OAuth2RedirectURI %s%s%s is on host %s, which is not "
+                       "a name of this virtual host (%s): the callback will "
+                       "reach another server unless a proxy in front maps "
+                       "it here",
+                       c->redirect_uri, c->name ? " of provider " : "",
+                       c->name ? c->name : "", u.hostname,
+                       h->name ? h->name : "no ServerName"));
+}
+
 /* A host's own checks (OA2006 refused, OA2012 warned). */
 static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
                        oauth2_socache_usable_fn usable, void *ctx,
@@ -229,7 +253,7 @@ static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
 {
     const oauth2_cfg_t *c = h->cfg;
     const char *err = NULL;
-    apr_uri_t u;
+    int j;
 
     if (c->store == OAUTH2_STORE_SOCACHE) {
         err = usable(ctx, p, c->store_spec);
@@ -238,19 +262,11 @@ static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
         found(out, "OA2006", 1, i, err);
         return;
     }
-    if (c->redirect_uri == NULL
-        || apr_uri_parse(p, c->redirect_uri, &u) != APR_SUCCESS
-        || u.hostname == NULL || names_host(h, u.hostname)) {
-        return;
+    check_redirect_uri(p, h, c, i, out);
+    for (j = 0; c->named != NULL && j < c->named->nelts; j++) {
+        check_redirect_uri(p, h, APR_ARRAY_IDX(c->named, j, oauth2_cfg_t *), i,
+                           out);
     }
-    found(out, "OA2012", 0, i,
-          apr_psprintf(p,
-                       "OAuth2RedirectURI %s is on host %s, which is not a "
-                       "name of this virtual host (%s): the callback will "
-                       "reach another server unless a proxy in front maps "
-                       "it here",
-                       c->redirect_uri, u.hostname,
-                       h->name ? h->name : "no ServerName"));
 }
 
 static int refused(const apr_array_header_t *out)
