@@ -380,12 +380,13 @@ static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
 
     if (dir == NULL || dir->use == NULL) {
         if (site->prov != NULL) {
-            use[n++] = site;
+            use[0] = site;
+            return 1;
         }
-        for (i = 0; n == 0 && i < site->nnamed; i++) {
+        for (i = 0; i < site->nnamed; i++) {
             use[i] = site->named[i];
         }
-        return n > 0 ? n : site->nnamed;
+        return site->nnamed;
     }
     for (i = 0; i < dir->use->nelts && n < OAUTH2_MAX_PROVIDERS; i++) {
         const char *name = APR_ARRAY_IDX(dir->use, i, const char *);
