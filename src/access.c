@@ -203,19 +203,21 @@ static void story_unauth(oauth2_request_t *req, int had_cookie,
 
 /* A 401 for a request whose session ended (its cookie names none any
  * more) and that is not sent to log in: the page says so and offers to
- * sign in again, to this page when it was a GET. */
+ * sign in again (several: through the sign-in page), to this page when it
+ * was a GET. */
 static void session_expired(const oauth2_site_t *site, oauth2_request_t *req,
-                            oauth2_response_t *resp)
+                            int several, oauth2_response_t *resp)
 {
     int get = req->method != NULL
               && (strcmp(req->method, "GET") == 0
                   || strcmp(req->method, "HEAD") == 0);
     const char *rd = get && req->uri != NULL ? req->uri : "/";
 
-    oauth2_response_answer(
-        resp, req->pool, OAUTH2_ANS_SESSION_EXPIRED, NULL,
-        apr_pstrcat(req->pool, site->cfg->prefix,
-                    "/start?rd=", oauth2_http_url_encode(req->pool, rd), NULL));
+    oauth2_response_answer(resp, req->pool, OAUTH2_ANS_SESSION_EXPIRED, NULL,
+                           apr_pstrcat(req->pool, site->cfg->prefix,
+                                       several ? "/choose?rd=" : "/start?rd=",
+                                       oauth2_http_url_encode(req->pool, rd),
+                                       NULL));
 }
 
 /* The remembered choice among use (the cookie a named provider's start
@@ -298,7 +300,7 @@ static void unauthenticated(const oauth2_site_t *site,
         return;
     }
     if (a->stale) {
-        session_expired(site, req, resp);
+        session_expired(site, req, n > 1, resp);
     }
     else {
         oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_401, NULL,
