@@ -278,7 +278,7 @@ static void test_endpoints_callback_error(void **state)
 static void open_with(sf_t *f, fs_t *fs, int status, const char *body,
                       const char *userinfo)
 {
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0, NULL, 0 };
 
     memset(fs, 0, sizeof(*fs));
     fs_route(fs, "POST", "/token", status, NULL, body);
@@ -547,7 +547,7 @@ static void test_endpoints_backchannel_retry(void **state)
     apr_pool_t *p;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 1, NULL, 0, 0, 0, 1 };
+    sf_opts_t o = { 1, NULL, 0, 0, 0, 1, NULL, 0 };
     int i;
 
     (void)state;
