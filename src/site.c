@@ -117,11 +117,11 @@ apr_status_t oauth2_site_add_named(oauth2_site_t *site, apr_pool_t *p,
         if (rv == APR_SUCCESS) {
             rv = oauth2_site_set_store(n, p, site->store, err);
         }
-        n->choice_cookie = site->choice_cookie;
         if (rv != APR_SUCCESS) {
             *err = apr_psprintf(p, "<OAuth2Provider %s>: %s", c->name, *err);
             return rv;
         }
+        n->choice_cookie = site->choice_cookie;
         site->named[site->nnamed++] = n;
     }
     return APR_SUCCESS;

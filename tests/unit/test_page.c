@@ -145,6 +145,11 @@ static void test_page_keys(void **state)
     (void)state;
     assert_int_equal(oauth2_page_kind("refused"), OAUTH2_PAGE_REFUSED);
     assert_int_equal(oauth2_page_kind("signed-out"), OAUTH2_PAGE_SIGNED_OUT);
+    /* the sign-in page of named providers (OAuth2Page choose) */
+    assert_int_equal(oauth2_page_kind("choose"), OAUTH2_PAGE_CHOOSE);
+    assert_string_equal(oauth2_page_key(OAUTH2_PAGE_CHOOSE), "choose");
+    assert_non_null(strstr(oauth2_page_keys(), ", choose"));
+    assert_non_null(strstr(oauth2_page_vars(), ", providers"));
     assert_int_equal(oauth2_page_kind("Refused"), -1);
     assert_int_equal(oauth2_page_kind("nope"), -1);
     assert_int_equal(oauth2_page_kind(NULL), -1);
