@@ -976,8 +976,12 @@ const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
     if (end == NULL || end[strspn(end + 1, " \t") + 1] != '\0') {
         return "<OAuth2Provider NAME>: the section's line must end with '>'";
     }
+    /* Trimmed, not collapsed: "a b" is no name (it is not "ab"). */
+    raw += strspn(raw, " \t");
+    while (end > raw && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
     name = apr_pstrndup(p, raw, (apr_size_t)(end - raw));
-    apr_collapse_spaces(name, name);
     if (!oauth2_cfg_provider_name_ok(name)) {
         return apr_psprintf(p,
                             "<OAuth2Provider>: \"%.40s\" is not a provider "
