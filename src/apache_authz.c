@@ -1,11 +1,11 @@
 /*
  * apache_authz.c: the authorization providers behind Require oauth2-group,
- * oauth2-claim and oauth2-email-domain, registered with mod_authz_core so
- * that <RequireAll>, <RequireAny>, <RequireNone> and .htaccess work. Each
- * parses its Require line once (configuration time) and checks it against
- * the session that authentication decoded for the request, through the
- * engine (access.h). The group addresses and resources that oauth2-group
- * lines of the configuration name are noted in the virtual host's
+ * oauth2-claim, oauth2-email-domain and oauth2-provider, registered with
+ * mod_authz_core so that <RequireAll>, <RequireAny>, <RequireNone> and
+ * .htaccess work. Each parses its Require line once (configuration time) and
+ * checks it against the session that authentication decoded for the request,
+ * through the engine (access.h). The group addresses and resources that
+ * oauth2-group lines of the configuration name are noted in the virtual host's
  * configuration, for the login to resolve; a resource of an .htaccess
  * line is resolved on first use.
  */
@@ -92,7 +92,14 @@ static const char *parse_domain(cmd_parms *cmd, const char *line,
                       "oauth2-email-domain");
 }
 
-/* One check for the three providers: the engine decides on the session
+static const char *parse_provider(cmd_parms *cmd, const char *line,
+                                  const void **parsed)
+{
+    return parse_rule(cmd, line, parsed, OAUTH2_RULE_PROVIDER,
+                      "oauth2-provider");
+}
+
+/* One check for the four providers: the engine decides on the session
  * that authentication decoded for this request. */
 static authz_status check_rule(request_rec *r, const char *line,
                                const void *parsed)
@@ -132,6 +139,7 @@ static authz_status check_rule(request_rec *r, const char *line,
 static const authz_provider group_provider = { check_rule, parse_group };
 static const authz_provider claim_provider = { check_rule, parse_claim };
 static const authz_provider domain_provider = { check_rule, parse_domain };
+static const authz_provider provider_provider = { check_rule, parse_provider };
 
 void auth_oauth2_register_authz(apr_pool_t *p)
 {
@@ -143,5 +151,8 @@ void auth_oauth2_register_authz(apr_pool_t *p)
                               AP_AUTH_INTERNAL_PER_CONF);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-email-domain",
                               AUTHZ_PROVIDER_VERSION, &domain_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-provider",
+                              AUTHZ_PROVIDER_VERSION, &provider_provider,
                               AP_AUTH_INTERNAL_PER_CONF);
 }
