@@ -1081,6 +1081,9 @@ static const char *provider_metrics(apr_pool_t *p, const oauth2_site_t *site)
 {
     oauth2_provider_stats_t ps;
 
+    if (site->prov == NULL) {
+        return ""; /* named providers only: none of its own */
+    }
     oauth2_provider_stats(site->prov, &ps);
     return apr_psprintf(
         p,
