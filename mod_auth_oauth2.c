@@ -91,7 +91,11 @@ static const char *directive_flag(cmd_parms *cmd, void *dcfg, int on)
 }
 
 /* <OAuth2Provider NAME>: what it encloses fills the section's own
- * configuration (the engine refuses what does not belong there). */
+ * configuration (the engine refuses what does not belong there). The
+ * children are walked with the section vector (cmd->context), as
+ * <IfModule> does: dcfg is this module's slot of it, and Apache would
+ * store other modules' directory configurations into it as if it were
+ * the vector (seen as the host's OAuth2Scope turned into "" under ASan). */
 static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
 {
     auth_oauth2_srv_conf *c = auth_oauth2_srv(cmd->server);
@@ -99,7 +103,7 @@ static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
     const char *err = oauth2_cfg_section(cmd->pool, outer, raw, &c->cfg);
 
     if (err == NULL) {
-        err = ap_walk_config(cmd->directive->first_child, cmd, dcfg);
+        err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
     }
     c->cfg = outer;
     return err;
