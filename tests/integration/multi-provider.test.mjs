@@ -671,6 +671,13 @@ describe('one provider down', () => {
         const by = Object.fromEntries(labelled.map((m) => [m[1], Number(m[2])]));
         assert.ok(by.staff >= 1, r.body);
         assert.ok(by.partner >= 1, r.body);
+        // The second host's partner is down (the test above): its failures
+        // are counted under its name, and A's are not.
+        const down = await request(href('/status', env.port2));
+        assert.equal(down.status, 200);
+        const failures = Object.fromEntries([...down.body.matchAll(/^oauth2_fetch_failures_total\{provider="([^"]+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+        assert.ok(failures.partner >= 1, down.body);
+        assert.equal(failures.staff, 0, down.body);
     });
 });
 
