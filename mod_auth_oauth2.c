@@ -86,7 +86,7 @@ static const char *directive_flag(cmd_parms *cmd, void *dcfg, int on)
 }
 
 /* <OAuth2Provider NAME>: what it encloses fills the section's own
- * configuration (the engine refuses what does not belong there). */
+ * configuration; walked with the section vector, as <IfModule> does. */
 static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
 {
     auth_oauth2_srv_conf *c = auth_oauth2_srv(cmd->server);
@@ -94,7 +94,7 @@ static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
     const char *err = oauth2_cfg_section(cmd->pool, outer, raw, &c->cfg);
 
     if (err == NULL) {
-        err = ap_walk_config(cmd->directive->first_child, cmd, dcfg);
+        err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
     }
     c->cfg = outer;
     return err;
