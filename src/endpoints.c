@@ -30,6 +30,9 @@ static const char *const single_params[] = {
 };
 
 /* Answers with a row of the table and logs nothing (the caller did). */
+/* The remembered choice of a named provider lasts this long (seconds). */
+#define CHOICE_MAX_AGE (90L * 24 * 3600)
+
 static void answer(oauth2_request_t *req, oauth2_response_t *resp,
                    oauth2_answer_e a, const char *message, const char *link)
 {
@@ -307,6 +310,12 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
     OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2209: user %.200s logged in", user);
     oauth2_metrics_inc(OAUTH2_METRIC_LOGINS);
     oauth2_response_redirect(resp, st->return_to);
+    /* A named provider's login that ended in a session: this browser's
+     * choice for the next login at a place that offers several. */
+    if (site->name != NULL) {
+        oauth2_site_cookie(site, req, resp, site->choice_cookie, site->name,
+                           CHOICE_MAX_AGE, "/");
+    }
 }
 
 /* The checks of the callback's parameters after its state: error=, the
@@ -415,9 +424,6 @@ static apr_table_t *query(oauth2_request_t *req, oauth2_response_t *resp)
     return NULL;
 }
 
-/* The remembered choice lasts this long (seconds). */
-#define CHOICE_MAX_AGE (90L * 24 * 3600)
-
 /* choose?rd=URL: the sign-in page with every provider of the virtual
  * host (its own, then its named ones). */
 static void endpoint_choose(const oauth2_site_t *site, oauth2_request_t *req,
@@ -439,8 +445,7 @@ static void endpoint_choose(const oauth2_site_t *site, oauth2_request_t *req,
     oauth2_access_choose(site, all, n, req, apr_table_get(args, "rd"), resp);
 }
 
-/* start?rd=URL: begins a login explicitly; a named provider's is
- * remembered as this browser's choice. Without a provider of its own
+/* start?rd=URL: begins a login explicitly. Without a provider of its own
  * (named ones only), the virtual host's is the sign-in page. */
 static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
                            oauth2_response_t *resp)
@@ -453,14 +458,9 @@ static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
         return;
     }
     args = query(req, resp);
-    if (args == NULL) {
-        return;
-    }
-    rd = apr_table_get(args, "rd");
-    oauth2_access_login(site, req, rd ? rd : "/", 0, resp);
-    if (site->name != NULL && resp->status == 302) {
-        oauth2_site_cookie(site, req, resp, site->choice_cookie, site->name,
-                           CHOICE_MAX_AGE, "/");
+    if (args != NULL) {
+        rd = apr_table_get(args, "rd");
+        oauth2_access_login(site, req, rd ? rd : "/", 0, resp);
     }
 }
 
@@ -588,6 +588,10 @@ static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
     n = providers_of(site, all);
     for (i = 0; i < n; i++) {
         ended += logout_one(all[i], req, rd, &to, resp);
+    }
+    /* Signed out of them all: the next login may choose again. */
+    if (site->choice_cookie != NULL && site->name == NULL) {
+        oauth2_site_cookie(site, req, resp, site->choice_cookie, "", 0, "/");
     }
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG, "OA2410: logout: %s; on to %.*s",
                ended > 1    ? "the sessions and their cookies removed"

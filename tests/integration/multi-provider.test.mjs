@@ -383,6 +383,31 @@ describe('a place with several providers: the sign-in page and the remembered ch
         assert.equal(res2.final.json().headers['x-forwarded-user'], 'bob');
     });
 
+    it('remembers the choice only when its login ends in a session, and forgets it at the host\'s logout', async () => {
+        const b = newBrowser();
+        // A start that never comes back, and a login the user cancels: no choice.
+        const started = await b.get(href('/oauth2/partner/start?rd=/any/c'));
+        assert.equal(started.status, 302);
+        assert.equal(cookieOf(b, CHOICE), undefined);
+        const cancelled = await b.get(href(`/oauth2/partner/callback?error=access_denied&state=${new URL(started.location).searchParams.get('state')}`));
+        assert.equal(cancelled.status, 403);
+        assert.equal(cookieOf(b, CHOICE), undefined);
+        // A login that ends in a session: the choice.
+        await login(b, href('/oauth2/partner/start?rd=/any/c'), { username: 'bob' });
+        assert.equal(cookieOf(b, CHOICE), 'partner');
+        // The provider's own logout keeps it; the host's forgets it.
+        const one = await b.get(href('/oauth2/partner/logout?rd=/public/bye'));
+        assert.equal(one.status, 302);
+        assert.equal(cookieOf(b, CHOICE), 'partner');
+        const all = await b.get(href('/oauth2/logout?rd=/public/bye'));
+        assert.equal(all.status, 302);
+        assert.equal(cookieOf(b, CHOICE), undefined);
+        // The next login at a place with several providers: the page again.
+        const page = await b.get(href('/any/c'));
+        assert.equal(page.status, 200);
+        assert.match(page.body, /\/oauth2\/partner\/start/);
+    });
+
     it('ignores a remembered choice that is not among the place\'s providers, or tampered with', async () => {
         for (const value of ['contractors', 'nope', '%3Cscript%3E', 'staff%00', 'x'.repeat(4000), 'staff partner', 'staff,partner']) {
             const r = await request(href('/any/t'), { headers: { Accept: 'text/html', Cookie: `${CHOICE}=${value}` } });

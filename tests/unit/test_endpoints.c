@@ -811,7 +811,8 @@ static void test_endpoints_hub(void **state)
 
 /* The choose endpoint of a host with its own provider and named ones
  * lists its own first; a named provider's start goes to it and remembers
- * the choice for 90 days; the host's own start does not. */
+ * nothing yet (the callback of a login that ended in a session does); the
+ * host's logout forgets the choice, a named provider's does not. */
 static void test_endpoints_named_start(void **state)
 {
     static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 0 };
@@ -839,15 +840,19 @@ static void test_endpoints_named_start(void **state)
     assert_non_null(strstr(resp->location, "redirect_uri=http%3A%2F%2Fapp."
                                            "example.com%2Foauth2%2Fb%2F"
                                            "callback"));
+    /* only the state cookie: the choice waits for the login's end */
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
+    assert_int_equal(resp->cookies->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(resp->cookies, 0, const char *),
+                           "Path=/oauth2/b/callback"));
+    /* the host's logout forgets the choice; a named provider's keeps it */
+    resp = call(&f, "GET", "/oauth2/logout", NULL);
     c = sf_set_cookie(resp, "oauth2_session-provider");
     assert_non_null(c);
-    assert_int_equal(strncmp(c, "oauth2_session-provider=b;", 26), 0);
-    assert_non_null(strstr(c, "Max-Age=7776000"));
-    assert_non_null(strstr(c, "Path=/;"));
-    assert_non_null(strstr(resp->cookies->nelts == 2
-                               ? APR_ARRAY_IDX(resp->cookies, 0, const char *)
-                               : "",
-                           "Path=/oauth2/b/callback"));
+    assert_int_equal(strncmp(c, "oauth2_session-provider=;", 25), 0);
+    assert_non_null(strstr(c, "Max-Age=0"));
+    resp = call(&f, "GET", "/oauth2/a/logout", NULL);
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
     /* the host's own start: no choice remembered */
     resp = call(&f, "GET", "/oauth2/start?rd=%2Fapp", NULL);
     assert_int_equal(resp->status, 302);
