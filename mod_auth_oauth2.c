@@ -80,14 +80,33 @@ static const char *directive(cmd_parms *cmd, void *dcfg, const char *a1,
         ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_RUN_MPM);
 }
 
-static const char *directive1(cmd_parms *cmd, void *dcfg, const char *a1)
-{
-    return directive(cmd, dcfg, a1, NULL);
-}
-
 static const char *directive_flag(cmd_parms *cmd, void *dcfg, int on)
 {
     return directive(cmd, dcfg, on ? "On" : "Off", NULL);
+}
+
+/* <OAuth2Provider NAME>: what it encloses fills the section's own
+ * configuration; walked with the section vector, as <IfModule> does. */
+static const char *section(cmd_parms *cmd, void *dcfg, const char *raw)
+{
+    auth_oauth2_srv_conf *c = auth_oauth2_srv(cmd->server);
+    oauth2_cfg_t *outer = c->cfg;
+    const char *err = oauth2_cfg_section(cmd->pool, outer, raw, &c->cfg);
+
+    if (err == NULL) {
+        err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    }
+    c->cfg = outer;
+    return err;
+}
+
+/* One argument (TAKE1, ITERATE), or a section's line (RAW_ARGS). */
+static const char *directive1(cmd_parms *cmd, void *dcfg, const char *a1)
+{
+    const oauth2_directive_t *d = cmd->info;
+
+    return d->args == OAUTH2_ARGS_SECTION ? section(cmd, dcfg, a1)
+                                          : directive(cmd, dcfg, a1, NULL);
 }
 
 /* Filled from oauth2_directives when the module is loaded (mod_so reads
@@ -96,6 +115,11 @@ static command_rec auth_oauth2_cmds[64];
 
 static void __attribute__((constructor)) build_commands(void)
 {
+    static const enum cmd_how hows[] = {
+        [OAUTH2_ARGS_TAKE1] = TAKE1,   [OAUTH2_ARGS_TAKE2] = TAKE2,
+        [OAUTH2_ARGS_TAKE12] = TAKE12, [OAUTH2_ARGS_ITERATE] = ITERATE,
+        [OAUTH2_ARGS_FLAG] = FLAG,     [OAUTH2_ARGS_SECTION] = RAW_ARGS,
+    };
     apr_size_t i, n = oauth2_directive_count();
 
     for (i = 0;
@@ -110,27 +134,15 @@ static void __attribute__((constructor)) build_commands(void)
         c->req_override =
             d->scope == OAUTH2_DIRECTIVE_SERVER ? RSRC_CONF : OR_AUTHCFG;
         c->errmsg = d->help;
-        switch (d->args) {
-        case OAUTH2_ARGS_TAKE1:
-            c->func.take1 = directive1;
-            c->args_how = TAKE1;
-            break;
-        case OAUTH2_ARGS_TAKE2:
-            c->func.take2 = directive;
-            c->args_how = TAKE2;
-            break;
-        case OAUTH2_ARGS_TAKE12:
-            c->func.take2 = directive;
-            c->args_how = TAKE12;
-            break;
-        case OAUTH2_ARGS_ITERATE:
-            c->func.take1 = directive1;
-            c->args_how = ITERATE;
-            break;
-        case OAUTH2_ARGS_FLAG:
+        c->args_how = hows[d->args];
+        if (c->args_how == FLAG) {
             c->func.flag = directive_flag;
-            c->args_how = FLAG;
-            break;
+        }
+        else if (c->args_how == TAKE2 || c->args_how == TAKE12) {
+            c->func.take2 = directive;
+        }
+        else {
+            c->func.take1 = directive1; /* TAKE1, ITERATE, RAW_ARGS */
         }
     }
 }
@@ -168,6 +180,7 @@ static void flatten(apr_pool_t *p, const ap_directive_t *d, int parent,
         const char *args = d->args ? d->args : "";
 
         l->name = d->directive;
+        l->args = args;
         l->arg = ap_getword_conf(p, &args);
         l->file = d->filename;
         l->line = d->line_num;

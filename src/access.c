@@ -51,6 +51,7 @@ void oauth2_access_identity(const oauth2_site_t *site,
                             const oauth2_authn_t *a, oauth2_response_t *resp)
 {
     memset(resp, 0, sizeof(*resp));
+    site = a->site != NULL ? a->site : site;
     resp->groups_claim = site != NULL ? site->cfg->groups_claim : NULL;
     carry_on(dir, a,
              oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET),
@@ -202,24 +203,65 @@ static void story_unauth(oauth2_request_t *req, int had_cookie,
 
 /* A 401 for a request whose session ended (its cookie names none any
  * more) and that is not sent to log in: the page says so and offers to
- * sign in again, to this page when it was a GET. */
+ * sign in again (several: through the sign-in page), to this page when it
+ * was a GET. */
 static void session_expired(const oauth2_site_t *site, oauth2_request_t *req,
-                            oauth2_response_t *resp)
+                            int several, oauth2_response_t *resp)
 {
     int get = req->method != NULL
               && (strcmp(req->method, "GET") == 0
                   || strcmp(req->method, "HEAD") == 0);
     const char *rd = get && req->uri != NULL ? req->uri : "/";
 
-    oauth2_response_answer(
-        resp, req->pool, OAUTH2_ANS_SESSION_EXPIRED, NULL,
-        apr_pstrcat(req->pool, site->cfg->prefix,
-                    "/start?rd=", oauth2_http_url_encode(req->pool, rd), NULL));
+    oauth2_response_answer(resp, req->pool, OAUTH2_ANS_SESSION_EXPIRED, NULL,
+                           apr_pstrcat(req->pool, site->cfg->prefix,
+                                       several ? "/choose?rd=" : "/start?rd=",
+                                       oauth2_http_url_encode(req->pool, rd),
+                                       NULL));
 }
 
-/* What to do without a session (OAuth2UnauthAction); had_cookie: the
+/* The remembered choice among use (the cookie a named provider's start
+ * sets), or NULL. */
+static const oauth2_site_t *remembered(const oauth2_site_t *site,
+                                       const oauth2_site_t *const *use, int n,
+                                       oauth2_request_t *req)
+{
+    const char *header = oauth2_request_header(req, "Cookie");
+    oauth2_cookie_t v;
+    int i;
+
+    if (header == NULL || site->choice_cookie == NULL
+        || oauth2_cookie_find(header, site->choice_cookie, &v, 1) != 1) {
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (strlen(use[i]->name) == v.value_len
+            && strncasecmp(use[i]->name, v.value, v.value_len) == 0) {
+            return use[i];
+        }
+    }
+    return NULL;
+}
+
+/* Sends the request to log in: at its one provider, at the one this
+ * browser chose before, or to the sign-in page listing them. */
+static void login(const oauth2_site_t *site, const oauth2_site_t *const *use,
+                  int n, oauth2_request_t *req, oauth2_response_t *resp)
+{
+    const oauth2_site_t *one = n == 1 ? use[0] : remembered(site, use, n, req);
+
+    if (one != NULL) {
+        oauth2_access_login(one, req, req->uri, 0, resp);
+        return;
+    }
+    oauth2_access_choose(site, use, n, req, req->uri, resp);
+}
+
+/* What to do without a session (OAuth2UnauthAction) at a place that logs
+ * in with use (n of them; site: the one, or the host's); had_cookie: the
  * request carried a session cookie. */
 static void unauthenticated(const oauth2_site_t *site,
+                            const oauth2_site_t *const *use, int n,
                             const oauth2_dir_cfg_t *dir, oauth2_request_t *req,
                             oauth2_authn_t *a, int had_cookie,
                             oauth2_response_t *resp)
@@ -244,7 +286,7 @@ static void unauthenticated(const oauth2_site_t *site,
     case OAUTH2_UNAUTH_AUTO:
         if (oauth2_request_is_navigation(req)) {
             story_unauth(req, had_cookie, "auto, a browser navigation: log in");
-            oauth2_access_login(site, req, req->uri, 0, resp);
+            login(site, use, n, req, resp);
             return;
         }
         story_unauth(req, had_cookie,
@@ -254,11 +296,11 @@ static void unauthenticated(const oauth2_site_t *site,
     case OAUTH2_UNAUTH_LOGIN:
     case OAUTH2_UNAUTH_UNSET:
         story_unauth(req, had_cookie, "login");
-        oauth2_access_login(site, req, req->uri, 0, resp);
+        login(site, use, n, req, resp);
         return;
     }
     if (a->stale) {
-        session_expired(site, req, resp);
+        session_expired(site, req, n > 1, resp);
     }
     else {
         oauth2_response_answer(resp, req->pool, OAUTH2_ANS_UNAUTH_401, NULL,
@@ -282,30 +324,25 @@ static void strip_cookies(const oauth2_site_t *site, oauth2_request_t *req,
                             found->at, found->n, OAUTH2_SESSIONS_MAX_FOUND);
 }
 
-void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
-                         oauth2_request_t *req, oauth2_authn_t *a,
-                         oauth2_response_t *resp)
+/* The user of site's session or bearer token: 1 when decided (a user, a
+ * refused token, a store that cannot tell), 0 when there is none (*had:
+ * a session cookie came). */
+static int session_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                      oauth2_request_t *req, oauth2_authn_t *a, int *had,
+                      oauth2_response_t *resp)
 {
     oauth2_sessions_found_t found;
     int need_tokens =
         oauth2_dir_flag(dir ? dir->pass_access_token : OAUTH2_UNSET);
     apr_status_t rv;
 
-    if (site == NULL) {
-        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
-                   "OA2009: AuthType oauth2 at %s, but this virtual host "
-                   "has no OAuth2Provider",
-                   req->path);
-        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER, NULL,
-                               NULL);
-        return;
-    }
+    a->site = site;
     if (bearer(site, dir, req, a, resp)) {
         if (a->authenticated) {
             carry_on(dir, a, need_tokens, resp);
             resp->groups_claim = site->cfg->groups_claim;
         }
-        return;
+        return 1;
     }
     found.header = NULL;
     rv = oauth2_sessions_find(site, req, need_tokens, a, &found, resp);
@@ -317,7 +354,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         carry_on(dir, a, need_tokens, resp);
         resp->groups_claim = site->cfg->groups_claim;
         strip_cookies(site, req, &found, resp);
-        return;
+        return 1;
     }
     a->authenticated = 0;
     if (rv != OAUTH2_ENOTFOUND) {
@@ -327,11 +364,86 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                    oauth2_strerror(rv));
         oauth2_response_answer(resp, req->pool, OAUTH2_ANS_STORE_DOWN, NULL,
                                req->uri);
-        return;
+        return 1;
     }
     /* found.n is set with found.header (the store's lookup). */
-    unauthenticated(site, dir, req, a, found.header != NULL && found.n > 0,
-                    resp);
+    *had = found.header != NULL && found.n > 0;
+    return 0;
+}
+
+/* The providers a place logs in with, into use: OAuth2Use's, else the
+ * host's own, else all its named ones. -1 (and resp a 500) when
+ * OAuth2Use names one this host does not have. */
+static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                  oauth2_request_t *req, const oauth2_site_t **use,
+                  oauth2_response_t *resp)
+{
+    int i, n = 0;
+
+    if (dir == NULL || dir->use == NULL) {
+        if (site->prov != NULL) {
+            use[0] = site;
+            return 1;
+        }
+        for (i = 0; i < site->nnamed; i++) {
+            use[i] = site->named[i];
+        }
+        return site->nnamed;
+    }
+    for (i = 0; i < dir->use->nelts && n < OAUTH2_MAX_PROVIDERS; i++) {
+        const char *name = APR_ARRAY_IDX(dir->use, i, const char *);
+
+        use[n] = oauth2_site_named(site, name);
+        if (use[n++] == NULL) {
+            OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
+                       "OA2013: OAuth2Use %.40s at %.200s, but this virtual "
+                       "host has no <OAuth2Provider %.40s>",
+                       name, req->path, name);
+            oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER,
+                                   NULL, NULL);
+            return -1;
+        }
+    }
+    return n;
+}
+
+void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                         oauth2_request_t *req, oauth2_authn_t *a,
+                         oauth2_response_t *resp)
+{
+    const oauth2_site_t *use[OAUTH2_MAX_PROVIDERS];
+    int i, n, had = 0, h = 0;
+
+    if (site == NULL) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
+                   "OA2009: AuthType oauth2 at %s, but this virtual host "
+                   "has no OAuth2Provider",
+                   req->path);
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER, NULL,
+                               NULL);
+        return;
+    }
+    if (site->nnamed == 0) { /* one provider: the common way */
+        if (!session_of(site, dir, req, a, &had, resp)) {
+            unauthenticated(site, &site, 1, dir, req, a, had, resp);
+        }
+        return;
+    }
+    n = chosen(site, dir, req, use, resp);
+    for (i = 0; i < n; i++) {
+        if (session_of(use[i], dir, req, a, &h, resp)) {
+            /* The fixups take every owned cookie out but this host's own
+             * (oauth2_headers_strip_cookies): another's stays theirs. */
+            if (use[i] != site) {
+                resp->cookie_in = resp->cookie_in_was = NULL;
+            }
+            return;
+        }
+        had |= h;
+    }
+    if (n > 0) {
+        unauthenticated(n == 1 ? use[0] : site, use, n, dir, req, a, had, resp);
+    }
 }
 
 void oauth2_access_provider_down(const oauth2_site_t *site,
@@ -472,18 +584,44 @@ void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
                "OA2108: sent to log in, returning to %.200s", target);
 }
 
+void oauth2_access_choose(const oauth2_site_t *site,
+                          const oauth2_site_t *const *use, int n,
+                          oauth2_request_t *req, const char *return_to,
+                          oauth2_response_t *resp)
+{
+    oauth2_page_t *pg = apr_pcalloc(req->pool, sizeof(*pg));
+    apr_array_header_t *c =
+        apr_array_make(req->pool, 2 * n + 1, sizeof(const char *));
+    const char *rd =
+        oauth2_http_url_encode(req->pool, return_to ? return_to : "/");
+    int i;
+
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(c, const char *) =
+            use[i]->name ? apr_psprintf(req->pool, "%s (%s)", use[i]->name,
+                                        use[i]->service)
+                         : use[i]->service;
+        APR_ARRAY_PUSH(c, const char *) =
+            apr_pstrcat(req->pool, use[i]->cfg->prefix, "/start?rd=", rd, NULL);
+    }
+    pg->status = 200;
+    pg->kind = OAUTH2_PAGE_CHOOSE;
+    pg->reason = "choose";
+    pg->title = "Sign in";
+    pg->message = "Choose how to sign in to this site.";
+    pg->choices = c;
+    oauth2_response_page_body(resp, pg);
+    OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
+               "OA2414: %d providers for %.200s: the sign-in page", n,
+               site->cfg->prefix);
+}
+
 /* The Require word of a rule, for messages. */
 static const char *rule_name(const oauth2_rule_t *rule)
 {
-    switch (rule->kind) {
-    case OAUTH2_RULE_GROUP:
-        return "oauth2-group";
-    case OAUTH2_RULE_CLAIM:
-        return "oauth2-claim";
-    case OAUTH2_RULE_EMAIL_DOMAIN:
-        return "oauth2-email-domain";
-    }
-    return "oauth2-?";
+    const char *name = oauth2_authz_rule_name((int)rule->kind);
+
+    return name ? name : "oauth2-?";
 }
 
 /* Resolves the resources of a rule that the session does not know yet
@@ -527,6 +665,22 @@ static oauth2_access_e decided(oauth2_request_t *req, const oauth2_rule_t *rule,
     return rc;
 }
 
+/* Require oauth2-provider: is the named provider that made the session
+ * one of the rule's? */
+static int provider_listed(const oauth2_rule_t *rule, const oauth2_site_t *site)
+{
+    int i;
+
+    for (i = 0; site != NULL && site->name != NULL && i < rule->values->nelts;
+         i++) {
+        if (strcasecmp(APR_ARRAY_IDX(rule->values, i, const char *), site->name)
+            == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
                                         oauth2_request_t *req,
                                         oauth2_authn_t *a, const char *user,
@@ -543,8 +697,22 @@ oauth2_access_e oauth2_access_authorize(const oauth2_site_t *site,
     if (a == NULL || !a->authenticated) {
         return OAUTH2_ACCESS_DENIED;
     }
-    if (oauth2_authz_check(rule, a->session)) {
+    if (a->site != NULL) {
+        site = a->site; /* its provider's API answers for its user */
+    }
+    if (rule->kind == OAUTH2_RULE_PROVIDER
+            ? provider_listed(rule, site)
+            : oauth2_authz_check(rule, a->session)) {
         return decided(req, rule, line, user, OAUTH2_ACCESS_GRANTED);
+    }
+    if (rule->kind == OAUTH2_RULE_PROVIDER) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_FORBIDDEN)->level,
+                   "OA2301: user %.200s does not satisfy Require %s %.200s: "
+                   "signed in with %s",
+                   user, rule_name(rule), line,
+                   site && site->name ? site->name : "the host's own provider");
+        a->refused_by = 1 + (int)rule->kind;
+        return decided(req, rule, line, user, OAUTH2_ACCESS_DENIED);
     }
     if (site == NULL || resolve(site, req, a, user, rule, line, resp) != 0) {
         return site == NULL ? OAUTH2_ACCESS_ERROR : OAUTH2_ACCESS_API_FAILED;

@@ -25,6 +25,12 @@
  * cookies taken out of the backend's Cookie header; or the answer (a
  * login redirect, 401, 403, 503, ...). The hot path: a request with a
  * session allocates nothing here.
+ * With named providers (<OAuth2Provider NAME>) the place logs in with
+ * OAuth2Use's (else the host's own, else all named ones): a session of
+ * one of them is the user (a->site says which; another provider's session
+ * is not looked at); without one, a browser goes to its one provider,
+ * to the one it chose before, or to the sign-in page
+ * (oauth2_access_choose).
  */
 void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                          oauth2_request_t *req, oauth2_authn_t *a,
@@ -47,6 +53,16 @@ void oauth2_access_identity(const oauth2_site_t *site,
 void oauth2_access_login(const oauth2_site_t *site, oauth2_request_t *req,
                          const char *return_to, int retry,
                          oauth2_response_t *resp);
+
+/**
+ * The sign-in page listing use (n providers: named ones, or the host's
+ * own) with a link to each one's start, returning to return_to (200,
+ * OAuth2Page choose). site: the virtual host's.
+ */
+void oauth2_access_choose(const oauth2_site_t *site,
+                          const oauth2_site_t *const *use, int n,
+                          oauth2_request_t *req, const char *return_to,
+                          oauth2_response_t *resp);
 
 /** The provider cannot be reached: a 502 with the module's page naming
  * the sign-in service; link: where "Try again" goes. */

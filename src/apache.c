@@ -219,14 +219,15 @@ static const char *page_html(request_rec *r, const oauth2_page_t *pg)
                             apr_table_get(r->subprocess_env, "UNIQUE_ID"));
 }
 
-/* A handler's answer with a body of the engine's. */
+/* An answer with a body of the engine's (a handler's, or a protected
+ * place's sign-in page): DONE, nothing else runs for the request. */
 static int send_body(request_rec *r, const oauth2_response_t *resp)
 {
     r->status = resp->status;
     if (resp->page != NULL) {
         page_headers(r, resp->frame_ancestors);
         ap_rputs(page_html(r, resp->page), r);
-        return OK;
+        return DONE;
     }
     if (resp->content_type != NULL) {
         ap_set_content_type(r, resp->content_type);
@@ -234,7 +235,7 @@ static int send_body(request_rec *r, const oauth2_response_t *resp)
     if (resp->body_len > 0) {
         ap_rwrite(resp->body, (int)resp->body_len, r);
     }
-    return OK;
+    return DONE;
 }
 
 int auth_oauth2_respond(request_rec *r, const oauth2_response_t *resp)

@@ -1,11 +1,11 @@
 /*
  * apache_authz.c: the authorization providers behind Require oauth2-group,
- * oauth2-claim and oauth2-email-domain, registered with mod_authz_core so
- * that <RequireAll>, <RequireAny>, <RequireNone> and .htaccess work. Each
- * parses its Require line once (configuration time) and checks it against
- * the session that authentication decoded for the request, through the
- * engine (access.h). The group addresses and resources that oauth2-group
- * lines of the configuration name are noted in the virtual host's
+ * oauth2-claim, oauth2-email-domain and oauth2-provider, registered with
+ * mod_authz_core so that <RequireAll>, <RequireAny>, <RequireNone> and
+ * .htaccess work. Each parses its Require line once (configuration time) and
+ * checks it against the session that authentication decoded for the request,
+ * through the engine (access.h). The group addresses and resources that
+ * oauth2-group lines of the configuration name are noted in the virtual host's
  * configuration, for the login to resolve; a resource of an .htaccess
  * line is resolved on first use.
  */
@@ -73,26 +73,7 @@ static const char *parse_rule(cmd_parms *cmd, const char *line,
     return NULL;
 }
 
-static const char *parse_group(cmd_parms *cmd, const char *line,
-                               const void **parsed)
-{
-    return parse_rule(cmd, line, parsed, OAUTH2_RULE_GROUP, "oauth2-group");
-}
-
-static const char *parse_claim(cmd_parms *cmd, const char *line,
-                               const void **parsed)
-{
-    return parse_rule(cmd, line, parsed, OAUTH2_RULE_CLAIM, "oauth2-claim");
-}
-
-static const char *parse_domain(cmd_parms *cmd, const char *line,
-                                const void **parsed)
-{
-    return parse_rule(cmd, line, parsed, OAUTH2_RULE_EMAIL_DOMAIN,
-                      "oauth2-email-domain");
-}
-
-/* One check for the three providers: the engine decides on the session
+/* One check for every provider: the engine decides on the session
  * that authentication decoded for this request. */
 static authz_status check_rule(request_rec *r, const char *line,
                                const void *parsed)
@@ -129,19 +110,28 @@ static authz_status check_rule(request_rec *r, const char *line,
     return AUTHZ_GENERAL_ERROR;
 }
 
-static const authz_provider group_provider = { check_rule, parse_group };
-static const authz_provider claim_provider = { check_rule, parse_claim };
-static const authz_provider domain_provider = { check_rule, parse_domain };
+/* One parse for them all: the rule's kind is its name, the word of the
+ * Require line before line (after a "not"). */
+static const char *parse(cmd_parms *cmd, const char *line, const void **parsed)
+{
+    const char *args = cmd->directive ? cmd->directive->args : "";
+    const char *name = ap_getword_conf(cmd->temp_pool, &args);
+
+    if (strcasecmp(name, "not") == 0) {
+        name = ap_getword_conf(cmd->temp_pool, &args);
+    }
+    return parse_rule(cmd, line, parsed, oauth2_authz_kind(name), name);
+}
+
+static const authz_provider rule_provider = { check_rule, parse };
 
 void auth_oauth2_register_authz(apr_pool_t *p)
 {
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-group",
-                              AUTHZ_PROVIDER_VERSION, &group_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-claim",
-                              AUTHZ_PROVIDER_VERSION, &claim_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
-    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth2-email-domain",
-                              AUTHZ_PROVIDER_VERSION, &domain_provider,
-                              AP_AUTH_INTERNAL_PER_CONF);
+    int kind;
+
+    for (kind = 0; oauth2_authz_rule_name(kind) != NULL; kind++) {
+        ap_register_auth_provider(
+            p, AUTHZ_PROVIDER_GROUP, oauth2_authz_rule_name(kind),
+            AUTHZ_PROVIDER_VERSION, &rule_provider, AP_AUTH_INTERNAL_PER_CONF);
+    }
 }

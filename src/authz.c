@@ -230,6 +230,33 @@ static apr_status_t parse_group_word(apr_pool_t *p, oauth2_rule_t *r,
     return APR_SUCCESS;
 }
 
+/* By kind: the Require words of the rules. */
+static const char *const rule_names[] = {
+    [OAUTH2_RULE_GROUP] = "oauth2-group",
+    [OAUTH2_RULE_CLAIM] = "oauth2-claim",
+    [OAUTH2_RULE_EMAIL_DOMAIN] = "oauth2-email-domain",
+    [OAUTH2_RULE_PROVIDER] = "oauth2-provider",
+};
+
+const char *oauth2_authz_rule_name(int kind)
+{
+    return kind >= 0 && kind < (int)(sizeof(rule_names) / sizeof(rule_names[0]))
+               ? rule_names[kind]
+               : NULL;
+}
+
+oauth2_rule_kind_e oauth2_authz_kind(const char *name)
+{
+    int k;
+
+    for (k = 0; name != NULL && oauth2_authz_rule_name(k) != NULL; k++) {
+        if (strcasecmp(name, rule_names[k]) == 0) {
+            return (oauth2_rule_kind_e)k;
+        }
+    }
+    return OAUTH2_RULE_GROUP;
+}
+
 apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
                                 const apr_array_header_t *words,
                                 oauth2_regex_compile_fn compile,
@@ -274,6 +301,10 @@ apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
                 return APR_EINVAL;
             }
             continue;
+        }
+        if (kind == OAUTH2_RULE_PROVIDER && !oauth2_cfg_provider_name_ok(w)) {
+            *err = apr_psprintf(p, "'%s' is not a provider name", w);
+            return APR_EINVAL;
         }
         if (kind == OAUTH2_RULE_EMAIL_DOMAIN) {
             w = parse_domain(p, w);
@@ -398,6 +429,8 @@ int oauth2_authz_check(const oauth2_rule_t *rule, const oauth2_session_t *s)
             }
         }
         return 0;
+    case OAUTH2_RULE_PROVIDER:
+        return 0; /* access.c decides on the session's provider */
     }
     return 0;
 }
@@ -605,6 +638,8 @@ const char *oauth2_authz_explain(apr_pool_t *p, const oauth2_rule_t *rule,
         return explain_groups(p, rule, s);
     case OAUTH2_RULE_EMAIL_DOMAIN:
         return explain_domain(p, s);
+    case OAUTH2_RULE_PROVIDER:
+        return "the user signed in with another provider";
     case OAUTH2_RULE_CLAIM:
         return explain_claims(p, rule, s);
     }

@@ -28,10 +28,19 @@
 #include "session.h"
 
 typedef enum {
-    OAUTH2_RULE_GROUP,       /* any listed group */
-    OAUTH2_RULE_CLAIM,       /* any NAME:VALUE or NAME~REGEX term */
-    OAUTH2_RULE_EMAIL_DOMAIN /* the verified email's domain is listed */
+    OAUTH2_RULE_GROUP,        /* any listed group */
+    OAUTH2_RULE_CLAIM,        /* any NAME:VALUE or NAME~REGEX term */
+    OAUTH2_RULE_EMAIL_DOMAIN, /* the verified email's domain is listed */
+    OAUTH2_RULE_PROVIDER      /* the session's named provider is listed
+                                 (access.c: a session does not hold it) */
 } oauth2_rule_kind_e;
+
+/** The Require word of a kind ("oauth2-group"), or NULL past the last
+ * kind (the glue registers them all). */
+const char *oauth2_authz_rule_name(int kind);
+
+/** The kind of a Require word (any case); OAUTH2_RULE_GROUP when none. */
+oauth2_rule_kind_e oauth2_authz_kind(const char *name);
 
 /** One term of an oauth2-claim rule. */
 typedef struct {

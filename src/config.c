@@ -76,6 +76,46 @@ static apr_array_header_t *merge_union(apr_pool_t *p,
     return out;
 }
 
+static int provider_index(const apr_array_header_t *providers, const char *name)
+{
+    int i;
+
+    for (i = 0; providers != NULL && i < providers->nelts; i++) {
+        if (strcasecmp(APR_ARRAY_IDX(providers, i, oauth2_cfg_t *)->name, name)
+            == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The main server's named providers and the virtual host's: a virtual
+ * host's section of the same name replaces the main server's. */
+static apr_array_header_t *merge_providers(apr_pool_t *p,
+                                           const apr_array_header_t *base,
+                                           const apr_array_header_t *add)
+{
+    apr_array_header_t *out;
+    int i, j;
+
+    if (base == NULL || add == NULL) {
+        return (apr_array_header_t *)(base ? base : add);
+    }
+    out = apr_array_copy(p, base);
+    for (i = 0; i < add->nelts; i++) {
+        oauth2_cfg_t *sec = APR_ARRAY_IDX(add, i, oauth2_cfg_t *);
+
+        j = provider_index(out, sec->name);
+        if (j >= 0) {
+            APR_ARRAY_IDX(out, j, oauth2_cfg_t *) = sec;
+        }
+        else {
+            APR_ARRAY_PUSH(out, oauth2_cfg_t *) = sec;
+        }
+    }
+    return out;
+}
+
 oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
                                const oauth2_cfg_t *add)
 {
@@ -133,6 +173,7 @@ oauth2_cfg_t *oauth2_cfg_merge(apr_pool_t *p, const oauth2_cfg_t *base,
     MERGE_PTR(groups_filter);
     /* A section of the main server applies to the virtual hosts too. */
     c->tokens_wanted = base->tokens_wanted || add->tokens_wanted;
+    c->providers = merge_providers(p, base->providers, add->providers);
     return c;
 }
 
@@ -359,14 +400,103 @@ static const char *check_google(const oauth2_cfg_t *c)
     return NULL;
 }
 
+/* The provider's own fields, which a section sets and nothing inherits
+ * (the virtual host's are another provider's). */
+static void take_provider(oauth2_cfg_t *c, const oauth2_cfg_t *sec)
+{
+    c->issuer = sec->issuer;
+    c->preset = sec->preset;
+    c->preset_base = sec->preset_base;
+    c->provider_set = sec->provider_set;
+    memcpy(c->endpoints, sec->endpoints, sizeof(c->endpoints));
+    c->client_id = sec->client_id;
+    c->client_secret = sec->client_secret;
+    c->client_auth_post = sec->client_auth_post;
+    c->scope = sec->scope;
+    c->auth_params = sec->auth_params;
+    c->redirect_uri = sec->redirect_uri;
+    c->remote_user_claim = sec->remote_user_claim;
+    c->groups_claim = sec->groups_claim;
+    c->google_sa = sec->google_sa;
+    c->google_admin = sec->google_admin;
+    c->groups_filter = sec->groups_filter;
+    c->name = sec->name;
+}
+
+static const char *check_provider(apr_pool_t *p, oauth2_cfg_t *c);
+
+/* A section made whole: a copy of the finalized virtual host with the
+ * section's provider, its endpoints under PREFIX/NAME and its own session
+ * cookie (COOKIE_NAME), then finalized. */
+static const char *finalize_section(apr_pool_t *p, const oauth2_cfg_t *host,
+                                    const oauth2_cfg_t *sec, oauth2_cfg_t **out)
+{
+    oauth2_cfg_t *c = apr_pmemdup(p, host, sizeof(*c));
+    const char *err;
+
+    take_provider(c, sec);
+    c->providers = NULL;
+    c->named = NULL;
+    c->prefix = apr_pstrcat(p, host->prefix, "/", sec->name, NULL);
+    c->cookie_name = apr_pstrcat(p, host->cookie_name, "_", sec->name, NULL);
+    if (!c->provider_set) {
+        return apr_psprintf(p,
+                            "<OAuth2Provider %s>: needs OAuth2Provider "
+                            "ISSUER-URL or PRESET inside it",
+                            sec->name);
+    }
+    finalize_defaults(p, c);
+    err = check_provider(p, c);
+    if (err != NULL) {
+        return apr_psprintf(p, "<OAuth2Provider %s>: %s", sec->name, err);
+    }
+    *out = c;
+    return NULL;
+}
+
+/* The named providers of a finalized virtual host, made whole. */
+static const char *finalize_sections(apr_pool_t *p, oauth2_cfg_t *c)
+{
+    apr_array_header_t *whole;
+    int i;
+
+    c->named = NULL;
+    if (c->providers == NULL || c->providers->nelts == 0) {
+        return NULL;
+    }
+    if (c->secrets == NULL || c->secrets->nelts == 0) {
+        return "OAuth2Secret: required when <OAuth2Provider> sections are "
+               "set (e.g. OAuth2Secret file:/etc/apache2/oauth2.secret with "
+               "the output of `openssl rand -base64 48`)";
+    }
+    whole = apr_array_make(p, c->providers->nelts, sizeof(oauth2_cfg_t *));
+    for (i = 0; i < c->providers->nelts; i++) {
+        const char *err = finalize_section(
+            p, c, APR_ARRAY_IDX(c->providers, i, oauth2_cfg_t *),
+            apr_array_push(whole));
+
+        if (err != NULL) {
+            return err;
+        }
+    }
+    c->named = whole;
+    return NULL;
+}
+
 const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
 {
     const char *err;
 
     finalize_defaults(p, c);
-    if (!c->provider_set) {
-        return NULL;
-    }
+    err = c->provider_set ? check_provider(p, c) : NULL;
+    return err ? err : finalize_sections(p, c);
+}
+
+/* What only a provider's whole configuration can tell. */
+static const char *check_provider(apr_pool_t *p, oauth2_cfg_t *c)
+{
+    const char *err;
+
     err = check_google(c);
     if (err != NULL) {
         return err;
@@ -416,6 +546,7 @@ oauth2_dir_cfg_t *oauth2_dir_cfg_merge(apr_pool_t *p,
     MERGE_INT(bearer_untyped);
     MERGE_INT(pass_access_token);
     MERGE_INT(pass_claims);
+    MERGE_PTR(use);
     return c;
 }
 
@@ -808,4 +939,120 @@ const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
     }
     *out = q;
     return NULL;
+}
+
+/* A provider's name: letters, digits, '-' and '_', a letter first (it
+ * becomes a path segment and part of a cookie name, COOKIE_NAME, which
+ * must not look like a chunk of the session cookie, COOKIE_1). */
+int oauth2_cfg_provider_name_ok(const char *s)
+{
+    apr_size_t i;
+
+    if (!apr_isalpha(s[0])) {
+        return 0;
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        if (i >= OAUTH2_PROVIDER_NAME_MAX
+            || (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
+                               const char *raw, oauth2_cfg_t **inner)
+{
+    const char *end = strrchr(raw, '>');
+    char *name;
+    oauth2_cfg_t *c;
+
+    if (outer->name != NULL) {
+        return "<OAuth2Provider> cannot be inside another <OAuth2Provider> "
+               "section";
+    }
+    if (end == NULL || end[strspn(end + 1, " \t") + 1] != '\0') {
+        return "<OAuth2Provider NAME>: the section's line must end with '>'";
+    }
+    /* Spaces around the name only: "a b" is not "ab". */
+    raw += strspn(raw, " \t");
+    while (end > raw && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    name = apr_pstrndup(p, raw, (apr_size_t)(end - raw));
+    if (!oauth2_cfg_provider_name_ok(name)) {
+        return apr_psprintf(p,
+                            "<OAuth2Provider>: \"%.40s\" is not a provider "
+                            "name (1 to %d letters, digits, '-' or '_', a "
+                            "letter first)",
+                            name, OAUTH2_PROVIDER_NAME_MAX);
+    }
+    if (provider_index(outer->providers, name) >= 0) {
+        return apr_psprintf(p, "<OAuth2Provider %s> is there twice", name);
+    }
+    if (outer->providers == NULL) {
+        outer->providers = apr_array_make(p, 2, sizeof(oauth2_cfg_t *));
+    }
+    if (outer->providers->nelts >= OAUTH2_MAX_PROVIDERS) {
+        return apr_psprintf(p,
+                            "<OAuth2Provider>: at most %d named providers "
+                            "per virtual host",
+                            OAUTH2_MAX_PROVIDERS);
+    }
+    c = oauth2_cfg_create(p);
+    c->name = name;
+    c->regex = outer->regex;
+    APR_ARRAY_PUSH(outer->providers, oauth2_cfg_t *) = c;
+    *inner = c;
+    return NULL;
+}
+
+int oauth2_cfg_in_section(const char *directive)
+{
+    static const char *const allowed[] = {
+        "OAuth2Provider",
+        "OAuth2ProviderMetadataURL",
+        "OAuth2Endpoint",
+        "OAuth2ClientID",
+        "OAuth2ClientSecret",
+        "OAuth2ClientAuth",
+        "OAuth2Scope",
+        "OAuth2AuthParams",
+        "OAuth2RedirectURI",
+        "OAuth2RemoteUserClaim",
+        "OAuth2GroupsClaim",
+        "OAuth2GroupsFilter",
+        "OAuth2GoogleServiceAccount",
+        "OAuth2GoogleAdminEmail",
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++) {
+        if (strcasecmp(directive, allowed[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *oauth2_cfg_add_use(apr_pool_t *p, oauth2_dir_cfg_t *dir,
+                               const char *name)
+{
+    if (!oauth2_cfg_provider_name_ok(name)) {
+        return apr_psprintf(p, "\"%.40s\" is not a provider name", name);
+    }
+    if (dir->use == NULL) {
+        dir->use = apr_array_make(p, 2, sizeof(const char *));
+    }
+    if (dir->use->nelts >= OAUTH2_MAX_PROVIDERS) {
+        return "names too many providers";
+    }
+    APR_ARRAY_PUSH(dir->use, const char *) = name;
+    return NULL;
+}
+
+int oauth2_cfg_has_provider(const oauth2_cfg_t *cfg)
+{
+    return cfg->provider_set
+           || (cfg->providers != NULL && cfg->providers->nelts > 0);
 }

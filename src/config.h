@@ -156,6 +156,18 @@ typedef struct {
      * OAuth2PassAccessToken On: sessions must keep their tokens
      * (oauth2_cfg_note_dir). 0 or 1; merged as a union. */
     int tokens_wanted;
+    /* <OAuth2Provider NAME>: the section's name; NULL for a virtual
+     * host's own configuration. */
+    const char *name;
+    /* The <OAuth2Provider NAME> sections of this scope (oauth2_cfg_t *),
+     * as configured. */
+    apr_array_header_t *providers;
+    /* oauth2_cfg_finalize: each section made a whole provider
+     * configuration (oauth2_cfg_t *, in the same order): the section's
+     * provider, client and claims with the virtual host's sessions,
+     * secrets and cookies; its endpoints under OAuth2Prefix/NAME, its
+     * session cookie COOKIE_NAME. NULL without sections. */
+    apr_array_header_t *named;
 } oauth2_cfg_t;
 
 /** Directory scope: how a protected place behaves. */
@@ -166,6 +178,7 @@ typedef struct {
     int bearer_untyped;    /* OAuth2BearerAllowUntyped: On/Off, OAUTH2_UNSET */
     int pass_access_token; /* On/Off, OAUTH2_UNSET */
     int pass_claims;       /* OAUTH2_PASS_* bits, OAUTH2_UNSET */
+    apr_array_header_t *use; /* OAuth2Use: provider names, or NULL */
 } oauth2_dir_cfg_t;
 
 /* Defaults (SPEC.md). */
@@ -289,6 +302,40 @@ void oauth2_cfg_note_dir(oauth2_cfg_t *cfg, const oauth2_dir_cfg_t *dir);
  * asked with the user's token on first use.
  */
 int oauth2_cfg_keeps_tokens(const oauth2_cfg_t *cfg);
+
+/* Named providers: at most this many per virtual host, names of at most
+ * OAUTH2_PROVIDER_NAME_MAX letters, digits, '-' and '_'. */
+#define OAUTH2_MAX_PROVIDERS 16
+/* The cookie remembering which named provider a browser chose:
+ * OAuth2Cookie's name with this suffix. */
+#define OAUTH2_CHOICE_COOKIE_SUFFIX "-provider"
+#define OAUTH2_PROVIDER_NAME_MAX    32
+
+/**
+ * Opens an <OAuth2Provider NAME> section in outer (raw: the rest of the
+ * line, "NAME>"): *inner is the section's configuration, which the
+ * directives inside it fill (only the provider's own: see
+ * oauth2_cfg_in_section). Refused: a bad or repeated name, a section
+ * inside a section, more than OAUTH2_MAX_PROVIDERS.
+ */
+const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
+                               const char *raw, oauth2_cfg_t **inner);
+
+/** OAuth2Use NAME: appends a provider name to dir's (checked: the shape
+ * of a name; whether the virtual host has it is checked at startup and,
+ * for .htaccess files, per request). */
+const char *oauth2_cfg_add_use(apr_pool_t *p, oauth2_dir_cfg_t *dir,
+                               const char *name);
+
+/** Is name a provider name (the shape of <OAuth2Provider NAME>)? */
+int oauth2_cfg_provider_name_ok(const char *name);
+
+/** May the directive appear inside an <OAuth2Provider> section? (The
+ * provider, its client, its endpoints and how its claims are read.) */
+int oauth2_cfg_in_section(const char *directive);
+
+/** Does the virtual host have a provider: its own, or named ones? */
+int oauth2_cfg_has_provider(const oauth2_cfg_t *cfg);
 
 /** The preset's name ("github"), for messages. */
 const char *oauth2_cfg_preset_name(oauth2_preset_e preset);

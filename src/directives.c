@@ -343,6 +343,22 @@ static const char *set_pass_claims(apr_pool_t *p, const oauth2_directive_t *d,
     return "must be headers, env, both or none";
 }
 
+/* OAuth2Use NAME...: the named providers of a place, in order. */
+static const char *set_use(apr_pool_t *p, const oauth2_directive_t *d,
+                           void *target, const char *a1, const char *a2)
+{
+    return oauth2_cfg_add_use(p, target, a1);
+}
+
+/* <OAuth2Provider NAME>: the glue opens it (oauth2_cfg_section). */
+static const char *set_section(apr_pool_t *p, const oauth2_directive_t *d,
+                               void *target, const char *a1, const char *a2)
+{
+    oauth2_cfg_t *inner;
+
+    return oauth2_cfg_section(p, target, a1, &inner);
+}
+
 /* A directive with a generic setter and the field it sets (SRV, DIR), or
  * with a setter of its own (SRVX, DIRX). */
 #define SRV(name, args, fn, field, help)                       \
@@ -441,6 +457,11 @@ const oauth2_directive_t oauth2_directives[] = {
         "send X-Forwarded-Access-Token to the backend"),
     DIRX("OAuth2PassClaims", TAKE1, set_pass_claims,
          "headers, env, both or none"),
+    SRVX("<OAuth2Provider", SECTION, set_section,
+         "<OAuth2Provider NAME>: a named provider, chosen per place with "
+         "OAuth2Use"),
+    DIRX("OAuth2Use", ITERATE, set_use,
+         "the named providers this place logs in with"),
     { NULL, OAUTH2_DIRECTIVE_SERVER, OAUTH2_ARGS_TAKE1, NULL, 0, NULL },
 };
 
@@ -481,7 +502,17 @@ const char *oauth2_directive_set(apr_pool_t *p, const oauth2_directive_t *d,
                                  oauth2_cfg_t *srv, oauth2_dir_cfg_t *dir,
                                  const char *a1, const char *a2, int startup)
 {
-    const char *err = oauth2_directive_apply(
+    const char *err;
+
+    if (srv != NULL && srv->name != NULL && d != NULL
+        && !oauth2_cfg_in_section(d->name)) {
+        return apr_psprintf(p,
+                            "%s cannot be inside <OAuth2Provider %s>: a "
+                            "section holds the provider, its client and its "
+                            "claims; the rest belongs to the virtual host",
+                            d->name, srv->name);
+    }
+    err = oauth2_directive_apply(
         p, d, d->scope == OAUTH2_DIRECTIVE_SERVER ? (void *)srv : dir, a1, a2);
 
     /* What a section of the configuration (not an .htaccess file, read

@@ -29,7 +29,10 @@ typedef enum {
     OAUTH2_ARGS_TAKE2,
     OAUTH2_ARGS_TAKE12,
     OAUTH2_ARGS_ITERATE, /* one call per argument */
-    OAUTH2_ARGS_FLAG     /* "On" or "Off" */
+    OAUTH2_ARGS_FLAG,    /* "On" or "Off" */
+    OAUTH2_ARGS_SECTION  /* <OAuth2Provider NAME>: the glue opens it with
+                            oauth2_cfg_section and reads what it encloses
+                            into the section's configuration */
 } oauth2_directive_args_e;
 
 typedef struct oauth2_directive_t oauth2_directive_t;
@@ -77,7 +80,9 @@ const char *oauth2_directive_apply(apr_pool_t *p, const oauth2_directive_t *d,
  * (oauth2_directive_apply); a directory directive of a section read at
  * startup (not an .htaccess file, read while serving, whose server config
  * threads share read-only) also notes in srv what it asks of every
- * session of the virtual host (oauth2_cfg_note_dir).
+ * session of the virtual host (oauth2_cfg_note_dir). Inside an
+ * <OAuth2Provider> section (srv is the section's) only the provider's own
+ * directives are taken (oauth2_cfg_in_section).
  * @return NULL, or the error, from p
  */
 const char *oauth2_directive_set(apr_pool_t *p, const oauth2_directive_t *d,

@@ -30,6 +30,9 @@ static const char *const single_params[] = {
 };
 
 /* Answers with a row of the table and logs nothing (the caller did). */
+/* The remembered choice of a named provider lasts this long (seconds). */
+#define CHOICE_MAX_AGE (90L * 24 * 3600)
+
 static void answer(oauth2_request_t *req, oauth2_response_t *resp,
                    oauth2_answer_e a, const char *message, const char *link)
 {
@@ -307,6 +310,12 @@ static void callback_finish(const oauth2_site_t *site, oauth2_request_t *req,
     OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2209: user %.200s logged in", user);
     oauth2_metrics_inc(OAUTH2_METRIC_LOGINS);
     oauth2_response_redirect(resp, st->return_to);
+    /* A named provider's login that ended in a session: this browser's
+     * choice for the next login at a place that offers several. */
+    if (site->name != NULL) {
+        oauth2_site_cookie(site, req, resp, site->choice_cookie, site->name,
+                           CHOICE_MAX_AGE, "/");
+    }
 }
 
 /* The checks of the callback's parameters after its state: error=, the
@@ -415,13 +424,40 @@ static apr_table_t *query(oauth2_request_t *req, oauth2_response_t *resp)
     return NULL;
 }
 
-/* start?rd=URL: begins a login explicitly. */
+/* choose?rd=URL: the sign-in page with every provider of the virtual
+ * host (its own, then its named ones). */
+static void endpoint_choose(const oauth2_site_t *site, oauth2_request_t *req,
+                            oauth2_response_t *resp)
+{
+    const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
+    apr_table_t *args = query(req, resp);
+    int i, n = 0;
+
+    if (args == NULL) {
+        return;
+    }
+    if (site->prov != NULL) {
+        all[n++] = site;
+    }
+    for (i = 0; i < site->nnamed; i++) {
+        all[n++] = site->named[i];
+    }
+    oauth2_access_choose(site, all, n, req, apr_table_get(args, "rd"), resp);
+}
+
+/* start?rd=URL: begins a login explicitly. Without a provider of its own
+ * (named ones only), the virtual host's is the sign-in page. */
 static void endpoint_start(const oauth2_site_t *site, oauth2_request_t *req,
                            oauth2_response_t *resp)
 {
-    apr_table_t *args = query(req, resp);
+    apr_table_t *args;
     const char *rd;
 
+    if (site->prov == NULL) {
+        endpoint_choose(site, req, resp);
+        return;
+    }
+    args = query(req, resp);
     if (args != NULL) {
         rd = apr_table_get(args, "rd");
         oauth2_access_login(site, req, rd ? rd : "/", 0, resp);
@@ -493,34 +529,74 @@ static const char *end_session_url(const oauth2_site_t *site,
         NULL);
 }
 
-/* logout?rd=URL: ends the local session, then at the provider; ends on rd
- * or the signed-out page. */
+/* The providers whose sessions a virtual host's logout and userinfo
+ * look at: its own, then its named ones (a named provider's: itself). */
+static int providers_of(const oauth2_site_t *site, const oauth2_site_t **all)
+{
+    int i, n = 0;
+
+    if (site->prov != NULL) {
+        all[n++] = site;
+    }
+    for (i = 0; i < site->nnamed; i++) {
+        all[n++] = site->named[i];
+    }
+    return n;
+}
+
+/* Ends site's session of this browser, if any (1), and removes its
+ * cookies; *to: the provider's logout URL of the first that has one. */
+static int logout_one(const oauth2_site_t *site, oauth2_request_t *req,
+                      const char *rd, const char **to, oauth2_response_t *resp)
+{
+    oauth2_authn_t a;
+    const char *url = NULL;
+
+    memset(&a, 0, sizeof(a));
+    if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
+        url = end_session_url(site, req, a.session, rd);
+        OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s%s%s",
+                   a.session->f[OAUTH2_SF_USER],
+                   site->name ? " of provider " : "",
+                   site->name ? site->name : "",
+                   url && !*to ? ", continuing at the provider" : "");
+        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_LOGOUT);
+        *to = *to ? *to : url;
+    }
+    oauth2_sessions_remove(site, req, &a, resp);
+    return a.session != NULL;
+}
+
+/* logout?rd=URL: ends the local sessions (a virtual host's: of every
+ * provider; a named provider's: its own), then at the provider of the
+ * first that has one; ends on rd or the signed-out page. */
 static void endpoint_logout(const oauth2_site_t *site, oauth2_request_t *req,
                             oauth2_response_t *resp)
 {
+    const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
     apr_table_t *args = query(req, resp);
-    oauth2_authn_t a;
     const char *rd, *to = NULL;
+    int i, n, ended = 0;
 
     if (args == NULL) {
         return;
     }
-    memset(&a, 0, sizeof(a));
     rd = checked_rd(site, req, apr_table_get(args, "rd"));
     if (rd == NULL) {
         rd = signed_out_path(site, req->pool);
     }
-    if (oauth2_sessions_find(site, req, 1, &a, NULL, resp) == APR_SUCCESS) {
-        to = end_session_url(site, req, a.session, rd);
-        OAUTH2_LOG(req, OAUTH2_LOG_INFO, "OA2214: user %.200s logged out%s",
-                   a.session->f[OAUTH2_SF_USER],
-                   to ? ", continuing at the provider" : "");
-        oauth2_metrics_inc(OAUTH2_METRIC_ENDED_LOGOUT);
+    n = providers_of(site, all);
+    for (i = 0; i < n; i++) {
+        ended += logout_one(all[i], req, rd, &to, resp);
     }
-    oauth2_sessions_remove(site, req, &a, resp);
+    /* Signed out of them all: the next login may choose again. */
+    if (site->choice_cookie != NULL && site->name == NULL) {
+        oauth2_site_cookie(site, req, resp, site->choice_cookie, "", 0, "/");
+    }
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG, "OA2410: logout: %s; on to %.*s",
-               a.session ? "the session and its cookies removed"
-                         : "no session, its cookies removed",
+               ended > 1    ? "the sessions and their cookies removed"
+               : ended == 1 ? "the session and its cookies removed"
+                            : "no session, its cookies removed",
                (int)strcspn(to ? to : rd, "?"), to ? to : rd);
     oauth2_response_redirect(resp, to ? to : rd);
 }
@@ -782,12 +858,18 @@ static const char *resources_json(apr_pool_t *p, const oauth2_session_t *s)
 static void endpoint_userinfo(const oauth2_site_t *site, oauth2_request_t *req,
                               oauth2_response_t *resp)
 {
+    const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
     const oauth2_session_t *s;
     const char *groups;
     oauth2_authn_t a;
+    int i, n = providers_of(site, all);
+    apr_status_t rv = OAUTH2_ENOTFOUND;
 
     memset(&a, 0, sizeof(a));
-    if (oauth2_sessions_find(site, req, 0, &a, NULL, resp) != APR_SUCCESS) {
+    for (i = 0; i < n && rv != APR_SUCCESS; i++) {
+        rv = oauth2_sessions_find(all[i], req, 0, &a, NULL, resp);
+    }
+    if (rv != APR_SUCCESS) {
         answer(req, resp, OAUTH2_ANS_NOT_LOGGED_IN, NULL, NULL);
         resp->www_authenticate = "Bearer realm=\"oauth2\"";
         return;
@@ -826,6 +908,7 @@ static const struct {
     { "backchannel-logout", "POST", endpoint_backchannel },
     { "signed-out", "GET", endpoint_signed_out },
     { "frontchannel-logout", "GET", endpoint_frontchannel },
+    { "choose", "GET", endpoint_choose },
 };
 #define NENDPOINTS ((int)(sizeof(endpoints) / sizeof(endpoints[0])))
 
@@ -851,17 +934,45 @@ static const char *endpoint_name(const oauth2_site_t *site, const char *u)
     return u + n + 1;
 }
 
-int oauth2_endpoints_match(const oauth2_site_t *site, const char *path)
+/* Does site serve endpoint fn? The sign-in page where there are named
+ * providers; the provider's own endpoints where there is one. */
+static int serves(const oauth2_site_t *site, endpoint_fn fn)
 {
-    const char *name = path ? endpoint_name(site, path) : NULL;
+    if (fn == endpoint_choose) {
+        return site->nnamed > 0;
+    }
+    return site->prov != NULL
+           || (fn != endpoint_callback && fn != endpoint_backchannel
+               && fn != endpoint_frontchannel);
+}
+
+static int match_one(const oauth2_site_t *site, const char *path)
+{
+    const char *name = endpoint_name(site, path);
     int i;
 
     for (i = 0; name != NULL && i < NENDPOINTS; i++) {
         if (strcmp(name, endpoints[i].name) == 0) {
-            return i;
+            return serves(site, endpoints[i].fn) ? i : -1;
         }
     }
     return -1;
+}
+
+int oauth2_endpoints_match(const oauth2_site_t *site, const char *path)
+{
+    int i, which;
+
+    if (path == NULL) {
+        return -1;
+    }
+    which = match_one(site, path);
+    /* A named provider's: (1 + its index) * NENDPOINTS + which. */
+    for (i = 0; which < 0 && i < site->nnamed; i++) {
+        which = match_one(site->named[i], path);
+        which = which < 0 ? -1 : (i + 1) * NENDPOINTS + which;
+    }
+    return which;
 }
 
 /* Does the request's method count as m (HEAD as GET, as Apache counts)? */
@@ -875,6 +986,10 @@ static int method_is(const oauth2_request_t *req, const char *m)
 void oauth2_endpoints_handle(const oauth2_site_t *site, int which,
                              oauth2_request_t *req, oauth2_response_t *resp)
 {
+    if (which >= NENDPOINTS && which / NENDPOINTS <= site->nnamed) {
+        site = site->named[which / NENDPOINTS - 1];
+        which %= NENDPOINTS;
+    }
     if (which < 0 || which >= NENDPOINTS) {
         resp->kind = OAUTH2_RESPONSE_DECLINE;
         return;
@@ -962,28 +1077,48 @@ static const char *store_metrics(apr_pool_t *p, const oauth2_site_t *site)
         st.refused, st.markers_evicted, st.repairs);
 }
 
+/* One sample of a provider counter: unlabelled for the virtual host's
+ * own provider, {provider="NAME"} for a named one. */
+static const char *provider_sample(apr_pool_t *p, const char *metric,
+                                   const oauth2_site_t *site, unsigned int v)
+{
+    return site->name ? apr_psprintf(p, "%s{provider=\"%s\"} %u\n", metric,
+                                     site->name, v)
+                      : apr_psprintf(p, "%s %u\n", metric, v);
+}
+
 /* The provider view's counters (the whole server's, for this site's
- * provider). */
+ * providers: its own and its named ones). */
 static const char *provider_metrics(apr_pool_t *p, const oauth2_site_t *site)
 {
-    oauth2_provider_stats_t ps;
+    static const char *const help[3][2] = {
+        { "oauth2_discovery_fetches_total",
+          "Discovery documents fetched for this virtual host's provider." },
+        { "oauth2_jwks_fetches_total",
+          "JWK Sets fetched for this virtual host's provider." },
+        { "oauth2_fetch_failures_total",
+          "Failed fetches of this virtual host's provider's documents." },
+    };
+    const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
+    const char *out = "";
+    int i, k, n = providers_of(site, all);
 
-    oauth2_provider_stats(site->prov, &ps);
-    return apr_psprintf(
-        p,
-        "# HELP oauth2_discovery_fetches_total Discovery documents fetched "
-        "for this virtual host's provider.\n"
-        "# TYPE oauth2_discovery_fetches_total counter\n"
-        "oauth2_discovery_fetches_total %u\n"
-        "# HELP oauth2_jwks_fetches_total JWK Sets fetched for this virtual "
-        "host's provider.\n"
-        "# TYPE oauth2_jwks_fetches_total counter\n"
-        "oauth2_jwks_fetches_total %u\n"
-        "# HELP oauth2_fetch_failures_total Failed fetches of this virtual "
-        "host's provider's documents.\n"
-        "# TYPE oauth2_fetch_failures_total counter\n"
-        "oauth2_fetch_failures_total %u\n",
-        ps.discovery_fetches, ps.jwks_fetches, ps.fetch_failures);
+    for (k = 0; k < 3; k++) {
+        out = apr_pstrcat(p, out, "# HELP ", help[k][0], " ", help[k][1],
+                          "\n# TYPE ", help[k][0], " counter\n", NULL);
+        for (i = 0; i < n; i++) {
+            oauth2_provider_stats_t ps;
+
+            oauth2_provider_stats(all[i]->prov, &ps);
+            out = apr_pstrcat(p, out,
+                              provider_sample(p, help[k][0], all[i],
+                                              k == 0   ? ps.discovery_fetches
+                                              : k == 1 ? ps.jwks_fetches
+                                                       : ps.fetch_failures),
+                              NULL);
+        }
+    }
+    return out;
 }
 
 void oauth2_endpoints_status(const oauth2_site_t *site, oauth2_request_t *req,

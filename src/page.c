@@ -14,12 +14,12 @@
 
 static const char *const keys[OAUTH2_PAGE_COUNT] = {
     "error",       "login-failed",    "refused",    "provider-down",
-    "unavailable", "session-expired", "signed-out",
+    "unavailable", "session-expired", "signed-out", "choose",
 };
 
 static const char *const vars[OAUTH2_PV_COUNT] = {
-    "title",  "message",    "status",        "user",
-    "reason", "request_id", "try_again_url", "logout_url",
+    "title",      "message",       "status",     "user",      "reason",
+    "request_id", "try_again_url", "logout_url", "providers",
 };
 
 /* The built-in pages share their head and style: small, inline, no
@@ -90,6 +90,10 @@ static const char *const defaults[OAUTH2_PAGE_COUNT] = {
         "try_again_url",
         "Sign in again") "{{#request_id}}<footer>Request ID {{request_id}}</footer>\n"
                          "{{/request_id}}" PAGE_TAIL,
+    [OAUTH2_PAGE_CHOOSE] = PAGE_HEAD
+    "<div class=\"mark info\">i</div>\n" PAGE_TEXT
+    "{{providers}}{{#request_id}}<footer>Request ID {{request_id}}</footer>\n"
+    "{{/request_id}}" PAGE_TAIL,
 };
 
 /* A template is a list of parts: text, variables, and the sections'
@@ -134,13 +138,13 @@ const char *oauth2_page_key(oauth2_page_kind_e kind)
 const char *oauth2_page_keys(void)
 {
     return "error, login-failed, refused, provider-down, unavailable, "
-           "session-expired, signed-out";
+           "session-expired, signed-out, choose";
 }
 
 const char *oauth2_page_vars(void)
 {
     return "title, message, status, user, reason, request_id, try_again_url, "
-           "logout_url";
+           "logout_url, providers";
 }
 
 const char *oauth2_page_default_text(oauth2_page_kind_e kind)

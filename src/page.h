@@ -31,6 +31,8 @@ typedef enum {
                                     and the request is not sent to log in
                                     (401) */
     OAUTH2_PAGE_SIGNED_OUT,      /* "signed-out": after a logout */
+    OAUTH2_PAGE_CHOOSE,          /* "choose": sign in with one of several
+                                    named providers */
     OAUTH2_PAGE_COUNT
 } oauth2_page_kind_e;
 
@@ -45,6 +47,9 @@ typedef enum {
     OAUTH2_PV_REQUEST_ID,    /* "request_id": mod_unique_id's UNIQUE_ID */
     OAUTH2_PV_TRY_AGAIN_URL, /* "try_again_url": try again, sign in again */
     OAUTH2_PV_LOGOUT_URL,    /* "logout_url": log out, switch account */
+    OAUTH2_PV_PROVIDERS,     /* "providers": the sign-in links of the
+                                choose page, as HTML the module makes
+                                (each name and URL escaped) */
     OAUTH2_PV_COUNT
 } oauth2_page_var_e;
 

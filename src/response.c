@@ -160,6 +160,21 @@ static const char *esc(apr_pool_t *p, const char *s)
     return s && *s ? oauth2_html_escape(p, s) : NULL;
 }
 
+/* The choose page's links, each name and URL escaped. */
+static const char *choices_html(apr_pool_t *p, const apr_array_header_t *c)
+{
+    const char *out = "";
+    int i;
+
+    for (i = 0; c != NULL && i + 1 < c->nelts; i += 2) {
+        out = apr_pstrcat(
+            p, out, "<p class=\"actions\"><a href=\"",
+            esc(p, APR_ARRAY_IDX(c, i + 1, const char *)), "\">Sign in with ",
+            esc(p, APR_ARRAY_IDX(c, i, const char *)), "</a></p>\n", NULL);
+    }
+    return out;
+}
+
 const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg,
                              const oauth2_page_tpl_t *const *set,
                              const char *request_id)
@@ -179,6 +194,7 @@ const char *oauth2_page_html(apr_pool_t *p, const oauth2_page_t *pg,
     v[OAUTH2_PV_REQUEST_ID] = esc(p, request_id);
     v[OAUTH2_PV_TRY_AGAIN_URL] = esc(p, pg->link);
     v[OAUTH2_PV_LOGOUT_URL] = esc(p, pg->logout);
+    v[OAUTH2_PV_PROVIDERS] = choices_html(p, pg->choices);
     return oauth2_page_render(p, t, v);
 }
 

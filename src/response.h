@@ -46,6 +46,9 @@ typedef struct {
     const char *user;   /* the logged-in user, or NULL */
     const char *link;   /* "Try again", "Sign in again": NULL none */
     const char *logout; /* "Log out": NULL none */
+    /* The choose page: a sign-in link per provider (label, then URL:
+     * const char * pairs), or NULL. */
+    const apr_array_header_t *choices;
 } oauth2_page_t;
 
 /* What a page's response carries besides its body. The policy lets a

@@ -78,25 +78,95 @@ static int top_level_provider(const apr_array_header_t *hosts)
 {
     int i;
 
-    if (HOST(hosts, 0)->cfg->provider_set) {
+    if (oauth2_cfg_has_provider(HOST(hosts, 0)->cfg)) {
         return 1;
     }
     for (i = 1; i < hosts->nelts; i++) {
-        if (!HOST(hosts, i)->cfg->provider_set) {
+        if (!oauth2_cfg_has_provider(HOST(hosts, i)->cfg)) {
             return 0;
         }
     }
     return hosts->nelts > 1;
 }
 
-/* The tree's refusals (OA2009, OA2302), at most one. has[i] is whether a
- * provider applies to what line i encloses: a <VirtualHost> has one of
- * its own or the main server's. */
+/* The next word of a directive's arguments (quotes as Apache takes them,
+ * without escapes), "" at the end. */
+static const char *next_word(apr_pool_t *p, const char **s)
+{
+    const char *b = *s + strspn(*s, " \t"), *e;
+    char q = *b == '"' || *b == '\'' ? *b : '\0';
+
+    if (q != '\0') {
+        b++;
+        e = strchr(b, q);
+        e = e ? e : b + strlen(b);
+        *s = *e ? e + 1 : e;
+    }
+    else {
+        e = b + strcspn(b, " \t");
+        *s = e;
+    }
+    return apr_pstrndup(p, b, (apr_size_t)(e - b));
+}
+
+/* Is name one of some host's named providers? */
+static int provider_named(const apr_array_header_t *hosts, const char *name)
+{
+    int i, j;
+
+    for (i = 0; i < hosts->nelts; i++) {
+        const apr_array_header_t *n = HOST(hosts, i)->cfg->providers;
+
+        for (j = 0; n != NULL && j < n->nelts; j++) {
+            if (strcasecmp(APR_ARRAY_IDX(n, j, oauth2_cfg_t *)->name, name)
+                == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Line i inside an <OAuth2Provider> section that is not one of the
+ * provider's directives (Apache ran it already, for the server: a
+ * ServerName there would rename the host), or an OAuth2Use naming a
+ * provider no host has: OA2013. */
+static int section_refusal(apr_pool_t *p, const apr_array_header_t *hosts,
+                           const apr_array_header_t *lines, int i,
+                           apr_array_header_t *out)
+{
+    const oauth2_conf_line_t *l = LINE(lines, i);
+    const char *args = l->args ? l->args : l->arg, *w;
+
+    if (l->parent >= 0 && named(LINE(lines, l->parent), "<OAuth2Provider")
+        && !oauth2_cfg_in_section(l->name)) {
+        refuse_line(p, out, l, "OA2013",
+                    "only the provider's own directives (OAuth2Provider, "
+                    "its client, endpoints and claims) may be inside "
+                    "<OAuth2Provider>");
+        return 1;
+    }
+    while (named(l, "OAuth2Use") && *(w = next_word(p, &args)) != '\0') {
+        if (!provider_named(hosts, w)) {
+            refuse_line(p, out, l, "OA2013",
+                        apr_psprintf(p,
+                                     "no <OAuth2Provider %s> section is "
+                                     "configured",
+                                     w));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The tree's refusals (OA2009, OA2302, OA2013), at most one. has[i] is whether
+ * a provider applies to what line i encloses: a <VirtualHost> has one of its
+ * own or the main server's. */
 static void check_tree(apr_pool_t *p, const apr_array_header_t *hosts,
                        const apr_array_header_t *lines, apr_array_header_t *out)
 {
     int top = top_level_provider(hosts);
-    int main_has = HOST(hosts, 0)->cfg->provider_set;
+    int main_has = oauth2_cfg_has_provider(HOST(hosts, 0)->cfg);
     char *has = apr_pcalloc(p, (apr_size_t)lines->nelts + 1);
     int i;
 
@@ -106,7 +176,11 @@ static void check_tree(apr_pool_t *p, const apr_array_header_t *hosts,
 
         has[i] = named(l, "<VirtualHost")
                      ? main_has || in_section(lines, i, "OAuth2Provider")
+                           || in_section(lines, i, "<OAuth2Provider")
                      : provider;
+        if (section_refusal(p, hosts, lines, i, out)) {
+            return;
+        }
         if (named(l, "AuthType") && strcasecmp(l->arg, "oauth2") == 0
             && !provider) {
             refuse_line(p, out, l, "OA2009",
@@ -148,6 +222,30 @@ static int names_host(const oauth2_host_t *h, const char *host)
     return 0;
 }
 
+/* An OAuth2RedirectURI of c (the host's, or a named provider's) on a host
+ * that is not one of h's names: warned, OA2012. */
+static void check_redirect_uri(apr_pool_t *p, const oauth2_host_t *h,
+                               const oauth2_cfg_t *c, int i,
+                               apr_array_header_t *out)
+{
+    apr_uri_t u;
+
+    if (c->redirect_uri == NULL
+        || apr_uri_parse(p, c->redirect_uri, &u) != APR_SUCCESS
+        || u.hostname == NULL || names_host(h, u.hostname)) {
+        return;
+    }
+    found(out, "OA2012", 0, i,
+          apr_psprintf(p,
+                       "OAuth2RedirectURI %s%s%s is on host %s, which is not "
+                       "a name of this virtual host (%s): the callback will "
+                       "reach another server unless a proxy in front maps "
+                       "it here",
+                       c->redirect_uri, c->name ? " of provider " : "",
+                       c->name ? c->name : "", u.hostname,
+                       h->name ? h->name : "no ServerName"));
+}
+
 /* A host's own checks (OA2006 refused, OA2012 warned). */
 static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
                        oauth2_socache_usable_fn usable, void *ctx,
@@ -155,7 +253,7 @@ static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
 {
     const oauth2_cfg_t *c = h->cfg;
     const char *err = NULL;
-    apr_uri_t u;
+    int j;
 
     if (c->store == OAUTH2_STORE_SOCACHE) {
         err = usable(ctx, p, c->store_spec);
@@ -164,19 +262,11 @@ static void check_host(apr_pool_t *p, const oauth2_host_t *h, int i,
         found(out, "OA2006", 1, i, err);
         return;
     }
-    if (c->redirect_uri == NULL
-        || apr_uri_parse(p, c->redirect_uri, &u) != APR_SUCCESS
-        || u.hostname == NULL || names_host(h, u.hostname)) {
-        return;
+    check_redirect_uri(p, h, c, i, out);
+    for (j = 0; c->named != NULL && j < c->named->nelts; j++) {
+        check_redirect_uri(p, h, APR_ARRAY_IDX(c->named, j, oauth2_cfg_t *), i,
+                           out);
     }
-    found(out, "OA2012", 0, i,
-          apr_psprintf(p,
-                       "OAuth2RedirectURI %s is on host %s, which is not a "
-                       "name of this virtual host (%s): the callback will "
-                       "reach another server unless a proxy in front maps "
-                       "it here",
-                       c->redirect_uri, u.hostname,
-                       h->name ? h->name : "no ServerName"));
 }
 
 static int refused(const apr_array_header_t *out)
@@ -207,7 +297,7 @@ apr_array_header_t *oauth2_server_check(apr_pool_t *p, apr_pool_t *pconf,
     }
     check_tree(p, hosts, lines, out);
     for (i = 0; i < hosts->nelts && !refused(out); i++) {
-        if (HOST(hosts, i)->cfg->provider_set) {
+        if (oauth2_cfg_has_provider(HOST(hosts, i)->cfg)) {
             check_host(p, HOST(hosts, i), i, usable, ctx, out);
         }
     }
@@ -222,7 +312,7 @@ apr_uint32_t oauth2_server_shm_capacity(const apr_array_header_t *hosts)
     for (i = 0; i < hosts->nelts; i++) {
         const oauth2_cfg_t *c = HOST(hosts, i)->cfg;
 
-        if (c->provider_set && c->store != OAUTH2_STORE_SOCACHE
+        if (oauth2_cfg_has_provider(c) && c->store != OAUTH2_STORE_SOCACHE
             && (apr_uint32_t)c->shm_capacity > cap) {
             cap = (apr_uint32_t)c->shm_capacity;
         }
@@ -246,6 +336,19 @@ const apr_array_header_t *oauth2_server_owned_cookies(void)
     return owned;
 }
 
+/* Adds name to names unless it is there. */
+static void add_name(apr_array_header_t *names, const char *name)
+{
+    int j;
+
+    for (j = 0; j < names->nelts; j++) {
+        if (strcmp(APR_ARRAY_IDX(names, j, const char *), name) == 0) {
+            return;
+        }
+    }
+    APR_ARRAY_PUSH(names, const char *) = name;
+}
+
 apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
                                                const apr_array_header_t *hosts)
 {
@@ -257,15 +360,17 @@ apr_array_header_t *oauth2_server_cookie_names(apr_pool_t *pconf,
 
     for (i = 0; i < hosts->nelts; i++) {
         const oauth2_cfg_t *c = HOST(hosts, i)->cfg;
+        const apr_array_header_t *n = c->named;
 
-        for (j = 0; c->provider_set && j < names->nelts; j++) {
-            if (strcmp(APR_ARRAY_IDX(names, j, const char *), c->cookie_name)
-                == 0) {
-                break;
-            }
+        if (c->provider_set) {
+            add_name(names, c->cookie_name);
         }
-        if (c->provider_set && j == names->nelts) {
-            APR_ARRAY_PUSH(names, const char *) = c->cookie_name;
+        for (j = 0; n != NULL && j < n->nelts; j++) {
+            add_name(names, APR_ARRAY_IDX(n, j, oauth2_cfg_t *)->cookie_name);
+        }
+        if (n != NULL && n->nelts > 0) {
+            add_name(names, apr_pstrcat(pconf, c->cookie_name,
+                                        OAUTH2_CHOICE_COOKIE_SUFFIX, NULL));
         }
     }
     return names;
@@ -284,7 +389,7 @@ const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
         oauth2_store_t *store = shm;
 
         h->site = NULL;
-        if (!h->cfg->provider_set) {
+        if (!oauth2_cfg_has_provider(h->cfg)) {
             continue;
         }
         *bad = i;
@@ -298,7 +403,8 @@ const char *oauth2_server_sites(apr_pool_t *pconf, apr_array_header_t *hosts,
                 return err;
             }
         }
-        if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS) {
+        if (oauth2_site_set_store(site, pconf, store, &err) != APR_SUCCESS
+            || oauth2_site_add_named(site, pconf, agent, &err) != APR_SUCCESS) {
             return err;
         }
         h->site = site;
@@ -313,10 +419,16 @@ apr_array_header_t *oauth2_server_providers(apr_pool_t *p,
         apr_array_make(p, 4, sizeof(oauth2_provider_t *));
     int i;
 
+    int j;
+
     for (i = 0; i < hosts->nelts; i++) {
-        if (HOST(hosts, i)->site != NULL) {
-            APR_ARRAY_PUSH(provs, oauth2_provider_t *) =
-                HOST(hosts, i)->site->prov;
+        const oauth2_site_t *site = HOST(hosts, i)->site;
+
+        if (site != NULL && site->prov != NULL) {
+            APR_ARRAY_PUSH(provs, oauth2_provider_t *) = site->prov;
+        }
+        for (j = 0; site != NULL && j < site->nnamed; j++) {
+            APR_ARRAY_PUSH(provs, oauth2_provider_t *) = site->named[j]->prov;
         }
     }
     return provs;

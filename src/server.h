@@ -39,6 +39,7 @@ typedef struct {
 typedef struct {
     const char *name; /* as written: "AuthType", "<VirtualHost" */
     const char *arg;  /* its first argument, unquoted ("" when none) */
+    const char *args; /* all of them, as written (or NULL) */
     const char *file;
     int line;
     int parent; /* index of the enclosing section, -1 at the top */
@@ -69,6 +70,8 @@ typedef const char *(*oauth2_socache_usable_fn)(void *ctx, apr_pool_t *p,
  *     host has one): OA2009;
  *   - OAuth2AcceptBearer On without an OAuth2BearerAudience in its
  *     section or one that encloses it: OA2302;
+ *   - a directive other than the provider's own inside <OAuth2Provider>,
+ *     an OAuth2Use naming a provider no host has: OA2013;
  *   - per host with a provider: a socache store usable() refuses, OA2006;
  *     an OAuth2RedirectURI on a host that is not one of the host's names
  *     (ServerName, ServerAlias, wildcards) is a warning, OA2012.

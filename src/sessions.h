@@ -47,6 +47,8 @@ typedef struct {
                           rule that refused the user (0: none) */
     int stale;         /* a session cookie that names no valid session
                           (expired, logged out): the session ended */
+    const oauth2_site_t *site; /* the provider's site that authenticated the
+                                  user (a named one, or the host's) */
 } oauth2_authn_t;
 
 /** Where the session cookies of a request's Cookie header are (what

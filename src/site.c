@@ -2,6 +2,7 @@
  * site.c: a virtual host at run time (see site.h).
  */
 #include <string.h>
+#include <strings.h>
 
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -62,7 +63,10 @@ apr_status_t oauth2_site_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
     site->http.connect_timeout_ms = cfg->http_timeout * 1000L;
     site->http.ca_file = cfg->ca_file;
     site->http.user_agent = user_agent;
-    rv = oauth2_seal_create(p, cfg->secrets, "state", &site->seal_state, err);
+    rv = oauth2_seal_create(
+        p, cfg->secrets,
+        cfg->name ? apr_pstrcat(p, "state:", cfg->name, NULL) : "state",
+        &site->seal_state, err);
     if (rv == APR_SUCCESS) {
         rv = oauth2_seal_create(p, cfg->secrets, "session", &site->seal_session,
                                 err);
@@ -71,11 +75,11 @@ apr_status_t oauth2_site_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
         rv = oauth2_seal_create(p, cfg->secrets, "store", &site->seal_store,
                                 err);
     }
-    if (rv == APR_SUCCESS) {
+    if (rv == APR_SUCCESS && cfg->provider_set) {
         rv = oauth2_provider_create(p, cfg, &site->http, &site->prov, err);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = scope(p, site, err);
+        if (rv == APR_SUCCESS) {
+            rv = scope(p, site, err);
+        }
     }
     if (rv != APR_SUCCESS) {
         return rv;
@@ -85,10 +89,55 @@ apr_status_t oauth2_site_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
         && apr_uri_parse(p, cfg->redirect_uri, &u) == APR_SUCCESS) {
         site->callback_path = u.path ? u.path : "/";
     }
-    site->service = service_name(p, site->prov);
+    site->service =
+        site->prov ? service_name(p, site->prov) : "the sign-in service";
     site->cookie_sessions = cfg->store == OAUTH2_STORE_COOKIE;
+    site->name = cfg->name;
     *out = site;
     return APR_SUCCESS;
+}
+
+apr_status_t oauth2_site_add_named(oauth2_site_t *site, apr_pool_t *p,
+                                   const char *user_agent, const char **err)
+{
+    const apr_array_header_t *named = site->cfg->named;
+    int i;
+
+    if (named == NULL || named->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    site->named = apr_pcalloc(p, sizeof(*site->named) * named->nelts);
+    site->choice_cookie = apr_pstrcat(p, site->cfg->cookie_name,
+                                      OAUTH2_CHOICE_COOKIE_SUFFIX, NULL);
+    for (i = 0; i < named->nelts; i++) {
+        const oauth2_cfg_t *c = APR_ARRAY_IDX(named, i, const oauth2_cfg_t *);
+        oauth2_site_t *n = NULL;
+        apr_status_t rv = oauth2_site_create(p, c, user_agent, &n, err);
+
+        if (rv == APR_SUCCESS) {
+            rv = oauth2_site_set_store(n, p, site->store, err);
+        }
+        if (rv != APR_SUCCESS) {
+            *err = apr_psprintf(p, "<OAuth2Provider %s>: %s", c->name, *err);
+            return rv;
+        }
+        n->choice_cookie = site->choice_cookie;
+        site->named[site->nnamed++] = n;
+    }
+    return APR_SUCCESS;
+}
+
+const oauth2_site_t *oauth2_site_named(const oauth2_site_t *site,
+                                       const char *name)
+{
+    int i;
+
+    for (i = 0; site != NULL && i < site->nnamed; i++) {
+        if (strcasecmp(site->named[i]->name, name) == 0) {
+            return site->named[i];
+        }
+    }
+    return NULL;
 }
 
 apr_status_t oauth2_site_set_store(oauth2_site_t *site, apr_pool_t *p,

@@ -25,8 +25,9 @@
 #include "seal.h"
 #include "store.h"
 
-/** A virtual host at run time. Fields are set by the functions below. */
-typedef struct {
+/** A virtual host at run time, or one of its named providers. Fields are
+ * set by the functions below. */
+typedef struct oauth2_site_s {
     const oauth2_cfg_t *cfg;
     oauth2_provider_t *prov;
     oauth2_http_opts_t http;
@@ -44,12 +45,26 @@ typedef struct {
     const char *callback_path; /* path part of the redirect URI */
     const char *service;       /* the sign-in service, for pages */
     oauth2_groups_t *groups;   /* API lookups for Require rules */
+    /* <OAuth2Provider NAME>: a named provider's site has its name; a
+     * virtual host's site lists its named providers' sites (the same
+     * store; each its own provider, client, scope, state seal, cookie and
+     * endpoints under OAuth2Prefix/NAME). A virtual host with named
+     * providers only has a site without a provider (prov NULL): its
+     * endpoints under OAuth2Prefix serve all of them (access.h,
+     * endpoints.h). */
+    const char *name;
+    const struct oauth2_site_s **named;
+    int nnamed;
+    const char *choice_cookie; /* the remembered choice, with named ones */
 } oauth2_site_t;
 
 /**
  * Builds a site from a finalized configuration (startup, no network): its
  * seals, provider, HTTP options (user_agent for calls), callback path,
- * scope. From p.
+ * scope. From p. A configuration without a provider of its own (named
+ * ones only) makes a site without one. A named provider's state seal is
+ * its own, so a login state made for one never opens at another's
+ * callback (mix-up, RFC 9700 §4.4).
  * @return APR_SUCCESS, or an error with *err
  */
 apr_status_t oauth2_site_create(apr_pool_t *p, const oauth2_cfg_t *cfg,
@@ -86,6 +101,18 @@ apr_status_t oauth2_site_marker_key(const oauth2_site_t *site,
 void oauth2_site_cookie(const oauth2_site_t *site, oauth2_request_t *req,
                         oauth2_response_t *resp, const char *name,
                         const char *value, long max_age, const char *path);
+
+/**
+ * Builds the sites of cfg's named providers (oauth2_cfg_finalize's
+ * cfg->named) into site->named, each with site's store.
+ * @return APR_SUCCESS, or an error with *err naming the provider
+ */
+apr_status_t oauth2_site_add_named(oauth2_site_t *site, apr_pool_t *p,
+                                   const char *user_agent, const char **err);
+
+/** The named provider of site called name (any case), or NULL. */
+const oauth2_site_t *oauth2_site_named(const oauth2_site_t *site,
+                                       const char *name);
 
 /** The absolute callback URL for this request. */
 const char *oauth2_site_redirect_uri(const oauth2_site_t *site,

@@ -112,23 +112,54 @@ static void open_shm(sf_t *f)
     f->store = oauth2_store_shm(f->pool, f->shm);
 }
 
+/* Plain OAuth 2.0 endpoints under base. */
+static void endpoints(apr_pool_t *p, oauth2_cfg_t *c, const char *base)
+{
+    c->endpoints[OAUTH2_EP_AUTHORIZATION] =
+        apr_pstrcat(p, base, "/authorize", NULL);
+    c->endpoints[OAUTH2_EP_TOKEN] = apr_pstrcat(p, base, "/token", NULL);
+    c->endpoints[OAUTH2_EP_USERINFO] = apr_pstrcat(p, base, "/userinfo", NULL);
+    c->endpoints[OAUTH2_EP_END_SESSION] =
+        apr_pstrcat(p, base, "/end-session", NULL);
+}
+
+/* The <OAuth2Provider NAME> sections of o->named. */
+static void sections(apr_pool_t *p, oauth2_cfg_t *c, const sf_opts_t *o)
+{
+    char *names = apr_pstrdup(p, o->named), *last = NULL, *name;
+
+    for (name = apr_strtok(names, " ", &last); name != NULL;
+         name = apr_strtok(NULL, " ", &last)) {
+        const char *base =
+            apr_pstrcat(p, "https://", name, ".example.com", NULL);
+        oauth2_cfg_t *s = NULL;
+
+        assert_null(
+            oauth2_cfg_section(p, c, apr_pstrcat(p, name, ">", NULL), &s));
+        assert_null(oauth2_cfg_set_provider(p, s, base, NULL));
+        s->client_id = apr_pstrcat(p, name, "-app", NULL);
+        s->client_secret = "named-secret";
+        s->scope = "email profile";
+        endpoints(p, s, base);
+    }
+}
+
 static oauth2_cfg_t *config(apr_pool_t *p, const sf_opts_t *o)
 {
     oauth2_cfg_t *c = oauth2_cfg_create(p);
     const char *base = o->base ? o->base : "https://op.example.com";
 
-    assert_null(oauth2_cfg_set_provider(p, c, base, NULL));
-    c->client_id = "app";
-    c->client_secret = "app-secret";
-    c->scope = o->oidc ? "openid email" : "email profile";
-    if (!o->oidc) {
-        c->endpoints[OAUTH2_EP_AUTHORIZATION] =
-            apr_pstrcat(p, base, "/authorize", NULL);
-        c->endpoints[OAUTH2_EP_TOKEN] = apr_pstrcat(p, base, "/token", NULL);
-        c->endpoints[OAUTH2_EP_USERINFO] =
-            apr_pstrcat(p, base, "/userinfo", NULL);
-        c->endpoints[OAUTH2_EP_END_SESSION] =
-            apr_pstrcat(p, base, "/end-session", NULL);
+    if (!o->hub) {
+        assert_null(oauth2_cfg_set_provider(p, c, base, NULL));
+        c->client_id = "app";
+        c->client_secret = "app-secret";
+        c->scope = o->oidc ? "openid email" : "email profile";
+        if (!o->oidc) {
+            endpoints(p, c, base);
+        }
+    }
+    if (o->named != NULL) {
+        sections(p, c, o);
     }
     c->secrets = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(c->secrets, const char *) = SF_SECRET;
@@ -147,6 +178,7 @@ void sf_open(sf_t *f, const sf_opts_t *o)
 {
     static const sf_opts_t none;
     const char *err = NULL;
+    int i;
 
     o = o ? o : &none;
     memset(f, 0, sizeof(*f));
@@ -161,8 +193,19 @@ void sf_open(sf_t *f, const sf_opts_t *o)
     }
     assert_int_equal(oauth2_site_set_store(f->site, f->pool, f->store, &err),
                      APR_SUCCESS);
-    assert_int_equal(oauth2_provider_child_init(f->site->prov, f->pool),
-                     APR_SUCCESS);
+    if (oauth2_site_add_named(f->site, f->pool, "test/1.0", &err)
+        != APR_SUCCESS) {
+        fail_msg("named: %s", err);
+    }
+    if (f->site->prov != NULL) {
+        assert_int_equal(oauth2_provider_child_init(f->site->prov, f->pool),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < f->site->nnamed; i++) {
+        assert_int_equal(
+            oauth2_provider_child_init(f->site->named[i]->prov, f->pool),
+            APR_SUCCESS);
+    }
     sf_log_clear();
     next_body = NULL;
 }

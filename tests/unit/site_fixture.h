@@ -34,6 +34,11 @@ typedef struct {
     int max_age;         /* 0: the default */
     int no_store;        /* no session store at all */
     int oidc;            /* OpenID Connect: discovery from base */
+    /* <OAuth2Provider NAME> sections, names separated by spaces (NULL:
+     * none): each plain OAuth 2.0 at https://NAME.example.com, client
+     * NAME-app. */
+    const char *named;
+    int hub; /* the host has no provider of its own (named ones only) */
 } sf_opts_t;
 
 typedef struct {

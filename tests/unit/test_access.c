@@ -299,7 +299,7 @@ static void test_access_bearer_verified_and_cached(void **state)
     oauth2_dir_cfg_t *d;
     const char *token, *hdr;
     apr_pool_t *p;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
     fs_t fs;
     sf_t f;
 
@@ -400,7 +400,7 @@ static void test_access_login_prunes_states(void **state)
 static void test_access_provider_down(void **state)
 {
     oauth2_response_t resp;
-    sf_opts_t o = { 0, "http://127.0.0.1:9", 0, 0, 0, 1 };
+    sf_opts_t o = { 0, "http://127.0.0.1:9", 0, 0, 0, 1, NULL, 0 };
     sf_t f;
 
     (void)state;
@@ -525,6 +525,371 @@ static void test_access_pages_and_identity(void **state)
     sf_close(&f);
 }
 
+/* ---- named providers (<OAuth2Provider NAME>, OAuth2Use) ---- */
+
+/* Stores a session of claims for site (a named provider's or the
+ * host's) under the id SID. */
+static void session_of(sf_t *f, const oauth2_site_t *site, const char *claims)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *rec;
+    apr_size_t len;
+
+    rec = sf_record(f, claims, NULL, 0, &len);
+    assert_int_equal(oauth2_site_key(site, sf_request(f, "GET", "/", NULL), SID,
+                                     strlen(SID), key),
+                     APR_SUCCESS);
+    assert_int_equal(
+        oauth2_store_put(f->store, f->pool, key, rec, len, LATER(600), NOW),
+        APR_SUCCESS);
+}
+
+/* A place's OAuth2Use: the names given, NULL-terminated. */
+static oauth2_dir_cfg_t *use(sf_t *f, ...)
+{
+    oauth2_dir_cfg_t *d = dir(f);
+    const char *name;
+    va_list ap;
+
+    va_start(ap, f);
+    while ((name = va_arg(ap, const char *)) != NULL) {
+        assert_null(oauth2_cfg_add_use(f->pool, d, name));
+    }
+    va_end(ap);
+    return d;
+}
+
+/* A browser's navigation to /app?x=1 with cookie (or none). */
+static oauth2_request_t *navigation(sf_t *f, const char *cookie)
+{
+    return sf_request(f, "GET", "/app?x=1", "Accept", BROWSER, "Cookie", cookie,
+                      NULL);
+}
+
+/* The choice i of a choose page: label and link. */
+static void assert_choice(const oauth2_response_t *resp, int i,
+                          const char *label, const char *link)
+{
+    const apr_array_header_t *c = resp->page->choices;
+
+    assert_non_null(c);
+    assert_true(2 * i + 1 < c->nelts);
+    assert_string_equal(APR_ARRAY_IDX(c, 2 * i, const char *), label);
+    assert_string_equal(APR_ARRAY_IDX(c, 2 * i + 1, const char *), link);
+}
+
+/* Several providers and no session: the sign-in page (200, choose) with a
+ * link to each one's start, returning here; all the named ones of a host
+ * without its own, or OAuth2Use's in its order. */
+static void test_access_choose_page(void **state)
+{
+    static const sf_opts_t o = { .named = "a b", .hub = 1 };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    check(&f, f.site, dir(&f), navigation(&f, NULL), &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.no_store, 1);
+    assert_non_null(resp.page);
+    assert_int_equal(resp.page->kind, OAUTH2_PAGE_CHOOSE);
+    assert_int_equal(resp.page->choices->nelts, 4);
+    assert_choice(&resp, 0, "a (a.example.com)",
+                  "/oauth2/a/start?rd=%2Fapp%3Fx%3D1");
+    assert_choice(&resp, 1, "b (b.example.com)",
+                  "/oauth2/b/start?rd=%2Fapp%3Fx%3D1");
+    assert_null(resp.cookies);
+    assert_false(a.authenticated);
+    assert_non_null(strstr(sf_log(), "OA2414: 2 providers for /oauth2: the "
+                                     "sign-in page"));
+    /* OAuth2Use b a: those, in that order */
+    check(&f, f.site, use(&f, "b", "a", NULL), navigation(&f, NULL), &a, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.page->choices->nelts, 4);
+    assert_choice(&resp, 0, "b (b.example.com)",
+                  "/oauth2/b/start?rd=%2Fapp%3Fx%3D1");
+    /* one: straight to it */
+    check(&f, f.site, use(&f, "b", NULL), navigation(&f, NULL), &a, &resp);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(
+        strncmp(resp.location, "https://b.example.com/authorize?", 32), 0);
+    assert_non_null(strstr(resp.location, "redirect_uri=http%3A%2F%2Fapp."
+                                          "example.com%2Foauth2%2Fb%2F"
+                                          "callback"));
+    assert_non_null(strstr(resp.location, "client_id=b-app"));
+    /* a script is not shown a page: 401 as with one provider */
+    check(&f, f.site, dir(&f),
+          sf_request(&f, "GET", "/app", "Accept", "application/json", NULL), &a,
+          &resp);
+    assert_int_equal(resp.status, 401);
+    assert_null(resp.page);
+    sf_close(&f);
+}
+
+/* The remembered choice (OAuth2Cookie-provider) goes straight to that
+ * provider when it is one of the place's; otherwise the page. */
+static void test_access_choose_remembered(void **state)
+{
+    static const sf_opts_t o = { .named = "a b c", .hub = 1 };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    check(&f, f.site, dir(&f), navigation(&f, "x=1; oauth2_session-provider=b"),
+          &a, &resp);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(
+        strncmp(resp.location, "https://b.example.com/authorize?", 32), 0);
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session-provider=C"), &a,
+          &resp);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(strncmp(resp.location, "https://c.example.com/", 22), 0);
+    /* not among the place's: the page */
+    check(&f, f.site, use(&f, "a", "c", NULL),
+          navigation(&f, "oauth2_session-provider=b"), &a, &resp);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.page->kind, OAUTH2_PAGE_CHOOSE);
+    assert_int_equal(resp.page->choices->nelts, 4);
+    /* no such provider, a prefix of one, an empty value: the page */
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session-provider=d"), &a,
+          &resp);
+    assert_int_equal(resp.status, 200);
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session-provider=bb"), &a,
+          &resp);
+    assert_int_equal(resp.status, 200);
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session-provider="), &a,
+          &resp);
+    assert_int_equal(resp.status, 200);
+    /* another cookie's name ending like it */
+    check(&f, f.site, dir(&f), navigation(&f, "xoauth2_session-provider=b"), &a,
+          &resp);
+    assert_int_equal(resp.status, 200);
+    sf_close(&f);
+}
+
+/* OAuth2Use naming a provider this host lacks (an .htaccess file's): 500
+ * and OA2013, no login. */
+static void test_access_use_absent(void **state)
+{
+    static const sf_opts_t o = { .named = "a" };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    check(&f, f.site, use(&f, "a", "nope", NULL), navigation(&f, NULL), &a,
+          &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_STATUS);
+    assert_int_equal(resp.status, 500);
+    assert_null(resp.location);
+    assert_false(a.authenticated);
+    assert_non_null(strstr(sf_log(), "OA2013: OAuth2Use nope at /app, but "
+                                     "this virtual host has no "
+                                     "<OAuth2Provider nope>"));
+    sf_close(&f);
+}
+
+/* A session is the user only at a place that uses its provider: B's
+ * session at a place of A's is not looked at (the user is sent to A);
+ * a->site says which provider made it. */
+static void test_access_named_sessions(void **state)
+{
+    static const sf_opts_t o = { .named = "a b" };
+    const oauth2_site_t *na, *nb;
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    na = f.site->named[0];
+    nb = f.site->named[1];
+    session_of(&f, nb, CLAIMS);
+    check(&f, f.site, use(&f, "a", NULL),
+          navigation(&f, "oauth2_session_b=" SID), &a, &resp);
+    assert_false(a.authenticated);
+    assert_int_equal(resp.status, 302);
+    assert_int_equal(
+        strncmp(resp.location, "https://a.example.com/authorize?", 32), 0);
+    /* at the host's own (no OAuth2Use: the host's provider) neither */
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session_b=" SID), &a,
+          &resp);
+    assert_false(a.authenticated);
+    assert_int_equal(strncmp(resp.location, "https://op.example.com/", 23), 0);
+    /* the same session under A's cookie name is not A's (its scope) */
+    check(&f, f.site, use(&f, "a", NULL),
+          navigation(&f, "oauth2_session_a=" SID), &a, &resp);
+    assert_false(a.authenticated);
+    /* at B's place, and at a place of both: the user, made by B */
+    check(&f, f.site, use(&f, "b", NULL),
+          navigation(&f, "oauth2_session_b=" SID), &a, &resp);
+    assert_true(a.authenticated);
+    assert_ptr_equal(a.site, nb);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_string_equal(resp.user, "alice");
+    assert_string_equal(resp.groups_claim, "groups");
+    /* another provider's cookies are not taken out for the backend */
+    assert_null(resp.cookie_in);
+    check(&f, f.site, use(&f, "a", "b", NULL),
+          navigation(&f, "oauth2_session_b=" SID), &a, &resp);
+    assert_true(a.authenticated);
+    assert_ptr_equal(a.site, nb);
+    /* A's session comes first at a place of both */
+    session_of(&f, na, "{\"sub\":\"bob\"}");
+    check(&f, f.site, use(&f, "b", "a", NULL),
+          navigation(&f, "oauth2_session_a=" SID "; oauth2_session_b=" SID), &a,
+          &resp);
+    assert_ptr_equal(a.site, nb);
+    assert_string_equal(resp.user, "alice");
+    check(&f, f.site, use(&f, "a", "b", NULL),
+          navigation(&f, "oauth2_session_a=" SID "; oauth2_session_b=" SID), &a,
+          &resp);
+    assert_ptr_equal(a.site, na);
+    assert_string_equal(resp.user, "bob");
+    /* the host's own session at its own place: a->site is the host's */
+    session_of(&f, f.site, CLAIMS);
+    check(&f, f.site, dir(&f), navigation(&f, "oauth2_session=" SID), &a,
+          &resp);
+    assert_true(a.authenticated);
+    assert_ptr_equal(a.site, f.site);
+    assert_string_equal(resp.cookie_in, "");
+    sf_close(&f);
+}
+
+/* Require oauth2-provider: granted when the session's provider is
+ * listed (any case); the host's own provider has no name. The rule is
+ * decided on a->site, not the site the glue passes. */
+static void test_access_authorize_provider(void **state)
+{
+    static const sf_opts_t o = { .named = "a b" };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_request_t *r;
+    oauth2_rule_t *ra, *rb2;
+    apr_array_header_t *words;
+    const char *err = NULL;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    ra = rule(&f, OAUTH2_RULE_PROVIDER, "A");
+    words = apr_array_make(f.pool, 2, sizeof(char *));
+    APR_ARRAY_PUSH(words, const char *) = "c";
+    APR_ARRAY_PUSH(words, const char *) = "b";
+    assert_int_equal(oauth2_authz_parse(f.pool, OAUTH2_RULE_PROVIDER, words,
+                                        NULL, NULL, &rb2, &err),
+                     APR_SUCCESS);
+    session_of(&f, f.site->named[0], CLAIMS);
+    r = navigation(&f, "oauth2_session_a=" SID);
+    check(&f, f.site, use(&f, "a", "b", NULL), r, &a, &resp);
+    assert_true(a.authenticated);
+    memset(&resp, 0, sizeof(resp));
+    sf_log_clear();
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", ra, "A", &resp),
+        OAUTH2_ACCESS_GRANTED);
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", rb2, "c b", &resp),
+        OAUTH2_ACCESS_DENIED);
+    assert_non_null(strstr(sf_log(), "OA2301: user alice does not satisfy "
+                                     "Require oauth2-provider c b: signed in "
+                                     "with a"));
+    assert_int_equal(a.refused_by, 1 + (int)OAUTH2_RULE_PROVIDER);
+    /* b's session */
+    session_of(&f, f.site->named[1], CLAIMS);
+    r = navigation(&f, "oauth2_session_b=" SID);
+    check(&f, f.site, use(&f, "b", NULL), r, &a, &resp);
+    assert_true(a.authenticated);
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", rb2, "c b", &resp),
+        OAUTH2_ACCESS_GRANTED);
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", ra, "A", &resp),
+        OAUTH2_ACCESS_DENIED);
+    /* the host's own provider never matches a name */
+    session_of(&f, f.site, CLAIMS);
+    r = navigation(&f, "oauth2_session=" SID);
+    check(&f, f.site, dir(&f), r, &a, &resp);
+    assert_true(a.authenticated);
+    sf_log_clear();
+    assert_int_equal(
+        oauth2_access_authorize(f.site, r, &a, "alice", ra, "A", &resp),
+        OAUTH2_ACCESS_DENIED);
+    assert_non_null(strstr(sf_log(), "signed in with the host's own "
+                                     "provider"));
+    /* the group rules still work on a named provider's session */
+    r = navigation(&f, "oauth2_session_b=" SID);
+    check(&f, f.site, use(&f, "b", NULL), r, &a, &resp);
+    assert_int_equal(oauth2_access_authorize(
+                         f.site, r, &a, "alice",
+                         rule(&f, OAUTH2_RULE_GROUP, "staff"), "staff", &resp),
+                     OAUTH2_ACCESS_GRANTED);
+    sf_close(&f);
+}
+
+/* The identity of a named provider's session names its groups claim, not
+ * the host's. */
+static void test_access_identity_named(void **state)
+{
+    static const sf_opts_t o = { .named = "a" };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_session_t s;
+    const char *rec;
+    apr_size_t len;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    ((oauth2_cfg_t *)f.site->named[0]->cfg)->groups_claim = "roles";
+    rec = sf_record(&f, CLAIMS, NULL, 0, &len);
+    assert_int_equal(oauth2_session_decode(rec, len, &s), APR_SUCCESS);
+    memset(&a, 0, sizeof(a));
+    a.session = &s;
+    a.site = f.site->named[0];
+    oauth2_access_identity(f.site, dir(&f), &a, &resp);
+    assert_string_equal(resp.groups_claim, "roles");
+    a.site = NULL;
+    oauth2_access_identity(f.site, dir(&f), &a, &resp);
+    assert_string_equal(resp.groups_claim, "groups");
+    /* and check says the same */
+    session_of(&f, f.site->named[0], CLAIMS);
+    check(&f, f.site, use(&f, "a", NULL),
+          navigation(&f, "oauth2_session_a=" SID), &a, &resp);
+    assert_true(a.authenticated);
+    assert_string_equal(resp.groups_claim, "roles");
+    sf_close(&f);
+}
+
+/* oauth2_access_choose: the host's own provider is listed by its service
+ * name; no return URL returns to "/". */
+static void test_access_choose(void **state)
+{
+    static const sf_opts_t o = { .named = "a" };
+    const oauth2_site_t *all[2];
+    oauth2_response_t resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    all[0] = f.site;
+    all[1] = f.site->named[0];
+    memset(&resp, 0, sizeof(resp));
+    oauth2_access_choose(f.site, all, 2, sf_request(&f, "GET", "/", NULL), NULL,
+                         &resp);
+    assert_int_equal(resp.status, 200);
+    assert_string_equal(resp.page->reason, "choose");
+    assert_choice(&resp, 0, "op.example.com", "/oauth2/start?rd=%2F");
+    assert_choice(&resp, 1, "a (a.example.com)", "/oauth2/a/start?rd=%2F");
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -540,6 +905,13 @@ int main(void)
         T(test_access_provider_down),
         T(test_access_authorize),
         T(test_access_pages_and_identity),
+        T(test_access_choose_page),
+        T(test_access_choose_remembered),
+        T(test_access_use_absent),
+        T(test_access_named_sessions),
+        T(test_access_authorize_provider),
+        T(test_access_identity_named),
+        T(test_access_choose),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

@@ -166,6 +166,13 @@ static void test_authz_parse_errors(void **state)
         { OAUTH2_RULE_EMAIL_DOMAIN, "example.com:443" },
         { OAUTH2_RULE_EMAIL_DOMAIN, "ex\xc3\xa4mple.com" },
         { OAUTH2_RULE_EMAIL_DOMAIN, "https://example.com" },
+        { OAUTH2_RULE_PROVIDER, "" },
+        { OAUTH2_RULE_PROVIDER, "1x" },
+        { OAUTH2_RULE_PROVIDER, "a b" },
+        { OAUTH2_RULE_PROVIDER, "staff:admins" },
+        { OAUTH2_RULE_PROVIDER, "a@b" },
+        { OAUTH2_RULE_PROVIDER, "#staff" },
+        { OAUTH2_RULE_PROVIDER, "abcdefghijabcdefghijabcdefghijabc" },
     };
     apr_size_t i;
 
@@ -184,11 +191,13 @@ static void test_authz_parse_errors(void **state)
         assert_null(r);
         /* the good word first and the bad one second fails as well */
         err = NULL;
-        rv = oauth2_authz_parse(
-            pool, cases[i].kind,
-            words(cases[i].kind == OAUTH2_RULE_CLAIM ? "a:b" : "good.example",
-                  cases[i].word, NULL),
-            posix_compile, posix_match, &r, &err);
+        rv = oauth2_authz_parse(pool, cases[i].kind,
+                                words(cases[i].kind == OAUTH2_RULE_CLAIM ? "a:b"
+                                      : cases[i].kind == OAUTH2_RULE_PROVIDER
+                                          ? "good"
+                                          : "good.example",
+                                      cases[i].word, NULL),
+                                posix_compile, posix_match, &r, &err);
         assert_int_equal(rv, APR_EINVAL);
         assert_non_null(err);
     }
@@ -900,6 +909,51 @@ static void test_authz_explain_claims_and_levels(void **state)
     assert_non_null(strstr(e, "project:acme/app: not known"));
 }
 
+/* Require oauth2-provider NAME...: provider names, kept as written (any
+ * case matches, access.c); '#' refused as a comment; the session does not
+ * say its provider, so authz_check never grants it alone; the refusal's
+ * explanation. */
+static void test_authz_provider(void **state)
+{
+    oauth2_rule_t *r =
+        rule(OAUTH2_RULE_PROVIDER, "staff", "Contractors-2", "a_b", NULL);
+    apr_array_header_t *groups = NULL, *res = NULL;
+    oauth2_rule_t *bad = NULL;
+    const char *err = NULL;
+
+    (void)state;
+    assert_int_equal(r->kind, OAUTH2_RULE_PROVIDER);
+    assert_int_equal(r->values->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(r->values, 0, const char *), "staff");
+    assert_string_equal(APR_ARRAY_IDX(r->values, 1, const char *),
+                        "Contractors-2");
+    assert_int_equal(r->resources->nelts, 0);
+    assert_int_equal(oauth2_authz_parse(pool, OAUTH2_RULE_PROVIDER,
+                                        words("staff", "#", "admins", NULL),
+                                        posix_compile, posix_match, &bad, &err),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "no end-of-line comments"));
+    assert_null(bad);
+    assert_int_equal(oauth2_authz_parse(pool, OAUTH2_RULE_PROVIDER,
+                                        words("st/aff", NULL), posix_compile,
+                                        posix_match, &bad, &err),
+                     APR_EINVAL);
+    assert_string_equal(err, "'st/aff' is not a provider name");
+    /* a session named like the provider, in any claim, is not granted */
+    assert_int_equal(
+        oauth2_authz_check(r, session("{\"sub\":\"staff\",\"groups\":["
+                                      "\"staff\"],\"iss\":\"staff\"}")),
+        0);
+    assert_string_equal(oauth2_authz_explain(pool, r,
+                                             session("{\"sub\":"
+                                                     "\"a\"}")),
+                        "the user signed in with another provider");
+    oauth2_authz_note(pool, r, &groups, &res);
+    assert_null(groups);
+    assert_null(res);
+    assert_null(oauth2_authz_unresolved(pool, r, session("{\"sub\":\"a\"}")));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -925,6 +979,7 @@ int main(void)
         T(test_authz_level_names),
         T(test_authz_explain),
         T(test_authz_explain_claims_and_levels),
+        T(test_authz_provider),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1140,6 +1140,370 @@ static void test_config_keeps_tokens(void **state)
     assert_true(oauth2_cfg_keeps_tokens(c));
 }
 
+/* <OAuth2Provider NAME>: the name's shape, the closing '>', no section in
+ * a section, each name once, at most OAUTH2_MAX_PROVIDERS. */
+static void test_config_section(void **state)
+{
+    static const struct {
+        const char *raw;
+        const char *name; /* NULL: refused */
+    } cases[] = {
+        { "staff>", "staff" },
+        { "Staff-2_b>", "Staff-2_b" },
+        { "staff >", "staff" },
+        { "staff>  ", "staff" },
+        { "1x>", NULL },
+        { "-x>", NULL },
+        { "a b>", NULL },
+        { "a\tb>", NULL },
+        { " staff>", "staff" },
+        { "a.b>", NULL },
+        { "a/b>", NULL },
+        { ">", NULL },
+        { "staff", NULL },
+        { "staff> x", NULL },
+        { "a>b>", NULL },
+        { "abcdefghijabcdefghijabcdefghijab>",
+          "abcdefghijabcdefghijabcdefghijab" },
+        { "abcdefghijabcdefghijabcdefghijabc>", NULL },
+    };
+    oauth2_cfg_t *outer, *inner, *nested;
+    const char *err;
+    apr_size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        outer = oauth2_cfg_create(pool);
+        inner = NULL;
+        err = oauth2_cfg_section(pool, outer, cases[i].raw, &inner);
+        if (cases[i].name == NULL) {
+            if (err == NULL) {
+                fail_msg("case %zu '%s' accepted as '%s'", i, cases[i].raw,
+                         inner->name);
+            }
+            assert_null(inner);
+            assert_true(outer->providers == NULL
+                        || outer->providers->nelts == 0);
+            continue;
+        }
+        if (err != NULL) {
+            fail_msg("case %zu '%s': %s", i, cases[i].raw, err);
+        }
+        assert_string_equal(inner->name, cases[i].name);
+        assert_int_equal(outer->providers->nelts, 1);
+        assert_ptr_equal(APR_ARRAY_IDX(outer->providers, 0, oauth2_cfg_t *),
+                         inner);
+        assert_int_equal(inner->provider_set, 0);
+        assert_int_equal(inner->session_timeout, OAUTH2_UNSET);
+    }
+    err = oauth2_cfg_section(pool, oauth2_cfg_create(pool), "staff", &inner);
+    assert_non_null(strstr(err, "must end with '>'"));
+    err = oauth2_cfg_section(pool, oauth2_cfg_create(pool), "1x>", &inner);
+    assert_non_null(strstr(err, "\"1x\" is not a provider name"));
+
+    /* nested */
+    outer = oauth2_cfg_create(pool);
+    assert_null(oauth2_cfg_section(pool, outer, "a>", &inner));
+    err = oauth2_cfg_section(pool, inner, "b>", &nested);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "inside another"));
+    assert_null(inner->providers);
+    /* twice, in any case */
+    err = oauth2_cfg_section(pool, outer, "A>", &nested);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "twice"));
+    assert_int_equal(outer->providers->nelts, 1);
+    /* 16, then no more */
+    for (i = 1; i < OAUTH2_MAX_PROVIDERS; i++) {
+        assert_null(oauth2_cfg_section(
+            pool, outer, apr_psprintf(pool, "p%d>", (int)i), &inner));
+    }
+    assert_int_equal(outer->providers->nelts, OAUTH2_MAX_PROVIDERS);
+    err = oauth2_cfg_section(pool, outer, "last>", &inner);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "at most 16"));
+    assert_int_equal(outer->providers->nelts, OAUTH2_MAX_PROVIDERS);
+}
+
+/* The shape of a provider name, and which directives a section takes. */
+static void test_config_provider_names(void **state)
+{
+    char longest[OAUTH2_PROVIDER_NAME_MAX + 2];
+
+    (void)state;
+    assert_true(oauth2_cfg_provider_name_ok("a"));
+    assert_true(oauth2_cfg_provider_name_ok("Staff_1-b"));
+    assert_false(oauth2_cfg_provider_name_ok(""));
+    assert_false(oauth2_cfg_provider_name_ok("1x"));
+    assert_false(oauth2_cfg_provider_name_ok("_x"));
+    assert_false(oauth2_cfg_provider_name_ok("a b"));
+    assert_false(oauth2_cfg_provider_name_ok("a#"));
+    assert_false(oauth2_cfg_provider_name_ok("#a"));
+    assert_false(oauth2_cfg_provider_name_ok("a;b"));
+    assert_false(oauth2_cfg_provider_name_ok("\xc3\xa9t\xc3\xa9"));
+    memset(longest, 'a', sizeof(longest));
+    longest[OAUTH2_PROVIDER_NAME_MAX] = '\0';
+    assert_true(oauth2_cfg_provider_name_ok(longest));
+    longest[OAUTH2_PROVIDER_NAME_MAX] = 'a';
+    longest[OAUTH2_PROVIDER_NAME_MAX + 1] = '\0';
+    assert_false(oauth2_cfg_provider_name_ok(longest));
+
+    assert_true(oauth2_cfg_in_section("OAuth2Provider"));
+    assert_true(oauth2_cfg_in_section("oauth2clientid"));
+    assert_true(oauth2_cfg_in_section("OAuth2ProviderMetadataURL"));
+    assert_true(oauth2_cfg_in_section("OAuth2Endpoint"));
+    assert_true(oauth2_cfg_in_section("OAuth2ClientSecret"));
+    assert_true(oauth2_cfg_in_section("OAuth2ClientAuth"));
+    assert_true(oauth2_cfg_in_section("OAuth2Scope"));
+    assert_true(oauth2_cfg_in_section("OAuth2AuthParams"));
+    assert_true(oauth2_cfg_in_section("OAuth2RedirectURI"));
+    assert_true(oauth2_cfg_in_section("OAuth2RemoteUserClaim"));
+    assert_true(oauth2_cfg_in_section("OAuth2GroupsClaim"));
+    assert_true(oauth2_cfg_in_section("OAuth2GroupsFilter"));
+    assert_true(oauth2_cfg_in_section("OAuth2GoogleServiceAccount"));
+    assert_true(oauth2_cfg_in_section("OAuth2GoogleAdminEmail"));
+    assert_false(oauth2_cfg_in_section("OAuth2Secret"));
+    assert_false(oauth2_cfg_in_section("OAuth2Cookie"));
+    assert_false(oauth2_cfg_in_section("OAuth2Prefix"));
+    assert_false(oauth2_cfg_in_section("OAuth2SessionStore"));
+    assert_false(oauth2_cfg_in_section("OAuth2Use"));
+    assert_false(oauth2_cfg_in_section("<OAuth2Provider"));
+    assert_false(oauth2_cfg_in_section("ServerName"));
+    assert_false(oauth2_cfg_in_section("OAuth2Provider2"));
+}
+
+/* OAuth2Use: names appended in order, bad names refused, at most
+ * OAUTH2_MAX_PROVIDERS; merged as one value (the inner place's list). */
+static void test_config_add_use(void **state)
+{
+    oauth2_dir_cfg_t *d = oauth2_dir_cfg_create(pool), *m;
+    const char *err;
+    int i;
+
+    (void)state;
+    assert_null(d->use);
+    assert_null(oauth2_cfg_add_use(pool, d, "staff"));
+    assert_null(oauth2_cfg_add_use(pool, d, "partners"));
+    assert_int_equal(d->use->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(d->use, 0, const char *), "staff");
+    assert_string_equal(APR_ARRAY_IDX(d->use, 1, const char *), "partners");
+    err = oauth2_cfg_add_use(pool, d, "#staff");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "is not a provider name"));
+    assert_non_null(oauth2_cfg_add_use(pool, d, "1x"));
+    assert_int_equal(d->use->nelts, 2);
+    for (i = 2; i < OAUTH2_MAX_PROVIDERS; i++) {
+        assert_null(oauth2_cfg_add_use(pool, d, "p"));
+    }
+    err = oauth2_cfg_add_use(pool, d, "p");
+    assert_non_null(err);
+    assert_non_null(strstr(err, "too many"));
+    assert_int_equal(d->use->nelts, OAUTH2_MAX_PROVIDERS);
+
+    m = oauth2_dir_cfg_merge(pool, d, oauth2_dir_cfg_create(pool));
+    assert_ptr_equal(m->use, d->use);
+    m = oauth2_dir_cfg_create(pool);
+    assert_null(oauth2_cfg_add_use(pool, m, "other"));
+    m = oauth2_dir_cfg_merge(pool, d, m);
+    assert_int_equal(m->use->nelts, 1);
+}
+
+/* A section of tests: name with issuer base and a client. */
+static oauth2_cfg_t *section(oauth2_cfg_t *outer, const char *name,
+                             const char *issuer)
+{
+    oauth2_cfg_t *s;
+
+    assert_null(oauth2_cfg_section(pool, outer,
+                                   apr_pstrcat(pool, name, ">", NULL), &s));
+    if (issuer != NULL) {
+        assert_null(oauth2_cfg_set_provider(pool, s, issuer, NULL));
+        s->client_id = apr_pstrcat(pool, name, "-id", NULL);
+        s->client_secret = apr_pstrcat(pool, name, "-secret", NULL);
+    }
+    return s;
+}
+
+/* A provider, its own or named ones, is what a host needs to use the
+ * module. */
+static void test_config_has_provider(void **state)
+{
+    oauth2_cfg_t *c = oauth2_cfg_create(pool);
+
+    (void)state;
+    assert_false(oauth2_cfg_has_provider(c));
+    c->providers = apr_array_make(pool, 1, sizeof(oauth2_cfg_t *));
+    assert_false(oauth2_cfg_has_provider(c));
+    section(c, "a", NULL);
+    assert_true(oauth2_cfg_has_provider(c));
+    c = oauth2_cfg_create(pool);
+    assert_null(oauth2_cfg_set_provider(pool, c, "google", NULL));
+    assert_true(oauth2_cfg_has_provider(c));
+}
+
+/* The main server's sections apply to the virtual hosts; a virtual
+ * host's section of the same name (any case) replaces the main server's,
+ * the others are added after them. */
+static void test_config_merge_providers(void **state)
+{
+    oauth2_cfg_t *base = oauth2_cfg_create(pool);
+    oauth2_cfg_t *add = oauth2_cfg_create(pool), *m;
+    oauth2_cfg_t *ba, *bb, *ab, *ac;
+
+    (void)state;
+    ba = section(base, "a", "https://a.example.com");
+    bb = section(base, "b", "https://b.example.com");
+    m = oauth2_cfg_merge(pool, base, add);
+    assert_ptr_equal(m->providers, base->providers);
+    m = oauth2_cfg_merge(pool, oauth2_cfg_create(pool), base);
+    assert_ptr_equal(m->providers, base->providers);
+
+    ab = section(add, "B", "https://b2.example.com");
+    ac = section(add, "c", "https://c.example.com");
+    m = oauth2_cfg_merge(pool, base, add);
+    assert_int_equal(m->providers->nelts, 3);
+    assert_ptr_equal(APR_ARRAY_IDX(m->providers, 0, oauth2_cfg_t *), ba);
+    assert_ptr_equal(APR_ARRAY_IDX(m->providers, 1, oauth2_cfg_t *), ab);
+    assert_ptr_equal(APR_ARRAY_IDX(m->providers, 2, oauth2_cfg_t *), ac);
+    /* the inputs are not changed */
+    assert_int_equal(base->providers->nelts, 2);
+    assert_ptr_equal(APR_ARRAY_IDX(base->providers, 1, oauth2_cfg_t *), bb);
+    assert_int_equal(add->providers->nelts, 2);
+}
+
+/* A host with sections: each made whole, with the section's provider
+ * fields only and the host's session fields; endpoints under
+ * OAuth2Prefix/NAME, session cookie OAuth2Cookie_NAME. */
+static void test_config_finalize_sections(void **state)
+{
+    oauth2_cfg_t *c = configured("https://idp.example.com", NULL);
+    oauth2_cfg_t *a, *b;
+
+    (void)state;
+    c->remote_user_claim = "email";
+    c->groups_claim = "roles";
+    c->scope = "openid host";
+    c->auth_params = "&hd=host";
+    c->redirect_uri = "https://app.example.com/cb";
+    c->prefix = "/auth";
+    c->cookie_name = "sess";
+    c->session_timeout = 77;
+    c->cookie_samesite = "Strict";
+    c->endpoints[OAUTH2_EP_USERINFO] = "https://idp.example.com/ui";
+    section(c, "a", "https://a.example.com");
+    b = section(c, "b", "github");
+    b->client_id = "gh-id";
+    b->remote_user_claim = "login";
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(c->named->nelts, 2);
+    a = APR_ARRAY_IDX(c->named, 0, oauth2_cfg_t *);
+    b = APR_ARRAY_IDX(c->named, 1, oauth2_cfg_t *);
+    assert_string_equal(a->name, "a");
+    assert_string_equal(a->issuer, "https://a.example.com");
+    assert_string_equal(a->client_id, "a-id");
+    assert_string_equal(a->client_secret, "a-secret");
+    /* the host's provider fields do not leak into a section */
+    assert_string_equal(a->remote_user_claim, "sub");
+    assert_string_equal(a->groups_claim, "groups");
+    assert_string_equal(a->scope, "openid email profile");
+    assert_null(a->auth_params);
+    assert_null(a->redirect_uri);
+    assert_null(a->endpoints[OAUTH2_EP_USERINFO]);
+    /* the host's session fields apply */
+    assert_string_equal(a->prefix, "/auth/a");
+    assert_string_equal(a->cookie_name, "sess_a");
+    assert_int_equal(a->session_timeout, 77);
+    assert_string_equal(a->cookie_samesite, "Strict");
+    assert_ptr_equal(a->secrets, c->secrets);
+    assert_null(a->providers);
+    assert_null(a->named);
+    /* the preset's defaults, the section's own values */
+    assert_string_equal(b->name, "b");
+    assert_int_equal(b->preset, OAUTH2_PRESET_GITHUB);
+    assert_string_equal(b->client_id, "gh-id");
+    assert_string_equal(b->remote_user_claim, "login");
+    assert_string_equal(b->scope, "read:user user:email read:org");
+    assert_int_equal(b->client_auth_post, 1);
+    assert_string_equal(b->prefix, "/auth/b");
+    assert_string_equal(b->cookie_name, "sess_b");
+    /* the host keeps its own */
+    assert_string_equal(c->prefix, "/auth");
+    assert_string_equal(c->cookie_name, "sess");
+    assert_string_equal(c->remote_user_claim, "email");
+    assert_null(c->name);
+
+    /* finalized again (a virtual host's config finalized after the main
+     * server's it shares): the same, not /auth/a/a */
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(c->named->nelts, 2);
+    a = APR_ARRAY_IDX(c->named, 0, oauth2_cfg_t *);
+    assert_string_equal(a->prefix, "/auth/a");
+    assert_string_equal(a->cookie_name, "sess_a");
+}
+
+/* Named providers only, the default prefix and cookie; the host-level
+ * client settings of a host without its own provider stay out of the
+ * sections. */
+static void test_config_finalize_sections_only(void **state)
+{
+    oauth2_cfg_t *c = oauth2_cfg_create(pool), *a;
+
+    (void)state;
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    c->client_id = "host-id";
+    c->remote_user_claim = "email";
+    section(c, "a", "https://a.example.com");
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_int_equal(c->provider_set, 0);
+    a = APR_ARRAY_IDX(c->named, 0, oauth2_cfg_t *);
+    assert_string_equal(a->client_id, "a-id");
+    assert_string_equal(a->remote_user_claim, "sub");
+    assert_string_equal(a->prefix, "/oauth2/a");
+    assert_string_equal(a->cookie_name, "oauth2_session_a");
+    /* no sections: named stays NULL */
+    c = configured("https://idp.example.com", NULL);
+    assert_null(oauth2_cfg_finalize(pool, c));
+    assert_null(c->named);
+}
+
+/* A section is a whole provider: without OAuth2Provider or a client it is
+ * refused, naming the section; sections need OAuth2Secret at the host. */
+static void test_config_finalize_section_refusals(void **state)
+{
+    oauth2_cfg_t *c, *s;
+    const char *err;
+
+    (void)state;
+    c = configured("https://idp.example.com", NULL);
+    s = section(c, "a", NULL);
+    s->client_id = "a-id";
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "<OAuth2Provider a>: needs OAuth2Provider"));
+    assert_null(c->named);
+
+    /* the host's client is not the section's */
+    c = configured("https://idp.example.com", NULL);
+    s = section(c, "a", "https://a.example.com");
+    s->client_id = NULL;
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "<OAuth2Provider a>: OAuth2ClientID"));
+
+    c = oauth2_cfg_create(pool);
+    section(c, "a", "https://a.example.com");
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2Secret:", 13) == 0);
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2Secret:", 13) == 0);
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    assert_null(oauth2_cfg_finalize(pool, c));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1170,6 +1534,14 @@ int main(void)
         T(test_config_merge_rules),
         T(test_config_groups_filter),
         T(test_config_keeps_tokens),
+        T(test_config_section),
+        T(test_config_provider_names),
+        T(test_config_add_use),
+        T(test_config_has_provider),
+        T(test_config_merge_providers),
+        T(test_config_finalize_sections),
+        T(test_config_finalize_sections_only),
+        T(test_config_finalize_section_refusals),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,7 +36,7 @@
 #define LATER(s) (NOW + apr_time_from_sec(s))
 #define CLAIMS   "{\"sub\":\"alice\",\"sid\":\"s-1\"}"
 
-static sf_opts_t cookie_opts = { 1, NULL, 0, 0, 0, 0 };
+static sf_opts_t cookie_opts = { 1, NULL, 0, 0, 0, 0, NULL, 0 };
 
 /* Opens the session of a Cookie header with request r. */
 static apr_status_t open_header(sf_t *f, oauth2_request_t *r, const char *hdr,

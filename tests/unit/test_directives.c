@@ -71,7 +71,9 @@ static void test_directives_table(void **state)
 
         assert_non_null(d->set);
         assert_non_null(d->help);
-        assert_int_equal(strncmp(d->name, "OAuth2", 6), 0);
+        /* <OAuth2Provider NAME> is a section */
+        assert_int_equal(strncmp(d->name + (d->name[0] == '<'), "OAuth2", 6),
+                         0);
         assert_ptr_equal(oauth2_directive_find(d->name), d);
         for (j = i + 1; j < n; j++) {
             assert_true(strcasecmp(d->name, oauth2_directives[j].name) != 0);
@@ -174,6 +176,12 @@ static const struct {
     { "OAuth2Page", "refused", "refused.html", "not an absolute path" },
     { "OAuth2Page", "refused", "/nonexistent/refused.html",
       "cannot read /nonexistent/refused.html" },
+    { "OAuth2Use", "staff", NULL, NULL },
+    { "OAuth2Use", "1x", NULL, "\"1x\" is not a provider name" },
+    { "OAuth2Use", "a/b", NULL, "is not a provider name" },
+    { "<OAuth2Provider", "staff>", NULL, NULL },
+    { "<OAuth2Provider", "a b>", NULL, "is not a provider name" },
+    { "<OAuth2Provider", "staff", NULL, "must end with '>'" },
 };
 
 static void test_directives_setters(void **state)
@@ -314,6 +322,103 @@ static void test_directives_set(void **state)
     assert_non_null(oauth2_directive_set(pool, pass, srv, dir, "#x", NULL, 1));
 }
 
+/* Inside an <OAuth2Provider NAME> section (srv is the section's): the
+ * provider's own directives only; the host's (OAuth2Secret, OAuth2Cookie,
+ * a nested section) and directory directives are refused, naming the
+ * section. */
+static void test_directives_set_in_section(void **state)
+{
+    oauth2_cfg_t *host = oauth2_cfg_create(pool), *sec;
+    oauth2_dir_cfg_t *dir = oauth2_dir_cfg_create(pool);
+    const oauth2_directive_t *open = oauth2_directive_find("<OAuth2Provider");
+    const char *err;
+
+    (void)state;
+    assert_non_null(open);
+    assert_int_equal(open->scope, OAUTH2_DIRECTIVE_SERVER);
+    assert_int_equal(open->args, OAUTH2_ARGS_SECTION);
+    assert_null(oauth2_directive_set(pool, open, host, dir, "staff>", NULL, 1));
+    assert_int_equal(host->providers->nelts, 1);
+    sec = APR_ARRAY_IDX(host->providers, 0, oauth2_cfg_t *);
+    assert_string_equal(sec->name, "staff");
+
+    assert_null(
+        oauth2_directive_set(pool, oauth2_directive_find("OAuth2Provider"), sec,
+                             dir, "https://idp.example.com", NULL, 1));
+    assert_int_equal(sec->provider_set, 1);
+    assert_int_equal(host->provider_set, 0);
+    assert_null(oauth2_directive_set(pool,
+                                     oauth2_directive_find("OAuth2ClientID"),
+                                     sec, dir, "staff-app", NULL, 1));
+    assert_string_equal(sec->client_id, "staff-app");
+    assert_null(host->client_id);
+    assert_null(oauth2_directive_set(
+        pool, oauth2_directive_find("OAuth2RemoteUserClaim"), sec, dir, "email",
+        NULL, 1));
+    assert_string_equal(sec->remote_user_claim, "email");
+
+    err = oauth2_directive_set(pool, oauth2_directive_find("OAuth2Secret"), sec,
+                               dir, "0123456789abcdef0123456789abcdef-ok", NULL,
+                               1);
+    assert_non_null(err);
+    assert_non_null(
+        strstr(err, "OAuth2Secret cannot be inside <OAuth2Provider staff>"));
+    assert_null(sec->secrets);
+    err = oauth2_directive_set(pool, oauth2_directive_find("OAuth2Cookie"), sec,
+                               dir, "s", NULL, 1);
+    assert_non_null(strstr(err, "cannot be inside <OAuth2Provider staff>"));
+    assert_null(sec->cookie_name);
+    /* directory directives */
+    err =
+        oauth2_directive_set(pool, oauth2_directive_find("OAuth2UnauthAction"),
+                             sec, dir, "401", NULL, 1);
+    assert_non_null(
+        strstr(err, "OAuth2UnauthAction cannot be inside <OAuth2Provider"));
+    assert_int_equal(dir->unauth, oauth2_dir_cfg_create(pool)->unauth);
+    err = oauth2_directive_set(pool, oauth2_directive_find("OAuth2Use"), sec,
+                               dir, "staff", NULL, 1);
+    assert_non_null(strstr(err, "OAuth2Use cannot be inside"));
+    assert_null(dir->use);
+    /* a section in a section */
+    err = oauth2_directive_set(pool, open, sec, dir, "other>", NULL, 1);
+    assert_non_null(err);
+    assert_null(sec->providers);
+    assert_int_equal(host->providers->nelts, 1);
+    /* at the host, the same directives are taken */
+    assert_null(oauth2_directive_set(
+        pool, oauth2_directive_find("OAuth2Cookie"), host, dir, "s", NULL, 1));
+    assert_string_equal(host->cookie_name, "s");
+}
+
+/* OAuth2Use NAME...: one call per name (ITERATE), in order, each checked
+ * and '#' refused. */
+static void test_directives_use(void **state)
+{
+    const oauth2_directive_t *use = oauth2_directive_find("oauth2use");
+    oauth2_cfg_t *srv = oauth2_cfg_create(pool);
+    oauth2_dir_cfg_t *dir = oauth2_dir_cfg_create(pool);
+    const char *err;
+
+    (void)state;
+    assert_non_null(use);
+    assert_int_equal(use->scope, OAUTH2_DIRECTIVE_DIR);
+    assert_int_equal(use->args, OAUTH2_ARGS_ITERATE);
+    assert_null(oauth2_directive_set(pool, use, srv, dir, "staff", NULL, 1));
+    assert_null(
+        oauth2_directive_set(pool, use, srv, dir, "contractors", NULL, 1));
+    assert_int_equal(dir->use->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(dir->use, 0, const char *), "staff");
+    assert_string_equal(APR_ARRAY_IDX(dir->use, 1, const char *),
+                        "contractors");
+    err = oauth2_directive_set(pool, use, srv, dir, "#staff", NULL, 1);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "no end-of-line comments"));
+    err = oauth2_directive_set(pool, use, srv, dir, "bad name", NULL, 1);
+    assert_non_null(err);
+    assert_true(strncmp(err, "OAuth2Use: ", 11) == 0);
+    assert_int_equal(dir->use->nelts, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +428,8 @@ int main(void)
         cmocka_unit_test(test_directives_values),
         cmocka_unit_test(test_directives_page),
         cmocka_unit_test(test_directives_set),
+        cmocka_unit_test(test_directives_set_in_section),
+        cmocka_unit_test(test_directives_use),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "errors.h"
 #include "fake_server.h"
+#include "sessions.h"
 #include "site_fixture.h"
 #include "store.h"
 
@@ -278,7 +279,7 @@ static void test_endpoints_callback_error(void **state)
 static void open_with(sf_t *f, fs_t *fs, int status, const char *body,
                       const char *userinfo)
 {
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0, NULL, 0 };
 
     memset(fs, 0, sizeof(*fs));
     fs_route(fs, "POST", "/token", status, NULL, body);
@@ -547,7 +548,7 @@ static void test_endpoints_backchannel_retry(void **state)
     apr_pool_t *p;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 1, NULL, 0, 0, 0, 1 };
+    sf_opts_t o = { 1, NULL, 0, 0, 0, 1, NULL, 0 };
     int i;
 
     (void)state;
@@ -683,6 +684,309 @@ static void test_endpoints_status_counters(void **state)
     sf_close(&f);
 }
 
+/* ---- named providers (<OAuth2Provider NAME>) ---- */
+
+#define SID "DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD"
+#define N   8 /* the endpoints of a site: callback ... choose */
+
+/* Stores a session of user for site under the id SID. */
+static void named_session(sf_t *f, const oauth2_site_t *site, const char *user)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    const char *rec;
+    apr_size_t len;
+
+    rec = sf_record(f, apr_psprintf(f->pool, "{\"sub\":\"%s\"}", user), NULL, 0,
+                    &len);
+    assert_int_equal(oauth2_site_key(site, sf_request(f, "GET", "/", NULL), SID,
+                                     strlen(SID), key),
+                     APR_SUCCESS);
+    assert_int_equal(oauth2_store_put(f->store, f->pool, key, rec, len,
+                                      SF_NOW + apr_time_from_sec(600), SF_NOW),
+                     APR_SUCCESS);
+}
+
+/* Is there a session of site for the cookie SID? */
+static int has_session(sf_t *f, const oauth2_site_t *site)
+{
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *cookie =
+        apr_pstrcat(f->pool, site->cfg->cookie_name, "=" SID, NULL);
+
+    memset(&a, 0, sizeof(a));
+    memset(&resp, 0, sizeof(resp));
+    return oauth2_sessions_find(
+               site, sf_request(f, "GET", "/", "Cookie", cookie, NULL), 0, &a,
+               NULL, &resp)
+           == APR_SUCCESS;
+}
+
+/* A named provider's endpoints are under OAuth2Prefix/NAME, numbered
+ * (1 + its index) * N + the endpoint's; choose only where there are
+ * named providers, and not under a named one. */
+static void test_endpoints_match_named(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 0 };
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/choose"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/start"), -1);
+    sf_close(&f);
+
+    sf_open(&f, &o);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/callback"), 0);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/start"), 1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/choose"), 7);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/callback"),
+                     N + 0);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/start"), N + 1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/logout"), N + 2);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/a/backchannel-logout"), N + 4);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/a/frontchannel-logout"), N + 6);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/b/callback"),
+                     2 * N + 0);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/b/userinfo"),
+                     2 * N + 3);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/b/signed-out"),
+                     2 * N + 5);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/choose"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/c/start"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/b/start"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/ab/start"), -1);
+    sf_close(&f);
+}
+
+/* A host with named providers only (the hub): no callback or logout
+ * channels of its own; its start is the sign-in page. */
+static void test_endpoints_hub(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 1 };
+    oauth2_response_t *resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/callback"), -1);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/backchannel-logout"), -1);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/frontchannel-logout"), -1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/start"), 1);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/logout"), 2);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/userinfo"), 3);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/signed-out"), 5);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/choose"), 7);
+    assert_int_equal(oauth2_endpoints_match(f.site, "/oauth2/a/callback"),
+                     N + 0);
+    assert_int_equal(
+        oauth2_endpoints_match(f.site, "/oauth2/b/backchannel-logout"),
+        2 * N + 4);
+    resp = call(&f, "GET", "/oauth2/start?rd=%2Fapp", NULL);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_BODY);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->page->kind, OAUTH2_PAGE_CHOOSE);
+    assert_int_equal(resp->page->choices->nelts, 4);
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 1, const char *),
+                        "/oauth2/a/start?rd=%2Fapp");
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 3, const char *),
+                        "/oauth2/b/start?rd=%2Fapp");
+    assert_null(resp->cookies);
+    resp = call(&f, "GET", "/oauth2/choose?rd=%2Fx", NULL);
+    assert_int_equal(resp->status, 200);
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 1, const char *),
+                        "/oauth2/a/start?rd=%2Fx");
+    resp = call(&f, "POST", "/oauth2/choose", NULL);
+    assert_int_equal(resp->status, 405);
+    resp = call(&f, "GET", "/oauth2/choose?rd=1&rd=2", NULL);
+    assert_int_equal(resp->status, 400);
+    sf_close(&f);
+}
+
+/* The choose endpoint of a host with its own provider and named ones
+ * lists its own first; a named provider's start goes to it and remembers
+ * nothing yet (the callback of a login that ended in a session does); the
+ * host's logout forgets the choice, a named provider's does not. */
+static void test_endpoints_named_start(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 0 };
+    oauth2_response_t *resp;
+    const char *c;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    resp = call(&f, "GET", "/oauth2/choose", NULL);
+    assert_int_equal(resp->status, 200);
+    assert_int_equal(resp->page->choices->nelts, 6);
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 0, const char *),
+                        "op.example.com");
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 1, const char *),
+                        "/oauth2/start?rd=%2F");
+    assert_string_equal(APR_ARRAY_IDX(resp->page->choices, 2, const char *),
+                        "a (a.example.com)");
+
+    resp = call(&f, "GET", "/oauth2/b/start?rd=%2Fapp", NULL);
+    assert_int_equal(resp->status, 302);
+    assert_int_equal(
+        strncmp(resp->location, "https://b.example.com/authorize?", 32), 0);
+    assert_non_null(strstr(resp->location, "client_id=b-app"));
+    assert_non_null(strstr(resp->location, "redirect_uri=http%3A%2F%2Fapp."
+                                           "example.com%2Foauth2%2Fb%2F"
+                                           "callback"));
+    /* only the state cookie: the choice waits for the login's end */
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
+    assert_int_equal(resp->cookies->nelts, 1);
+    assert_non_null(strstr(APR_ARRAY_IDX(resp->cookies, 0, const char *),
+                           "Path=/oauth2/b/callback"));
+    /* the host's logout forgets the choice; a named provider's keeps it */
+    resp = call(&f, "GET", "/oauth2/logout", NULL);
+    c = sf_set_cookie(resp, "oauth2_session-provider");
+    assert_non_null(c);
+    assert_int_equal(strncmp(c, "oauth2_session-provider=;", 25), 0);
+    assert_non_null(strstr(c, "Max-Age=0"));
+    resp = call(&f, "GET", "/oauth2/a/logout", NULL);
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
+    /* the host's own start: no choice remembered */
+    resp = call(&f, "GET", "/oauth2/start?rd=%2Fapp", NULL);
+    assert_int_equal(resp->status, 302);
+    assert_int_equal(strncmp(resp->location, "https://op.example.com/", 23), 0);
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
+    /* a refused start remembers nothing */
+    resp = call(&f, "GET", "/oauth2/a/start?rd=1&rd=2", NULL);
+    assert_int_equal(resp->status, 400);
+    assert_null(sf_set_cookie(resp, "oauth2_session-provider"));
+    /* which beyond the named ones: declined */
+    memset(resp, 0, sizeof(*resp));
+    oauth2_endpoints_handle(f.site, 3 * N + 1,
+                            sf_request(&f, "GET", "/x", NULL), resp);
+    assert_int_equal(resp->kind, OAUTH2_RESPONSE_DECLINE);
+    sf_close(&f);
+}
+
+/* A state made at A's start is refused at B's callback (and at the
+ * host's): 400, OA2203, no call to either provider. */
+static void test_endpoints_named_state_mixup(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 0 };
+    oauth2_response_t *resp;
+    const char *cookie, *st;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    resp = call(&f, "GET", "/oauth2/a/start?rd=%2Fapp", NULL);
+    assert_int_equal(resp->status, 302);
+    st = param(f.pool, resp->location, "state");
+    cookie = sf_cookie_header(f.pool, resp);
+    sf_log_clear();
+    resp =
+        call(&f, "GET",
+             apr_pstrcat(f.pool, "/oauth2/b/callback?code=c&state=", st, NULL),
+             cookie);
+    assert_int_equal(resp->status, 400);
+    assert_non_null(strstr(sf_log(), "OA2203: state cookie refused"));
+    sf_log_clear();
+    resp = call(&f, "GET",
+                apr_pstrcat(f.pool, "/oauth2/callback?code=c&state=", st, NULL),
+                cookie);
+    assert_int_equal(resp->status, 400);
+    assert_non_null(strstr(sf_log(), "OA2203: state cookie refused"));
+    sf_close(&f);
+}
+
+/* /oauth2/logout ends the sessions of every provider of the host;
+ * /oauth2/NAME/logout only NAME's. */
+static void test_endpoints_named_logout(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 0 };
+    const char *all = "oauth2_session=" SID "; oauth2_session_a=" SID
+                      "; oauth2_session_b=" SID;
+    oauth2_response_t *resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    named_session(&f, f.site, "own");
+    named_session(&f, f.site->named[0], "alice");
+    named_session(&f, f.site->named[1], "bob");
+    assert_true(has_session(&f, f.site->named[0]));
+    sf_log_clear();
+    resp = call(&f, "GET", "/oauth2/a/logout", all);
+    assert_int_equal(resp->status, 302);
+    assert_string_equal(resp->location, "/oauth2/a/signed-out");
+    assert_non_null(
+        strstr(sf_log(), "OA2214: user alice logged out of provider a"));
+    assert_null(strstr(sf_log(), "user bob"));
+    assert_non_null(strstr(sf_log(), "OA2410: logout: the session and its "
+                                     "cookies removed"));
+    assert_false(has_session(&f, f.site->named[0]));
+    assert_true(has_session(&f, f.site->named[1]));
+    assert_true(has_session(&f, f.site));
+    assert_non_null(sf_set_cookie(resp, "oauth2_session_a"));
+    assert_null(sf_set_cookie(resp, "oauth2_session_b"));
+    assert_null(sf_set_cookie(resp, "oauth2_session"));
+
+    named_session(&f, f.site->named[0], "alice");
+    sf_log_clear();
+    resp = call(&f, "GET", "/oauth2/logout", all);
+    assert_int_equal(resp->status, 302);
+    assert_string_equal(resp->location, "/oauth2/signed-out");
+    assert_non_null(strstr(sf_log(), "OA2214: user own logged out\n"));
+    assert_non_null(
+        strstr(sf_log(), "OA2214: user alice logged out of provider a"));
+    assert_non_null(
+        strstr(sf_log(), "OA2214: user bob logged out of provider b"));
+    assert_non_null(strstr(sf_log(), "OA2410: logout: the sessions and their "
+                                     "cookies removed"));
+    assert_false(has_session(&f, f.site));
+    assert_false(has_session(&f, f.site->named[0]));
+    assert_false(has_session(&f, f.site->named[1]));
+    assert_non_null(sf_set_cookie(resp, "oauth2_session"));
+    assert_non_null(sf_set_cookie(resp, "oauth2_session_a"));
+    assert_non_null(sf_set_cookie(resp, "oauth2_session_b"));
+    sf_log_clear();
+    resp = call(&f, "GET", "/oauth2/logout", all);
+    assert_non_null(strstr(sf_log(), "OA2410: logout: no session"));
+    sf_close(&f);
+}
+
+/* /oauth2/userinfo: the first session found (the host's own, then the
+ * named ones in order); /oauth2/NAME/userinfo: NAME's only. */
+static void test_endpoints_named_userinfo(void **state)
+{
+    static const sf_opts_t o = { 0, NULL, 0, 0, 0, 0, "a b", 1 };
+    oauth2_response_t *resp;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &o);
+    named_session(&f, f.site->named[1], "bob");
+    resp = call(&f, "GET", "/oauth2/userinfo", "oauth2_session_b=" SID);
+    assert_int_equal(resp->status, 200);
+    assert_non_null(strstr(resp->body, "\"user\":\"bob\""));
+    named_session(&f, f.site->named[0], "alice");
+    resp = call(&f, "GET", "/oauth2/userinfo",
+                "oauth2_session_b=" SID "; oauth2_session_a=" SID);
+    assert_int_equal(resp->status, 200);
+    assert_non_null(strstr(resp->body, "\"user\":\"alice\""));
+    resp = call(&f, "GET", "/oauth2/b/userinfo",
+                "oauth2_session_b=" SID "; oauth2_session_a=" SID);
+    assert_int_equal(resp->status, 200);
+    assert_non_null(strstr(resp->body, "\"user\":\"bob\""));
+    resp = call(&f, "GET", "/oauth2/b/userinfo", "oauth2_session_a=" SID);
+    assert_int_equal(resp->status, 401);
+    resp = call(&f, "GET", "/oauth2/userinfo", NULL);
+    assert_int_equal(resp->status, 401);
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -701,6 +1005,12 @@ int main(void)
         T(test_endpoints_backchannel_retry),
         T(test_endpoints_status),
         T(test_endpoints_status_counters),
+        T(test_endpoints_match_named),
+        T(test_endpoints_hub),
+        T(test_endpoints_named_start),
+        T(test_endpoints_named_state_mixup),
+        T(test_endpoints_named_logout),
+        T(test_endpoints_named_userinfo),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

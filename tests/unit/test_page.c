@@ -145,6 +145,11 @@ static void test_page_keys(void **state)
     (void)state;
     assert_int_equal(oauth2_page_kind("refused"), OAUTH2_PAGE_REFUSED);
     assert_int_equal(oauth2_page_kind("signed-out"), OAUTH2_PAGE_SIGNED_OUT);
+    /* the sign-in page of named providers (OAuth2Page choose) */
+    assert_int_equal(oauth2_page_kind("choose"), OAUTH2_PAGE_CHOOSE);
+    assert_string_equal(oauth2_page_key(OAUTH2_PAGE_CHOOSE), "choose");
+    assert_non_null(strstr(oauth2_page_keys(), ", choose"));
+    assert_non_null(strstr(oauth2_page_vars(), ", providers"));
     assert_int_equal(oauth2_page_kind("Refused"), -1);
     assert_int_equal(oauth2_page_kind("nope"), -1);
     assert_int_equal(oauth2_page_kind(NULL), -1);
@@ -164,10 +169,10 @@ static void test_page_defaults(void **state)
     (void)state;
     for (k = 0; k < OAUTH2_PAGE_COUNT; k++) {
         const oauth2_page_tpl_t *t = oauth2_page_default(pool, k);
-        const char *v[OAUTH2_PV_COUNT] = { "The title", "The message",
-                                           "403",       "alice",
-                                           "forbidden", "RID-1",
-                                           "/again",    "/oauth2/logout" };
+        const char *v[OAUTH2_PV_COUNT] = {
+            "The title", "The message",    "403", "alice", "forbidden", "RID-1",
+            "/again",    "/oauth2/logout", NULL
+        };
         const char *html, *none;
 
         assert_non_null(t);
@@ -182,6 +187,14 @@ static void test_page_defaults(void **state)
         if (k == OAUTH2_PAGE_REFUSED) {
             assert_non_null(strstr(html, "<a href=\"/oauth2/logout\">Log out "
                                          "to use another account</a>"));
+        }
+        else if (k == OAUTH2_PAGE_CHOOSE) {
+            /* Its links are the providers variable, put in as it is. */
+            assert_null(strstr(html, "<a "));
+            v[OAUTH2_PV_PROVIDERS] = "<p><a href=\"/oauth2/a/start\">A</a></p>";
+            assert_non_null(strstr(oauth2_page_render(pool, t, v),
+                                   "<p><a href=\"/oauth2/a/start\">A</a></p>"));
+            v[OAUTH2_PV_PROVIDERS] = NULL;
         }
         else {
             assert_non_null(strstr(html, "<a href=\"/again\">"));

@@ -124,6 +124,7 @@ static void test_response_page_template(void **state)
                          "access-denied",
                          NULL,
                          "/x?a=1&b=2",
+                         NULL,
                          NULL };
     const char *html;
 
@@ -160,7 +161,7 @@ static void test_response_page_site_template(void **state)
     const char *err = NULL;
     oauth2_page_t pg = { 403,           OAUTH2_PAGE_REFUSED, "T<",
                          "M&",          "forbidden",         "al'ice",
-                         "/again?a=\"", "/oauth2/logout" };
+                         "/again?a=\"", "/oauth2/logout",    NULL };
 
     (void)state;
     assert_int_equal(oauth2_page_parse(pool, text, strlen(text),
@@ -258,6 +259,51 @@ static void test_response_identity_headers(void **state)
     assert_int_equal(oauth2_identity_headers[4].field, OAUTH2_SF_ACCESS_TOKEN);
 }
 
+/* The choose page: a link per provider, its label and URL escaped (a
+ * provider label or return URL cannot inject markup); in a site's
+ * template too, through {{providers}}. */
+static void test_response_choose_page(void **state)
+{
+    const oauth2_page_tpl_t *set[OAUTH2_PAGE_COUNT] = { NULL };
+    const char *text = "<ul>{{providers}}</ul>";
+    apr_array_header_t *c = apr_array_make(pool, 4, sizeof(const char *));
+    oauth2_page_t pg = {
+        200, OAUTH2_PAGE_CHOOSE, "Sign in", "Choose", NULL, NULL, NULL, NULL, c
+    };
+    const char *html, *err = NULL;
+
+    (void)state;
+    APR_ARRAY_PUSH(c, const char *) = "staff (<script>alert(1)</script>)";
+    APR_ARRAY_PUSH(c, const char *) = "/oauth2/staff/start?rd=%2F\"onclick=x&y";
+    APR_ARRAY_PUSH(c, const char *) = "github.com";
+    APR_ARRAY_PUSH(c, const char *) = "/oauth2/gh/start?rd=%2F";
+    html = oauth2_page_html(pool, &pg, NULL, NULL);
+    assert_null(strstr(html, "<script>"));
+    assert_null(strstr(html, "\"onclick"));
+    assert_non_null(strstr(html, "<p class=\"actions\"><a href=\""
+                                 "/oauth2/staff/start?rd=%2F&quot;onclick=x"
+                                 "&amp;y\">Sign in with staff (&lt;script&gt;"
+                                 "alert(1)&lt;/script&gt;)</a></p>\n"
+                                 "<p class=\"actions\"><a href=\"/oauth2/gh/"
+                                 "start?rd=%2F\">Sign in with github.com</a>"
+                                 "</p>\n"));
+    assert_non_null(strstr(html, "<h1>Sign in</h1>"));
+    /* a label without its URL is left out */
+    APR_ARRAY_PUSH(c, const char *) = "lonely";
+    assert_null(strstr(oauth2_page_html(pool, &pg, NULL, NULL), "lonely"));
+    /* the site's template */
+    assert_int_equal(oauth2_page_parse(pool, text, strlen(text),
+                                       &set[OAUTH2_PAGE_CHOOSE], &err),
+                     APR_SUCCESS);
+    html = oauth2_page_html(pool, &pg, set, NULL);
+    assert_int_equal(strncmp(html, "<ul><p class=\"actions\"><a href=\"", 32),
+                     0);
+    assert_non_null(strstr(html, "Sign in with github.com</a></p>\n</ul>"));
+    /* no choices: nothing */
+    pg.choices = NULL;
+    assert_string_equal(oauth2_page_html(pool, &pg, set, NULL), "<ul></ul>");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_response_claim_names),
         cmocka_unit_test(test_response_claims),
         cmocka_unit_test(test_response_identity_headers),
+        cmocka_unit_test(test_response_choose_page),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -381,6 +381,204 @@ static void test_server_shm_capacity_and_cookies(void **state)
     assert_null(oauth2_server_owned_cookies());
 }
 
+/* ---- named providers (<OAuth2Provider NAME>) ---- */
+
+/* Adds a section name to h's configuration, with a provider and a
+ * client; the host gets a secret (sections need one). */
+static oauth2_cfg_t *named(oauth2_host_t *h, const char *name)
+{
+    oauth2_cfg_t *s = NULL;
+
+    assert_null(oauth2_cfg_section(pool, h->cfg,
+                                   apr_pstrcat(pool, name, ">", NULL), &s));
+    assert_null(oauth2_cfg_set_provider(
+        pool, s, apr_pstrcat(pool, "https://", name, ".example", NULL), NULL));
+    s->client_id = apr_pstrcat(pool, name, "-app", NULL);
+    if (h->cfg->secrets == NULL) {
+        h->cfg->secrets = apr_array_make(pool, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(h->cfg->secrets, const char *) =
+            "0123456789abcdef0123456789abcdef-secret";
+    }
+    return s;
+}
+
+/* A line with all its arguments as written. */
+static int line_args(apr_array_header_t *lines, const char *name,
+                     const char *args, int parent)
+{
+    int i = line(lines, name, "", parent);
+
+    APR_ARRAY_IDX(lines, i, oauth2_conf_line_t).args = args;
+    APR_ARRAY_IDX(lines, i, oauth2_conf_line_t).arg =
+        apr_pstrndup(pool, args, strcspn(args, " "));
+    return i;
+}
+
+/* A virtual host with named providers only has a provider: AuthType
+ * oauth2 there (and at the top when every host has one) is not OA2009. */
+static void test_server_sections_have_providers(void **state)
+{
+    apr_array_header_t *hosts = hosts_make(), *lines = lines_make();
+    int vh, sec, loc, dir;
+
+    (void)state;
+    host(hosts, NULL, NULL);
+    named(host(hosts, "v.example", NULL), "a");
+    vh = line(lines, "<VirtualHost", "127.0.0.1:1", -1);
+    sec = line(lines, "<OAuth2Provider", "a>", vh);
+    line(lines, "OAuth2Provider", "https://a.example", sec);
+    line(lines, "OAuth2ClientID", "a-app", sec);
+    loc = line(lines, "<Location", "/x", vh);
+    line(lines, "AuthType", "oauth2", loc);
+    assert_string_equal(check(hosts, lines), "");
+    assert_non_null(HOST(hosts, 1)->cfg->named);
+    /* at the top: every virtual host has one */
+    dir = line(lines, "<Directory", "/srv", -1);
+    line(lines, "AuthType", "oauth2", dir);
+    assert_string_equal(check(hosts, lines), "");
+    /* a virtual host without: refused as before */
+    hosts = hosts_make();
+    host(hosts, NULL, NULL);
+    host(hosts, "v.example", NULL);
+    lines = lines_make();
+    vh = line(lines, "<VirtualHost", "127.0.0.1:1", -1);
+    loc = line(lines, "<Location", "/x", vh);
+    line(lines, "AuthType", "oauth2", loc);
+    assert_string_equal(apr_pstrndup(pool, check(hosts, lines), 6), "OA2009");
+    /* the main server's sections apply to every virtual host */
+    hosts = hosts_make();
+    named(host(hosts, NULL, NULL), "a");
+    host(hosts, "v.example", NULL);
+    assert_string_equal(check(hosts, lines), "");
+    dir = line(lines, "<Directory", "/srv", -1);
+    line(lines, "AuthType", "oauth2", dir);
+    assert_string_equal(check(hosts, lines), "");
+}
+
+/* Inside <OAuth2Provider>: a line that is not the provider's own (Apache
+ * ran it for the server already), OA2013; OAuth2Use naming a provider no
+ * host has, OA2013 (another host's is not refused at startup). */
+static void test_server_sections_refusals(void **state)
+{
+    apr_array_header_t *hosts = hosts_make(), *lines = lines_make();
+    int vh, sec, loc, x;
+
+    (void)state;
+    host(hosts, NULL, NULL);
+    named(host(hosts, "v.example", NULL), "a");
+    named(host(hosts, "w.example", NULL), "b");
+    vh = line(lines, "<VirtualHost", "127.0.0.1:1", -1);
+    sec = line(lines, "<OAuth2Provider", "a>", vh);
+    line(lines, "OAuth2Provider", "https://a.example", sec);
+    loc = line(lines, "<Location", "/x", vh);
+    line(lines, "AuthType", "oauth2", loc);
+    line_args(lines, "OAuth2Use", "a \"b\" 'A'", loc);
+    assert_string_equal(check(hosts, lines), "");
+
+    x = line_args(lines, "OAuth2Use", "a nope", loc);
+    assert_string_equal(check(hosts, lines),
+                        "OA2013 0 refused OAuth2Use on line 7 of "
+                        "/etc/apache2/site.conf: no <OAuth2Provider nope> "
+                        "section is configured");
+    APR_ARRAY_IDX(lines, x, oauth2_conf_line_t).args = "\"no pe\"";
+    assert_non_null(
+        strstr(check(hosts, lines), "no <OAuth2Provider no pe> section"));
+    /* only the first argument known (an older glue): it is checked */
+    APR_ARRAY_IDX(lines, x, oauth2_conf_line_t).args = NULL;
+    APR_ARRAY_IDX(lines, x, oauth2_conf_line_t).arg = "other";
+    assert_non_null(
+        strstr(check(hosts, lines), "no <OAuth2Provider other> section"));
+    APR_ARRAY_IDX(lines, x, oauth2_conf_line_t).arg = "b";
+    assert_string_equal(check(hosts, lines), "");
+
+    line(lines, "ServerName", "evil.example", sec);
+    assert_string_equal(check(hosts, lines),
+                        "OA2013 0 refused ServerName on line 8 of "
+                        "/etc/apache2/site.conf: only the provider's own "
+                        "directives (OAuth2Provider, its client, endpoints "
+                        "and claims) may be inside <OAuth2Provider>");
+    /* the same line outside a section is not ours to refuse */
+    APR_ARRAY_IDX(lines, lines->nelts - 1, oauth2_conf_line_t).parent = vh;
+    assert_string_equal(check(hosts, lines), "");
+}
+
+/* The cookies every host strips include each named provider's session
+ * cookie and the remembered choice; the shm table counts hosts with
+ * named providers only. */
+static void test_server_sections_cookies_and_capacity(void **state)
+{
+    apr_array_header_t *hosts = hosts_make(), *cookies;
+    oauth2_host_t *h;
+
+    (void)state;
+    host(hosts, NULL, NULL);
+    h = host(hosts, "v.example", "https://idp.example");
+    named(h, "a");
+    named(h, "b");
+    h = host(hosts, "w.example", NULL);
+    named(h, "c");
+    assert_null(oauth2_cfg_set_store(pool, h->cfg, "shm:20000"));
+    h->cfg->cookie_name = "w";
+    assert_string_equal(check(hosts, lines_make()), "");
+    assert_int_equal(oauth2_server_shm_capacity(hosts), 20000);
+    cookies = oauth2_server_cookie_names(pool, hosts);
+    assert_int_equal(cookies->nelts, 6);
+    assert_string_equal(APR_ARRAY_IDX(cookies, 0, const char *),
+                        "oauth2_session");
+    assert_string_equal(APR_ARRAY_IDX(cookies, 1, const char *),
+                        "oauth2_session_a");
+    assert_string_equal(APR_ARRAY_IDX(cookies, 2, const char *),
+                        "oauth2_session_b");
+    assert_string_equal(APR_ARRAY_IDX(cookies, 3, const char *),
+                        "oauth2_session-provider");
+    assert_string_equal(APR_ARRAY_IDX(cookies, 4, const char *), "w_c");
+    assert_string_equal(APR_ARRAY_IDX(cookies, 5, const char *), "w-provider");
+}
+
+/* post_config's sites: a host's named providers' sites share its store;
+ * the view's providers include them (a hub has none of its own). */
+static void test_server_sections_sites(void **state)
+{
+    apr_array_header_t *hosts = hosts_make(), *provs;
+    oauth2_store_t *shm = table_store();
+    const oauth2_site_t *v, *w;
+    oauth2_host_t *h;
+    int bad = -1;
+
+    (void)state;
+    host(hosts, NULL, NULL);
+    h = host(hosts, "v.example", "https://idp.example");
+    named(h, "a");
+    h = host(hosts, "w.example", NULL);
+    named(h, "b");
+    named(h, "c");
+    assert_string_equal(check(hosts, lines_make()), "");
+    made = 0;
+    made_fail = NULL;
+    assert_null(
+        oauth2_server_sites(pool, hosts, "test/1.0", shm, make, NULL, &bad));
+    assert_null(HOST(hosts, 0)->site);
+    v = HOST(hosts, 1)->site;
+    w = HOST(hosts, 2)->site;
+    assert_non_null(v);
+    assert_non_null(w);
+    assert_int_equal(v->nnamed, 1);
+    assert_int_equal(w->nnamed, 2);
+    assert_null(w->prov);
+    assert_ptr_equal(v->named[0]->store, shm);
+    assert_ptr_equal(w->named[1]->store, shm);
+    assert_string_equal(w->named[1]->name, "c");
+    provs = oauth2_server_providers(pool, hosts);
+    assert_int_equal(provs->nelts, 4);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 0, oauth2_provider_t *), v->prov);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 1, oauth2_provider_t *),
+                     v->named[0]->prov);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 2, oauth2_provider_t *),
+                     w->named[0]->prov);
+    assert_ptr_equal(APR_ARRAY_IDX(provs, 3, oauth2_provider_t *),
+                     w->named[1]->prov);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -391,6 +589,10 @@ int main(void)
         cmocka_unit_test(test_server_socache_and_redirect_host),
         cmocka_unit_test(test_server_shm_capacity_and_cookies),
         cmocka_unit_test(test_server_sites),
+        cmocka_unit_test(test_server_sections_have_providers),
+        cmocka_unit_test(test_server_sections_refusals),
+        cmocka_unit_test(test_server_sections_cookies_and_capacity),
+        cmocka_unit_test(test_server_sections_sites),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

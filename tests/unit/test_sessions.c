@@ -211,7 +211,7 @@ static void test_sessions_expiry(void **state)
     oauth2_authn_t a;
     const char *cookie;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 1000, 3000, 0, 0 };
+    sf_opts_t o = { 0, NULL, 1000, 3000, 0, 0, NULL, 0 };
 
     (void)state;
     sf_open(&f, &o);
@@ -391,7 +391,7 @@ static void test_sessions_cookie_store(void **state)
     oauth2_authn_t a;
     const char *cookie;
     sf_t f;
-    sf_opts_t o = { 1, NULL, 1000, 0, 0, 0 };
+    sf_opts_t o = { 1, NULL, 1000, 0, 0, 0, NULL, 0 };
 
     (void)state;
     sf_open(&f, &o);
@@ -465,7 +465,7 @@ static void logout_by_indexed(const char *extra)
     apr_pool_t *p;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 1 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
 
     assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
     memset(&fs, 0, sizeof(fs));
@@ -549,7 +549,7 @@ static void test_sessions_refresh(void **state)
     const char *cookie;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0, NULL, 0 };
 
     (void)state;
     memset(&fs, 0, sizeof(fs));
@@ -590,7 +590,7 @@ static void test_sessions_refresh_fails(void **state)
     const char *cookie;
     fs_t fs;
     sf_t f;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 0 };
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 0, NULL, 0 };
 
     (void)state;
     memset(&fs, 0, sizeof(fs));
@@ -744,8 +744,8 @@ static void test_sessions_id_token_left_out(void **state)
 {
     const oauth2_session_t *s;
     sf_t f;
-    sf_opts_t cookie = { 1, "http://127.0.0.1:9", 1000, 0, 0, 0 };
-    sf_opts_t shm = { 0, "http://127.0.0.1:9", 1000, 0, 0, 0 };
+    sf_opts_t cookie = { 1, "http://127.0.0.1:9", 1000, 0, 0, 0, NULL, 0 };
+    sf_opts_t shm = { 0, "http://127.0.0.1:9", 1000, 0, 0, 0, NULL, 0 };
 
     (void)state;
     sf_open(&f, &cookie);
