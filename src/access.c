@@ -277,9 +277,8 @@ static void strip_cookies(const oauth2_site_t *site, oauth2_request_t *req,
         return;
     }
     resp->cookie_in_was = found->header;
-    resp->cookie_in =
-        oauth2_cookie_strip(req->pool, found->header, site->cfg->cookie_name,
-                            found->at, found->n, OAUTH2_SESSIONS_MAX_FOUND);
+    resp->cookie_in = oauth2_cookie_strip(req->pool, found->header,
+                                          site->cfg->cookie_name, found);
 }
 
 void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,

@@ -211,9 +211,7 @@ static apr_status_t store_find(const oauth2_site_t *site, oauth2_request_t *req,
     apr_status_t rv = OAUTH2_ENOTFOUND;
 
     /* Kept for taking them out of the backend's header. */
-    found->header = header;
-    found->n = oauth2_cookie_find(header, site->cfg->cookie_name, found->at,
-                                  OAUTH2_SESSIONS_MAX_FOUND);
+    oauth2_cookie_find_own(header, site->cfg->cookie_name, found);
     /* Duplicates (another path or a parent domain): the first one that
      * names a live session wins; the others are never trusted more. At
      * most four are tried (the fifth is only found to tell the cookie
@@ -244,9 +242,7 @@ static apr_status_t cookie_find(const oauth2_site_t *site,
     apr_time_t want;
     apr_status_t rv;
 
-    found->header = header;
-    found->n = oauth2_cookie_find(header, site->cfg->cookie_name, found->at,
-                                  OAUTH2_SESSIONS_MAX_FOUND);
+    oauth2_cookie_find_own(header, site->cfg->cookie_name, found);
     rv = oauth2_cookie_session_open(
         site, req, header, found->n > 0 ? &found->at[0] : NULL, &a->session,
         &a->record, &a->record_len, &a->expires);

@@ -25,11 +25,9 @@
 #include "site.h"
 #include "store.h"
 
-/* Copies of the session cookie a request's lookup finds (duplicates come
- * from other paths or a parent domain); it tries one fewer, and finding
- * this many sends the Cookie header to the full parse when our cookies
- * are taken out of it. */
-#define OAUTH2_SESSIONS_MAX_FOUND 5
+/* Copies of the session cookie a request's lookup notes; it tries one
+ * fewer (finding this many sends the Cookie header to the full parse). */
+#define OAUTH2_SESSIONS_MAX_FOUND OAUTH2_COOKIE_MAX_FOUND
 
 /** What one request learned about its user. */
 typedef struct {
@@ -49,13 +47,8 @@ typedef struct {
                           (expired, logged out): the session ended */
 } oauth2_authn_t;
 
-/** Where the session cookies of a request's Cookie header are (what
- * oauth2_cookie_strip needs to take them out without a parse). */
-typedef struct {
-    const char *header;
-    oauth2_cookie_t at[OAUTH2_SESSIONS_MAX_FOUND];
-    apr_size_t n;
-} oauth2_sessions_found_t;
+/** Where the session cookies of a request's Cookie header are. */
+typedef oauth2_cookie_found_t oauth2_sessions_found_t;
 
 /**
  * Finds the request's session: cookie, key, store (through the
