@@ -267,18 +267,16 @@ static void unauthenticated(const oauth2_site_t *site,
     resp->www_authenticate = www_authenticate(req, NULL);
 }
 
-/* The backend never sees the module's cookies: they come out of the
- * Cookie header at the places the session lookup found them. */
-static void strip_cookies(const oauth2_site_t *site, oauth2_request_t *req,
-                          const oauth2_sessions_found_t *found,
+/* The backend never sees the module's cookies: the session lookup took
+ * them out of the Cookie header at the places it found them. */
+static void strip_cookies(const oauth2_sessions_found_t *found,
                           oauth2_response_t *resp)
 {
-    if (found->header == NULL) {
+    if (found->cookies.header == NULL) {
         return;
     }
-    resp->cookie_in_was = found->header;
-    resp->cookie_in = oauth2_cookie_strip(req->pool, found->header,
-                                          site->cfg->cookie_name, found);
+    resp->cookie_in_was = found->cookies.header;
+    resp->cookie_in = found->stripped;
 }
 
 void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
@@ -306,7 +304,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         }
         return;
     }
-    found.header = NULL;
+    found.cookies.header = NULL;
     rv = oauth2_sessions_find(site, req, need_tokens, a, &found, resp);
     if (rv == APR_SUCCESS && need_tokens) {
         rv = oauth2_sessions_refresh(site, req, a, resp);
@@ -315,7 +313,7 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     if (rv == APR_SUCCESS) {
         carry_on(dir, a, need_tokens, resp);
         resp->groups_claim = site->cfg->groups_claim;
-        strip_cookies(site, req, &found, resp);
+        strip_cookies(&found, resp);
         return;
     }
     a->authenticated = 0;
@@ -328,9 +326,9 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                                req->uri);
         return;
     }
-    /* found.n is set with found.header (the store's lookup). */
-    unauthenticated(site, dir, req, a, found.header != NULL && found.n > 0,
-                    resp);
+    /* found.cookies.n is set with its header (the store's lookup). */
+    unauthenticated(site, dir, req, a,
+                    found.cookies.header != NULL && found.cookies.n > 0, resp);
 }
 
 void oauth2_access_provider_down(const oauth2_site_t *site,

@@ -47,8 +47,13 @@ typedef struct {
                           (expired, logged out): the session ended */
 } oauth2_authn_t;
 
-/** Where the session cookies of a request's Cookie header are. */
-typedef oauth2_cookie_found_t oauth2_sessions_found_t;
+/** Where the session cookies of a request's Cookie header are, and the
+ * header as the backend gets it: without the module's cookies
+ * (oauth2_cookie_strip: NULL when it holds none). */
+typedef struct {
+    oauth2_cookie_found_t cookies;
+    const char *stripped;
+} oauth2_sessions_found_t;
 
 /**
  * Finds the request's session: cookie, key, store (through the
