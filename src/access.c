@@ -309,19 +309,16 @@ static void unauthenticated(const oauth2_site_t *site,
     resp->www_authenticate = www_authenticate(req, NULL);
 }
 
-/* The backend never sees the module's cookies: they come out of the
- * Cookie header at the places the session lookup found them. */
-static void strip_cookies(const oauth2_site_t *site, oauth2_request_t *req,
-                          const oauth2_sessions_found_t *found,
+/* The backend never sees the module's cookies: the session lookup took
+ * them out of the Cookie header at the places it found them. */
+static void strip_cookies(const oauth2_sessions_found_t *found,
                           oauth2_response_t *resp)
 {
-    if (found->header == NULL) {
+    if (found->cookies.header == NULL) {
         return;
     }
-    resp->cookie_in_was = found->header;
-    resp->cookie_in =
-        oauth2_cookie_strip(req->pool, found->header, site->cfg->cookie_name,
-                            found->at, found->n, OAUTH2_SESSIONS_MAX_FOUND);
+    resp->cookie_in_was = found->cookies.header;
+    resp->cookie_in = found->stripped;
 }
 
 /* The user of site's session or bearer token: 1 when decided (a user, a
@@ -344,7 +341,7 @@ static int session_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         }
         return 1;
     }
-    found.header = NULL;
+    found.cookies.header = NULL;
     rv = oauth2_sessions_find(site, req, need_tokens, a, &found, resp);
     if (rv == APR_SUCCESS && need_tokens) {
         rv = oauth2_sessions_refresh(site, req, a, resp);
@@ -353,7 +350,7 @@ static int session_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     if (rv == APR_SUCCESS) {
         carry_on(dir, a, need_tokens, resp);
         resp->groups_claim = site->cfg->groups_claim;
-        strip_cookies(site, req, &found, resp);
+        strip_cookies(&found, resp);
         return 1;
     }
     a->authenticated = 0;
@@ -366,8 +363,8 @@ static int session_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                                req->uri);
         return 1;
     }
-    /* found.n is set with found.header (the store's lookup). */
-    *had = found.header != NULL && found.n > 0;
+    /* found.cookies.n is set with its header (the store's lookup). */
+    *had = found.cookies.header != NULL && found.cookies.n > 0;
     return 0;
 }
 

@@ -6,6 +6,8 @@
 #include <emmintrin.h>
 #endif
 
+#include <apr_strings.h>
+
 #include "conn.h"
 #include "errors.h"
 
@@ -222,4 +224,75 @@ apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
     k->owner = owner;
     k->valid = 1;
     return APR_SUCCESS;
+}
+
+/* Points the copies of f, found in from, at the same places in to. */
+static void rebase(oauth2_cookie_found_t *f, const char *from, const char *to)
+{
+    apr_size_t i;
+
+    f->header = to;
+    for (i = 0; i < f->n; i++) {
+        f->at[i].name = to + (f->at[i].name - from);
+        f->at[i].value = to + (f->at[i].value - from);
+    }
+}
+
+/* Grows a buffer of the header memo to at least n bytes, at least
+ * doubling it: a client whose header grows by a byte a request costs the
+ * connection a few buffers, not one a request. */
+static char *grow_twice(apr_pool_t *p, char **buf, apr_size_t *cap,
+                        apr_size_t n)
+{
+    if (*buf == NULL || *cap < n) {
+        *cap = n < 2 * *cap ? 2 * *cap : (n < 256 ? 256 : n);
+        *buf = apr_palloc(p, *cap);
+    }
+    return *buf;
+}
+
+/* Keeps header (f: what was found in it, stripped: it without ours). */
+static void keep_header(oauth2_conn_t *c, const void *owner, const char *base,
+                        const oauth2_cookie_found_t *f, const char *stripped)
+{
+    oauth2_conn_header_t *m = &c->header;
+
+    m->valid = 0;
+    if (f->n == 0 || f->len > OAUTH2_CONN_MAX_HEADER) {
+        return;
+    }
+    memcpy(grow_twice(c->pool, &m->text, &m->text_cap, f->len + 1), f->header,
+           f->len + 1);
+    m->found = *f;
+    rebase(&m->found, f->header, m->text);
+    m->changed = stripped != NULL;
+    m->stripped_len = stripped != NULL ? strlen(stripped) : 0;
+    memcpy(grow_twice(c->pool, &m->stripped, &m->stripped_cap,
+                      m->stripped_len + 1),
+           stripped != NULL ? stripped : "", m->stripped_len + 1);
+    m->owner = owner;
+    m->base = base;
+    m->valid = 1;
+}
+
+void oauth2_conn_cookies(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
+                         const char *header, const char *base,
+                         oauth2_cookie_found_t *f, const char **stripped)
+{
+    const oauth2_conn_header_t *m = &c->header;
+    apr_size_t len = strlen(header);
+
+    /* Every byte is compared (xor_or): a connection a proxy shares
+     * between users learns nothing of another's header from the time. */
+    if (m->valid && m->owner == owner && m->base == base && m->found.len == len
+        && xor_or(m->text, header, len) == 0) {
+        *f = m->found;
+        rebase(f, m->text, header);
+        *stripped =
+            m->changed ? apr_pstrmemdup(p, m->stripped, m->stripped_len) : NULL;
+        return;
+    }
+    oauth2_cookie_find_own(header, base, f);
+    *stripped = oauth2_cookie_strip(p, header, base, f);
+    keep_header(c, owner, base, f, *stripped);
 }

@@ -15,6 +15,12 @@
  * back-channel logout of cookie sessions rewrites, cookie_session.h) is
  * unchanged, so a revoked session is refused on a kept connection too.
  *
+ * The Cookie header a connection's lookup read last is kept too, with
+ * where the session cookies are in it and what it is without the
+ * module's: a browser sends the same header with every request of a
+ * page, and a request that sends exactly those bytes again costs one
+ * compare (in a time that depends on the length only) and a copy.
+ *
  * One thread serves a connection at a time, so nothing here is locked.
  * The copies are never written through: a request that changes its
  * session decodes its own.
@@ -51,6 +57,23 @@ typedef struct {
     oauth2_store_meta_t epoch; /* the revocation epoch it was checked at */
 } oauth2_conn_cookie_t;
 
+/* Cookie headers longer than this are not kept (Apache's default limit of
+ * a header line, LimitRequestFieldSize, is 8190 bytes). */
+#define OAUTH2_CONN_MAX_HEADER 8192
+
+/** The Cookie header a connection's session lookup read last. */
+typedef struct {
+    const void *owner; /* the site that read it */
+    const char *base;  /* the session cookie name it searched for */
+    int valid;
+    char *text; /* the header's bytes, NUL-terminated */
+    apr_size_t text_cap;
+    oauth2_cookie_found_t found; /* oauth2_cookie_find_own's, into text */
+    char *stripped;              /* oauth2_cookie_strip's answer */
+    int changed;                 /* 0: it was NULL (the header unchanged) */
+    apr_size_t stripped_len, stripped_cap;
+} oauth2_conn_header_t;
+
 /** The per-connection memo. Fields are read by sessions.c and tests. */
 typedef struct oauth2_conn_t {
     apr_pool_t *pool; /* the connection's: the copy's buffer */
@@ -68,6 +91,7 @@ typedef struct oauth2_conn_t {
     char *hdr;      /* the session's groups header */
     apr_size_t hdr_cap;
     oauth2_conn_cookie_t cookie;
+    oauth2_conn_header_t header;
 } oauth2_conn_t;
 
 /**
@@ -137,5 +161,18 @@ apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
                                      const char *rec, apr_size_t rlen,
                                      apr_time_t expires,
                                      const oauth2_store_meta_t *epoch);
+
+/**
+ * The session cookies of header for owner, whose session cookie is base
+ * (oauth2_cookie_find_own into f), and the header without the module's
+ * cookies (oauth2_cookie_strip: *stripped from p, NULL when unchanged),
+ * through the memo: a header equal to the last one owner read on this
+ * connection costs a compare and a copy of *stripped. A header that
+ * names the session cookie (and is at most OAUTH2_CONN_MAX_HEADER bytes)
+ * is kept for the next request.
+ */
+void oauth2_conn_cookies(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
+                         const char *header, const char *base,
+                         oauth2_cookie_found_t *f, const char **stripped);
 
 #endif /* OAUTH2_CONN_H */

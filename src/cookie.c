@@ -126,42 +126,6 @@ static apr_size_t count_text(const char *h, apr_size_t len, const char *text,
     return count;
 }
 
-/* The length of the common prefix of a and b. */
-static apr_size_t common_prefix(const char *a, const char *b)
-{
-    apr_size_t n = 0;
-
-    while (a[n] != '\0' && a[n] == b[n]) {
-        n++;
-    }
-    return n;
-}
-
-/* count_text outside the values of the nfound pairs (found in header
- * order): text inside a value of ours goes with it. No mention can run
- * across a value's edge: a name is a token, and a value starts after a '='
- * (or a '"') and ends before a ';', a space or a '"', none of them in a
- * token. A cookie session's value is most of the header: not scanning it
- * saves the hot path a search through a few KB of base64. */
-static apr_size_t count_outside(const char *h, apr_size_t len, const char *text,
-                                apr_size_t n, const oauth2_cookie_t *found,
-                                apr_size_t nfound)
-{
-    const char *from = h, *end = h + len, *to;
-    apr_size_t count = 0, i;
-
-    for (i = 0; i <= nfound; i++) {
-        to = i < nfound ? found[i].value : end;
-        if (to > from) {
-            count += count_text(from, (apr_size_t)(to - from), text, n);
-        }
-        if (i < nfound) {
-            from = found[i].value + found[i].value_len;
-        }
-    }
-    return count;
-}
-
 apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
 {
     if (header == NULL || text == NULL || *text == '\0') {
@@ -204,19 +168,46 @@ static const char *take_value(const char *hit, apr_size_t name_len,
 }
 
 /*
- * Finds the pairs called name without parsing the others: every
- * occurrence of the name's text is a candidate, checked with the same
- * rules as oauth2_cookie_next: it starts a pair (only spaces back to a
- * ';' or the header's start), only spaces follow it up to a '=', the
- * value runs to the next ';', trimmed, without quotes. On the request hot
- * path this costs a few memchr calls for the name's first byte rather
- * than a look at every '=' (the fuzz target checks that both ways agree).
+ * Finds the pairs called name (name_len bytes) without parsing the
+ * others: every occurrence of its first n bytes is a candidate, checked
+ * with the same rules as oauth2_cookie_next: the rest of the name
+ * follows, it starts a pair (only spaces back to a ';' or the header's
+ * start), only spaces follow it up to a '=', the value runs to the next
+ * ';', trimmed, without quotes. On the request hot path this costs a few
+ * memchr calls for the name's first byte rather than a look at every
+ * '=' (the fuzz target checks that both ways agree). The candidates that
+ * are no such pair are counted in *others; a pair's value is skipped
+ * (its text, whatever it holds, goes with it). Ends at max pairs.
  */
+static apr_size_t find_pairs(const char *header, apr_size_t len,
+                             const char *name, apr_size_t name_len,
+                             apr_size_t n, oauth2_cookie_t *out, apr_size_t max,
+                             apr_size_t *others)
+{
+    const char *end = header + len, *hit, *eq;
+    apr_size_t found = 0;
+
+    *others = 0;
+    for (hit = find_text(header, end, name, n); hit != NULL && found < max;
+         hit = find_text(hit + 1, end, name, n)) {
+        if ((apr_size_t)(end - hit) >= name_len
+            && memcmp(hit + n, name + n, name_len - n) == 0) {
+            for (eq = hit + name_len; eq < end && is_cookie_space(*eq); eq++) {
+            }
+            if (eq < end && *eq == '=' && pair_start(header, hit)) {
+                hit = take_value(hit, name_len, eq, end, &out[found++]) - 1;
+                continue;
+            }
+        }
+        (*others)++;
+    }
+    return found;
+}
+
 apr_size_t oauth2_cookie_find(const char *header, const char *name,
                               oauth2_cookie_t *out, apr_size_t max)
 {
-    apr_size_t len, name_len, found = 0;
-    const char *end, *hit, *eq;
+    apr_size_t len, name_len, others;
 
     if (!header || !name || !out || max == 0) {
         return 0;
@@ -226,19 +217,59 @@ apr_size_t oauth2_cookie_find(const char *header, const char *name,
     if (len > OAUTH2_MAX_COOKIE_HEADER || name_len == 0) {
         return 0;
     }
-    end = header + len;
-    for (hit = find_text(header, end, name, name_len);
-         hit != NULL && found < max;
-         hit = find_text(hit + 1, end, name, name_len)) {
-        for (eq = hit + name_len; eq < end && is_cookie_space(*eq); eq++) {
-        }
-        if (eq == end || *eq != '=' || !pair_start(header, hit)) {
-            continue;
-        }
-        /* The value's own text is no name: go on after it. */
-        hit = take_value(hit, name_len, eq, end, &out[found++]) - 1;
+    return find_pairs(header, len, name, name_len, name_len, out, max, &others);
+}
+
+/* The length of the common prefix of a and b. */
+static apr_size_t common_prefix(const char *a, const char *b)
+{
+    apr_size_t n = 0;
+
+    while (a[n] != '\0' && a[n] == b[n]) {
+        n++;
     }
-    return found;
+    return n;
+}
+
+apr_size_t oauth2_cookie_find_own(const char *header, const char *base,
+                                  oauth2_cookie_found_t *f)
+{
+    const apr_size_t slen = sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1;
+    apr_size_t name_len, lcp, others;
+
+    f->header = header;
+    f->len = header ? strlen(header) : 0;
+    f->n = 0;
+    f->alone = 0;
+    if (!header || !base || *base == '\0') {
+        return 0;
+    }
+    name_len = strlen(base);
+    /* Every name of ours starts with the text the base shares with the
+     * login states' prefix (the default "oauth2_s"): one search for it
+     * finds the copies and any other mention (its first 8 bytes are as
+     * good as all of it). A shorter start would be found all over a
+     * header: then the base and the prefix are searched for each. */
+    lcp = name_len >= 8 && memcmp(base, OAUTH2_STATE_COOKIE_PREFIX, 8) == 0
+              ? 8
+              : common_prefix(base, OAUTH2_STATE_COOKIE_PREFIX);
+    if (lcp < 4) {
+        lcp = name_len;
+        if (count_text(header, f->len, OAUTH2_STATE_COOKIE_PREFIX, slen) > 0) {
+            f->n = oauth2_cookie_find(header, base, f->at,
+                                      OAUTH2_COOKIE_MAX_FOUND);
+            return f->n;
+        }
+    }
+    if (f->len <= OAUTH2_MAX_COOKIE_HEADER) {
+        f->n = find_pairs(header, f->len, base, name_len, lcp, f->at,
+                          OAUTH2_COOKIE_MAX_FOUND, &others);
+    }
+    else {
+        others = count_text(header, f->len, base, lcp); /* not searched */
+    }
+    f->alone = f->n < OAUTH2_COOKIE_MAX_FOUND && others == 0;
+    return f->n;
 }
 
 int oauth2_cookie_owned(const char *name, apr_size_t len, const char *base)
@@ -393,47 +424,28 @@ static const char *strip_all(apr_pool_t *p, const char *header, apr_size_t len,
 }
 
 const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
-                                const char *base, const oauth2_cookie_t *found,
-                                apr_size_t nfound, apr_size_t max)
+                                const char *base,
+                                const oauth2_cookie_found_t *found)
 {
-    oauth2_cookie_t own[5];
-    apr_size_t len, lcp, mentions, others;
+    oauth2_cookie_found_t own;
 
     if (p == NULL || header == NULL || base == NULL || *base == '\0') {
         return NULL;
     }
-    if (found == NULL) {
-        found = own;
-        max = sizeof(own) / sizeof(own[0]);
-        nfound = oauth2_cookie_find(header, base, own, max);
+    if (found == NULL || found->header != header) {
+        oauth2_cookie_find_own(header, base, &own);
+        found = &own;
     }
-    len = strlen(header);
-    /* The quick cut is complete only when the copies found are every
-     * place where a name of ours can be (none beyond the search's limit,
-     * no chunk "<base>_N", no login state; a value that merely contains
-     * the text sends the header to the full parse, which is fine). One
-     * scan when the session name and the state prefix share a prefix of
-     * some length (the default "oauth2_s"), else two. */
-    lcp = common_prefix(base, OAUTH2_STATE_COOKIE_PREFIX);
-    if (lcp >= 4) {
-        mentions = count_outside(header, len, base, lcp, found, nfound);
-        others = 0;
+    if (found->alone && found->n == 0) {
+        return NULL; /* no name of ours anywhere */
     }
-    else {
-        mentions =
-            count_outside(header, len, base, strlen(base), found, nfound);
-        others = count_outside(header, len, OAUTH2_STATE_COOKIE_PREFIX,
-                               sizeof(OAUTH2_STATE_COOKIE_PREFIX) - 1, found,
-                               nfound);
+    /* The quick cut is complete when the copies found are every place
+     * where a name of ours can be (oauth2_cookie_find_own); a ',' may
+     * join lines (the full parse reads after it too). */
+    if (found->alone && memchr(header, ',', found->len) == NULL) {
+        return strip_found(p, header, found->len, found->at, found->n);
     }
-    if (mentions == 0 && others == 0) {
-        return NULL;
-    }
-    if (nfound > 0 && nfound < max && mentions == nfound && others == 0
-        && memchr(header, ',', len) == NULL) {
-        return strip_found(p, header, len, found, nfound);
-    }
-    return strip_all(p, header, len, base);
+    return strip_all(p, header, found->len, base);
 }
 
 /* cookie-name = token (RFC 6265 §4.1.1, RFC 7230 §3.2.6 tchar). */

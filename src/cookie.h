@@ -59,23 +59,55 @@ apr_size_t oauth2_cookie_mentions(const char *header, const char *text);
  */
 int oauth2_cookie_owned(const char *name, apr_size_t len, const char *base);
 
+/* Copies of the session cookie oauth2_cookie_find_own notes (duplicates
+ * come from other paths or a parent domain); finding this many sends the
+ * header to the full parse when ours are taken out of it. */
+#define OAUTH2_COOKIE_MAX_FOUND 5
+
+/** Where the session cookies of a Cookie header are: what
+ * oauth2_cookie_strip needs to take them out without a parse. */
+typedef struct {
+    const char *header;
+    apr_size_t len; /* the header's */
+    oauth2_cookie_t at[OAUTH2_COOKIE_MAX_FOUND];
+    apr_size_t n;
+    int alone; /* at are all of ours (oauth2_cookie_find_own) */
+} oauth2_cookie_found_t;
+
+/**
+ * oauth2_cookie_find for the session cookie base into f (its header, the
+ * header's length, up to OAUTH2_COOKIE_MAX_FOUND copies), which also says
+ * whether the copies found are all of the module's cookies the header
+ * can hold (f->alone): fewer than the maximum, and no other mention of a
+ * name of ours (base, a chunk, a login state) anywhere outside their
+ * values, in a name, a value or a broken pair. Then oauth2_cookie_strip
+ * can cut them out without a parse. One search serves both when base
+ * shares its first four bytes or more with OAUTH2_STATE_COOKIE_PREFIX
+ * (the default name does). A header longer than OAUTH2_MAX_COOKIE_HEADER
+ * is not searched for copies (0), but f->alone still says whether it
+ * names none of ours. Returns f->n.
+ */
+apr_size_t oauth2_cookie_find_own(const char *header, const char *base,
+                                  oauth2_cookie_found_t *f);
+
 /**
  * The Cookie header without any cookie oauth2_cookie_owned names, however
  * many copies and whatever their spacing or quotes, also after a ','
  * (several Cookie lines reach a server merged with ", "). Other pairs keep
  * their order and their text, joined with "; ".
- * found/nfound: what oauth2_cookie_find(header, base, found, max) gave for
- * this very header, or NULL/0 to have it searched here. When those are
- * the only places base occurs (nfound < max, no chunk, no state, no ',')
- * the header is cut around them without a parse: the request hot path.
+ * found: what oauth2_cookie_find_own(header, base, found) gave, or NULL
+ * to have the header searched here. When found->alone says those copies
+ * are the only places a name of ours occurs, and the header has no ',',
+ * it is cut around them without a parse: the request hot path. Otherwise
+ * every pair is parsed.
  * No size bound: the work is linear, and a long header must not carry a
  * session to the backend.
  * @return NULL when the header holds none of ours (keep it as it is), else
  *         the new header from p ("" when nothing is left)
  */
 const char *oauth2_cookie_strip(apr_pool_t *p, const char *header,
-                                const char *base, const oauth2_cookie_t *found,
-                                apr_size_t nfound, apr_size_t max);
+                                const char *base,
+                                const oauth2_cookie_found_t *found);
 
 /** Attributes of a cookie the module sets. */
 typedef struct {

@@ -129,7 +129,7 @@ void oauth2_headers_strip_cookies(apr_pool_t *p, apr_table_t *in,
         if (done != NULL && strcmp(name, done) == 0) {
             continue;
         }
-        out = oauth2_cookie_strip(p, cur, name, NULL, 0, 0);
+        out = oauth2_cookie_strip(p, cur, name, NULL);
         cur = out != NULL ? out : cur;
     }
     if (cur != header) {

@@ -202,29 +202,45 @@ static void log_no_session(oauth2_request_t *req, oauth2_authn_t *a)
                "(expired, logged out, or forged)");
 }
 
+/* The session cookies of header into found, and the header without the
+ * module's cookies (for the backend, when the session is valid), through
+ * the connection's memo where there is one. */
+static void find_cookies(const oauth2_site_t *site, oauth2_request_t *req,
+                         const char *header, oauth2_sessions_found_t *found)
+{
+    oauth2_conn_t *cs = req->conn ? req->conn : oauth2_conn_of(req);
+
+    if (cs != NULL) {
+        oauth2_conn_cookies(cs, site, req->pool, header, site->cfg->cookie_name,
+                            &found->cookies, &found->stripped);
+        return;
+    }
+    oauth2_cookie_find_own(header, site->cfg->cookie_name, &found->cookies);
+    found->stripped = oauth2_cookie_strip(
+        req->pool, header, site->cfg->cookie_name, &found->cookies);
+}
+
 static apr_status_t store_find(const oauth2_site_t *site, oauth2_request_t *req,
                                const char *header, int need_tokens,
                                oauth2_authn_t *a,
                                oauth2_sessions_found_t *found)
 {
+    const oauth2_cookie_found_t *fc = &found->cookies;
     apr_size_t i;
     apr_status_t rv = OAUTH2_ENOTFOUND;
 
-    /* Kept for taking them out of the backend's header. */
-    found->header = header;
-    found->n = oauth2_cookie_find(header, site->cfg->cookie_name, found->at,
-                                  OAUTH2_SESSIONS_MAX_FOUND);
+    find_cookies(site, req, header, found);
     /* Duplicates (another path or a parent domain): the first one that
      * names a live session wins; the others are never trusted more. At
      * most four are tried (the fifth is only found to tell the cookie
      * stripping that there may be more). */
-    for (i = 0; i < found->n && i < OAUTH2_SESSIONS_MAX_FOUND - 1; i++) {
-        rv = store_lookup(site, req, &found->at[i], need_tokens, a);
+    for (i = 0; i < fc->n && i < OAUTH2_SESSIONS_MAX_FOUND - 1; i++) {
+        rv = store_lookup(site, req, &fc->at[i], need_tokens, a);
         if (rv != OAUTH2_ENOTFOUND) {
             break;
         }
     }
-    if (rv == OAUTH2_ENOTFOUND && found->n > 0) {
+    if (rv == OAUTH2_ENOTFOUND && fc->n > 0) {
         log_no_session(req, a);
     }
     return rv;
@@ -244,12 +260,10 @@ static apr_status_t cookie_find(const oauth2_site_t *site,
     apr_time_t want;
     apr_status_t rv;
 
-    found->header = header;
-    found->n = oauth2_cookie_find(header, site->cfg->cookie_name, found->at,
-                                  OAUTH2_SESSIONS_MAX_FOUND);
+    find_cookies(site, req, header, found);
     rv = oauth2_cookie_session_open(
-        site, req, header, found->n > 0 ? &found->at[0] : NULL, &a->session,
-        &a->record, &a->record_len, &a->expires);
+        site, req, header, found->cookies.n > 0 ? &found->cookies.at[0] : NULL,
+        &a->session, &a->record, &a->record_len, &a->expires);
     if (rv == OAUTH2_EREFUSED) {
         log_no_session(req, a);
     }

@@ -25,11 +25,9 @@
 #include "site.h"
 #include "store.h"
 
-/* Copies of the session cookie a request's lookup finds (duplicates come
- * from other paths or a parent domain); it tries one fewer, and finding
- * this many sends the Cookie header to the full parse when our cookies
- * are taken out of it. */
-#define OAUTH2_SESSIONS_MAX_FOUND 5
+/* Copies of the session cookie a request's lookup notes; it tries one
+ * fewer (finding this many sends the Cookie header to the full parse). */
+#define OAUTH2_SESSIONS_MAX_FOUND OAUTH2_COOKIE_MAX_FOUND
 
 /** What one request learned about its user. */
 typedef struct {
@@ -51,12 +49,12 @@ typedef struct {
                                   user (a named one, or the host's) */
 } oauth2_authn_t;
 
-/** Where the session cookies of a request's Cookie header are (what
- * oauth2_cookie_strip needs to take them out without a parse). */
+/** Where the session cookies of a request's Cookie header are, and the
+ * header as the backend gets it: without the module's cookies
+ * (oauth2_cookie_strip: NULL when it holds none). */
 typedef struct {
-    const char *header;
-    oauth2_cookie_t at[OAUTH2_SESSIONS_MAX_FOUND];
-    apr_size_t n;
+    oauth2_cookie_found_t cookies;
+    const char *stripped;
 } oauth2_sessions_found_t;
 
 /**

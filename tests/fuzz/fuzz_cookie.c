@@ -7,7 +7,8 @@
  * as the same pair. oauth2_cookie_strip, by either of its ways, must leave
  * none of the module's cookies (the session, its chunks, login states),
  * whether the header is read as pairs or as comma-merged lines, however
- * many copies there are, and keep every other pair.
+ * many copies there are, and keep every other pair; its quick way is
+ * taken only when oauth2_cookie_find_own's copies are all of ours.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -106,25 +107,86 @@ static void check_none_owned(const char *out, const char *base)
     }
 }
 
-/* Both ways of oauth2_cookie_strip: nothing of ours is left, the pairs
- * that are not ours are all kept (same count), and the quick cut agrees
- * with the full parse. */
+/* Joins every pair of header as "name=value|" (from p). */
+static const char *pairs(apr_pool_t *p, const char *header)
+{
+    const char *pos = header, *end = header + strlen(header), *s = "";
+    oauth2_cookie_t c;
+
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        s = apr_psprintf(p, "%s%.*s=%.*s|", s, (int)c.name_len, c.name,
+                         (int)c.value_len, c.value);
+    }
+    return s;
+}
+
+/* Does the full parse of h find a pair of ours that oauth2_cookie_find_own
+ * did not (n copies at found)? */
+static int missed(const char *h, const char *base, const oauth2_cookie_t *found,
+                  apr_size_t n)
+{
+    const char *pos = h, *end = h + strlen(h);
+    oauth2_cookie_t c;
+    apr_size_t i;
+
+    while (oauth2_cookie_next(&pos, end, &c) == APR_SUCCESS) {
+        if (!oauth2_cookie_owned(c.name, c.name_len, base)) {
+            continue;
+        }
+        for (i = 0; i < n && found[i].name != c.name; i++) {
+        }
+        if (i == n) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Both ways of oauth2_cookie_strip: nothing of ours is left; when
+ * oauth2_cookie_find_own says its copies are all of ours, the full parse
+ * finds no other, its copies are oauth2_cookie_find's, and the quick cut
+ * leaves the pairs the full parse leaves (without a ','). */
 static void check_strip(apr_pool_t *p, const char *h)
 {
     static const char *const bases[] = { "oauth2_session", "s", "a_1" };
-    oauth2_cookie_t found[5];
-    apr_size_t i;
+    oauth2_cookie_found_t found, full_way;
+    oauth2_cookie_t plain[OAUTH2_COOKIE_MAX_FOUND];
+    apr_size_t i, k;
 
     for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
-        const char *base = bases[i];
-        apr_size_t n = oauth2_cookie_find(h, base, found, 5);
-        const char *quick = oauth2_cookie_strip(p, h, base, found, n, 5);
-        const char *full = oauth2_cookie_strip(p, h, base, NULL, 0, 0);
-        const char *q = quick ? quick : h, *f = full ? full : h;
+        const char *base = bases[i], *quick, *full, *searched, *q, *f;
 
+        oauth2_cookie_find_own(h, base, &found);
+        quick = oauth2_cookie_strip(p, h, base, &found);
+        full_way = found;
+        full_way.alone = 0;
+        full = oauth2_cookie_strip(p, h, base, &full_way);
+        searched = oauth2_cookie_strip(p, h, base, NULL);
+        q = quick ? quick : h;
+        f = full ? full : h;
+        if (found.len != strlen(h)
+            || found.n
+                   != oauth2_cookie_find(h, base, plain,
+                                         OAUTH2_COOKIE_MAX_FOUND)) {
+            abort();
+        }
+        for (k = 0; k < found.n; k++) {
+            if (plain[k].name != found.at[k].name
+                || plain[k].value != found.at[k].value
+                || plain[k].value_len != found.at[k].value_len) {
+                abort();
+            }
+        }
+        if (found.alone && missed(h, base, found.at, found.n)) {
+            abort();
+        }
         check_none_owned(q, base);
         check_none_owned(f, base);
-        if (strchr(h, ',') == NULL && strcmp(q, f) != 0) {
+        if ((quick == NULL) != (searched == NULL)
+            || (quick && strcmp(quick, searched) != 0)) {
+            abort();
+        }
+        if (strchr(h, ',') == NULL && strcmp(pairs(p, q), pairs(p, f)) != 0) {
             abort();
         }
     }

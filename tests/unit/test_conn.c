@@ -4,7 +4,8 @@
  * only (no copy); a changed, removed or expired record, another id or
  * another site is read again; only the hot part is copied unless the
  * tokens are needed (or the hot part does not fit the first read); store
- * keys from the connection's hasher.
+ * keys from the connection's hasher; the Cookie header memo answers as
+ * the engine does, for the same bytes only, within its bounds.
  */
 #include "conn.h"
 
@@ -232,6 +233,160 @@ static void test_conn_of_request(void **state)
     sf_close(&f);
 }
 
+/* Cookie headers, odd ones among them, for the header memo. */
+static const char *const headers[] = {
+    "a=1; oauth2_session=X; b=2",
+    "oauth2_session=X",
+    "_ga=GA1.1.1; theme=dark; oauth2_session=X; lang=en",
+    "oauth2_session=X; oauth2_state_q=S; c=3",
+    "a=1;oauth2_session=X;oauth2_session=Y;b=2",
+    "oauth2_session=~2; oauth2_session_1=A; oauth2_session_2=B; c=3",
+    "a=oauth2_session; oauth2_session=\"X\"",
+    "a=1, oauth2_session=X; b=2",
+    " oauth2_session = X ;a=1",
+    "oauth2_session=",
+    "a=1; b=2",
+    "",
+};
+
+/* oauth2_conn_cookies into f/stripped for a copy of h at a new address
+ * (as the next request's header is), checked against the engine's own
+ * search and strip. */
+static void cookies_of(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
+                       const char *h, oauth2_cookie_found_t *f,
+                       const char **stripped)
+{
+    const char *copy = apr_pstrdup(p, h), *want;
+    oauth2_cookie_found_t w;
+    apr_size_t i;
+
+    oauth2_conn_cookies(c, owner, p, copy, "oauth2_session", f, stripped);
+    oauth2_cookie_find_own(copy, "oauth2_session", &w);
+    want = oauth2_cookie_strip(p, copy, "oauth2_session", &w);
+    assert_ptr_equal(f->header, copy);
+    assert_int_equal(f->len, w.len);
+    assert_int_equal(f->n, w.n);
+    assert_int_equal(f->alone, w.alone);
+    for (i = 0; i < w.n; i++) {
+        assert_ptr_equal(f->at[i].name, w.at[i].name);
+        assert_int_equal(f->at[i].name_len, w.at[i].name_len);
+        assert_ptr_equal(f->at[i].value, w.at[i].value);
+        assert_int_equal(f->at[i].value_len, w.at[i].value_len);
+    }
+    if (want == NULL) {
+        assert_null(*stripped);
+    }
+    else {
+        assert_non_null(*stripped);
+        assert_string_equal(*stripped, want);
+        assert_true(*stripped != c->header.stripped); /* the request's own */
+    }
+}
+
+/* The header memo answers as the engine does, for each header right after
+ * itself (from the memo) and after another (read anew); what it keeps is
+ * the last header that names the session cookie. */
+static void test_conn_cookies_same_answers(void **state)
+{
+    oauth2_conn_t *c;
+    oauth2_cookie_found_t f;
+    const char *stripped;
+    size_t i, j;
+    sf_t f0;
+
+    (void)state;
+    sf_open(&f0, NULL);
+    assert_int_equal(oauth2_conn_create(f0.pool, &c), APR_SUCCESS);
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        for (j = 0; j < sizeof(headers) / sizeof(headers[0]); j++) {
+            cookies_of(c, f0.site, f0.pool, headers[i], &f, &stripped);
+            cookies_of(c, f0.site, f0.pool, headers[j], &f, &stripped);
+            cookies_of(c, f0.site, f0.pool, headers[j], &f, &stripped);
+            assert_int_equal(c->header.valid, f.n > 0);
+            if (c->header.valid) {
+                assert_string_equal(c->header.text, headers[j]);
+            }
+        }
+    }
+    sf_close(&f0);
+}
+
+/* A kept header is used only for the same bytes, the same site and the
+ * same cookie name: a byte changed anywhere (in place, same length), or
+ * another site or name, reads the header anew. */
+static void test_conn_cookies_only_same_bytes(void **state)
+{
+    oauth2_conn_t *c;
+    oauth2_cookie_found_t f;
+    const char *stripped;
+    char *h;
+    apr_size_t i, len;
+    sf_t f0;
+
+    (void)state;
+    sf_open(&f0, NULL);
+    assert_int_equal(oauth2_conn_create(f0.pool, &c), APR_SUCCESS);
+    h = apr_pstrdup(f0.pool, "a=1; oauth2_session=SESSIONID; b=2");
+    len = strlen(h);
+    for (i = 0; i < len; i++) {
+        char was = h[i];
+
+        oauth2_conn_cookies(c, f0.site, f0.pool, h, "oauth2_session", &f,
+                            &stripped);
+        h[i] = was == 'x' ? 'y' : 'x';
+        cookies_of(c, f0.site, f0.pool, h, &f, &stripped);
+        h[i] = was;
+    }
+    oauth2_conn_cookies(c, f0.site, f0.pool, h, "oauth2_session", &f,
+                        &stripped);
+    assert_true(c->header.valid);
+    /* Another site (owner) or another name: read anew, kept anew. */
+    oauth2_conn_cookies(c, f0.store, f0.pool, h, "oauth2_session", &f,
+                        &stripped);
+    assert_ptr_equal(c->header.owner, f0.store);
+    oauth2_conn_cookies(c, f0.store, f0.pool, h, "b", &f, &stripped);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(stripped, "a=1; oauth2_session=SESSIONID");
+    assert_string_equal(c->header.base, "b");
+    sf_close(&f0);
+}
+
+/* Not kept: a header without the session cookie, one over
+ * OAUTH2_CONN_MAX_HEADER; a header that grows by a byte a request grows
+ * the buffers by doubling, not once a request. */
+static void test_conn_cookies_bounds(void **state)
+{
+    oauth2_conn_t *c;
+    oauth2_cookie_found_t f;
+    const char *stripped;
+    char *big;
+    apr_size_t i, grown = 0, cap = 0;
+    sf_t f0;
+
+    (void)state;
+    sf_open(&f0, NULL);
+    assert_int_equal(oauth2_conn_create(f0.pool, &c), APR_SUCCESS);
+    oauth2_conn_cookies(c, f0.site, f0.pool, "a=1; b=2", "oauth2_session", &f,
+                        &stripped);
+    assert_false(c->header.valid);
+    big = apr_palloc(f0.pool, OAUTH2_CONN_MAX_HEADER + 2);
+    memset(big, 'v', OAUTH2_CONN_MAX_HEADER + 1);
+    memcpy(big, "oauth2_session=X; b=", 20);
+    big[OAUTH2_CONN_MAX_HEADER + 1] = '\0';
+    cookies_of(c, f0.site, f0.pool, big, &f, &stripped);
+    assert_false(c->header.valid);
+    for (i = 20; i < 4000; i++) {
+        big[i] = '\0';
+        cookies_of(c, f0.site, f0.pool, big, &f, &stripped);
+        assert_true(c->header.valid);
+        grown += c->header.text_cap != cap;
+        cap = c->header.text_cap;
+        big[i] = 'v';
+    }
+    assert_true(grown <= 6); /* 256, 512, ... 4096 */
+    sf_close(&f0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -242,6 +397,9 @@ int main(void)
         T(test_conn_memo_large_hot_part),
         T(test_conn_memo_bad_records),
         T(test_conn_of_request),
+        T(test_conn_cookies_same_answers),
+        T(test_conn_cookies_only_same_bytes),
+        T(test_conn_cookies_bounds),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

@@ -379,17 +379,16 @@ static void test_cookie_strip_table(void **state)
         { "a=oauth2_session_1; oauth2_session=X; b=oauth2_state_q",
           "a=oauth2_session_1; b=oauth2_state_q" },
     };
-    oauth2_cookie_t found[5];
+    oauth2_cookie_found_t found;
     size_t i;
 
     (void)state;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *base = "oauth2_session";
-        apr_size_t n = oauth2_cookie_find(cases[i].in, base, found, 5);
-        const char *quick =
-            oauth2_cookie_strip(pool, cases[i].in, base, found, n, 5);
-        const char *full =
-            oauth2_cookie_strip(pool, cases[i].in, base, NULL, 0, 0);
+        const char *base = "oauth2_session", *quick, *full;
+
+        oauth2_cookie_find_own(cases[i].in, base, &found);
+        quick = oauth2_cookie_strip(pool, cases[i].in, base, &found);
+        full = oauth2_cookie_strip(pool, cases[i].in, base, NULL);
 
         if ((cases[i].out == NULL) != (quick == NULL)
             || (quick && strcmp(quick, cases[i].out) != 0)
@@ -400,6 +399,169 @@ static void test_cookie_strip_table(void **state)
                      cases[i].out ? cases[i].out : "(unchanged)");
         }
     }
+}
+
+/* Headers, odd and hostile ones among them, for the two ways of
+ * oauth2_cookie_strip. */
+static const char *const strip_inputs[] = {
+    "",
+    "a=1",
+    "oauth2_session=X",
+    "a=1; oauth2_session=X; b=2",
+    "a=1;oauth2_session=X;b=2",
+    "  oauth2_session = \"X\" ;  a=1 ; ",
+    "a=1; oauth2_session=X; oauth2_session=Y; b=2",
+    "oauth2_session=a; oauth2_session=b; oauth2_session=c; "
+    "oauth2_session=d; oauth2_session=e; z=9",
+    "a=1; oauth2_session_1=Y; oauth2_session=X",
+    "a=1; oauth2_state_q=S; oauth2_session=X",
+    "a=1; oauth2_stat=S; oauth2_session=X",
+    "a=1; oauth2_session=X; oauth2_s",
+    "oauth2_session; a=1",
+    "oauth2_session=X; junk; =v; ;; b",
+    "a=oauth2_session; oauth2_session=X",
+    "a=1, oauth2_session=X; b=2",
+    "oauth2_session=X, oauth2_session_1=Y; b=2",
+    "=x, oauth2_session=S; a=1",
+    "xoauth2_session=1; oauth2_sessionx=2; oauth2_session=X",
+    "oauth2_session=X; oauth2_session=Y;oauth2_session=Z",
+    "a=\"oauth2_session=q\"; oauth2_session=\"X\"; b=\"2\"",
+    "oauth2_session\t=\tX\t;\tb=2",
+    "oauth2_session=oauth2_state_x; b=oauth2_s",
+    "oauth2_sessio",
+    "oauth2_session=",
+    "oauth2_session=\"",
+    "b=2; oauth2_session=X; oauth2_session",
+};
+
+/* Is the pair at name one of the n found? */
+static int among(const char *name, const oauth2_cookie_t *found, apr_size_t n)
+{
+    apr_size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (found[i].name == name) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* oauth2_cookie_find_own: its copies are oauth2_cookie_find's; when it
+ * says alone, the full parse finds no pair of ours but those (the quick
+ * cut misses none), and both ways of oauth2_cookie_strip leave the same
+ * pairs. Names that share little with the login states' prefix ("s",
+ * "a_1") take the way of two searches. */
+static void test_cookie_strip_quick_agrees_with_full(void **state)
+{
+    static const char *const bases[] = { "oauth2_session", "s", "a_1",
+                                         "oauth2_s" };
+    oauth2_cookie_found_t own, full_way;
+    oauth2_cookie_t found[5], c;
+    size_t i, b;
+    apr_size_t k;
+
+    (void)state;
+    for (b = 0; b < sizeof(bases) / sizeof(bases[0]); b++) {
+        for (i = 0; i < sizeof(strip_inputs) / sizeof(strip_inputs[0]); i++) {
+            const char *h = strip_inputs[i], *pos = h, *quick, *full;
+
+            oauth2_cookie_find_own(h, bases[b], &own);
+            assert_ptr_equal(own.header, h);
+            assert_int_equal(own.len, strlen(h));
+            assert_int_equal(own.n, oauth2_cookie_find(h, bases[b], found, 5));
+            for (k = 0; k < own.n; k++) {
+                assert_ptr_equal(own.at[k].name, found[k].name);
+                assert_ptr_equal(own.at[k].value, found[k].value);
+                assert_int_equal(own.at[k].value_len, found[k].value_len);
+            }
+            while (own.alone
+                   && oauth2_cookie_next(&pos, h + strlen(h), &c)
+                          == APR_SUCCESS) {
+                if (oauth2_cookie_owned(c.name, c.name_len, bases[b])
+                    && !among(c.name, own.at, own.n)) {
+                    fail_msg("%s (%s): alone, but %.*s was not found", h,
+                             bases[b], (int)c.name_len, c.name);
+                }
+            }
+            quick = oauth2_cookie_strip(pool, h, bases[b], &own);
+            full_way = own;
+            full_way.alone = 0; /* the full parse */
+            full = oauth2_cookie_strip(pool, h, bases[b], &full_way);
+            if (strcmp(pairs(quick ? quick : h), pairs(full ? full : h)) != 0) {
+                fail_msg("%s (%s): \"%s\" / \"%s\"", h, bases[b],
+                         quick ? quick : "(unchanged)",
+                         full ? full : "(unchanged)");
+            }
+        }
+    }
+}
+
+/* The quick cut is the hot path's: a browser's header with one session
+ * cookie takes it; a second name of ours or a mention outside a value
+ * does not. */
+static void test_cookie_find_own_alone(void **state)
+{
+    static const struct {
+        const char *base, *in;
+        int alone;
+    } cases[] = {
+        { "oauth2_session", "_ga=GA1.1; theme=dark; oauth2_session=X; l=en",
+          1 },
+        { "oauth2_session", "a=1", 1 },
+        { "oauth2_session", "a=1; oauth2_session=oauth2_state_x", 1 },
+        { "oauth2_session", "a=1; oauth2_session=X; oauth2_state_q=S", 0 },
+        { "oauth2_session", "oauth2_session_1=Y; oauth2_session=X", 0 },
+        { "oauth2_session", "a=oauth2_s; oauth2_session=X", 0 },
+        { "oauth2_session", "a=1, oauth2_session=X", 0 },
+        { "oauth2_session", "oauth2_session; a=1", 0 },
+        { "oauth2_session",
+          "oauth2_session=a; oauth2_session=b; oauth2_session=c; "
+          "oauth2_session=d; oauth2_session=e",
+          0 },
+        { "s", "a=1; s=X", 1 },
+        { "s", "a=1; s=X; oauth2_state_q=S", 0 },
+        { "s", "a=s; s=X", 0 },
+    };
+    oauth2_cookie_found_t f;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        oauth2_cookie_find_own(cases[i].in, cases[i].base, &f);
+        if (f.alone != cases[i].alone) {
+            fail_msg("%s (%s): alone %d", cases[i].in, cases[i].base, f.alone);
+        }
+    }
+    assert_int_equal(oauth2_cookie_find_own(NULL, "s", &f), 0);
+    assert_int_equal(f.alone, 0);
+    assert_int_equal(oauth2_cookie_find_own("s=1", "", &f), 0);
+    assert_int_equal(f.alone, 0);
+}
+
+/* Over OAUTH2_MAX_COOKIE_HEADER: no copies are searched for, the full
+ * parse takes ours out, and a header without any is left as it is. */
+static void test_cookie_strip_over_long_header(void **state)
+{
+    apr_size_t len = OAUTH2_MAX_COOKIE_HEADER + 10;
+    char *big = apr_palloc(pool, len + 1);
+    oauth2_cookie_found_t f;
+    const char *out;
+
+    (void)state;
+    memset(big, 'v', len);
+    memcpy(big, "a=1;b=", 6);
+    big[len] = '\0';
+    assert_int_equal(oauth2_cookie_find_own(big, "oauth2_session", &f), 0);
+    assert_int_equal(f.alone, 1);
+    assert_null(oauth2_cookie_strip(pool, big, "oauth2_session", NULL));
+    memcpy(big + len - 16, ";oauth2_session=", 16);
+    assert_int_equal(oauth2_cookie_find_own(big, "oauth2_session", &f), 0);
+    assert_int_equal(f.alone, 0);
+    out = oauth2_cookie_strip(pool, big, "oauth2_session", &f);
+    assert_non_null(out);
+    assert_null(strstr(out, "oauth2_session"));
+    assert_int_equal(strlen(out), len - 16 + 1); /* "a=1; b=vvv..." */
 }
 
 /* A header of many short pairs grows when ";" becomes "; ": the result
@@ -417,7 +579,7 @@ static void test_cookie_strip_output_may_grow(void **state)
         want = apr_psprintf(pool, "%s%sa%d=1", want, i ? "; " : "", i % 10);
     }
     in = apr_pstrcat(pool, in, "oauth2_state_x=1", NULL);
-    out = oauth2_cookie_strip(pool, in, "oauth2_session", NULL, 0, 0);
+    out = oauth2_cookie_strip(pool, in, "oauth2_session", NULL);
     assert_non_null(out);
     assert_true(strlen(out) > strlen(in));
     assert_string_equal(out, want);
@@ -441,6 +603,9 @@ int main(void)
         cmocka_unit_test(test_cookie_owned_names),
         cmocka_unit_test(test_cookie_strip_table),
         cmocka_unit_test(test_cookie_strip_output_may_grow),
+        cmocka_unit_test(test_cookie_strip_quick_agrees_with_full),
+        cmocka_unit_test(test_cookie_find_own_alone),
+        cmocka_unit_test(test_cookie_strip_over_long_header),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

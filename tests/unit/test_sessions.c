@@ -105,8 +105,8 @@ static void test_sessions_create_and_find(void **state)
     assert_string_equal(a.session->f[OAUTH2_SF_EMAIL], "alice@example.com");
     assert_string_equal(a.session->f[OAUTH2_SF_GROUPS_HEADER], "staff,ops");
     assert_int_equal(a.expires, LATER(3600));
-    assert_int_equal(found.n, 1);
-    assert_ptr_equal(found.header, oauth2_request_header(r, "Cookie"));
+    assert_int_equal(found.cookies.n, 1);
+    assert_ptr_equal(found.cookies.header, oauth2_request_header(r, "Cookie"));
     assert_null(resp.cookies); /* nothing written */
     /* Each login is a new session. */
     assert_string_not_equal(create(&f, CLAIMS, 0), cookie);
