@@ -943,10 +943,12 @@ const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
 
 /* A provider's name: letters, digits, '-' and '_', a letter first (it
  * becomes a path segment and part of a cookie name, COOKIE_NAME, which
- * must not look like a chunk of the session cookie, COOKIE_1). */
+ * must not look like a chunk of the session cookie, COOKIE_1), and not
+ * ending in '_' and digits: COOKIE_X_1 is the first chunk of provider X's
+ * cookie sessions, and provider X_1's cookie would be written over it. */
 int oauth2_cfg_provider_name_ok(const char *s)
 {
-    apr_size_t i;
+    apr_size_t i, d = 0;
 
     if (!apr_isalpha(s[0])) {
         return 0;
@@ -956,8 +958,9 @@ int oauth2_cfg_provider_name_ok(const char *s)
             || (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_')) {
             return 0;
         }
+        d = apr_isdigit(s[i]) ? d + 1 : 0;
     }
-    return 1;
+    return d == 0 || s[i - d - 1] != '_';
 }
 
 const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
@@ -984,7 +987,7 @@ const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
         return apr_psprintf(p,
                             "<OAuth2Provider>: \"%.40s\" is not a provider "
                             "name (1 to %d letters, digits, '-' or '_', a "
-                            "letter first)",
+                            "letter first, not ending in '_' and digits)",
                             name, OAUTH2_PROVIDER_NAME_MAX);
     }
     if (provider_index(outer->providers, name) >= 0) {

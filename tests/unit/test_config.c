@@ -1241,6 +1241,14 @@ static void test_config_provider_names(void **state)
     assert_false(oauth2_cfg_provider_name_ok("#a"));
     assert_false(oauth2_cfg_provider_name_ok("a;b"));
     assert_false(oauth2_cfg_provider_name_ok("\xc3\xa9t\xc3\xa9"));
+    /* oauth2_session_a_1 is the first chunk of a's cookie sessions. */
+    assert_false(oauth2_cfg_provider_name_ok("a_1"));
+    assert_false(oauth2_cfg_provider_name_ok("staff_12"));
+    assert_false(oauth2_cfg_provider_name_ok("a_1_2"));
+    assert_true(oauth2_cfg_provider_name_ok("a_1b"));
+    assert_true(oauth2_cfg_provider_name_ok("a1"));
+    assert_true(oauth2_cfg_provider_name_ok("a-1"));
+    assert_true(oauth2_cfg_provider_name_ok("a_"));
     memset(longest, 'a', sizeof(longest));
     longest[OAUTH2_PROVIDER_NAME_MAX] = '\0';
     assert_true(oauth2_cfg_provider_name_ok(longest));
