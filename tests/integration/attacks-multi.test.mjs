@@ -3,7 +3,12 @@
 // serving two named providers of one virtual host (the same issuer, two
 // clients: staff and partner), started once for the file:
 //   - an internal redirect (ErrorDocument) from a place of staff to a place
-//     that uses only partner does not carry staff's user there.
+//     that uses only partner does not carry staff's user there;
+// and what held, kept as tests (also run under ASan by tests/sanitize.sh):
+//   - a "hub" (named providers only, no provider of its own): the status
+//     page, userinfo, logout, start, the absent callbacks, a bearer token at
+//     a place of several, .htaccess with OAuth2Use and Require
+//     oauth2-provider, Require not oauth2-provider.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createApache } from './lib/apache.mjs';
@@ -45,6 +50,25 @@ OAuth2Secret ${SECRET}
     Require valid-user
     ProxyPass ${env.backend.url}/partner
 </Location>
+<Location /not-partner>
+    AuthType oauth2
+    <RequireAll>
+        Require valid-user
+        Require not oauth2-provider partner
+    </RequireAll>
+    ProxyPass ${env.backend.url}/not-partner
+</Location>
+<Location /api>
+    AuthType oauth2
+    OAuth2Use staff partner
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience api
+    Require valid-user
+    ProxyPass ${env.backend.url}/api
+</Location>
+<Location /status>
+    SetHandler oauth2-status
+</Location>
 `;
 }
 
@@ -64,6 +88,14 @@ before(async () => {
         port: env.port,
         logLevel: 'info auth_oauth2:debug',
         config,
+        files: {
+            'htdocs/ht/.htaccess': 'AuthType oauth2\nOAuth2Use staff\nRequire oauth2-provider staff\n',
+            'htdocs/ht/index.html': 'staff only',
+            'htdocs/ht-nope/.htaccess': 'AuthType oauth2\nOAuth2Use nope\nRequire valid-user\n',
+            'htdocs/ht-nope/index.html': 'never',
+            'htdocs/ht-section/.htaccess': '<OAuth2Provider x>\nOAuth2Provider https://x.example\n</OAuth2Provider>\n',
+            'htdocs/ht-section/index.html': 'never',
+        },
     });
     await env.apache.start();
 });
@@ -93,5 +125,50 @@ describe('internal redirects and subrequests', () => {
         const leaked = env.backend.requests.filter((q) => q.url.startsWith('/partner/oops'));
         assert.deepEqual(leaked.map((q) => q.headers['x-forwarded-user']), [], `the backend of /partner saw staff's user (status ${r.status})`);
         assert.notEqual(r.status, 200);
+    });
+});
+
+const API = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
+
+describe('a host with named providers only (a hub): what held', () => {
+    it('its endpoints answer without a provider of its own', async () => {
+        const cookie = await staffSession();
+        assert.equal((await request(href('/status'))).status, 200);
+        assert.equal((await request(href('/oauth2/userinfo'), { headers: API })).status, 401);
+        const ui = await request(href('/oauth2/userinfo'), { headers: { ...API, Cookie: cookie } });
+        assert.equal(ui.status, 200);
+        assert.equal(ui.json().sub ?? ui.json().user, 'alice');
+        const start = await request(href('/oauth2/start?rd=%2Fstaff%2F'), { headers: { Accept: 'text/html' } });
+        assert.equal(start.status, 200);
+        assert.match(start.body, /\/oauth2\/staff\/start\?rd=%2Fstaff%2F/);
+        for (const p of ['/oauth2/callback?state=x&code=y', '/oauth2/frontchannel-logout?iss=x&sid=y']) {
+            assert.equal((await request(href(p))).status, 404, p);
+        }
+        assert.equal((await request(href('/oauth2/backchannel-logout'), { method: 'POST', body: 'logout_token=x', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } })).status, 404);
+        const out = await request(href('/oauth2/logout'), { headers: { Cookie: cookie } });
+        assert.equal(out.status, 302);
+        assert.ok(out.setCookie.some((c) => c.startsWith('oauth2_session_staff=;')), out.setCookie.join('\n'));
+    });
+
+    it('a bearer token at a place of several providers is refused cleanly', async () => {
+        const r = await request(href('/api/x'), { headers: { ...API, Authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' } });
+        assert.equal(r.status, 401);
+    });
+
+    it('.htaccess: OAuth2Use and Require oauth2-provider work, an unknown provider is a 500, a section is refused', async () => {
+        const cookie = await staffSession();
+        const ok = await request(href('/ht/'), { headers: { ...API, Cookie: cookie } });
+        assert.equal(ok.status, 200);
+        assert.equal(ok.body, 'staff only');
+        assert.equal((await request(href('/ht/'), { headers: API })).status, 401);
+        assert.equal((await request(href('/ht-nope/'), { headers: { ...API, Cookie: cookie } })).status, 500);
+        assert.equal((await request(href('/ht-section/'))).status, 500);
+    });
+
+    it('Require not oauth2-provider partner admits staff\'s user', async () => {
+        const cookie = await staffSession();
+        const r = await request(href('/not-partner/x'), { headers: { ...API, Cookie: cookie } });
+        assert.equal(r.status, 200);
+        assert.equal(r.json().headers['x-forwarded-user'], 'alice');
     });
 });
