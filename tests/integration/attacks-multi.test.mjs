@@ -4,6 +4,9 @@
 // clients: staff and partner), started once for the file:
 //   - an internal redirect (ErrorDocument) from a place of staff to a place
 //     that uses only partner does not carry staff's user there;
+//   - an <AuthzProviderAlias oauth2-provider ...> with a directive inside
+//     is a provider rule, not a group rule (alice, a user of staff, is in
+//     a group called partner);
 // and what held, kept as tests (also run under ASan by tests/sanitize.sh):
 //   - a "hub" (named providers only, no provider of its own): the status
 //     page, userinfo, logout, start, the absent callbacks, a bearer token at
@@ -19,7 +22,7 @@ import { newBrowser, login, request } from './lib/http.mjs';
 
 const SECRET = 'attacks-multi-secret-0123456789abcdefghijklmnopq';
 const ACCOUNTS = [
-    { id: 'alice', email: 'alice@example.com', email_verified: true, preferred_username: 'alice', groups: ['staff'] },
+    { id: 'alice', email: 'alice@example.com', email_verified: true, preferred_username: 'alice', groups: ['staff', 'partner'] },
 ];
 
 const env = {};
@@ -69,6 +72,15 @@ OAuth2Secret ${SECRET}
 <Location /status>
     SetHandler oauth2-status
 </Location>
+<AuthzProviderAlias oauth2-provider partner-only partner>
+    OAuth2Use partner
+</AuthzProviderAlias>
+<Location /alias>
+    AuthType oauth2
+    OAuth2Use staff partner
+    Require partner-only
+    ProxyPass ${env.backend.url}/alias
+</Location>
 `;
 }
 
@@ -95,7 +107,12 @@ before(async () => {
             'htdocs/ht-nope/index.html': 'never',
             'htdocs/ht-section/.htaccess': '<OAuth2Provider x>\nOAuth2Provider https://x.example\n</OAuth2Provider>\n',
             'htdocs/ht-section/index.html': 'never',
+            'htdocs/pub/.htaccess': 'Options +Indexes\nDirectoryIndex none.html\n',
+            'htdocs/pub/readme.txt': 'public',
+            'htdocs/pub/multi/.htaccess': 'AuthType oauth2\nRequire valid-user\n',
+            'htdocs/pub/multi/secret.txt': 'secret',
         },
+        modules: ['autoindex'],
     });
     await env.apache.start();
 });
@@ -170,5 +187,22 @@ describe('a host with named providers only (a hub): what held', () => {
         const r = await request(href('/not-partner/x'), { headers: { ...API, Cookie: cookie } });
         assert.equal(r.status, 200);
         assert.equal(r.json().headers['x-forwarded-user'], 'alice');
+    });
+});
+
+describe('lookups (subrequests that are never run)', () => {
+    it('a directory listing that looks up a place of several providers does not get its sign-in page', async () => {
+        const r = await request(href('/pub/'), { headers: { Accept: 'text/html', 'Sec-Fetch-Mode': 'navigate' } });
+        assert.equal(r.status, 200);
+        assert.match(r.body, /readme\.txt/);
+        assert.doesNotMatch(r.body, /Choose how to sign in/);
+    });
+});
+
+describe('Require rules', () => {
+    it('an AuthzProviderAlias of oauth2-provider with a directive inside stays a provider rule', async () => {
+        const cookie = await staffSession();
+        const r = await request(href('/alias/x'), { headers: { ...API, Cookie: cookie } });
+        assert.equal(r.status, 403, `staff's alice, in a group called partner, at Require partner-only: ${r.status} ${r.body.slice(0, 200)}`);
     });
 });
