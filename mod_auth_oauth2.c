@@ -362,26 +362,23 @@ static int is_ours(request_rec *r)
  * request before it: by then the fixups may have taken the module's
  * cookies out of the headers they share. An internal redirect ran
  * post_read_request again, which took the module's own identity headers
- * for a client's: they are set again. */
-static int inherited(request_rec *r)
+ * for a client's: they are set again. Not a user of a provider the place
+ * does not log in with (oauth2_access_inherits). */
+static int inherited(request_rec *r, const oauth2_site_t *site)
 {
     request_rec *from = r->main != NULL ? r->main : r->prev;
-    auth_oauth2_req_t *parent;
+    auth_oauth2_req_t *parent = from ? auth_oauth2_req_find(from) : NULL;
     oauth2_response_t resp;
 
-    if (from == NULL || from->user == NULL) {
-        return 0;
-    }
-    parent = auth_oauth2_req_find(from);
-    if (parent == NULL || !parent->authn.authenticated) {
+    if (from == NULL || from->user == NULL || parent == NULL
+        || !oauth2_access_inherits(site, auth_oauth2_dir(r), &parent->authn)) {
         return 0;
     }
     ap_set_module_config(r->request_config, &auth_oauth2_module, parent);
     r->user = from->user;
     r->ap_auth_type = from->ap_auth_type;
     if (r->main == NULL) {
-        oauth2_access_identity(auth_oauth2_srv(r->server)->site,
-                               auth_oauth2_dir(r), &parent->authn, &resp);
+        oauth2_access_identity(site, auth_oauth2_dir(r), &parent->authn, &resp);
         auth_oauth2_respond(r, &resp);
     }
     return 1;
@@ -398,7 +395,7 @@ static int check_authn(request_rec *r)
         return DECLINED;
     }
     site = auth_oauth2_srv(r->server)->site;
-    if (site != NULL && inherited(r)) {
+    if (site != NULL && inherited(r, site)) {
         return OK;
     }
     req = auth_oauth2_req(r);

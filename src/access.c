@@ -404,6 +404,35 @@ static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     return n;
 }
 
+int oauth2_access_inherits(const oauth2_site_t *site,
+                           const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
+{
+    int i;
+
+    if (a == NULL || !a->authenticated) {
+        return 0;
+    }
+    if (site == NULL || site->nnamed == 0) {
+        return 1; /* one provider: the same everywhere in the host */
+    }
+    if (dir == NULL || dir->use == NULL) {
+        for (i = 0; site->prov == NULL && i < site->nnamed; i++) {
+            if (a->site == site->named[i]) {
+                return 1;
+            }
+        }
+        return site->prov != NULL && a->site == site;
+    }
+    for (i = 0; a->site != NULL && i < dir->use->nelts; i++) {
+        const char *name = APR_ARRAY_IDX(dir->use, i, const char *);
+
+        if (oauth2_site_named(site, name) == a->site) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                          oauth2_request_t *req, oauth2_authn_t *a,
                          oauth2_response_t *resp)

@@ -36,6 +36,16 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                          oauth2_request_t *req, oauth2_authn_t *a,
                          oauth2_response_t *resp);
 
+/**
+ * May a request at dir inherit a's user (a subrequest, an internal
+ * redirect such as an ErrorDocument, from a request that established it)?
+ * Only when a's session is of a provider the place logs in with: a user of
+ * one named provider is nobody at a place that uses only another.
+ */
+int oauth2_access_inherits(const oauth2_site_t *site,
+                           const oauth2_dir_cfg_t *dir,
+                           const oauth2_authn_t *a);
+
 /** CONTINUE as a's user with the identity dir passes, its groups named
  * by site's groups claim (site may be NULL), in resp (cleared first; for a
  * request that inherits its user: a subrequest, an internal redirect). */

@@ -43,8 +43,7 @@ const oauth2_regex_ops_t auth_oauth2_regex = { regex_compile, regex_match };
 
 /* Splits a Require line (quotes as in any directive) and parses it. */
 static const char *parse_rule(cmd_parms *cmd, const char *line,
-                              const void **parsed, oauth2_rule_kind_e kind,
-                              const char *name)
+                              const void **parsed, oauth2_rule_kind_e kind)
 {
     apr_array_header_t *words = apr_array_make(cmd->pool, 4, sizeof(char *));
     oauth2_rule_t *rule = NULL;
@@ -60,7 +59,8 @@ static const char *parse_rule(cmd_parms *cmd, const char *line,
     if (oauth2_authz_parse(cmd->pool, kind, words, regex_compile, regex_match,
                            &rule, &err)
         != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "Require %s: %s", name, err);
+        return apr_psprintf(cmd->pool, "Require %s: %s",
+                            oauth2_authz_rule_name(kind), err);
     }
     /* The configuration, not an .htaccess file read while serving (whose
      * server config threads share, read-only). */
@@ -110,28 +110,33 @@ static authz_status check_rule(request_rec *r, const char *line,
     return AUTHZ_GENERAL_ERROR;
 }
 
-/* One parse for them all: the rule's kind is its name, the word of the
- * Require line before line (after a "not"). */
-static const char *parse(cmd_parms *cmd, const char *line, const void **parsed)
-{
-    const char *args = cmd->directive ? cmd->directive->args : "";
-    const char *name = ap_getword_conf(cmd->temp_pool, &args);
-
-    if (strcasecmp(name, "not") == 0) {
-        name = ap_getword_conf(cmd->temp_pool, &args);
+/* A parser per kind: cmd->directive need not be the Require line (in an
+ * <AuthzProviderAlias> it is the last directive inside). */
+#define PARSE(fn, kind)                                                  \
+    static const char *fn(cmd_parms *c, const char *l, const void **out) \
+    {                                                                    \
+        return parse_rule(c, l, out, kind);                              \
     }
-    return parse_rule(cmd, line, parsed, oauth2_authz_kind(name), name);
-}
+PARSE(parse_group, OAUTH2_RULE_GROUP)
+PARSE(parse_claim, OAUTH2_RULE_CLAIM)
+PARSE(parse_domain, OAUTH2_RULE_EMAIL_DOMAIN)
+PARSE(parse_provider, OAUTH2_RULE_PROVIDER)
 
-static const authz_provider rule_provider = { check_rule, parse };
+static const authz_provider rule_providers[] = {
+    [OAUTH2_RULE_GROUP] = { check_rule, parse_group },
+    [OAUTH2_RULE_CLAIM] = { check_rule, parse_claim },
+    [OAUTH2_RULE_EMAIL_DOMAIN] = { check_rule, parse_domain },
+    [OAUTH2_RULE_PROVIDER] = { check_rule, parse_provider },
+};
 
 void auth_oauth2_register_authz(apr_pool_t *p)
 {
     int kind;
 
     for (kind = 0; oauth2_authz_rule_name(kind) != NULL; kind++) {
-        ap_register_auth_provider(
-            p, AUTHZ_PROVIDER_GROUP, oauth2_authz_rule_name(kind),
-            AUTHZ_PROVIDER_VERSION, &rule_provider, AP_AUTH_INTERNAL_PER_CONF);
+        ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP,
+                                  oauth2_authz_rule_name(kind),
+                                  AUTHZ_PROVIDER_VERSION, &rule_providers[kind],
+                                  AP_AUTH_INTERNAL_PER_CONF);
     }
 }

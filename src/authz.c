@@ -245,18 +245,6 @@ const char *oauth2_authz_rule_name(int kind)
                : NULL;
 }
 
-oauth2_rule_kind_e oauth2_authz_kind(const char *name)
-{
-    int k;
-
-    for (k = 0; name != NULL && oauth2_authz_rule_name(k) != NULL; k++) {
-        if (strcasecmp(name, rule_names[k]) == 0) {
-            return (oauth2_rule_kind_e)k;
-        }
-    }
-    return OAUTH2_RULE_GROUP;
-}
-
 apr_status_t oauth2_authz_parse(apr_pool_t *p, oauth2_rule_kind_e kind,
                                 const apr_array_header_t *words,
                                 oauth2_regex_compile_fn compile,

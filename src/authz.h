@@ -39,9 +39,6 @@ typedef enum {
  * kind (the glue registers them all). */
 const char *oauth2_authz_rule_name(int kind);
 
-/** The kind of a Require word (any case); OAUTH2_RULE_GROUP when none. */
-oauth2_rule_kind_e oauth2_authz_kind(const char *name);
-
 /** One term of an oauth2-claim rule. */
 typedef struct {
     const char *claim; /* dotted path */

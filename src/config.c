@@ -454,6 +454,50 @@ static const char *finalize_section(apr_pool_t *p, const oauth2_cfg_t *host,
     return NULL;
 }
 
+/* The path of c's callback (as oauth2_site_create takes it). */
+static const char *callback_path(apr_pool_t *p, const oauth2_cfg_t *c)
+{
+    apr_uri_t u;
+
+    if (c->redirect_uri != NULL
+        && apr_uri_parse(p, c->redirect_uri, &u) == APR_SUCCESS) {
+        return u.path ? u.path : "/";
+    }
+    return apr_pstrcat(p, c->prefix, "/callback", NULL);
+}
+
+/* Two providers of a host with one callback path (OAuth2RedirectURI):
+ * the first would take the other's every callback and refuse its state
+ * (each seals its own), so the other's logins could never end. */
+static const char *shared_callback(apr_pool_t *p, const oauth2_cfg_t *c,
+                                   const apr_array_header_t *whole)
+{
+    int i, j;
+
+    for (i = 0; i < whole->nelts; i++) {
+        const oauth2_cfg_t *n = APR_ARRAY_IDX(whole, i, const oauth2_cfg_t *);
+        const char *path = callback_path(p, n);
+
+        for (j = -1; j < i; j++) {
+            const oauth2_cfg_t *o =
+                j < 0 ? c : APR_ARRAY_IDX(whole, j, const oauth2_cfg_t *);
+
+            if ((j >= 0 || c->provider_set)
+                && strcmp(path, callback_path(p, o)) == 0) {
+                return apr_psprintf(
+                    p,
+                    "<OAuth2Provider %s>: its callback %s is also %s%s%s: "
+                    "give each provider a callback of its own "
+                    "(OAuth2RedirectURI)",
+                    n->name, path, o->name ? "<OAuth2Provider " : "",
+                    o->name ? o->name : "the virtual host's own provider's",
+                    o->name ? ">'s" : "");
+            }
+        }
+    }
+    return NULL;
+}
+
 /* The named providers of a finalized virtual host, made whole. */
 static const char *finalize_sections(apr_pool_t *p, oauth2_cfg_t *c)
 {
@@ -480,7 +524,7 @@ static const char *finalize_sections(apr_pool_t *p, oauth2_cfg_t *c)
         }
     }
     c->named = whole;
-    return NULL;
+    return shared_callback(p, c, whole);
 }
 
 const char *oauth2_cfg_finalize(apr_pool_t *p, oauth2_cfg_t *c)
@@ -943,10 +987,12 @@ const char *oauth2_cfg_parse_auth_params(apr_pool_t *p, const char *arg,
 
 /* A provider's name: letters, digits, '-' and '_', a letter first (it
  * becomes a path segment and part of a cookie name, COOKIE_NAME, which
- * must not look like a chunk of the session cookie, COOKIE_1). */
+ * must not look like a chunk of the session cookie, COOKIE_1), and not
+ * ending in '_' and digits: COOKIE_X_1 is the first chunk of provider X's
+ * cookie sessions, and provider X_1's cookie would be written over it. */
 int oauth2_cfg_provider_name_ok(const char *s)
 {
-    apr_size_t i;
+    apr_size_t i, d = 0;
 
     if (!apr_isalpha(s[0])) {
         return 0;
@@ -956,8 +1002,9 @@ int oauth2_cfg_provider_name_ok(const char *s)
             || (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_')) {
             return 0;
         }
+        d = apr_isdigit(s[i]) ? d + 1 : 0;
     }
-    return 1;
+    return d == 0 || s[i - d - 1] != '_';
 }
 
 const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
@@ -984,7 +1031,7 @@ const char *oauth2_cfg_section(apr_pool_t *p, oauth2_cfg_t *outer,
         return apr_psprintf(p,
                             "<OAuth2Provider>: \"%.40s\" is not a provider "
                             "name (1 to %d letters, digits, '-' or '_', a "
-                            "letter first)",
+                            "letter first, not ending in '_' and digits)",
                             name, OAUTH2_PROVIDER_NAME_MAX);
     }
     if (provider_index(outer->providers, name) >= 0) {

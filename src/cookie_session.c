@@ -322,8 +322,21 @@ apr_size_t oauth2_cookie_session_budget(oauth2_request_t *req)
            + limit % 100 * OAUTH2_COOKIE_SESSION_BUDGET / 100;
 }
 
+/* The bytes of the request's Cookie header without site's own session
+ * cookies (which a new session replaces). */
+static apr_size_t others_bytes(const oauth2_site_t *site, oauth2_request_t *req)
+{
+    const char *h = oauth2_request_header(req, "Cookie");
+    const char *rest = h ? oauth2_cookie_strip(
+                           req->pool, h, site->cfg->cookie_name, NULL, 0, 0)
+                         : NULL;
+
+    return rest ? strlen(rest) : h ? strlen(h) : 0;
+}
+
 /* Refuses a sealed value of vlen characters that its cookies cannot
- * carry: past the budget, or more than max_chunks chunks. */
+ * carry: past the budget, with the browser's other cookies past the
+ * whole line, or more than max_chunks chunks. */
 static apr_status_t check_budget(const oauth2_site_t *site,
                                  oauth2_request_t *req, apr_size_t vlen,
                                  int max_chunks, const char **err)
@@ -331,7 +344,25 @@ static apr_status_t check_budget(const oauth2_site_t *site,
     apr_size_t bytes =
         oauth2_cookie_session_header_bytes(site->cfg->cookie_name, vlen);
     apr_size_t budget = oauth2_cookie_session_budget(req);
+    apr_size_t others = others_bytes(site, req);
+    apr_size_t limit = req->field_limit > 0
+                           ? req->field_limit
+                           : (apr_size_t)OAUTH2_COOKIE_SESSION_FIELD_LIMIT;
 
+    /* "Cookie: " and the rest of the browser's cookies (another named
+     * provider's session among them) must fit in the line as well. */
+    if (bytes <= budget && others > 0
+        && bytes + others + sizeof("Cookie: ") > limit) {
+        *err = apr_psprintf(req->pool,
+                            "the session needs %" APR_SIZE_T_FMT
+                            " bytes of cookies, and the browser's other "
+                            "cookies (other providers' sessions among them) "
+                            "take %" APR_SIZE_T_FMT
+                            ": together more than LimitRequestFieldSize "
+                            "%" APR_SIZE_T_FMT,
+                            bytes, others, limit);
+        return OAUTH2_EBUDGET;
+    }
     if (bytes > budget) {
         *err =
             apr_psprintf(req->pool,

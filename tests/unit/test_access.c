@@ -867,6 +867,47 @@ static void test_access_identity_named(void **state)
     sf_close(&f);
 }
 
+/* A subrequest or internal redirect inherits its parent's user only at a
+ * place that logs in with the parent's provider (an ErrorDocument of a
+ * place of a, at a place of b only, is not a's user). */
+static void test_access_inherits(void **state)
+{
+    static const sf_opts_t one = { 0 }, own = { .named = "a b" },
+                           hub = { .named = "a b", .hub = 1 };
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    sf_open(&f, &one);
+    assert_false(oauth2_access_inherits(f.site, dir(&f), &a));
+    a.authenticated = 1;
+    a.site = f.site;
+    assert_true(oauth2_access_inherits(f.site, dir(&f), &a));
+    sf_close(&f);
+
+    sf_open(&f, &own);
+    a.site = f.site->named[0];
+    assert_true(oauth2_access_inherits(f.site, use(&f, "a", NULL), &a));
+    assert_true(oauth2_access_inherits(f.site, use(&f, "b", "A", NULL), &a));
+    assert_false(oauth2_access_inherits(f.site, use(&f, "b", NULL), &a));
+    assert_false(oauth2_access_inherits(f.site, dir(&f), &a));
+    a.site = f.site;
+    assert_true(oauth2_access_inherits(f.site, dir(&f), &a));
+    assert_false(oauth2_access_inherits(f.site, use(&f, "a", NULL), &a));
+    a.site = NULL;
+    assert_false(oauth2_access_inherits(f.site, use(&f, "nope", NULL), &a));
+    sf_close(&f);
+
+    sf_open(&f, &hub);
+    a.site = f.site->named[1];
+    assert_true(oauth2_access_inherits(f.site, dir(&f), &a));
+    assert_false(oauth2_access_inherits(f.site, use(&f, "a", NULL), &a));
+    a.site = f.site;
+    assert_false(oauth2_access_inherits(f.site, dir(&f), &a));
+    sf_close(&f);
+}
+
 /* oauth2_access_choose: the host's own provider is listed by its service
  * name; no return URL returns to "/". */
 static void test_access_choose(void **state)
@@ -912,6 +953,7 @@ int main(void)
         T(test_access_authorize_provider),
         T(test_access_identity_named),
         T(test_access_choose),
+        T(test_access_inherits),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

@@ -1241,6 +1241,14 @@ static void test_config_provider_names(void **state)
     assert_false(oauth2_cfg_provider_name_ok("#a"));
     assert_false(oauth2_cfg_provider_name_ok("a;b"));
     assert_false(oauth2_cfg_provider_name_ok("\xc3\xa9t\xc3\xa9"));
+    /* oauth2_session_a_1 is the first chunk of a's cookie sessions. */
+    assert_false(oauth2_cfg_provider_name_ok("a_1"));
+    assert_false(oauth2_cfg_provider_name_ok("staff_12"));
+    assert_false(oauth2_cfg_provider_name_ok("a_1_2"));
+    assert_true(oauth2_cfg_provider_name_ok("a_1b"));
+    assert_true(oauth2_cfg_provider_name_ok("a1"));
+    assert_true(oauth2_cfg_provider_name_ok("a-1"));
+    assert_true(oauth2_cfg_provider_name_ok("a_"));
     memset(longest, 'a', sizeof(longest));
     longest[OAUTH2_PROVIDER_NAME_MAX] = '\0';
     assert_true(oauth2_cfg_provider_name_ok(longest));
@@ -1504,6 +1512,44 @@ static void test_config_finalize_section_refusals(void **state)
     assert_null(oauth2_cfg_finalize(pool, c));
 }
 
+/* Two providers of a host with one callback path: the first would take
+ * every callback of the other and refuse its state, so the other's logins
+ * could never end; refused at apache2 -t. */
+static void test_config_finalize_shared_callback(void **state)
+{
+    oauth2_cfg_t *c, *a, *b;
+    const char *err;
+
+    (void)state;
+    c = configured("https://idp.example.com", NULL);
+    a = section(c, "a", "https://a.example.com");
+    b = section(c, "b", "https://a.example.com");
+    assert_null(oauth2_cfg_finalize(pool, c));
+    b->redirect_uri = "https://app.example.com/oauth2/a/callback";
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "<OAuth2Provider b>: its callback "
+                                "/oauth2/a/callback is also <OAuth2Provider "
+                                "a>'s"));
+    b->redirect_uri = "https://app.example.com/oauth2/callback";
+    err = oauth2_cfg_finalize(pool, c);
+    assert_non_null(err);
+    assert_non_null(strstr(err, "the virtual host's own provider's"));
+    a->redirect_uri = b->redirect_uri = NULL;
+    c->redirect_uri = "https://app.example.com/oauth2/b/callback";
+    assert_non_null(oauth2_cfg_finalize(pool, c));
+
+    /* a hub (no provider of its own): one named provider may take
+     * PREFIX/callback */
+    c = oauth2_cfg_create(pool);
+    c->secrets = apr_array_make(pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(c->secrets, const char *) = "x";
+    a = section(c, "a", "https://a.example.com");
+    a->redirect_uri = "https://app.example.com/oauth2/callback";
+    section(c, "b", "https://b.example.com");
+    assert_null(oauth2_cfg_finalize(pool, c));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1542,6 +1588,7 @@ int main(void)
         T(test_config_finalize_sections),
         T(test_config_finalize_sections_only),
         T(test_config_finalize_section_refusals),
+        T(test_config_finalize_shared_callback),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -370,6 +370,52 @@ static void test_cookie_session_budget(void **state)
     sf_close(&f);
 }
 
+/* The browser's other cookies count: with several named providers each
+ * session within its budget, two of them could pass LimitRequestFieldSize
+ * together, and Apache would answer 400 to every request of the host. The
+ * session's own old cookies do not count (the new ones replace them). */
+static void test_cookie_session_budget_others(void **state)
+{
+    oauth2_response_t resp;
+    oauth2_request_t *r;
+    const char *rec, *err = NULL, *big;
+    apr_size_t len;
+    char *fill;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, &cookie_opts);
+    rec = sf_record(&f, claims_of(&f, 2000), NULL, 0, &len);
+    fill = apr_palloc(f.pool, 4001);
+    memset(fill, 'x', 4000);
+    fill[4000] = '\0';
+    /* alone: within 8190's budget */
+    memset(&resp, 0, sizeof(resp));
+    r = sf_request(&f, "GET", "/", NULL);
+    assert_int_equal(oauth2_cookie_session_write(f.site, r, &resp, rec, len,
+                                                 LATER(600), &err),
+                     APR_SUCCESS);
+    /* another provider's session of 4,000 bytes: not written */
+    big = apr_pstrcat(f.pool, "a=b; oauth2_session_partner=", fill, NULL);
+    memset(&resp, 0, sizeof(resp));
+    r = sf_request(&f, "GET", "/", "Cookie", big, NULL);
+    r->field_limit = 8190;
+    assert_int_equal(oauth2_cookie_session_write(f.site, r, &resp, rec, len,
+                                                 LATER(600), &err),
+                     OAUTH2_EBUDGET);
+    assert_null(resp.cookies);
+    assert_non_null(strstr(err, "other cookies"));
+    /* its own old session of 4,000 bytes: replaced, written */
+    big = apr_pstrcat(f.pool, "a=b; oauth2_session=", fill, NULL);
+    memset(&resp, 0, sizeof(resp));
+    r = sf_request(&f, "GET", "/", "Cookie", big, NULL);
+    r->field_limit = 8190;
+    assert_int_equal(oauth2_cookie_session_write(f.site, r, &resp, rec, len,
+                                                 LATER(600), &err),
+                     APR_SUCCESS);
+    sf_close(&f);
+}
+
 /* Back-channel logout: a sid revokes its sessions; a sub those made
  * before the revocation. */
 static void test_cookie_session_revocation(void **state)
@@ -673,6 +719,7 @@ int main(void)
         T(test_cookie_session_revocation_per_sub),
         T(test_cookie_session_header_bytes),
         T(test_cookie_session_budget),
+        T(test_cookie_session_budget_others),
         T(test_cookie_session_memo),
         T(test_cookie_session_memo_owner),
     };
