@@ -327,9 +327,9 @@ apr_size_t oauth2_cookie_session_budget(oauth2_request_t *req)
 static apr_size_t others_bytes(const oauth2_site_t *site, oauth2_request_t *req)
 {
     const char *h = oauth2_request_header(req, "Cookie");
-    const char *rest = h ? oauth2_cookie_strip(
-                           req->pool, h, site->cfg->cookie_name, NULL, 0, 0)
-                         : NULL;
+    const char *rest =
+        h ? oauth2_cookie_strip(req->pool, h, site->cfg->cookie_name, NULL)
+          : NULL;
 
     return rest ? strlen(rest) : h ? strlen(h) : 0;
 }
