@@ -126,14 +126,6 @@ static apr_size_t count_text(const char *h, apr_size_t len, const char *text,
     return count;
 }
 
-apr_size_t oauth2_cookie_mentions(const char *header, const char *text)
-{
-    if (header == NULL || text == NULL || *text == '\0') {
-        return 0;
-    }
-    return count_text(header, strlen(header), text, strlen(text));
-}
-
 /* Is the occurrence of a name at hit the start of a pair: only spaces
  * and tabs back to a ';' or the start of the header? */
 static int pair_start(const char *header, const char *hit)

@@ -40,13 +40,6 @@ apr_status_t oauth2_cookie_next(const char **pos, const char *end,
 apr_size_t oauth2_cookie_find(const char *header, const char *name,
                               oauth2_cookie_t *out, apr_size_t max);
 
-/**
- * How many times text occurs anywhere in header (cookie names, values or
- * separators alike): a cheap test of whether a header can hold one of
- * our cookies at all. 0 for NULL or empty arguments.
- */
-apr_size_t oauth2_cookie_mentions(const char *header, const char *text);
-
 /* Prefix of login state cookie names: "<prefix><state>" (state.h). */
 #define OAUTH2_STATE_COOKIE_PREFIX "oauth2_state_"
 

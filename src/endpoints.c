@@ -424,6 +424,22 @@ static apr_table_t *query(oauth2_request_t *req, oauth2_response_t *resp)
     return NULL;
 }
 
+/* The providers of a virtual host, as its sign-in page lists them and
+ * its logout and userinfo look at them: its own, then its named ones (a named
+ * provider's: itself). */
+static int providers_of(const oauth2_site_t *site, const oauth2_site_t **all)
+{
+    int i, n = 0;
+
+    if (site->prov != NULL) {
+        all[n++] = site;
+    }
+    for (i = 0; i < site->nnamed; i++) {
+        all[n++] = site->named[i];
+    }
+    return n;
+}
+
 /* choose?rd=URL: the sign-in page with every provider of the virtual
  * host (its own, then its named ones). */
 static void endpoint_choose(const oauth2_site_t *site, oauth2_request_t *req,
@@ -431,18 +447,11 @@ static void endpoint_choose(const oauth2_site_t *site, oauth2_request_t *req,
 {
     const oauth2_site_t *all[OAUTH2_MAX_PROVIDERS + 1];
     apr_table_t *args = query(req, resp);
-    int i, n = 0;
 
-    if (args == NULL) {
-        return;
+    if (args != NULL) {
+        oauth2_access_choose(site, all, providers_of(site, all), req,
+                             apr_table_get(args, "rd"), resp);
     }
-    if (site->prov != NULL) {
-        all[n++] = site;
-    }
-    for (i = 0; i < site->nnamed; i++) {
-        all[n++] = site->named[i];
-    }
-    oauth2_access_choose(site, all, n, req, apr_table_get(args, "rd"), resp);
 }
 
 /* start?rd=URL: begins a login explicitly. Without a provider of its own
@@ -527,21 +536,6 @@ static const char *end_session_url(const oauth2_site_t *site,
         "client_id=", oauth2_http_url_encode(req->pool, site->cfg->client_id),
         "&post_logout_redirect_uri=", oauth2_http_url_encode(req->pool, back),
         NULL);
-}
-
-/* The providers whose sessions a virtual host's logout and userinfo
- * look at: its own, then its named ones (a named provider's: itself). */
-static int providers_of(const oauth2_site_t *site, const oauth2_site_t **all)
-{
-    int i, n = 0;
-
-    if (site->prov != NULL) {
-        all[n++] = site;
-    }
-    for (i = 0; i < site->nnamed; i++) {
-        all[n++] = site->named[i];
-    }
-    return n;
 }
 
 /* Ends site's session of this browser, if any (1), and removes its
