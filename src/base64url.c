@@ -47,6 +47,20 @@ static const char enc_table[64] =
 #define B64SELF(v) (v)
 static const unsigned char dec_table[256] = B64TABLE(B64SELF);
 
+int oauth2_base64url_alphabet(const char *s, apr_size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char bad = 0;
+    apr_size_t i;
+
+    /* Every byte is looked at (no early exit): values above 63 set the
+     * bit 64 in the OR. */
+    for (i = 0; i < len; i++) {
+        bad |= dec_table[u[i]];
+    }
+    return (bad & 64) == 0;
+}
+
 /* The main loop decodes four characters with four lookups: each of the
  * tables below holds a character's 6 bits already in their place of the
  * 3 output bytes, as a 32-bit word laid out in memory order (byte k at

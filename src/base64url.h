@@ -30,6 +30,13 @@ char *oauth2_base64url_encode(apr_pool_t *p, const unsigned char *in,
                               apr_size_t len);
 
 /**
+ * 1 when each of the len bytes of s is in the url-safe alphabet
+ * (A-Z a-z 0-9 - _), else 0. A table lookup a byte: the shape check of a
+ * session id on the hot path.
+ */
+int oauth2_base64url_alphabet(const char *s, apr_size_t len);
+
+/**
  * Decodes len characters of in. On success *out (allocated from p, with one
  * extra NUL byte after the data so that text can be used as a C string) and
  * *outlen are set. Returns APR_SUCCESS or OAUTH2_EMALFORMED; in == NULL is

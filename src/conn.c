@@ -16,9 +16,6 @@ apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out)
     oauth2_conn_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->pool = p;
-    if (oauth2_hasher_create(p, &c->hasher) != APR_SUCCESS) {
-        return OAUTH2_ECRYPTO;
-    }
     *out = c;
     return APR_SUCCESS;
 }
@@ -30,13 +27,6 @@ oauth2_conn_t *oauth2_conn_of(oauth2_request_t *req)
         return NULL;
     }
     return req->conn;
-}
-
-apr_status_t oauth2_conn_key(oauth2_conn_t *c, const unsigned char *tag,
-                             apr_size_t taglen, const char *id, apr_size_t len,
-                             unsigned char key[OAUTH2_STORE_KEY_LEN])
-{
-    return oauth2_hasher_sha256(c->hasher, tag, taglen, id, len, key);
 }
 
 int oauth2_conn_recall(oauth2_conn_t *c, const void *owner,
@@ -294,5 +284,8 @@ void oauth2_conn_cookies(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
     }
     oauth2_cookie_find_own(header, base, f);
     *stripped = oauth2_cookie_strip(p, header, base, f);
-    keep_header(c, owner, base, f, *stripped);
+    if (m->looked) {
+        keep_header(c, owner, base, f, *stripped);
+    }
+    c->header.looked = 1;
 }

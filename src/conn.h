@@ -1,9 +1,8 @@
 /*
  * conn.h: what the engine keeps per client connection (the glue allocates
  * it in the connection's pool and hands it over in every request view):
- * a SHA-256 context its requests reuse for store keys, and the session
- * record it read last. A keep-alive connection that presents the same
- * session id again skips the hash and the copy, and only asks the store
+ * the session record it read last. A keep-alive connection that presents the
+ * same session id again skips the hash and the copy, and only asks the store
  * whether the record is unchanged (oauth2_store_check: a version and an
  * expiry, lock-free in shm).
  *
@@ -65,6 +64,7 @@ typedef struct {
 typedef struct {
     const void *owner; /* the site that read it */
     const char *base;  /* the session cookie name it searched for */
+    int looked;        /* a header has been read on this connection */
     int valid;
     char *text; /* the header's bytes, NUL-terminated */
     apr_size_t text_cap;
@@ -76,8 +76,7 @@ typedef struct {
 
 /** The per-connection memo. Fields are read by sessions.c and tests. */
 typedef struct oauth2_conn_t {
-    apr_pool_t *pool; /* the connection's: the copy's buffer */
-    oauth2_hasher_t *hasher;
+    apr_pool_t *pool;  /* the connection's: the copy's buffer */
     const void *owner; /* the site whose session the copy is */
     int valid;         /* the fields below describe a copy */
     int whole;         /* the copy holds the tokens too */
@@ -96,7 +95,7 @@ typedef struct oauth2_conn_t {
 
 /**
  * A memo for a connection, from p (the connection's pool).
- * @return APR_SUCCESS or OAUTH2_ECRYPTO (no hasher)
+ * @return APR_SUCCESS
  */
 apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out);
 
@@ -106,14 +105,6 @@ apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out);
  * be made.
  */
 oauth2_conn_t *oauth2_conn_of(oauth2_request_t *req);
-
-/**
- * The store key of id under tag (SHA-256 of tag | id), with the
- * connection's hasher. @return APR_SUCCESS or OAUTH2_ECRYPTO
- */
-apr_status_t oauth2_conn_key(oauth2_conn_t *c, const unsigned char *tag,
-                             apr_size_t taglen, const char *id, apr_size_t len,
-                             unsigned char key[OAUTH2_STORE_KEY_LEN]);
 
 /**
  * Does the copy hold the session of id (compared in constant time) for
@@ -169,7 +160,8 @@ apr_status_t oauth2_conn_cookie_keep(oauth2_conn_t *c, const void *owner,
  * through the memo: a header equal to the last one owner read on this
  * connection costs a compare and a copy of *stripped. A header that
  * names the session cookie (and is at most OAUTH2_CONN_MAX_HEADER bytes)
- * is kept for the next request.
+ * is kept for the next request, from the connection's second lookup on:
+ * a connection that carries one request pays for no copy.
  */
 void oauth2_conn_cookies(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
                          const char *header, const char *base,

@@ -3,6 +3,7 @@
  * 3 EVP (see crypto.h).
  */
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -21,14 +22,26 @@
 /* Fetched once during startup (oauth2_crypto_init), read-only after. */
 static EVP_MD *sha256_md;
 
-struct oauth2_hasher_t {
-    EVP_MD_CTX *ctx;
-};
+/* Each thread's SHA-256 context (oauth2_crypto_sha256_pair), freed when
+ * the thread ends. */
+static pthread_key_t thread_ctx;
+static int thread_ctx_made;
+
+static void thread_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
 
 apr_status_t oauth2_crypto_init(void)
 {
     if (sha256_md != NULL) {
         return APR_SUCCESS;
+    }
+    if (!thread_ctx_made) {
+        if (pthread_key_create(&thread_ctx, thread_ctx_free) != 0) {
+            return OAUTH2_ECRYPTO;
+        }
+        thread_ctx_made = 1;
     }
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (sha256_md == NULL) {
@@ -106,52 +119,46 @@ int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
     return diff == 0;
 }
 
-static apr_status_t hasher_cleanup(void *data)
-{
-    oauth2_hasher_t *h = data;
-
-    EVP_MD_CTX_free(h->ctx);
-    h->ctx = NULL;
-    return APR_SUCCESS;
-}
-
-apr_status_t oauth2_hasher_create(apr_pool_t *p, oauth2_hasher_t **h)
-{
-    oauth2_hasher_t *n;
-
-    if (oauth2_crypto_init() != APR_SUCCESS) {
-        return OAUTH2_ECRYPTO;
-    }
-    n = apr_pcalloc(p, sizeof(*n));
-    n->ctx = EVP_MD_CTX_new();
-    if (n->ctx == NULL) {
-        ERR_clear_error();
-        return OAUTH2_ECRYPTO;
-    }
-    apr_pool_cleanup_register(p, n, hasher_cleanup, apr_pool_cleanup_null);
-    *h = n;
-    return APR_SUCCESS;
-}
-
-apr_status_t oauth2_hasher_sha256(oauth2_hasher_t *h, const void *a,
-                                  apr_size_t alen, const void *b,
-                                  apr_size_t blen,
-                                  unsigned char out[OAUTH2_SHA256_LEN])
+/* SHA-256 of a | b (b may be NULL) with ctx. */
+static apr_status_t sha256_two(EVP_MD_CTX *ctx, const void *a, apr_size_t alen,
+                               const void *b, apr_size_t blen,
+                               unsigned char out[OAUTH2_SHA256_LEN])
 {
     unsigned int outlen = 0;
 
-    if (h == NULL || h->ctx == NULL || a == NULL || sha256_md == NULL) {
+    if (ctx == NULL || a == NULL || sha256_md == NULL) {
         return OAUTH2_ECRYPTO;
     }
-    if (EVP_DigestInit_ex2(h->ctx, sha256_md, NULL) != 1
-        || EVP_DigestUpdate(h->ctx, a, alen) != 1
-        || (b != NULL && EVP_DigestUpdate(h->ctx, b, blen) != 1)
-        || EVP_DigestFinal_ex(h->ctx, out, &outlen) != 1
+    if (EVP_DigestInit_ex2(ctx, sha256_md, NULL) != 1
+        || EVP_DigestUpdate(ctx, a, alen) != 1
+        || (b != NULL && EVP_DigestUpdate(ctx, b, blen) != 1)
+        || EVP_DigestFinal_ex(ctx, out, &outlen) != 1
         || outlen != OAUTH2_SHA256_LEN) {
         ERR_clear_error();
         return OAUTH2_ECRYPTO;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t oauth2_crypto_sha256_pair(const void *a, apr_size_t alen,
+                                       const void *b, apr_size_t blen,
+                                       unsigned char out[OAUTH2_SHA256_LEN])
+{
+    EVP_MD_CTX *ctx;
+
+    if (!thread_ctx_made && oauth2_crypto_init() != APR_SUCCESS) {
+        return OAUTH2_ECRYPTO;
+    }
+    ctx = pthread_getspecific(thread_ctx);
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL || pthread_setspecific(thread_ctx, ctx) != 0) {
+            EVP_MD_CTX_free(ctx);
+            ERR_clear_error();
+            return OAUTH2_ECRYPTO;
+        }
+    }
+    return sha256_two(ctx, a, alen, b, blen, out);
 }
 
 apr_status_t oauth2_crypto_sha256(const void *data, apr_size_t len,

@@ -1,7 +1,7 @@
 /*
  * crypto.h: the small cryptographic toolbox of the engine, on OpenSSL 3
- * EVP: CSPRNG bytes, constant-time comparison, SHA-256 (a fast reusable
- * hasher for the per-request session-id hash), HKDF-SHA256.
+ * EVP: CSPRNG bytes, constant-time comparison, SHA-256 (with a context
+ * per thread for the per-request session-id hash), HKDF-SHA256.
  *
  * Authenticated encryption lives in seal.c; signatures in jose.c.
  */
@@ -42,24 +42,17 @@ apr_status_t oauth2_crypto_random_b64(apr_pool_t *p, apr_size_t nbytes,
 int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
                         apr_size_t blen);
 
-/** A SHA-256 context for repeated use by one thread at a time (one per
- * connection): no allocation per hash. */
-typedef struct oauth2_hasher_t oauth2_hasher_t;
-
 /**
- * Creates a hasher whose EVP_MD_CTX is freed with p.
+ * SHA-256 of (a, alen) | (b, blen) (b may be NULL) into out, with the
+ * calling thread's own context: made on the thread's first call, reused
+ * by every later one (no allocation per hash), freed when the thread
+ * ends. For the per-request hash of a session id: a connection that
+ * carries one request pays no context of its own.
  * @return APR_SUCCESS or OAUTH2_ECRYPTO
  */
-apr_status_t oauth2_hasher_create(apr_pool_t *p, oauth2_hasher_t **h);
-
-/**
- * SHA-256 of the concatenation of (a, alen) and (b, blen) (b may be NULL)
- * into out. @return APR_SUCCESS or OAUTH2_ECRYPTO
- */
-apr_status_t oauth2_hasher_sha256(oauth2_hasher_t *h, const void *a,
-                                  apr_size_t alen, const void *b,
-                                  apr_size_t blen,
-                                  unsigned char out[OAUTH2_SHA256_LEN]);
+apr_status_t oauth2_crypto_sha256_pair(const void *a, apr_size_t alen,
+                                       const void *b, apr_size_t blen,
+                                       unsigned char out[OAUTH2_SHA256_LEN]);
 
 /**
  * One-shot SHA-256 (not for the hot path: allocates an EVP_MD_CTX).

@@ -116,7 +116,7 @@ static int callback_once(const oauth2_site_t *site, oauth2_request_t *req,
     if (site->store == NULL) {
         return 0; /* no store: the cleared cookie is all */
     }
-    rv = oauth2_site_key(site, req, id, strlen(id), key);
+    rv = oauth2_site_key(site, id, strlen(id), key);
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_add(
             site->store, req->pool, key,
@@ -717,9 +717,8 @@ static apr_status_t backchannel_once(const oauth2_site_t *site,
                                      oauth2_request_t *req, const char *jti,
                                      unsigned char *key)
 {
-    apr_status_t rv =
-        oauth2_site_key(site, req, apr_pstrcat(req->pool, "jti:", jti, NULL),
-                        strlen(jti) + 4, key);
+    apr_status_t rv = oauth2_site_key(
+        site, apr_pstrcat(req->pool, "jti:", jti, NULL), strlen(jti) + 4, key);
 
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_add(site->store, req->pool, key,

@@ -23,20 +23,7 @@
  * shape first keeps junk cookies away from the hash and the store. */
 static int id_shape_ok(const char *v, apr_size_t n)
 {
-    apr_size_t i;
-
-    if (n != OAUTH2_SESSION_ID_CHARS) {
-        return 0;
-    }
-    for (i = 0; i < n; i++) {
-        char c = v[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
-            return 0;
-        }
-    }
-    return 1;
+    return n == OAUTH2_SESSION_ID_CHARS && oauth2_base64url_alphabet(v, n);
 }
 
 /* When the inactivity expiry is due to move: at least a tenth of the
@@ -127,7 +114,7 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
         if (!id_shape_ok(c->value, c->value_len)) {
             return OAUTH2_ENOTFOUND;
         }
-        rv = oauth2_site_key(site, req, c->value, c->value_len, key);
+        rv = oauth2_site_key(site, c->value, c->value_len, key);
         if (rv == APR_SUCCESS) {
             rv =
                 oauth2_conn_load(cs, site, site->store, req->pool, key,
@@ -154,8 +141,7 @@ static apr_status_t plain_read(const oauth2_site_t *site, oauth2_request_t *req,
     if (!id_shape_ok(c->value, c->value_len)) {
         return OAUTH2_ENOTFOUND;
     }
-    if (oauth2_site_key(site, req, c->value, c->value_len, a->key)
-        != APR_SUCCESS) {
+    if (oauth2_site_key(site, c->value, c->value_len, a->key) != APR_SUCCESS) {
         return OAUTH2_ESTORE;
     }
     return oauth2_sessions_read(site, req, a);
@@ -482,7 +468,7 @@ static apr_status_t store_new(const oauth2_site_t *site, oauth2_request_t *req,
 
     rv = oauth2_crypto_random_b64(req->pool, OAUTH2_SESSION_ID_BYTES, &id);
     if (rv == APR_SUCCESS) {
-        rv = oauth2_site_key(site, req, id, strlen(id), key);
+        rv = oauth2_site_key(site, id, strlen(id), key);
     }
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_put(site->store, req->pool, key, rec, len, expires,
@@ -780,7 +766,7 @@ apr_status_t oauth2_sessions_refresh(const oauth2_site_t *site,
     id = apr_pstrcat(
         req->pool, "refresh:",
         oauth2_base64url_encode(req->pool, a->key, OAUTH2_STORE_KEY_LEN), NULL);
-    rv = oauth2_site_key(site, req, id, strlen(id), lkey);
+    rv = oauth2_site_key(site, id, strlen(id), lkey);
     if (rv == APR_SUCCESS) {
         rv = oauth2_store_add(site->store, req->pool, lkey,
                               now + apr_time_from_sec(30), now);

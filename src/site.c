@@ -149,16 +149,11 @@ apr_status_t oauth2_site_set_store(oauth2_site_t *site, apr_pool_t *p,
                                 err);
 }
 
-apr_status_t oauth2_site_key(const oauth2_site_t *site, oauth2_request_t *req,
-                             const char *id, apr_size_t len, unsigned char *key)
+apr_status_t oauth2_site_key(const oauth2_site_t *site, const char *id,
+                             apr_size_t len, unsigned char *key)
 {
-    oauth2_conn_t *c = oauth2_conn_of(req);
-
-    if (c == NULL) {
-        return OAUTH2_ECRYPTO;
-    }
-    return oauth2_conn_key(c, site->key_tag, sizeof(site->key_tag), id, len,
-                           key);
+    return oauth2_crypto_sha256_pair(site->key_tag, sizeof(site->key_tag), id,
+                                     len, key);
 }
 
 apr_status_t oauth2_site_marker_key(const oauth2_site_t *site,
@@ -167,7 +162,7 @@ apr_status_t oauth2_site_marker_key(const oauth2_site_t *site,
 {
     const char *id = apr_pstrcat(req->pool, kind, ":", value, NULL);
 
-    return oauth2_site_key(site, req, id, strlen(id), key);
+    return oauth2_site_key(site, id, strlen(id), key);
 }
 
 void oauth2_site_cookie(const oauth2_site_t *site, oauth2_request_t *req,

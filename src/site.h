@@ -84,9 +84,8 @@ apr_status_t oauth2_site_set_store(oauth2_site_t *site, apr_pool_t *p,
  * SHA-256 of the scope's tag and the id, so that no other scope finds it.
  * @return APR_SUCCESS or OAUTH2_ECRYPTO
  */
-apr_status_t oauth2_site_key(const oauth2_site_t *site, oauth2_request_t *req,
-                             const char *id, apr_size_t len,
-                             unsigned char *key);
+apr_status_t oauth2_site_key(const oauth2_site_t *site, const char *id,
+                             apr_size_t len, unsigned char *key);
 
 /** The key of a marker or index entry: "kind:value" under the scope. */
 apr_status_t oauth2_site_marker_key(const oauth2_site_t *site,

@@ -326,6 +326,34 @@ static void test_base64url_decode_every_byte_every_position(void **state)
     assert_memory_equal(out, raw, sizeof(raw));
 }
 
+/* Every byte value at every position of a 43-character id: only the
+ * url-safe alphabet passes, whatever comes before or after. */
+static void test_base64url_alphabet_every_byte(void **state)
+{
+    char id[44] = "AZaz09-_AZaz09-_AZaz09-_AZaz09-_AZaz09-_AZa";
+    apr_size_t pos;
+    int c;
+
+    (void)state;
+    assert_true(oauth2_base64url_alphabet(id, 43));
+    assert_true(oauth2_base64url_alphabet(id, 0));
+    for (pos = 0; pos < 43; pos += 7) {
+        for (c = 0; c < 256; c++) {
+            char keep = id[pos];
+            int want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                       || (c >= '0' && c <= '9') || c == '-' || c == '_';
+
+            id[pos] = (char)c;
+            assert_int_equal(oauth2_base64url_alphabet(id, 43), want);
+            id[pos] = keep;
+        }
+    }
+    /* The last byte counts; the one after len does not. */
+    id[42] = '=';
+    assert_false(oauth2_base64url_alphabet(id, 43));
+    assert_true(oauth2_base64url_alphabet(id, 42));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +362,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_base64url_decode_rfc4648_vectors,
                                         setup, teardown),
         cmocka_unit_test(test_base64url_len_macro),
+        cmocka_unit_test(test_base64url_alphabet_every_byte),
         cmocka_unit_test_setup_teardown(test_base64url_roundtrip_all_lengths,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64url_decode_refuses_invalid,

@@ -41,7 +41,7 @@ static void login_until(sf_t *f, const char *claims, int i, unsigned char *key,
     if (max_expires != 0) {
         s.max_expires = max_expires;
     }
-    assert_int_equal(oauth2_site_key(f->site, r, id, strlen(id), key),
+    assert_int_equal(oauth2_site_key(f->site, id, strlen(id), key),
                      APR_SUCCESS);
     assert_int_equal(oauth2_store_put(f->site->store, f->pool, key, rec, len,
                                       LATER(3600), NOW),
