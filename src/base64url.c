@@ -8,6 +8,9 @@
  * Size limits of what is decoded belong to the callers (bounds.h).
  */
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <apr_strings.h>
 
@@ -47,15 +50,44 @@ static const char enc_table[64] =
 #define B64SELF(v) (v)
 static const unsigned char dec_table[256] = B64TABLE(B64SELF);
 
+#if defined(__SSE2__)
+/* The lanes of 16 bytes that are in the alphabet, as a 16-bit mask. Signed
+ * compares: bytes >= 0x80 are below every bound, so never in. */
+static int alphabet16(const unsigned char *s)
+{
+    const __m128i c = _mm_loadu_si128((const __m128i *)s);
+    /* Letters of either case: bit 0x20 cleared, then 'A'..'Z'. */
+    const __m128i u = _mm_and_si128(c, _mm_set1_epi8((char)0xdf));
+    __m128i in = _mm_and_si128(_mm_cmpgt_epi8(u, _mm_set1_epi8('A' - 1)),
+                               _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), u));
+
+    in = _mm_or_si128(in,
+                      _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), c)));
+    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('-')));
+    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('_')));
+    return _mm_movemask_epi8(in);
+}
+#endif
+
 int oauth2_base64url_alphabet(const char *s, apr_size_t len)
 {
     const unsigned char *u = (const unsigned char *)s;
     unsigned char bad = 0;
-    apr_size_t i;
+    apr_size_t i = 0;
 
-    /* Every byte is looked at (no early exit): values above 63 set the
-     * bit 64 in the OR. */
-    for (i = 0; i < len; i++) {
+    /* Every byte is looked at (no early exit): 16 a turn where SSE2 is
+     * there (every x86-64), the rest by table, where values above 63 set
+     * the bit 64 in the OR. */
+#if defined(__SSE2__)
+    int all = 0xffff;
+
+    for (; i + 16 <= len; i += 16) {
+        all &= alphabet16(u + i);
+    }
+    bad = all == 0xffff ? 0 : 64;
+#endif
+    for (; i < len; i++) {
         bad |= dec_table[u[i]];
     }
     return (bad & 64) == 0;

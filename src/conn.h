@@ -51,6 +51,7 @@ typedef struct {
     apr_size_t rec_len, rec_cap;
     char *hdr; /* the session's groups header */
     apr_size_t hdr_cap;
+    /* Not cleared when made (oauth2_conn_create): set before valid is. */
     oauth2_session_t session;  /* decoded, points into rec and hdr */
     apr_time_t expires;        /* its inactivity expiry */
     oauth2_store_meta_t epoch; /* the revocation epoch it was checked at */
@@ -68,10 +69,11 @@ typedef struct {
     int valid;
     char *text; /* the header's bytes, NUL-terminated */
     apr_size_t text_cap;
-    oauth2_cookie_found_t found; /* oauth2_cookie_find_own's, into text */
-    char *stripped;              /* oauth2_cookie_strip's answer */
-    int changed;                 /* 0: it was NULL (the header unchanged) */
+    char *stripped; /* oauth2_cookie_strip's answer */
+    int changed;    /* 0: it was NULL (the header unchanged) */
     apr_size_t stripped_len, stripped_cap;
+    /* Not cleared when made (oauth2_conn_create): set before valid is. */
+    oauth2_cookie_found_t found; /* oauth2_cookie_find_own's, into text */
 } oauth2_conn_header_t;
 
 /** The per-connection memo. Fields are read by sessions.c and tests. */
@@ -80,15 +82,16 @@ typedef struct oauth2_conn_t {
     const void *owner; /* the site whose session the copy is */
     int valid;         /* the fields below describe a copy */
     int whole;         /* the copy holds the tokens too */
-    char id[OAUTH2_SESSION_ID_CHARS];
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
-    oauth2_store_meta_t meta;
-    oauth2_session_t session; /* decoded, points into buf */
     char *buf;
     apr_size_t cap;
     apr_size_t len; /* bytes copied */
     char *hdr;      /* the session's groups header */
     apr_size_t hdr_cap;
+    /* Not cleared when made (oauth2_conn_create): set before valid is. */
+    char id[OAUTH2_SESSION_ID_CHARS];
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t meta;
+    oauth2_session_t session; /* decoded, points into buf */
     oauth2_conn_cookie_t cookie;
     oauth2_conn_header_t header;
 } oauth2_conn_t;

@@ -354,6 +354,34 @@ static void test_base64url_alphabet_every_byte(void **state)
     assert_true(oauth2_base64url_alphabet(id, 42));
 }
 
+/* Every length up to 80 (whole blocks of 16 and tails), a byte just
+ * outside the alphabet at every position. */
+static void test_base64url_alphabet_lengths(void **state)
+{
+    static const char outside[] = { '@', '[',        '`',        '{',
+                                    '/', ':',        ',',        '.',
+                                    '^', (char)0x80, (char)0xc1, (char)0xff };
+    char buf[81];
+    apr_size_t len, pos, k;
+
+    (void)state;
+    for (pos = 0; pos < 80; pos++) {
+        buf[pos] = "Zz09-_Aa"[pos % 8];
+    }
+    for (len = 0; len <= 80; len++) {
+        assert_true(oauth2_base64url_alphabet(buf, len));
+        for (pos = 0; pos < len; pos++) {
+            for (k = 0; k < sizeof(outside); k++) {
+                char keep = buf[pos];
+
+                buf[pos] = outside[k];
+                assert_false(oauth2_base64url_alphabet(buf, len));
+                buf[pos] = keep;
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -363,6 +391,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test(test_base64url_len_macro),
         cmocka_unit_test(test_base64url_alphabet_every_byte),
+        cmocka_unit_test(test_base64url_alphabet_lengths),
         cmocka_unit_test_setup_teardown(test_base64url_roundtrip_all_lengths,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64url_decode_refuses_invalid,
