@@ -17,6 +17,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
@@ -101,5 +102,62 @@ for (const mpm of ['event', 'prefork']) {
         });
     });
 }
+
+/* The header memo (kept from a connection's second lookup on) and the
+ * session memo on a connection a proxy shares between users: each request
+ * is its own cookie's user, and the backend gets its own request's Cookie
+ * header without ours, never the one the memo kept from another. Held. */
+describe('a keep-alive connection shared by two users (header memo from the second lookup)', () => {
+    let s;
+    const sids = {};
+
+    before(async () => {
+        s = await startStack();
+        for (const user of ['alice', 'bob']) {
+            const b = newBrowser();
+            await login(b, s.url('/app/'), { username: user });
+            sids[user] = b.cookie('oauth2_session', s.url('/'));
+        }
+    });
+    after(async () => {
+        await s?.stop();
+    });
+
+    it('answers each request as its own header says, whatever the last one was', async () => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const get = (cookie) => new Promise((resolve, reject) => {
+            const req = http.get(s.url('/app/shared'), { agent, headers: { Accept: 'application/json', Cookie: cookie } }, (res) => {
+                let body = '';
+                res.on('data', (d) => { body += d; });
+                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
+            });
+            req.on('error', reject);
+        });
+        const header = (user, extra) => `theme=${extra}; oauth2_session=${sids[user]}; lang=${user}`;
+        const steps = [
+            ['alice', 'a1'], ['alice', 'a1'], ['alice', 'a1'], ['bob', 'a1'], ['bob', 'a1'],
+            ['alice', 'a1'], ['alice', 'a2'], ['bob', 'b1'], ['alice', 'a2'], ['bob', 'b1'],
+        ];
+        try {
+            for (const [i, [user, extra]] of steps.entries()) {
+                const r = await get(header(user, extra));
+                if (i > 0) assert.ok(r.reused, `request ${i + 1} on the same connection`);
+                assert.equal(r.status, 200, `request ${i + 1}`);
+                const seen = JSON.parse(r.body).headers;
+                assert.equal(seen['x-forwarded-user'], user, `request ${i + 1}: ${user}`);
+                assert.equal(seen.cookie, `theme=${extra}; lang=${user}`, `request ${i + 1}: its own header without ours`);
+            }
+            /* A header the memo kept, then one with the session cookie
+             * gone: nobody. */
+            const none = await get(`theme=a1; lang=alice`);
+            assert.equal(none.status, 401);
+            const again = await get(header('alice', 'a1'));
+            assert.equal(JSON.parse(again.body).headers['x-forwarded-user'], 'alice');
+        }
+        finally {
+            agent.destroy();
+        }
+    });
+});
 
 process.on('exit', () => fs.rmSync(eater.dir, { recursive: true, force: true }));
