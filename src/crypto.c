@@ -23,7 +23,9 @@
 static EVP_MD *sha256_md;
 
 /* Each thread's SHA-256 context (oauth2_crypto_sha256_pair), freed when
- * the thread ends. */
+ * the thread ends. The key is deleted by oauth2_crypto_shutdown: httpd
+ * unloads the module at every restart and loads it anew (a new key), and a
+ * process has only PTHREAD_KEYS_MAX (1024) of them. */
 static pthread_key_t thread_ctx;
 static int thread_ctx_made;
 
@@ -49,6 +51,19 @@ apr_status_t oauth2_crypto_init(void)
         return OAUTH2_ECRYPTO;
     }
     return APR_SUCCESS;
+}
+
+void oauth2_crypto_shutdown(void)
+{
+    if (thread_ctx_made) {
+        /* pthread_key_delete runs no destructor: free this thread's. */
+        EVP_MD_CTX_free(pthread_getspecific(thread_ctx));
+        pthread_setspecific(thread_ctx, NULL);
+        pthread_key_delete(thread_ctx);
+        thread_ctx_made = 0;
+    }
+    EVP_MD_free(sha256_md);
+    sha256_md = NULL;
 }
 
 const char *oauth2_crypto_error(apr_pool_t *p, const char *what)

@@ -21,6 +21,15 @@
 apr_status_t oauth2_crypto_init(void);
 
 /**
+ * Undoes oauth2_crypto_init: deletes the key of the per-thread contexts
+ * (the calling thread's context freed; other threads' are not, so call it
+ * where no other thread hashes: when the parent's configuration pool is
+ * cleared, before httpd unloads the module) and frees the fetched
+ * algorithms. oauth2_crypto_init may be called again after it.
+ */
+void oauth2_crypto_shutdown(void);
+
+/**
  * Fills buf with len bytes from OpenSSL's CSPRNG (RAND_bytes == 1).
  * @return APR_SUCCESS or OAUTH2_ECRYPTO (buf is then cleansed)
  */

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <apr_general.h>
@@ -382,6 +384,44 @@ static void test_base64url_alphabet_lengths(void **state)
     }
 }
 
+/* Ids that end where a page ends, the next page unreadable: the check of
+ * 16 bytes a turn never reads past len (a read would fault), for every
+ * length up to 64, every byte value at every position. */
+static void test_base64url_alphabet_reads_no_further(void **state)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *m;
+    apr_size_t len, pos;
+    int c;
+
+    (void)state;
+    m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + page, (size_t)page, PROT_NONE), 0);
+    for (len = 0; len <= 64; len++) {
+        char *id = (char *)m + page - len;
+
+        for (pos = 0; pos < len; pos++) {
+            id[pos] = "Zz09-_Aa"[pos % 8];
+        }
+        assert_true(oauth2_base64url_alphabet(id, len));
+        for (pos = 0; pos < len; pos++) {
+            char keep = id[pos];
+
+            for (c = 0; c < 256; c++) {
+                int want = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                           || (c >= '0' && c <= '9') || c == '-' || c == '_';
+
+                id[pos] = (char)c;
+                assert_int_equal(oauth2_base64url_alphabet(id, len), want);
+            }
+            id[pos] = keep;
+        }
+    }
+    munmap(m, (size_t)page * 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_base64url_len_macro),
         cmocka_unit_test(test_base64url_alphabet_every_byte),
         cmocka_unit_test(test_base64url_alphabet_lengths),
+        cmocka_unit_test(test_base64url_alphabet_reads_no_further),
         cmocka_unit_test_setup_teardown(test_base64url_roundtrip_all_lengths,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64url_decode_refuses_invalid,

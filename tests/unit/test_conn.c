@@ -384,6 +384,66 @@ static void test_conn_cookies_bounds(void **state)
     sf_close(&f0);
 }
 
+/* A connection's pool is recycled (mpm_event clears a connection's pool
+ * and hands it to the next one): the new memo sits where the old one was,
+ * every field it does not clear still holding the last connection's
+ * session, sealed value and header. None of it answers: not the same id,
+ * not the same sealed value, not the same header (not even kept on the
+ * first lookup); a failed load and a failed keep leave nothing either. */
+static void test_conn_recycled_pool_answers_nothing(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_store_meta_t epoch;
+    oauth2_cookie_found_t fc;
+    oauth2_cookie_t part = { "oauth2_session", 14, "SEALEDVALUE", 11 };
+    apr_pool_t *p;
+    const char *rec, *stripped;
+    apr_size_t len, got;
+    apr_time_t exp;
+    oauth2_conn_t *c, *c2;
+    char buf[256];
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    rec = sf_record(&f, CLAIMS, NULL, 0, &len);
+    put(&f, ID, rec, len, key);
+    assert_int_equal(oauth2_store_get_prefix(f.store, f.pool, key, NOW, buf,
+                                             sizeof(buf), &got, &epoch),
+                     APR_SUCCESS);
+    apr_pool_create(&p, f.pool);
+    assert_int_equal(oauth2_conn_create(p, &c), APR_SUCCESS);
+    assert_int_equal(
+        oauth2_conn_load(c, f.site, f.store, p, key, ID, 43, NOW, 0),
+        APR_SUCCESS);
+    assert_int_equal(oauth2_conn_cookie_keep(c, f.site, "SEALEDVALUE", 11, rec,
+                                             len, LATER(600), &epoch),
+                     APR_SUCCESS);
+    assert_true(oauth2_conn_cookie_recall(c, f.site, f.store, &part, 1, NOW));
+    cookies_of(c, f.site, p, headers[0], &fc, &stripped);
+    cookies_of(c, f.site, p, headers[0], &fc, &stripped);
+    assert_true(c->header.valid);
+
+    apr_pool_clear(p);
+    assert_int_equal(oauth2_conn_create(p, &c2), APR_SUCCESS);
+    assert_ptr_equal(c2, c); /* the same bytes, the old session in them */
+    assert_false(oauth2_conn_recall(c2, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_false(oauth2_conn_cookie_recall(c2, f.site, f.store, &part, 1, NOW));
+    cookies_of(c2, f.site, p, headers[0], &fc, &stripped);
+    assert_false(c2->header.valid); /* computed, and not kept the first time */
+    /* A load of an id the store does not have; a keep of a bad record. */
+    memset(key, 0x55, sizeof(key));
+    assert_int_equal(
+        oauth2_conn_load(c2, f.site, f.store, p, key, ID, 43, NOW, 0),
+        OAUTH2_ENOTFOUND);
+    assert_false(oauth2_conn_recall(c2, f.site, f.store, ID, 43, 0, NOW, &exp));
+    assert_int_not_equal(oauth2_conn_cookie_keep(c2, f.site, "SEALEDVALUE", 11,
+                                                 "junk", 4, LATER(600), &epoch),
+                         APR_SUCCESS);
+    assert_false(oauth2_conn_cookie_recall(c2, f.site, f.store, &part, 1, NOW));
+    sf_close(&f);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test(f)
@@ -397,6 +457,7 @@ int main(void)
         T(test_conn_cookies_only_same_bytes),
         T(test_conn_cookies_first_not_kept),
         T(test_conn_cookies_bounds),
+        T(test_conn_recycled_pool_answers_nothing),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);

@@ -63,6 +63,34 @@ static void test_crypto_init_idempotent(void **state)
     assert_int_equal(oauth2_crypto_init(), APR_SUCCESS);
 }
 
+/* httpd unloads and loads the module at every restart: each load's
+ * init and shutdown give the per-thread key back, so more loads than a
+ * process has keys (PTHREAD_KEYS_MAX, 1024) all hash, the thread's
+ * context of the last one never reused through a deleted key. */
+static void test_crypto_shutdown_gives_the_key_back(void **state)
+{
+    static const char abc[] =
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    unsigned char out[OAUTH2_SHA256_LEN];
+    int i;
+
+    (void)state;
+    for (i = 0; i < 1500; i++) {
+        oauth2_crypto_shutdown();
+        assert_int_equal(oauth2_crypto_init(), APR_SUCCESS);
+        memset(out, 0, sizeof(out));
+        assert_int_equal(oauth2_crypto_sha256_pair("a", 1, "bc", 2, out),
+                         APR_SUCCESS);
+        assert_string_equal(hex(out, sizeof(out)), abc);
+    }
+    /* Twice is harmless; hashing after it makes the key again. */
+    oauth2_crypto_shutdown();
+    oauth2_crypto_shutdown();
+    assert_int_equal(oauth2_crypto_sha256_pair("abc", 3, NULL, 0, out),
+                     APR_SUCCESS);
+    assert_string_equal(hex(out, sizeof(out)), abc);
+}
+
 /* Every requested length is filled, and the bytes look random: no two of
  * 1,000 draws of 16 bytes are equal, and 64 KiB use every byte value. */
 static void test_crypto_random_lengths_and_spread(void **state)
@@ -515,6 +543,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_crypto_init_idempotent),
+        T(test_crypto_shutdown_gives_the_key_back),
         T(test_crypto_random_lengths_and_spread),
         T(test_crypto_random_refuses_bad_input),
         T(test_crypto_random_b64_shapes),

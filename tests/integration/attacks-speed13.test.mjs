@@ -1,0 +1,163 @@
+// attacks-speed13.test.mjs: the speed changes of main f4dc9d7 (one SHA-256
+// context per thread behind a pthread key; the session id's alphabet by
+// SSE2; the connection memo cleared in part) attacked. See
+// /work/notes/attack13-report.md for the whole campaign.
+//
+//   finding S1  every configuration pass after a graceful restart loaded
+//               the module anew (mod_so unloads it with pconf) and made a
+//               new pthread key, never deleting the old one: a process has
+//               1024 keys (glibc), so after about a thousand graceful
+//               restarts (logrotate, certbot, config management) post_config
+//               fails with OA2005 and Apache exits. The old key also kept a
+//               destructor in the unloaded module's code. Here a preloaded
+//               library takes all keys but a few, so that a few graceful
+//               restarts are enough; the fix deletes the key when pconf is
+//               cleared (oauth2_crypto_shutdown).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { startStack } from './lib/stack.mjs';
+import { newBrowser, login } from './lib/http.mjs';
+
+/* A library whose constructor takes every pthread key but OA2_KEYS_FREE. */
+const KEYS_C = `
+#include <pthread.h>
+#include <stdlib.h>
+static void __attribute__((constructor)) eat(void)
+{
+    static pthread_key_t k[2048];
+    const char *e = getenv("OA2_KEYS_FREE");
+    int n = 0, keep;
+
+    if (e == NULL) {
+        return;
+    }
+    keep = atoi(e);
+    while (n < 2048 && pthread_key_create(&k[n], NULL) == 0) {
+        n++;
+    }
+    while (keep-- > 0 && n > 0) {
+        pthread_key_delete(k[--n]);
+    }
+}
+`;
+
+function buildKeyEater() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oa2-keys-'));
+    fs.chmodSync(dir, 0o755);
+    const src = path.join(dir, 'keys.c');
+    const so = path.join(dir, 'libkeys.so');
+    fs.writeFileSync(src, KEYS_C);
+    const r = spawnSync('cc', ['-shared', '-fPIC', '-o', so, src, '-lpthread'], { encoding: 'utf8' });
+    if (r.status !== 0) return { dir, so: null, why: `cc failed: ${r.error ?? r.stderr}` };
+    fs.chmodSync(so, 0o755);
+    return { dir, so };
+}
+
+/* The preload list of every apache2 of the run ($MOD_AUTH_OAUTH2_ENV: the
+ * ASan runtime first), then the key eater. */
+function preload(so) {
+    const extra = process.env.MOD_AUTH_OAUTH2_ENV ? JSON.parse(process.env.MOD_AUTH_OAUTH2_ENV) : {};
+    return [extra.LD_PRELOAD, so].filter(Boolean).join(':');
+}
+
+const eater = buildKeyEater();
+const RESTARTS = 16;
+const FREE = 12;
+
+for (const mpm of ['event', 'prefork']) {
+    describe(`finding S1 (${mpm}): graceful restarts do not use up the process's pthread keys`, {
+        skip: eater.so ? false : eater.why,
+    }, () => {
+        let s;
+
+        before(async () => {
+            s = await startStack({
+                apache: { mpm, env: { LD_PRELOAD: preload(eater.so), OA2_KEYS_FREE: String(FREE) } },
+            });
+        });
+        after(async () => {
+            await s?.stop();
+        });
+
+        it(`${RESTARTS} graceful restarts with ${FREE} keys free: each configures, a session still reads`, async () => {
+            const b = newBrowser();
+            let r = await login(b, s.url('/app/'));
+            assert.equal(r.final.status, 200);
+            r = await b.get(s.url('/app/'));
+            assert.equal(r.status, 200);
+            for (let i = 0; i < RESTARTS; i++) {
+                const mark = s.apache.mark();
+                await assert.doesNotReject(s.apache.graceful(), `graceful restart ${i + 1}`);
+                assert.doesNotMatch(s.apache.errorLog({ since: mark }), /OA2005/);
+            }
+            /* The children of the last generation hash the session id with
+             * the key made in its configuration pass. */
+            r = await b.get(s.url('/app/'));
+            assert.equal(r.status, 200, 'the session still reads after the restarts');
+        });
+    });
+}
+
+/* The header memo (kept from a connection's second lookup on) and the
+ * session memo on a connection a proxy shares between users: each request
+ * is its own cookie's user, and the backend gets its own request's Cookie
+ * header without ours, never the one the memo kept from another. Held. */
+describe('a keep-alive connection shared by two users (header memo from the second lookup)', () => {
+    let s;
+    const sids = {};
+
+    before(async () => {
+        s = await startStack();
+        for (const user of ['alice', 'bob']) {
+            const b = newBrowser();
+            await login(b, s.url('/app/'), { username: user });
+            sids[user] = b.cookie('oauth2_session', s.url('/'));
+        }
+    });
+    after(async () => {
+        await s?.stop();
+    });
+
+    it('answers each request as its own header says, whatever the last one was', async () => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const get = (cookie) => new Promise((resolve, reject) => {
+            const req = http.get(s.url('/app/shared'), { agent, headers: { Accept: 'application/json', Cookie: cookie } }, (res) => {
+                let body = '';
+                res.on('data', (d) => { body += d; });
+                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
+            });
+            req.on('error', reject);
+        });
+        const header = (user, extra) => `theme=${extra}; oauth2_session=${sids[user]}; lang=${user}`;
+        const steps = [
+            ['alice', 'a1'], ['alice', 'a1'], ['alice', 'a1'], ['bob', 'a1'], ['bob', 'a1'],
+            ['alice', 'a1'], ['alice', 'a2'], ['bob', 'b1'], ['alice', 'a2'], ['bob', 'b1'],
+        ];
+        try {
+            for (const [i, [user, extra]] of steps.entries()) {
+                const r = await get(header(user, extra));
+                if (i > 0) assert.ok(r.reused, `request ${i + 1} on the same connection`);
+                assert.equal(r.status, 200, `request ${i + 1}`);
+                const seen = JSON.parse(r.body).headers;
+                assert.equal(seen['x-forwarded-user'], user, `request ${i + 1}: ${user}`);
+                assert.equal(seen.cookie, `theme=${extra}; lang=${user}`, `request ${i + 1}: its own header without ours`);
+            }
+            /* A header the memo kept, then one with the session cookie
+             * gone: nobody. */
+            const none = await get(`theme=a1; lang=alice`);
+            assert.equal(none.status, 401);
+            const again = await get(header('alice', 'a1'));
+            assert.equal(JSON.parse(again.body).headers['x-forwarded-user'], 'alice');
+        }
+        finally {
+            agent.destroy();
+        }
+    });
+});
+
+process.on('exit', () => fs.rmSync(eater.dir, { recursive: true, force: true }));
