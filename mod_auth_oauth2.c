@@ -234,15 +234,6 @@ static const char *socache_store(void *ctx, apr_pool_t *pconf,
                                       seal, store);
 }
 
-/* Cleared with pconf, before mod_so unloads the module: the next
- * configuration pass loads it anew and makes its own per-thread key. */
-static apr_status_t crypto_cleanup(void *data)
-{
-    (void)data;
-    oauth2_crypto_shutdown();
-    return APR_SUCCESS;
-}
-
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
@@ -258,14 +249,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (oauth2_crypto_init() != APR_SUCCESS
+    if (oauth2_crypto_init_with(pconf) != APR_SUCCESS
         || oauth2_http_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "OA2005: cannot initialize OpenSSL or libcurl");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_pool_cleanup_register(pconf, NULL, crypto_cleanup,
-                              apr_pool_cleanup_null);
     auth_oauth2_metrics_setup(s, AUTH_OAUTH2_VERSION);
     if (cap > 0) {
         if (auth_oauth2_shm_setup(pconf, s, cap, &table) != APR_SUCCESS) {

@@ -66,6 +66,24 @@ void oauth2_crypto_shutdown(void)
     sha256_md = NULL;
 }
 
+static apr_status_t shutdown_cleanup(void *data)
+{
+    (void)data;
+    oauth2_crypto_shutdown();
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_crypto_init_with(apr_pool_t *p)
+{
+    apr_status_t rv = oauth2_crypto_init();
+
+    if (rv == APR_SUCCESS) {
+        apr_pool_cleanup_register(p, NULL, shutdown_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return rv;
+}
+
 const char *oauth2_crypto_error(apr_pool_t *p, const char *what)
 {
     char buf[256];

@@ -30,6 +30,14 @@ apr_status_t oauth2_crypto_init(void);
 void oauth2_crypto_shutdown(void);
 
 /**
+ * oauth2_crypto_init, undone (oauth2_crypto_shutdown) when p is cleared:
+ * for httpd's configuration pool, which is cleared at every restart
+ * before the module is unloaded and loaded anew (in the parent, where no
+ * other thread hashes). @return APR_SUCCESS or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_crypto_init_with(apr_pool_t *p);
+
+/**
  * Fills buf with len bytes from OpenSSL's CSPRNG (RAND_bytes == 1).
  * @return APR_SUCCESS or OAUTH2_ECRYPTO (buf is then cleansed)
  */
