@@ -177,8 +177,9 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     id = apr_pstrcat(req->pool, "bearer:", dir->bearer_audience,
                      oauth2_dir_flag(dir->bearer_untyped) ? "\nu\n" : "\n",
                      token, NULL);
-    if (oauth2_site_key(site, id, strlen(id), a->key) == APR_SUCCESS
-        && oauth2_sessions_read(site, req, a) == APR_SUCCESS) {
+    if (oauth2_sessions_read_id(site, req, id, strlen(id),
+                                oauth2_dir_flag(dir->pass_access_token), a)
+        == APR_SUCCESS) {
         a->authenticated = 1;
         a->bearer = 1;
         oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);

@@ -3,9 +3,6 @@
  */
 #include <stddef.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <apr_strings.h>
 
@@ -19,7 +16,7 @@ apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out)
      * connection that carries one request does not pay for the whole. */
     oauth2_conn_t *c = apr_palloc(p, sizeof(*c));
 
-    memset(c, 0, offsetof(oauth2_conn_t, id));
+    memset(c, 0, offsetof(oauth2_conn_t, id_len));
     memset(&c->cookie, 0, offsetof(oauth2_conn_cookie_t, session));
     memset(&c->header, 0, offsetof(oauth2_conn_header_t, found));
     c->pool = p;
@@ -41,7 +38,7 @@ int oauth2_conn_recall(oauth2_conn_t *c, const void *owner,
                        int need_tokens, apr_time_t now, apr_time_t *expires)
 {
     return c->valid && c->owner == owner && (c->whole || !need_tokens)
-           && oauth2_crypto_equal(c->id, sizeof(c->id), id, len)
+           && oauth2_crypto_equal(c->id, c->id_len, id, len)
            && oauth2_store_check(st, &c->meta, now, expires) == APR_SUCCESS;
 }
 
@@ -52,6 +49,19 @@ static char *grow(apr_pool_t *p, char **buf, apr_size_t *cap, apr_size_t n,
 {
     if (*cap < n || *buf == NULL) {
         *cap = n < min ? min : n;
+        *buf = apr_palloc(p, *cap);
+    }
+    return *buf;
+}
+
+/* Grows a buffer of the memo to at least n bytes, at least doubling it
+ * (the id, the header): a client whose header grows by a byte a request costs
+ * the connection a few buffers, not one a request. */
+static char *grow_twice(apr_pool_t *p, char **buf, apr_size_t *cap,
+                        apr_size_t n)
+{
+    if (*buf == NULL || *cap < n) {
+        *cap = n < 2 * *cap ? 2 * *cap : (n < 256 ? 256 : n);
         *buf = apr_palloc(p, *cap);
     }
     return *buf;
@@ -111,9 +121,6 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     apr_status_t rv;
 
     c->valid = 0;
-    if (len != sizeof(c->id)) {
-        return OAUTH2_ENOTFOUND;
-    }
     memcpy(c->key, key, sizeof(c->key));
     rv = copy(c, st, scratch, now, need_tokens);
     if (rv == APR_SUCCESS) {
@@ -122,47 +129,11 @@ apr_status_t oauth2_conn_load(oauth2_conn_t *c, const void *owner,
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    memcpy(c->id, id, sizeof(c->id));
+    memcpy(grow_twice(c->pool, &c->id, &c->id_cap, len), id, len);
+    c->id_len = len;
     c->owner = owner;
     c->valid = 1;
     return APR_SUCCESS;
-}
-
-/* The OR of a[i] ^ b[i] over n bytes: 0 when they are equal. Every byte
- * is read, whatever differs first (no early exit), 64 bytes a turn where
- * SSE2 is there (every x86-64): a cookie session's value is a few KB, and
- * this runs on every request of a kept connection. */
-static apr_uint64_t xor_or(const char *a, const char *b, apr_size_t n)
-{
-    apr_uint64_t d = 0, x, y;
-    apr_size_t j = 0;
-#if defined(__SSE2__)
-    __m128i v = _mm_setzero_si128();
-    apr_uint64_t w[2];
-
-#define XOR16(o)                                                   \
-    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + j + (o))), \
-                  _mm_loadu_si128((const __m128i *)(b + j + (o))))
-    for (; j + 64 <= n; j += 64) {
-        v = _mm_or_si128(v, _mm_or_si128(_mm_or_si128(XOR16(0), XOR16(16)),
-                                         _mm_or_si128(XOR16(32), XOR16(48))));
-    }
-    for (; j + 16 <= n; j += 16) {
-        v = _mm_or_si128(v, XOR16(0));
-    }
-#undef XOR16
-    _mm_storeu_si128((__m128i *)w, v);
-    d = w[0] | w[1];
-#endif
-    for (; j + 8 <= n; j += 8) {
-        memcpy(&x, a + j, 8);
-        memcpy(&y, b + j, 8);
-        d |= x ^ y;
-    }
-    for (; j < n; j++) {
-        d |= (unsigned char)(a[j] ^ b[j]);
-    }
-    return d;
 }
 
 /* Do the n parts, joined, differ from kept (klen bytes)? Every byte is
@@ -179,7 +150,7 @@ static int parts_differ(const char *kept, apr_size_t klen,
         if (parts[i].value_len > klen - off) {
             return 1;
         }
-        d |= xor_or(parts[i].value, kept + off, parts[i].value_len);
+        d |= oauth2_crypto_diff(parts[i].value, kept + off, parts[i].value_len);
         off += parts[i].value_len;
     }
     return d != 0 || off != klen;
@@ -235,19 +206,6 @@ static void rebase(oauth2_cookie_found_t *f, const char *from, const char *to)
     }
 }
 
-/* Grows a buffer of the header memo to at least n bytes, at least
- * doubling it: a client whose header grows by a byte a request costs the
- * connection a few buffers, not one a request. */
-static char *grow_twice(apr_pool_t *p, char **buf, apr_size_t *cap,
-                        apr_size_t n)
-{
-    if (*buf == NULL || *cap < n) {
-        *cap = n < 2 * *cap ? 2 * *cap : (n < 256 ? 256 : n);
-        *buf = apr_palloc(p, *cap);
-    }
-    return *buf;
-}
-
 /* Keeps header (f: what was found in it, stripped: it without ours). */
 static void keep_header(oauth2_conn_t *c, const void *owner, const char *base,
                         const oauth2_cookie_found_t *f, const char *stripped)
@@ -282,7 +240,7 @@ void oauth2_conn_cookies(oauth2_conn_t *c, const void *owner, apr_pool_t *p,
     /* Every byte is compared (xor_or): a connection a proxy shares
      * between users learns nothing of another's header from the time. */
     if (m->valid && m->owner == owner && m->base == base && m->found.len == len
-        && xor_or(m->text, header, len) == 0) {
+        && oauth2_crypto_diff(m->text, header, len) == 0) {
         *f = m->found;
         rebase(f, m->text, header);
         *stripped =

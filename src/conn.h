@@ -4,7 +4,9 @@
  * the session record it read last. A keep-alive connection that presents the
  * same session id again skips the hash and the copy, and only asks the store
  * whether the record is unchanged (oauth2_store_check: a version and an
- * expiry, lock-free in shm).
+ * expiry, lock-free in shm). The same holds for a bearer token: the id is
+ * then the token with its audience, compared whole, and the record the one
+ * its verification cached.
  *
  * Cookie sessions (OAuth2SessionStore cookie) have a memo of their own:
  * the sealed value the cookies carried (chunks joined) and the session it
@@ -87,8 +89,11 @@ typedef struct oauth2_conn_t {
     apr_size_t len; /* bytes copied */
     char *hdr;      /* the session's groups header */
     apr_size_t hdr_cap;
+    char *id; /* what the store key is the hash of: a session id, or a
+                 bearer token with its audience */
+    apr_size_t id_cap;
     /* Not cleared when made (oauth2_conn_create): set before valid is. */
-    char id[OAUTH2_SESSION_ID_CHARS];
+    apr_size_t id_len;
     unsigned char key[OAUTH2_STORE_KEY_LEN];
     oauth2_store_meta_t meta;
     oauth2_session_t session; /* decoded, points into buf */

@@ -5,6 +5,9 @@
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <apr_strings.h>
 #include <openssl/core_names.h>
@@ -128,28 +131,45 @@ apr_status_t oauth2_crypto_random_b64(apr_pool_t *p, apr_size_t nbytes,
     return APR_SUCCESS;
 }
 
+apr_uint64_t oauth2_crypto_diff(const void *pa, const void *pb, apr_size_t n)
+{
+    const char *a = pa, *b = pb;
+    apr_uint64_t d = 0, x, y;
+    apr_size_t j = 0;
+#if defined(__SSE2__)
+    __m128i v = _mm_setzero_si128();
+    apr_uint64_t w[2];
+
+#define XOR16(o)                                                   \
+    _mm_xor_si128(_mm_loadu_si128((const __m128i *)(a + j + (o))), \
+                  _mm_loadu_si128((const __m128i *)(b + j + (o))))
+    for (; j + 64 <= n; j += 64) {
+        v = _mm_or_si128(v, _mm_or_si128(_mm_or_si128(XOR16(0), XOR16(16)),
+                                         _mm_or_si128(XOR16(32), XOR16(48))));
+    }
+    for (; j + 16 <= n; j += 16) {
+        v = _mm_or_si128(v, XOR16(0));
+    }
+#undef XOR16
+    _mm_storeu_si128((__m128i *)w, v);
+    d = w[0] | w[1];
+#endif
+    for (; j + 8 <= n; j += 8) {
+        memcpy(&x, a + j, 8);
+        memcpy(&y, b + j, 8);
+        d |= x ^ y;
+    }
+    for (; j < n; j++) {
+        d |= (unsigned char)(a[j] ^ b[j]);
+    }
+    return d;
+}
+
 int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
                         apr_size_t blen)
 {
-    const unsigned char *x = a, *y = b;
-    apr_uint64_t diff = 0, u, v;
-    apr_size_t i = 0;
-
-    if (a == NULL || b == NULL || alen != blen) {
-        return 0;
-    }
-    /* Eight bytes at a time, every byte always looked at, no early exit:
-     * the time depends on the length only (as CRYPTO_memcmp, which goes a
-     * byte at a time; this runs on every request for the session id). */
-    for (; i + 8 <= alen; i += 8) {
-        memcpy(&u, x + i, 8);
-        memcpy(&v, y + i, 8);
-        diff |= u ^ v;
-    }
-    for (; i < alen; i++) {
-        diff |= (apr_uint64_t)(x[i] ^ y[i]);
-    }
-    return diff == 0;
+    return a != NULL && b != NULL && alen == blen
+           && oauth2_crypto_diff(a, b, alen) == 0;
 }
 
 /* SHA-256 of a | b (b may be NULL) with ctx. */

@@ -9,6 +9,7 @@
 #define OAUTH2_CRYPTO_H
 
 #include <apr_pools.h>
+#include <apr.h>
 
 #define OAUTH2_SHA256_LEN 32
 
@@ -52,9 +53,17 @@ apr_status_t oauth2_crypto_random_b64(apr_pool_t *p, apr_size_t nbytes,
                                       char **out);
 
 /**
+ * The OR of a[i] ^ b[i] over n bytes: 0 when they are equal. Every byte is
+ * read, whatever differs first (no early exit), 64 bytes a turn where SSE2
+ * is there (every x86-64): session ids, bearer tokens and cookie sessions
+ * are compared with it on every request of a kept connection.
+ */
+apr_uint64_t oauth2_crypto_diff(const void *a, const void *b, apr_size_t n);
+
+/**
  * 1 when the two byte strings are equal, 0 otherwise (also when either is
- * NULL). Lengths are compared first, then the contents with CRYPTO_memcmp,
- * so the time does not depend on where they differ.
+ * NULL). Lengths are compared first, then the contents with
+ * oauth2_crypto_diff, so the time does not depend on where they differ.
  */
 int oauth2_crypto_equal(const void *a, apr_size_t alen, const void *b,
                         apr_size_t blen);

@@ -93,32 +93,34 @@ apr_status_t oauth2_sessions_read(const oauth2_site_t *site,
     return APR_SUCCESS;
 }
 
-/* The read through the connection's memo: the same session id again on
- * this connection costs a version check, not a hash and a copy. */
+/* The read through the connection's memo: the same id again on this
+ * connection costs a version check, not a hash and a copy. shaped: what
+ * an id must look like before it is hashed (NULL: anything). */
 static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
-                              const oauth2_cookie_t *c, int need_tokens,
-                              oauth2_authn_t *a)
+                              const char *id, apr_size_t len,
+                              int (*shaped)(const char *, apr_size_t),
+                              int need_tokens, oauth2_authn_t *a)
 {
     oauth2_conn_t *cs = req->conn ? req->conn : oauth2_conn_of(req);
-    unsigned char key[OAUTH2_STORE_KEY_LEN];
     apr_time_t expires;
     apr_status_t rv;
 
     if (cs == NULL) {
         return OAUTH2_ECRYPTO;
     }
-    if (!oauth2_conn_recall(cs, site, site->store, c->value, c->value_len,
-                            need_tokens, req->now, &expires)) {
+    if (!oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
+                            req->now, &expires)) {
         /* Checked here, not before the recall: a value equal to the
          * connection's id has had its shape checked already. */
-        if (!id_shape_ok(c->value, c->value_len)) {
+        if (shaped != NULL && !shaped(id, len)) {
             return OAUTH2_ENOTFOUND;
         }
-        rv = oauth2_site_key(site, c->value, c->value_len, key);
+        /* a->key also when nothing is found: the bearer cache writes
+         * there. */
+        rv = oauth2_site_key(site, id, len, a->key);
         if (rv == APR_SUCCESS) {
-            rv =
-                oauth2_conn_load(cs, site, site->store, req->pool, key,
-                                 c->value, c->value_len, req->now, need_tokens);
+            rv = oauth2_conn_load(cs, site, site->store, req->pool, a->key, id,
+                                  len, req->now, need_tokens);
         }
         if (rv != APR_SUCCESS) {
             return read_status(rv);
@@ -131,6 +133,23 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
     a->record_len = cs->len;
     a->expires = expires;
     return APR_SUCCESS;
+}
+
+apr_status_t oauth2_sessions_read_id(const oauth2_site_t *site,
+                                     oauth2_request_t *req, const char *id,
+                                     apr_size_t len, int need_tokens,
+                                     oauth2_authn_t *a)
+{
+    apr_status_t rv;
+
+    if (site->memo) {
+        rv = memo_read(site, req, id, len, NULL, need_tokens, a);
+        return rv == OAUTH2_EMALFORMED ? OAUTH2_ENOTFOUND : rv;
+    }
+    if (oauth2_site_key(site, id, len, a->key) != APR_SUCCESS) {
+        return OAUTH2_ESTORE;
+    }
+    return oauth2_sessions_read(site, req, a);
 }
 
 /* The read of a store that cannot check a copy (socache): every request
@@ -156,7 +175,8 @@ static apr_status_t store_lookup(const oauth2_site_t *site,
     apr_time_t want;
     apr_status_t rv;
 
-    rv = site->memo ? memo_read(site, req, c, need_tokens, a)
+    rv = site->memo ? memo_read(site, req, c->value, c->value_len, id_shape_ok,
+                                need_tokens, a)
                     : plain_read(site, req, c, a);
     if (rv == OAUTH2_EMALFORMED) {
         OAUTH2_LOG(req, OAUTH2_LOG_ERR,

@@ -83,6 +83,20 @@ apr_status_t oauth2_sessions_read(const oauth2_site_t *site,
                                   oauth2_request_t *req, oauth2_authn_t *a);
 
 /**
+ * The record of the store key of id (len bytes: a bearer token with its
+ * audience) decoded into a, through the connection's memo where the store
+ * can check a copy: the same id again on a keep-alive connection costs a
+ * compare and a version check, not a hash, a copy and a decode. a->key
+ * is the store key of id, also when nothing is found there.
+ * @return APR_SUCCESS, OAUTH2_ENOTFOUND (also for a malformed record or
+ *         one of an older format), OAUTH2_ESTORE or OAUTH2_ECRYPTO
+ */
+apr_status_t oauth2_sessions_read_id(const oauth2_site_t *site,
+                                     oauth2_request_t *req, const char *id,
+                                     apr_size_t len, int need_tokens,
+                                     oauth2_authn_t *a);
+
+/**
  * Creates the session of a finished login: in the store under a new id
  * (the cookie in resp; indexed for back-channel logout when the provider
  * sends logout tokens), or sealed into cookies. *user: its user.

@@ -160,4 +160,87 @@ describe('a keep-alive connection shared by two users (header memo from the seco
     });
 });
 
+/* The bearer memo: a keep-alive connection remembers the token it read
+ * (with the place's audience) and answers the same bytes again without a
+ * hash. On one connection a proxy shares: each token is its own user; a
+ * token changed in one byte, signed by another key, expired, or meant for
+ * another audience is refused, whatever the connection remembers. */
+describe('bearer tokens on one keep-alive connection (the bearer memo)', () => {
+    let s;
+
+    before(async () => {
+        s = await startStack({
+            locations: (st) => `
+<Location /api>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience https://api.example
+    Require valid-user
+    ProxyPass ${st.backend.url}/api
+</Location>
+<Location /other-api>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience https://other.example
+    Require valid-user
+    ProxyPass ${st.backend.url}/other-api
+</Location>
+`,
+        });
+    });
+    after(async () => {
+        await s?.stop();
+    });
+
+    it('answers each request as its own token says, whatever the connection remembers', async () => {
+        const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+        const get = (p, token) => new Promise((resolve, reject) => {
+            const req = http.get(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }, (res) => {
+                let body = '';
+                res.on('data', (d) => { body += d; });
+                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
+            });
+            req.on('error', reject);
+        });
+        const aud = 'https://api.example';
+        const alice = await s.op.accessToken({ aud, sub: 'alice' });
+        const bob = await s.op.accessToken({ aud, sub: 'bob' });
+        const expired = await s.op.accessToken({ aud, sub: 'alice', iat: Math.floor(Date.now() / 1000) - 900, exp: Math.floor(Date.now() / 1000) - 600 });
+        // Signed by a key the provider does not publish, under its kid.
+        const foreign = await s.op.accessToken({ aud, sub: 'alice' }, { foreign: true, kid: s.op.kid('RS256') });
+        const user = (r) => JSON.parse(r.body).headers['x-forwarded-user'];
+        try {
+            const steps = ['alice', 'alice', 'alice', 'bob', 'bob', 'alice', 'bob', 'alice'];
+            for (const [i, who] of steps.entries()) {
+                const r = await get('/api/x', who === 'alice' ? alice : bob);
+                if (i > 0) assert.ok(r.reused, `request ${i + 1} on the same connection`);
+                assert.equal(r.status, 200, `request ${i + 1}`);
+                assert.equal(user(r), who, `request ${i + 1}: ${who}`);
+            }
+            // One byte changed in the signature, the payload or the header,
+            // right after the connection verified alice's token.
+            for (const at of [alice.length - 5, alice.indexOf('.') + 10, 3]) {
+                const c = alice[at] === 'A' ? 'B' : 'A';
+                const forged = alice.slice(0, at) + c + alice.slice(at + 1);
+                assert.equal((await get('/api/x', alice)).status, 200);
+                const r = await get('/api/x', forged);
+                assert.equal(r.status, 401, `a byte changed at ${at}`);
+            }
+            assert.equal((await get('/api/x', alice)).status, 200);
+            assert.equal((await get('/api/x', expired)).status, 401, 'expired');
+            assert.equal((await get('/api/x', alice)).status, 200);
+            assert.equal((await get('/api/x', foreign)).status, 401, 'signed by another key');
+            // alice's token is for https://api.example, not this place.
+            assert.equal((await get('/api/x', alice)).status, 200);
+            assert.equal((await get('/other-api/x', alice)).status, 401, 'another audience');
+            const last = await get('/api/x', alice);
+            assert.equal(user(last), 'alice');
+            assert.ok(last.reused);
+        }
+        finally {
+            agent.destroy();
+        }
+    });
+});
+
 process.on('exit', () => fs.rmSync(eater.dir, { recursive: true, force: true }));

@@ -10,6 +10,7 @@
  * 502 page); the decision of Require rules; the refused user's page.
  */
 #include "access.h"
+#include "conn.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -355,6 +356,105 @@ static void test_access_bearer_verified_and_cached(void **state)
     assert_int_equal(resp.status, 401);
     assert_non_null(strstr(resp.www_authenticate, "error=\"invalid_token\""));
     assert_non_null(strstr(sf_log(), "OA2303: bearer token refused"));
+    sf_close(&f);
+    fs_stop(&fs);
+    apr_pool_destroy(p);
+}
+
+/* A request with a bearer token on the kept connection c, at now. */
+static void bearer_on(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
+                      const char *token, apr_time_t now, oauth2_authn_t *a,
+                      oauth2_response_t *resp)
+{
+    oauth2_request_t *r =
+        sf_request(f, "GET", "/api", "Authorization",
+                   apr_pstrcat(f->pool, "Bearer ", token, NULL), NULL);
+
+    r->conn = c;
+    r->now = now;
+    check(f, f->site, d, r, a, resp);
+}
+
+/* A keep-alive API client: the connection remembers the token it
+ * verified (with its audience) and answers the same bytes again without
+ * a hash; a token that differs in one byte, another audience, another
+ * user's token or an expired one on the same connection is not the
+ * remembered one. */
+static void test_access_bearer_kept_connection(void **state)
+{
+    static const size_t flips[] = { 0, 7, 40, 100 };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    oauth2_dir_cfg_t *d;
+    oauth2_conn_t *c;
+    const char *alice, *bob, *id;
+    char *forged;
+    apr_pool_t *p;
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
+    size_t i;
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
+    memset(&fs, 0, sizeof(fs));
+    sf_oidc_routes(&fs, p, "");
+    fs_start(&fs);
+    o.base = fs.base;
+    sf_open(&f, &o);
+#define TOKEN(sub)                                                          \
+    sf_jwt(f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", \
+           apr_psprintf(f.pool,                                             \
+                        "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":\"" sub    \
+                        "\",\"iat\":%ld,\"exp\":%ld}",                      \
+                        fs.base, (long)apr_time_sec(NOW),                   \
+                        (long)apr_time_sec(NOW) + 600))
+    alice = TOKEN("alice");
+    bob = TOKEN("bob");
+#undef TOKEN
+    d = dir(&f);
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    /* Verified (and cached in the store), then read from the store into
+     * the connection, then answered by the connection. */
+    for (i = 0; i < 3; i++) {
+        bearer_on(&f, d, c, alice, NOW, &a, &resp);
+        assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+        assert_string_equal(resp.user, "alice");
+        assert_true(a.bearer);
+    }
+    id = apr_pstrcat(f.pool, "bearer:api\n", alice, NULL);
+    assert_true(c->valid);
+    assert_int_equal(c->id_len, strlen(id));
+    assert_memory_equal(c->id, id, c->id_len);
+    assert_ptr_equal(a.session, &c->session);
+    /* One byte changed anywhere: not alice's (the signature fails). */
+    for (i = 0; i < sizeof(flips) / sizeof(flips[0]); i++) {
+        forged = apr_pstrdup(f.pool, alice);
+        forged[flips[i]] = forged[flips[i]] == 'A' ? 'B' : 'A';
+        bearer_on(&f, d, c, forged, NOW, &a, &resp);
+        assert_int_equal(resp.status, 401);
+        bearer_on(&f, d, c, alice, NOW, &a, &resp);
+        assert_string_equal(resp.user, "alice");
+    }
+    /* Another user's token on the same connection: that user. */
+    bearer_on(&f, d, c, bob, NOW, &a, &resp);
+    assert_string_equal(resp.user, "bob");
+    bearer_on(&f, d, c, alice, NOW, &a, &resp);
+    assert_string_equal(resp.user, "alice");
+    /* Another audience: verified for it, and refused. */
+    d->bearer_audience = "other";
+    bearer_on(&f, d, c, alice, NOW, &a, &resp);
+    assert_int_equal(resp.status, 401);
+    d->bearer_audience = "api";
+    bearer_on(&f, d, c, alice, NOW, &a, &resp);
+    assert_string_equal(resp.user, "alice");
+    /* Past the token's expiry (and the clock skew allowed): not answered
+     * from the connection. */
+    bearer_on(&f, d, c, alice, LATER(600 + OAUTH2_DEFAULT_SKEW + 1), &a, &resp);
+    assert_int_equal(resp.status, 401);
+    assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
     sf_close(&f);
     fs_stop(&fs);
     apr_pool_destroy(p);
@@ -935,6 +1035,7 @@ int main(void)
         T(test_access_store_down),
         T(test_access_bearer),
         T(test_access_bearer_verified_and_cached),
+        T(test_access_bearer_kept_connection),
         T(test_access_login_prunes_states),
         T(test_access_provider_down),
         T(test_access_authorize),

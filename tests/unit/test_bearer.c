@@ -80,6 +80,52 @@ static apr_status_t verify(sf_t *f, const char *token, int untyped,
     return rv;
 }
 
+/* Every byte value at every position of tokens of every length to 80
+ * (whole blocks of 16 and tails), and padding after them: only RFC 6750's
+ * b64token characters are a token. */
+static void test_bearer_token_every_byte(void **state)
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmn"
+                                   "opqrstuvwxyz0123456789-._~+/";
+    char buf[7 + 80 + 3];
+    apr_size_t len, pos;
+    int c;
+
+    (void)state;
+    memcpy(buf, "Bearer ", 7);
+    for (len = 1; len <= 80; len++) {
+        for (pos = 0; pos < len; pos++) {
+            buf[7 + pos] = alphabet[(pos * 7 + len) % (sizeof(alphabet) - 1)];
+        }
+        buf[7 + len] = '\0';
+        assert_ptr_equal(oauth2_bearer_token(buf), buf + 7);
+        memcpy(buf + 7 + len, "==", 3);
+        assert_ptr_equal(oauth2_bearer_token(buf), buf + 7);
+        buf[7 + len] = '\0';
+        for (pos = 0; pos < len; pos += (len < 20 ? 1 : 5)) {
+            char keep = buf[7 + pos];
+
+            for (c = 1; c < 256; c++) {
+                /* '=' only as padding: last, after a character. */
+                int want = c == '=' ? pos == len - 1 && pos > 0
+                                    : strchr(alphabet, c) != NULL;
+
+                if (c == ' ' && pos == 0) {
+                    continue; /* more spaces before the token: allowed */
+                }
+                buf[7 + pos] = (char)c;
+                if (want) {
+                    assert_ptr_equal(oauth2_bearer_token(buf), buf + 7);
+                }
+                else {
+                    assert_null(oauth2_bearer_token(buf));
+                }
+            }
+            buf[7 + pos] = keep;
+        }
+    }
+}
+
 static void test_bearer_token_syntax(void **state)
 {
     char *long_token;
@@ -91,6 +137,7 @@ static void test_bearer_token_syntax(void **state)
                         "a-b_c~d+e/f==");
     assert_null(oauth2_bearer_token("Bearer"));
     assert_null(oauth2_bearer_token("Bearer "));
+    assert_null(oauth2_bearer_token("Bearer =="));
     assert_null(oauth2_bearer_token("Bearerabc"));
     assert_null(oauth2_bearer_token("Bearer a b"));
     assert_null(oauth2_bearer_token("Bearer abc=d"));
@@ -222,9 +269,8 @@ int main(void)
 {
 #define T(f) cmocka_unit_test(f)
     const struct CMUnitTest tests[] = {
-        T(test_bearer_token_syntax),
-        T(test_bearer_verify_good),
-        T(test_bearer_verify_refusals),
+        T(test_bearer_token_syntax), T(test_bearer_token_every_byte),
+        T(test_bearer_verify_good),  T(test_bearer_verify_refusals),
         T(test_bearer_verify_types),
     };
 #undef T

@@ -177,6 +177,30 @@ static void test_crypto_random_b64_refuses_bad_sizes(void **state)
     assert_null(out);
 }
 
+/* Every length to 200 (the 64- and 16-byte turns and the tails): equal
+ * bytes are 0, one bit flipped at any position is not; so is
+ * oauth2_crypto_equal. */
+static void test_crypto_diff_every_position(void **state)
+{
+    unsigned char a[200], b[200];
+    apr_size_t n, i;
+
+    (void)state;
+    for (i = 0; i < sizeof(a); i++) {
+        a[i] = b[i] = (unsigned char)(i * 37 + 11);
+    }
+    for (n = 0; n <= sizeof(a); n++) {
+        assert_int_equal(oauth2_crypto_diff(a, b, n), 0);
+        assert_true(oauth2_crypto_equal(a, n, b, n));
+        for (i = 0; i < n; i++) {
+            b[i] ^= (unsigned char)(1u << (i % 8));
+            assert_true(oauth2_crypto_diff(a, b, n) != 0);
+            assert_false(oauth2_crypto_equal(a, n, b, n));
+            b[i] = a[i];
+        }
+    }
+}
+
 static void test_crypto_equal_table(void **state)
 {
     static const unsigned char x[] = "0123456789abcdef";
@@ -549,6 +573,7 @@ int main(void)
         T(test_crypto_random_b64_shapes),
         T(test_crypto_random_b64_refuses_bad_sizes),
         T(test_crypto_equal_table),
+        T(test_crypto_diff_every_position),
         T(test_crypto_sha256_one_shot_vectors),
         T(test_crypto_sha256_million_a),
         T(test_crypto_sha256_pair_two_parts),
