@@ -111,7 +111,8 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
     if (!oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
                             req->now, &expires)) {
         /* Checked here, not before the recall: a value equal to the
-         * connection's id has had its shape checked already. */
+         * connection's id has had its shape checked already (the id of a
+         * bearer token holds a '\n', which no cookie value can). */
         if (shaped != NULL && !shaped(id, len)) {
             return OAUTH2_ENOTFOUND;
         }
