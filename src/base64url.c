@@ -51,21 +51,25 @@ static const char enc_table[64] =
 static const unsigned char dec_table[256] = B64TABLE(B64SELF);
 
 #if defined(__SSE2__)
-/* The lanes of 16 bytes that are in the alphabet, as a 16-bit mask. Signed
- * compares: bytes >= 0x80 are below every bound, so never in. */
-static int alphabet16(const unsigned char *s)
+/* The lanes of 16 bytes that are letters, in lo..hi, or one of a, b, c,
+ * as a 16-bit mask: the base64url alphabet and RFC 6750's b64token are
+ * both such classes. Signed compares: bytes >= 0x80 are below every
+ * bound, so never in. */
+static int class16(const unsigned char *s, char lo, char hi, char a, char b,
+                   char c)
 {
-    const __m128i c = _mm_loadu_si128((const __m128i *)s);
+    const __m128i v = _mm_loadu_si128((const __m128i *)s);
     /* Letters of either case: bit 0x20 cleared, then 'A'..'Z'. */
-    const __m128i u = _mm_and_si128(c, _mm_set1_epi8((char)0xdf));
+    const __m128i u = _mm_and_si128(v, _mm_set1_epi8((char)0xdf));
     __m128i in = _mm_and_si128(_mm_cmpgt_epi8(u, _mm_set1_epi8('A' - 1)),
                                _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), u));
 
-    in = _mm_or_si128(in,
-                      _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
-                                    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), c)));
-    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('-')));
-    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('_')));
+    in = _mm_or_si128(
+        in, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((char)(lo - 1))),
+                          _mm_cmpgt_epi8(_mm_set1_epi8((char)(hi + 1)), v)));
+    in = _mm_or_si128(in, _mm_cmpeq_epi8(v, _mm_set1_epi8(a)));
+    in = _mm_or_si128(in, _mm_cmpeq_epi8(v, _mm_set1_epi8(b)));
+    in = _mm_or_si128(in, _mm_cmpeq_epi8(v, _mm_set1_epi8(c)));
     return _mm_movemask_epi8(in);
 }
 #endif
@@ -83,7 +87,7 @@ int oauth2_base64url_alphabet(const char *s, apr_size_t len)
     int all = 0xffff;
 
     for (; i + 16 <= len; i += 16) {
-        all &= alphabet16(u + i);
+        all &= class16(u + i, '0', '9', '-', '_', '_');
     }
     bad = all == 0xffff ? 0 : 64;
 #endif
@@ -91,6 +95,35 @@ int oauth2_base64url_alphabet(const char *s, apr_size_t len)
         bad |= dec_table[u[i]];
     }
     return (bad & 64) == 0;
+}
+
+/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+ * "+" / "/" ) *"=" */
+static int b64token_char(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '-' && c <= '9') /* - . / 0-9 */
+           || c == '_' || c == '~' || c == '+';
+}
+
+apr_size_t oauth2_base64url_token_span(const char *s, apr_size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    apr_size_t i = 0;
+
+#if defined(__SSE2__)
+    int m;
+
+    for (; i + 16 <= len; i += 16) {
+        if ((m = class16(u + i, '-', '9', '_', '~', '+')) != 0xffff) {
+            return i + (apr_size_t)__builtin_ctz(~m & 0xffff);
+        }
+    }
+#endif
+    while (i < len && b64token_char(u[i])) {
+        i++;
+    }
+    return i;
 }
 
 /* The main loop decodes four characters with four lookups: each of the

@@ -3,67 +3,15 @@
  */
 #include <string.h>
 #include <strings.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <apr_strings.h>
 
+#include "base64url.h"
 #include "bearer.h"
 #include "bounds.h"
 #include "errors.h"
 #include "jose.h"
 #include "login.h"
-
-/* RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
- * "+" / "/" ) *"=" */
-static int b64token_char(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '-' && c <= '9') /* - . / 0-9 */
-           || c == '_' || c == '~' || c == '+';
-}
-
-#if defined(__SSE2__)
-/* The lanes of 16 bytes that are b64token characters, as a 16-bit mask.
- * Signed compares: bytes >= 0x80 are below every bound, so never in. */
-static int b64token16(const char *s)
-{
-    const __m128i c = _mm_loadu_si128((const __m128i *)s);
-    const __m128i u = _mm_and_si128(c, _mm_set1_epi8((char)0xdf));
-    __m128i in = _mm_and_si128(_mm_cmpgt_epi8(u, _mm_set1_epi8('A' - 1)),
-                               _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), u));
-
-    in = _mm_or_si128(in,
-                      _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('-' - 1)),
-                                    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), c)));
-    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('_')));
-    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('~')));
-    in = _mm_or_si128(in, _mm_cmpeq_epi8(c, _mm_set1_epi8('+')));
-    return _mm_movemask_epi8(in);
-}
-#endif
-
-/* How many of the len bytes at s are b64token characters from the start:
- * 16 a turn where SSE2 is there (a token is read on every API request). */
-static apr_size_t b64token_span(const char *s, apr_size_t len)
-{
-    apr_size_t i = 0;
-
-#if defined(__SSE2__)
-    int m;
-
-    for (; i + 16 <= len; i += 16) {
-        if ((m = b64token16(s + i)) != 0xffff) {
-            return i + (apr_size_t)__builtin_ctz(~m & 0xffff);
-        }
-    }
-#endif
-    while (i < len && b64token_char((unsigned char)s[i])) {
-        i++;
-    }
-    return i;
-}
 
 const char *oauth2_bearer_token(const char *header)
 {
@@ -78,7 +26,7 @@ const char *oauth2_bearer_token(const char *header)
         t++;
     }
     len = strlen(t);
-    s = t + b64token_span(t, len);
+    s = t + oauth2_base64url_token_span(t, len);
     if (s == t) {
         return NULL; /* at least one character before any '=' */
     }

@@ -287,6 +287,41 @@ static void test_access_bearer(void **state)
     sf_close(&f);
 }
 
+/* A site whose provider is a fake OpenID Provider (discovery, JWKS) in
+ * fs, with its own pool *p; api_close stops both. */
+static void api_open(sf_t *f, fs_t *fs, apr_pool_t **p)
+{
+    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
+
+    assert_int_equal(apr_pool_create(p, NULL), APR_SUCCESS);
+    memset(fs, 0, sizeof(*fs));
+    sf_oidc_routes(fs, *p, "");
+    fs_start(fs);
+    o.base = fs->base;
+    sf_open(f, &o);
+}
+
+static void api_close(sf_t *f, fs_t *fs, apr_pool_t *p)
+{
+    sf_close(f);
+    fs_stop(fs);
+    apr_pool_destroy(p);
+}
+
+/* An RS256 at+jwt of fs's issuer for the audience "api", of sub, with
+ * the claims of more (",\"name\":..." or ""), valid 600 s from NOW. */
+static const char *api_token(sf_t *f, const fs_t *fs, const char *sub,
+                             const char *more)
+{
+    return sf_jwt(
+        f->pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}",
+        apr_psprintf(f->pool,
+                     "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":\"%s\"%s,"
+                     "\"iat\":%ld,\"exp\":%ld}",
+                     fs->base, sub, more, (long)apr_time_sec(NOW),
+                     (long)apr_time_sec(NOW) + 600));
+}
+
 /* A token verified once is cached under its hash until it expires: the
  * next request costs a hash, not a verification (no JWKS fetch). A token
  * that does not verify is a 401 with invalid_token. */
@@ -297,25 +332,12 @@ static void test_access_bearer_verified_and_cached(void **state)
     oauth2_dir_cfg_t *d;
     const char *token, *hdr;
     apr_pool_t *p;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
     fs_t fs;
     sf_t f;
 
     (void)state;
-    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
-    memset(&fs, 0, sizeof(fs));
-    sf_oidc_routes(&fs, p, "");
-    fs_start(&fs);
-    o.base = fs.base;
-    sf_open(&f, &o);
-    token =
-        sf_jwt(f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}",
-               apr_psprintf(f.pool,
-                            "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":"
-                            "\"svc\",\"groups\":[\"bots\"],\"iat\":%ld,"
-                            "\"exp\":%ld}",
-                            fs.base, (long)apr_time_sec(NOW),
-                            (long)apr_time_sec(NOW) + 600));
+    api_open(&f, &fs, &p);
+    token = api_token(&f, &fs, "svc", ",\"groups\":[\"bots\"]");
     hdr = apr_pstrcat(f.pool, "Bearer ", token, NULL);
     d = dir(&f);
     d->accept_bearer = 1;
@@ -356,9 +378,7 @@ static void test_access_bearer_verified_and_cached(void **state)
     assert_int_equal(resp.status, 401);
     assert_non_null(strstr(resp.www_authenticate, "error=\"invalid_token\""));
     assert_non_null(strstr(sf_log(), "OA2303: bearer token refused"));
-    sf_close(&f);
-    fs_stop(&fs);
-    apr_pool_destroy(p);
+    api_close(&f, &fs, p);
 }
 
 /* A request with a bearer token on the kept connection c, at now. */
@@ -390,28 +410,14 @@ static void test_access_bearer_kept_connection(void **state)
     const char *alice, *bob, *id;
     char *forged;
     apr_pool_t *p;
-    sf_opts_t o = { 0, NULL, 0, 0, 0, 1, NULL, 0 };
     size_t i;
     fs_t fs;
     sf_t f;
 
     (void)state;
-    assert_int_equal(apr_pool_create(&p, NULL), APR_SUCCESS);
-    memset(&fs, 0, sizeof(fs));
-    sf_oidc_routes(&fs, p, "");
-    fs_start(&fs);
-    o.base = fs.base;
-    sf_open(&f, &o);
-#define TOKEN(sub)                                                          \
-    sf_jwt(f.pool, "{\"alg\":\"RS256\",\"kid\":\"k1\",\"typ\":\"at+jwt\"}", \
-           apr_psprintf(f.pool,                                             \
-                        "{\"iss\":\"%s\",\"aud\":\"api\",\"sub\":\"" sub    \
-                        "\",\"iat\":%ld,\"exp\":%ld}",                      \
-                        fs.base, (long)apr_time_sec(NOW),                   \
-                        (long)apr_time_sec(NOW) + 600))
-    alice = TOKEN("alice");
-    bob = TOKEN("bob");
-#undef TOKEN
+    api_open(&f, &fs, &p);
+    alice = api_token(&f, &fs, "alice", "");
+    bob = api_token(&f, &fs, "bob", "");
     d = dir(&f);
     d->accept_bearer = 1;
     d->bearer_audience = "api";
@@ -455,9 +461,7 @@ static void test_access_bearer_kept_connection(void **state)
     bearer_on(&f, d, c, alice, LATER(600 + OAUTH2_DEFAULT_SKEW + 1), &a, &resp);
     assert_int_equal(resp.status, 401);
     assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
-    sf_close(&f);
-    fs_stop(&fs);
-    apr_pool_destroy(p);
+    api_close(&f, &fs, p);
 }
 
 /* A browser that holds the maximum of login states gets them expired. */

@@ -387,6 +387,18 @@ static void test_base64url_alphabet_lengths(void **state)
 /* Ids that end where a page ends, the next page unreadable: the check of
  * 16 bytes a turn never reads past len (a read would fault), for every
  * length up to 64, every byte value at every position. */
+/* Two pages, the second unreadable: bytes at the end of the first are
+ * followed by nothing a function may read. */
+static unsigned char *guarded_page(long page)
+{
+    unsigned char *m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    assert_true(m != MAP_FAILED);
+    assert_int_equal(mprotect(m + page, (size_t)page, PROT_NONE), 0);
+    return m;
+}
+
 static void test_base64url_alphabet_reads_no_further(void **state)
 {
     long page = sysconf(_SC_PAGESIZE);
@@ -395,10 +407,7 @@ static void test_base64url_alphabet_reads_no_further(void **state)
     int c;
 
     (void)state;
-    m = mmap(NULL, (size_t)page * 2, PROT_READ | PROT_WRITE,
-             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert_true(m != MAP_FAILED);
-    assert_int_equal(mprotect(m + page, (size_t)page, PROT_NONE), 0);
+    m = guarded_page(page);
     for (len = 0; len <= 64; len++) {
         char *id = (char *)m + page - len;
 
@@ -422,6 +431,43 @@ static void test_base64url_alphabet_reads_no_further(void **state)
     munmap(m, (size_t)page * 2);
 }
 
+/* The b64token span at the end of a page (the next unreadable), every
+ * length to 64, every byte at every position: the span ends at the first
+ * byte outside RFC 6750's class, or at len, and reads nothing past it. */
+static void test_base64url_token_span(void **state)
+{
+    static const char cls[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
+                              "stuvwxyz0123456789-._~+/";
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char *m;
+    apr_size_t len, pos;
+    int c;
+
+    (void)state;
+    m = guarded_page(page);
+    for (len = 0; len <= 64; len++) {
+        char *t = (char *)m + page - len;
+
+        for (pos = 0; pos < len; pos++) {
+            t[pos] = cls[(pos * 5 + len) % (sizeof(cls) - 1)];
+        }
+        assert_int_equal(oauth2_base64url_token_span(t, len), len);
+        for (pos = 0; pos < len; pos++) {
+            char keep = t[pos];
+
+            for (c = 0; c < 256; c++) {
+                int in = c != 0 && strchr(cls, c) != NULL;
+
+                t[pos] = (char)c;
+                assert_int_equal(oauth2_base64url_token_span(t, len),
+                                 in ? len : pos);
+            }
+            t[pos] = keep;
+        }
+    }
+    munmap(m, (size_t)page * 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_base64url_alphabet_every_byte),
         cmocka_unit_test(test_base64url_alphabet_lengths),
         cmocka_unit_test(test_base64url_alphabet_reads_no_further),
+        cmocka_unit_test(test_base64url_token_span),
         cmocka_unit_test_setup_teardown(test_base64url_roundtrip_all_lengths,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_base64url_decode_refuses_invalid,
