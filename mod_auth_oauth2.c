@@ -362,8 +362,8 @@ static int is_ours(request_rec *r)
  * request before it: by then the fixups may have taken the module's
  * cookies out of the headers they share. An internal redirect ran
  * post_read_request again, which took the module's own identity headers
- * for a client's: they are set again. Not a user of a provider the place
- * does not log in with (oauth2_access_inherits). */
+ * for a client's: they are set again. Not a user of a provider, or a
+ * token of an audience, the place does not take (oauth2_access_inherits). */
 static int inherited(request_rec *r, const oauth2_site_t *site)
 {
     request_rec *from = r->main != NULL ? r->main : r->prev;

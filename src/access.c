@@ -95,6 +95,16 @@ static apr_status_t bearer_store(const oauth2_site_t *site,
     return APR_SUCCESS;
 }
 
+/* a is the user of a bearer token accepted under dir's audience and type
+ * rule (a place of another does not inherit it: oauth2_access_inherits). */
+static void bearer_accepted(oauth2_authn_t *a, const oauth2_dir_cfg_t *dir)
+{
+    a->authenticated = 1;
+    a->bearer = 1;
+    a->audience = dir->bearer_audience;
+    a->untyped = oauth2_dir_flag(dir->bearer_untyped);
+}
+
 /* 401 for a bad bearer token (RFC 6750 §3.1). */
 static void bearer_refused(oauth2_request_t *req, oauth2_response_t *resp,
                            const char *why)
@@ -131,8 +141,7 @@ static void bearer_verify(const oauth2_site_t *site,
         bearer_refused(req, resp, err ? err : oauth2_strerror(rv));
         return;
     }
-    a->authenticated = 1;
-    a->bearer = 1;
+    bearer_accepted(a, dir);
     oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
     OAUTH2_LOG(req, OAUTH2_LOG_DEBUG,
                "OA2430: bearer token verified for %.200s (aud %.200s), "
@@ -180,8 +189,7 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     if (oauth2_sessions_read_id(site, req, id, strlen(id),
                                 oauth2_dir_flag(dir->pass_access_token), a)
         == APR_SUCCESS) {
-        a->authenticated = 1;
-        a->bearer = 1;
+        bearer_accepted(a, dir);
         oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
         return 1;
     }
@@ -411,6 +419,16 @@ int oauth2_access_inherits(const oauth2_site_t *site,
     int i;
 
     if (a == NULL || !a->authenticated) {
+        return 0;
+    }
+    /* A token is good for the audience and type rule it was checked
+     * under: a place of another, or that takes no bearer token, checks
+     * the request itself. */
+    if (a->bearer
+        && (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)
+            || dir->bearer_audience == NULL || a->audience == NULL
+            || strcmp(dir->bearer_audience, a->audience) != 0
+            || oauth2_dir_flag(dir->bearer_untyped) != a->untyped)) {
         return 0;
     }
     if (site == NULL || site->nnamed == 0) {

@@ -40,7 +40,9 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
  * May a request at dir inherit a's user (a subrequest, an internal
  * redirect such as an ErrorDocument, from a request that established it)?
  * Only when a's session is of a provider the place logs in with: a user of
- * one named provider is nobody at a place that uses only another.
+ * one named provider is nobody at a place that uses only another. A bearer
+ * token's user only at a place that takes bearer tokens of the same
+ * OAuth2BearerAudience and OAuth2BearerAllowUntyped.
  */
 int oauth2_access_inherits(const oauth2_site_t *site,
                            const oauth2_dir_cfg_t *dir,

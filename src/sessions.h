@@ -47,6 +47,10 @@ typedef struct {
                           (expired, logged out): the session ended */
     const oauth2_site_t *site; /* the provider's site that authenticated the
                                   user (a named one, or the host's) */
+    /* A bearer token's: the OAuth2BearerAudience and OAuth2BearerAllowUntyped
+     * it was accepted under (a place of others does not inherit its user). */
+    const char *audience;
+    int untyped;
 } oauth2_authn_t;
 
 /** Where the session cookies of a request's Cookie header are, and the

@@ -13,6 +13,9 @@
 //               library takes all keys but a few, so that a few graceful
 //               restarts are enough; the fix deletes the key when pconf is
 //               cleared (oauth2_crypto_shutdown).
+//   finding S2  an internal redirect from a place that accepted a bearer
+//               token carried its user into a place of another audience,
+//               or of sessions only (oauth2_access_inherits now compares).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -185,6 +188,27 @@ describe('bearer tokens on one keep-alive connection (the bearer memo)', () => {
     Require valid-user
     ProxyPass ${st.backend.url}/other-api
 </Location>
+<Location /docs-api>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience https://api.example
+    Require valid-user
+    ErrorDocument 404 /api/missing
+</Location>
+<Location /docs-other>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience https://api.example
+    Require valid-user
+    ErrorDocument 404 /other-api/missing
+</Location>
+<Location /docs-app>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience https://api.example
+    Require valid-user
+    ErrorDocument 404 /app/missing
+</Location>
 `,
         });
     });
@@ -239,6 +263,34 @@ describe('bearer tokens on one keep-alive connection (the bearer memo)', () => {
         }
         finally {
             agent.destroy();
+        }
+    });
+
+    /* Found by attack13b: an internal redirect inherited the user of a
+     * token checked for one audience into a place of another. An
+     * ErrorDocument of a place of https://api.example (a 404 there) goes
+     * to a place of the same audience (the backend answers as alice), of
+     * another audience, and to a place that takes no bearer token: those
+     * two check the request themselves, and the token is not theirs. */
+    it('an ErrorDocument into a place of another audience, or of sessions only, does not inherit the token\'s user', async () => {
+        const alice = await s.op.accessToken({ aud: 'https://api.example', sub: 'alice' });
+        const get = (p) => new Promise((resolve, reject) => {
+            http.get(s.url(p), { headers: { Accept: 'application/json', Authorization: `Bearer ${alice}` } }, (res) => {
+                let body = '';
+                res.on('data', (d) => { body += d; });
+                res.on('end', () => resolve({ status: res.statusCode, body }));
+            }).on('error', reject);
+        });
+        let r = await get('/docs-api/nothing-here');
+        assert.match(r.body, /"x-forwarded-user":"alice"/, 'the same audience inherits');
+        for (const p of ['/docs-other/nothing-here', '/docs-app/nothing-here']) {
+            const mark = s.apache.mark();
+            r = await get(p);
+            assert.equal(r.status, 404, p);
+            assert.doesNotMatch(r.body, /alice|x-forwarded/i, `${p}: the backend never saw the token's user`);
+            await s.apache.waitForLog(p === '/docs-other/nothing-here'
+                ? /OA2303: bearer token refused: claim aud does not contain the audience/
+                : /OA2401: GET \/app\/missing: no valid session cookie/, { since: mark });
         }
     });
 });

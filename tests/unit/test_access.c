@@ -1005,6 +1005,60 @@ static void test_access_inherits(void **state)
     sf_close(&f);
 }
 
+/* A bearer token's user is inherited only at a place that takes tokens of
+ * the audience and type rule it was accepted under: an ErrorDocument of
+ * an API place of one audience, at a place of another or at a place that
+ * takes no token, checks the request itself. */
+static void test_access_inherits_bearer(void **state)
+{
+    unsigned char key[OAUTH2_STORE_KEY_LEN];
+    oauth2_dir_cfg_t *d, *other;
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    const char *rec, *id = "bearer:api\ntok.en.x";
+    apr_size_t len;
+    sf_t f;
+
+    (void)state;
+    sf_open(&f, NULL);
+    d = dir(&f);
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    assert_int_equal(oauth2_site_key(f.site, id, strlen(id), key), APR_SUCCESS);
+    rec = sf_record(&f, "{\"sub\":\"svc\"}", NULL, 0, &len);
+    oauth2_store_put(f.store, f.pool, key, rec, len, LATER(60), NOW);
+    check(
+        &f, f.site, d,
+        sf_request(&f, "GET", "/api", "Authorization", "Bearer tok.en.x", NULL),
+        &a, &resp);
+    assert_int_equal(resp.kind, OAUTH2_RESPONSE_CONTINUE);
+    assert_true(a.bearer);
+    assert_true(oauth2_access_inherits(f.site, d, &a));
+    /* Another place of the same audience (its own merged configuration). */
+    other = dir(&f);
+    other->accept_bearer = 1;
+    other->bearer_audience = apr_pstrdup(f.pool, "api");
+    assert_true(oauth2_access_inherits(f.site, other, &a));
+    other->bearer_audience = "apis";
+    assert_false(oauth2_access_inherits(f.site, other, &a));
+    other->bearer_audience = "ap";
+    assert_false(oauth2_access_inherits(f.site, other, &a));
+    other->bearer_audience = NULL;
+    assert_false(oauth2_access_inherits(f.site, other, &a));
+    other->bearer_audience = "api";
+    other->bearer_untyped = 1;
+    assert_false(oauth2_access_inherits(f.site, other, &a));
+    other->bearer_untyped = 0;
+    other->accept_bearer = 0;
+    assert_false(oauth2_access_inherits(f.site, other, &a));
+    assert_false(oauth2_access_inherits(f.site, dir(&f), &a));
+    assert_false(oauth2_access_inherits(f.site, NULL, &a));
+    /* A session's user is not bound to an audience. */
+    a.bearer = 0;
+    assert_true(oauth2_access_inherits(f.site, dir(&f), &a));
+    sf_close(&f);
+}
+
 /* oauth2_access_choose: the host's own provider is listed by its service
  * name; no return URL returns to "/". */
 static void test_access_choose(void **state)
@@ -1052,6 +1106,7 @@ int main(void)
         T(test_access_identity_named),
         T(test_access_choose),
         T(test_access_inherits),
+        T(test_access_inherits_bearer),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
