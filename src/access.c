@@ -150,6 +150,20 @@ static void bearer_verify(const oauth2_site_t *site,
                (long)apr_time_sec(a->expires - req->now));
 }
 
+/* The store id of the bytes raw of a token at dir (NULL for NULL): the
+ * audience and the type rule are part of it, so a token good for one place
+ * is not cached as good for another's. */
+static const char *bearer_id(apr_pool_t *p, const oauth2_dir_cfg_t *dir,
+                             const char *raw)
+{
+    if (raw == NULL) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "bearer:", dir->bearer_audience,
+                       oauth2_dir_flag(dir->bearer_untyped) ? "\nu\n" : "\n",
+                       raw, NULL);
+}
+
 /* An `Authorization: Bearer` JWT where OAuth2AcceptBearer is On. A
  * verified token is cached in the store under a hash of the token until
  * it expires, so a repeated token costs one hash. Returns 0 when the
@@ -159,7 +173,9 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                   oauth2_request_t *req, oauth2_authn_t *a,
                   oauth2_response_t *resp)
 {
-    const char *header, *token, *id;
+    const char *header, *raw, *id;
+    apr_size_t len;
+    int need;
 
     if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)) {
         return 0;
@@ -176,24 +192,27 @@ static int bearer(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
                                NULL);
         return 1;
     }
-    token = oauth2_bearer_token(header);
-    if (token == NULL) {
-        bearer_refused(req, resp, "malformed Authorization header");
-        return 1;
+    /* The bytes the connection remembers passed the syntax check when it
+     * read them: only others are checked. */
+    raw = oauth2_bearer_raw(header);
+    id = bearer_id(req->pool, dir, raw);
+    len = id == NULL ? 0 : strlen(id);
+    need = oauth2_dir_flag(dir->pass_access_token);
+    if (id == NULL
+        || oauth2_sessions_recall_id(site, req, id, len, need, a)
+               != APR_SUCCESS) {
+        if (oauth2_bearer_token(header) == NULL) {
+            bearer_refused(req, resp, "malformed Authorization header");
+            return 1;
+        }
+        if (oauth2_sessions_read_id(site, req, id, len, need, a)
+            != APR_SUCCESS) {
+            bearer_verify(site, dir, req, raw, a, resp);
+            return 1;
+        }
     }
-    /* The audience and the type rule are part of the key: a token good
-     * for one place is not cached as good for another's. */
-    id = apr_pstrcat(req->pool, "bearer:", dir->bearer_audience,
-                     oauth2_dir_flag(dir->bearer_untyped) ? "\nu\n" : "\n",
-                     token, NULL);
-    if (oauth2_sessions_read_id(site, req, id, strlen(id),
-                                oauth2_dir_flag(dir->pass_access_token), a)
-        == APR_SUCCESS) {
-        bearer_accepted(a, dir);
-        oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
-        return 1;
-    }
-    bearer_verify(site, dir, req, token, a, resp);
+    bearer_accepted(a, dir);
+    oauth2_metrics_inc(OAUTH2_METRIC_BEARER_ACCEPTED);
     return 1;
 }
 

@@ -13,10 +13,9 @@
 #include "jose.h"
 #include "login.h"
 
-const char *oauth2_bearer_token(const char *header)
+const char *oauth2_bearer_raw(const char *header)
 {
-    const char *t, *s;
-    apr_size_t len;
+    const char *t;
 
     if (header == NULL || strncasecmp(header, "Bearer ", 7) != 0) {
         return NULL;
@@ -24,6 +23,17 @@ const char *oauth2_bearer_token(const char *header)
     t = header + 7;
     while (*t == ' ') {
         t++;
+    }
+    return t;
+}
+
+const char *oauth2_bearer_token(const char *header)
+{
+    const char *t = oauth2_bearer_raw(header), *s;
+    apr_size_t len;
+
+    if (t == NULL) {
+        return NULL;
     }
     len = strlen(t);
     s = t + oauth2_base64url_token_span(t, len);

@@ -20,6 +20,13 @@
  */
 const char *oauth2_bearer_token(const char *header);
 
+/**
+ * What follows "Bearer" (any case) and its spaces in an Authorization
+ * header value, unchecked: the bytes oauth2_bearer_token would check.
+ * NULL when the value does not start with "Bearer ".
+ */
+const char *oauth2_bearer_raw(const char *header);
+
 /** What a place expects of its bearer tokens. */
 typedef struct {
     const char *audience;  /* OAuth2BearerAudience (required) */

@@ -93,6 +93,16 @@ apr_status_t oauth2_sessions_read(const oauth2_site_t *site,
     return APR_SUCCESS;
 }
 
+/* a is the user of the connection's copy, valid until expires. */
+static void from_memo(oauth2_conn_t *cs, apr_time_t expires, oauth2_authn_t *a)
+{
+    memcpy(a->key, cs->key, sizeof(a->key));
+    a->session = &cs->session;
+    a->record = cs->buf;
+    a->record_len = cs->len;
+    a->expires = expires;
+}
+
 /* The read through the connection's memo: the same id again on this
  * connection costs a version check, not a hash and a copy. shaped: what
  * an id must look like before it is hashed (NULL: anything). */
@@ -128,11 +138,28 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
         }
         expires = cs->meta.expires;
     }
-    memcpy(a->key, cs->key, sizeof(a->key));
-    a->session = &cs->session;
-    a->record = cs->buf;
-    a->record_len = cs->len;
-    a->expires = expires;
+    from_memo(cs, expires, a);
+    return APR_SUCCESS;
+}
+
+apr_status_t oauth2_sessions_recall_id(const oauth2_site_t *site,
+                                       oauth2_request_t *req, const char *id,
+                                       apr_size_t len, int need_tokens,
+                                       oauth2_authn_t *a)
+{
+    oauth2_conn_t *cs;
+    apr_time_t expires;
+
+    if (!site->memo) {
+        return OAUTH2_ENOTFOUND;
+    }
+    cs = req->conn ? req->conn : oauth2_conn_of(req);
+    if (cs == NULL
+        || !oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
+                               req->now, &expires)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    from_memo(cs, expires, a);
     return APR_SUCCESS;
 }
 

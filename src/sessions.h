@@ -101,6 +101,17 @@ apr_status_t oauth2_sessions_read_id(const oauth2_site_t *site,
                                      oauth2_authn_t *a);
 
 /**
+ * a is the user of id (len bytes) when the connection's memo holds id and
+ * its record still stands (the store's version check), else
+ * OAUTH2_ENOTFOUND: nothing is hashed or read. For a caller that checks
+ * what it builds id of only when the connection does not remember it.
+ */
+apr_status_t oauth2_sessions_recall_id(const oauth2_site_t *site,
+                                       oauth2_request_t *req, const char *id,
+                                       apr_size_t len, int need_tokens,
+                                       oauth2_authn_t *a);
+
+/**
  * Creates the session of a finished login: in the store under a new id
  * (the cookie in resp; indexed for back-channel logout when the provider
  * sends logout tokens), or sealed into cookies. *user: its user.

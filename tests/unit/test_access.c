@@ -382,17 +382,58 @@ static void test_access_bearer_verified_and_cached(void **state)
 }
 
 /* A request with a bearer token on the kept connection c, at now. */
-static void bearer_on(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
-                      const char *token, apr_time_t now, oauth2_authn_t *a,
+static void header_on(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
+                      const char *header, apr_time_t now, oauth2_authn_t *a,
                       oauth2_response_t *resp)
 {
     oauth2_request_t *r =
-        sf_request(f, "GET", "/api", "Authorization",
-                   apr_pstrcat(f->pool, "Bearer ", token, NULL), NULL);
+        sf_request(f, "GET", "/api", "Authorization", header, NULL);
 
     r->conn = c;
     r->now = now;
     check(f, f->site, d, r, a, resp);
+}
+
+static void bearer_on(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
+                      const char *token, apr_time_t now, oauth2_authn_t *a,
+                      oauth2_response_t *resp)
+{
+    header_on(f, d, c, apr_pstrcat(f->pool, "Bearer ", token, NULL), now, a,
+              resp);
+}
+
+/* The remembered token's bytes in a header that is not well formed, each
+ * right after the connection answered the token: refused, as the syntax
+ * check refuses them on a connection that remembers nothing. Spaces
+ * before the token and the scheme's case are the syntax's own. */
+static void kept_token_spellings(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
+                                 const char *token)
+{
+    /* Before and after the token. */
+    static const char *const bad[][2] = {
+        { "Bearer", "" },    { "Bearer\t", "" }, { "Bearer ", " " },
+        { "Bearer ", "\t" }, { "Bearer ", "," }, { "Bearer ", " x" },
+    };
+    static const char *const good[] = { "bearer ", "BEARER    " };
+    oauth2_response_t resp;
+    oauth2_authn_t a;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bearer_on(f, d, c, token, NOW, &a, &resp);
+        assert_string_equal(resp.user, "alice");
+        header_on(f, d, c,
+                  apr_pstrcat(f->pool, bad[i][0], token, bad[i][1], NULL), NOW,
+                  &a, &resp);
+        assert_int_equal(resp.status, 401);
+        assert_false(a.authenticated);
+    }
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        header_on(f, d, c, apr_pstrcat(f->pool, good[i], token, NULL), NOW, &a,
+                  &resp);
+        assert_string_equal(resp.user, "alice");
+        assert_ptr_equal(a.session, &c->session);
+    }
 }
 
 /* A keep-alive API client: the connection remembers the token it
@@ -444,6 +485,7 @@ static void test_access_bearer_kept_connection(void **state)
         bearer_on(&f, d, c, alice, NOW, &a, &resp);
         assert_string_equal(resp.user, "alice");
     }
+    kept_token_spellings(&f, d, c, alice);
     /* Another user's token on the same connection: that user. */
     bearer_on(&f, d, c, bob, NOW, &a, &resp);
     assert_string_equal(resp.user, "bob");

@@ -154,6 +154,35 @@ static void test_bearer_token_syntax(void **state)
     free(long_token);
 }
 
+/* What follows "Bearer " and its spaces, unchecked: the same bytes
+ * oauth2_bearer_token checks, and no token at all without the space. */
+static void test_bearer_raw(void **state)
+{
+    static const char *const headers[] = {
+        "Bearer abc.def.ghi", "bearer    a-b_c~d+e/f==",
+        "Bearer abc ",        "BEARER a b",
+        "Bearer \tx",         "Bearer ",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
+        const char *raw = oauth2_bearer_raw(headers[i]);
+        const char *token = oauth2_bearer_token(headers[i]);
+
+        assert_non_null(raw);
+        assert_true(raw > headers[i] + 6 && raw[-1] == ' ' && *raw != ' ');
+        assert_true(token == NULL || token == raw);
+    }
+    assert_string_equal(oauth2_bearer_raw("Bearer  abc "), "abc ");
+    assert_string_equal(oauth2_bearer_raw("Bearer "), "");
+    assert_null(oauth2_bearer_raw("Bearerabc"));
+    assert_null(oauth2_bearer_raw("Bearer\tabc"));
+    assert_null(oauth2_bearer_raw("Bearer"));
+    assert_null(oauth2_bearer_raw("Basic YTpi"));
+    assert_null(oauth2_bearer_raw(NULL));
+}
+
 static void test_bearer_verify_good(void **state)
 {
     const char *sub = NULL;
@@ -269,8 +298,11 @@ int main(void)
 {
 #define T(f) cmocka_unit_test(f)
     const struct CMUnitTest tests[] = {
-        T(test_bearer_token_syntax), T(test_bearer_token_every_byte),
-        T(test_bearer_verify_good),  T(test_bearer_verify_refusals),
+        T(test_bearer_token_syntax),
+        T(test_bearer_token_every_byte),
+        T(test_bearer_raw),
+        T(test_bearer_verify_good),
+        T(test_bearer_verify_refusals),
         T(test_bearer_verify_types),
     };
 #undef T
