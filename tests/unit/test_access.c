@@ -1059,6 +1059,57 @@ static void test_access_inherits_bearer(void **state)
     sf_close(&f);
 }
 
+/* A bearer token of a: a place of a and b checks tokens against a only
+ * (the first of its OAuth2Use), so a token b accepted is not its user,
+ * though a session of b would be; "b a" and "b" are b's. */
+static oauth2_dir_cfg_t *api_of(sf_t *f, oauth2_dir_cfg_t *d)
+{
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    return d;
+}
+
+static void test_access_inherits_bearer_provider(void **state)
+{
+    static const sf_opts_t own = { .named = "a b" },
+                           hub = { .named = "a b", .hub = 1 };
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.authenticated = a.bearer = 1;
+    a.audience = "api";
+    sf_open(&f, &own);
+    a.site = f.site->named[1];
+    assert_true(
+        oauth2_access_inherits(f.site, api_of(&f, use(&f, "b", NULL)), &a));
+    assert_true(oauth2_access_inherits(
+        f.site, api_of(&f, use(&f, "B", "a", NULL)), &a));
+    assert_false(oauth2_access_inherits(
+        f.site, api_of(&f, use(&f, "a", "b", NULL)), &a));
+    assert_false(oauth2_access_inherits(f.site, api_of(&f, dir(&f)), &a));
+    a.bearer = 0; /* a session of b */
+    assert_true(oauth2_access_inherits(
+        f.site, api_of(&f, use(&f, "a", "b", NULL)), &a));
+    a.bearer = 1;
+    a.site = f.site; /* the host's own: a place without OAuth2Use */
+    assert_true(oauth2_access_inherits(f.site, api_of(&f, dir(&f)), &a));
+    assert_false(
+        oauth2_access_inherits(f.site, api_of(&f, use(&f, "a", NULL)), &a));
+    sf_close(&f);
+
+    sf_open(&f, &hub); /* no provider of its own: a place checks with a */
+    a.site = f.site->named[1];
+    assert_false(oauth2_access_inherits(f.site, api_of(&f, dir(&f)), &a));
+    a.site = f.site->named[0];
+    assert_true(oauth2_access_inherits(f.site, api_of(&f, dir(&f)), &a));
+    a.site = NULL;
+    assert_false(
+        oauth2_access_inherits(f.site, api_of(&f, use(&f, "nope", NULL)), &a));
+    sf_close(&f);
+}
+
 /* oauth2_access_choose: the host's own provider is listed by its service
  * name; no return URL returns to "/". */
 static void test_access_choose(void **state)
@@ -1107,6 +1158,7 @@ int main(void)
         T(test_access_choose),
         T(test_access_inherits),
         T(test_access_inherits_bearer),
+        T(test_access_inherits_bearer_provider),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
