@@ -15,6 +15,19 @@
 //               token the target place refuses got in by an ErrorDocument
 //               (oauth2_access_inherits now asks for the very provider
 //               the place checks bearer tokens against).
+//   finding I2  (fixed) a subrequest or internal redirect that checks the
+//               request itself read into the connection's memo, where the
+//               request before it kept its user and session (r->user and
+//               the identity point into the memo's copy): a MultiViews
+//               variant at a place of sessions only (refused there) read
+//               the browser's session of bob, and the request of a bearer
+//               token became bob: its ErrorDocument, and its access log
+//               line, said bob. With two providers a partner session's
+//               user so reached a place of staff only. 67c36c5 made it
+//               reachable with one provider (a bearer request's subrequest
+//               into another audience checks itself). The glue now gives a
+//               nested request's view no connection memo (src/apache.c,
+//               conn.h): it reads into one of its own.
 // What held is kept as tests: the audience compared byte for byte
 // (a trailing slash, another case, a trailing blank are other audiences),
 // AllowUntyped unset and Off alike on both sides, a merged audience, the
@@ -81,6 +94,7 @@ describe('one provider: who an internal redirect or a subrequest carries', () =>
             'htdocs/ssi/slash.shtml': 'S:<!--#include virtual="/cgi-bin/slash.cgi" -->',
             'htdocs/ssi/nobearer.shtml': 'S:<!--#include virtual="/cgi-bin/nobearer.cgi" -->',
             'htdocs/rw/.keep': '',
+            'htdocs/mv2/doc.cgi': WHO,
             'cgi-bin/m/who.cgi': WHO,
         };
         for (const t of Object.keys(targets)) files[`cgi-bin/${t}.cgi`] = WHO;
@@ -176,6 +190,23 @@ ${Object.keys(targets).map((n) => `<Location /src/${n}>\n    ErrorDocument 404 /
 <Location /mv/doc.html>
     OAuth2BearerAudience https://other.example
 </Location>
+<Directory "${st.apache.docroot}/mv2">
+    Options +MultiViews +ExecCGI
+    MultiviewsMatch Any
+    AddHandler cgi-script .cgi
+</Directory>
+<Location /mv2>
+    AuthType oauth2
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience ${AUD}
+    OAuth2UnauthAction 401
+    Require valid-user
+    ErrorDocument 404 /cgi-bin/same.cgi
+</Location>
+<Location /mv2/doc.cgi>
+    OAuth2AcceptBearer Off
+    Require user nobody
+</Location>
 <Directory "${st.apache.docroot}/ssi">
     Options +Includes
     AddOutputFilter INCLUDES .shtml
@@ -270,6 +301,26 @@ ${Object.keys(targets).map((n) => `<Location /src/${n}>\n    ErrorDocument 404 /
         }
     });
 
+    /* Finding I2: a subrequest that checks the request itself read
+     * another session into the connection's memo, where the request
+     * before it still kept its user: a MultiViews variant at a place of
+     * sessions only (refused there) read bob's cookie session, and the
+     * main request, a token's, became bob: its ErrorDocument answered as
+     * bob (its access log line too), at a place where this request's
+     * token decides. */
+    it('a subrequest that reads another session leaves its main request\'s user alone (finding I2)', async () => {
+        const b = newBrowser();
+        await login(b, s.url('/app/'), { username: 'bob' });
+        const tokyo = await s.op.accessToken({ aud: AUD, sub: 'tokyo' });
+        for (let i = 0; i < 3; i++) {
+            const mark = s.apache.mark();
+            const r = await b.get(s.url('/mv2/doc'), { headers: { Accept: '*/*', ...bearer(tokyo) } });
+            assert.equal(r.status, 404, `request ${i + 1}`);
+            assert.deepEqual(seen(r), { user: 'tokyo', fwd: 'tokyo' }, `request ${i + 1}: the token's user, never bob`);
+            assert.match(await s.apache.waitForLog(/"GET \/mv2\/doc HTTP\/1\.1" 404/, { since: mark, log: 'access' }), / tokyo \[/);
+        }
+    });
+
     it('a cookie session\'s ErrorDocument into a bearer place keeps its user', async () => {
         const b = newBrowser();
         await login(b, s.url('/app/'), { username: 'alice' });
@@ -330,6 +381,25 @@ OAuth2Secret attacks-inherit13-secret-0123456789abcdefghijkl
     OAuth2UnauthAction 401
     Require valid-user
 </Location>
+<Directory "${env.apache.docroot}/ms">
+    Options +MultiViews +ExecCGI
+    MultiviewsMatch Any
+    AddHandler cgi-script .cgi
+</Directory>
+<Location /ms>
+    AuthType oauth2
+    OAuth2Use staff
+    OAuth2AcceptBearer On
+    OAuth2BearerAudience ${AUD}
+    OAuth2UnauthAction 401
+    Require valid-user
+    ErrorDocument 404 /cgi-bin/staff.cgi
+</Location>
+<Location /ms/doc.cgi>
+    OAuth2Use partner
+    OAuth2AcceptBearer Off
+    Require user nobody
+</Location>
 ${target('both', 'staff partner')}
 ${target('hub', '')}
 ${target('partner', 'partner')}
@@ -346,8 +416,12 @@ ${target('staff', 'staff')}
             withModule: true,
             port: env.port,
             logLevel: 'info auth_oauth2:debug',
+            modules: ['negotiation'],
             config,
-            files: Object.fromEntries(['both', 'hub', 'partner', 'staff'].map((n) => [`cgi-bin/${n}.cgi`, WHO])),
+            files: {
+                ...Object.fromEntries(['both', 'hub', 'partner', 'staff'].map((n) => [`cgi-bin/${n}.cgi`, WHO])),
+                'htdocs/ms/doc.cgi': WHO,
+            },
         });
         await env.apache.start();
     });
@@ -381,5 +455,25 @@ ${target('staff', 'staff')}
         const r = await get(href('/s-src/partner/nothing'), auth);
         assert.equal(r.status, 404);
         assert.doesNotMatch(r.body, /sam/);
+    });
+
+    /* Finding I2 across providers: a staff token's request whose
+     * MultiViews subrequest read a partner session (bob) became bob, and
+     * its ErrorDocument at a place of staff only answered as partner's
+     * bob, whom no request can be there. */
+    it('a partner session read by a subrequest does not become the staff request\'s user (finding I2)', async () => {
+        const b = newBrowser();
+        await login(b, href('/oauth2/partner/start?rd=%2F'), { username: 'bob' });
+        assert.ok(b.cookie('oauth2_session_partner', href('/')), 'a partner session');
+        const sam = await env.staff.accessToken({ aud: AUD, sub: 'sam' });
+        /* From the second on, the token's record comes from the store
+         * through the connection's memo. */
+        for (let i = 0; i < 3; i++) {
+            const r = await b.get(href('/ms/doc'), { headers: { Accept: '*/*', Authorization: `Bearer ${sam}` } });
+            assert.equal(r.status, 404, `request ${i + 1}`);
+            assert.deepEqual(seen(r), { user: 'sam', fwd: 'sam' }, `request ${i + 1}: staff's sam, never partner's bob`);
+        }
+        /* bob's partner session alone is nobody at a place of staff */
+        assert.equal((await b.get(href('/cgi-bin/staff.cgi'), { headers: { Accept: 'application/json' } })).status, 401);
     });
 });
