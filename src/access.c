@@ -432,6 +432,36 @@ static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     return n;
 }
 
+/* May a place inherit the user of a bearer token? A token is good for
+ * the audience and type rule it was checked under, and for the provider
+ * that checked it: a place checks tokens against the first provider it
+ * logs in with only (session_of: the token decides there), so a token of
+ * another, even one the place logs in with, is not its user. */
+static int bearer_inherits(const oauth2_site_t *site,
+                           const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
+{
+    const oauth2_site_t *first;
+
+    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)
+        || dir->bearer_audience == NULL || a->audience == NULL
+        || strcmp(dir->bearer_audience, a->audience) != 0
+        || oauth2_dir_flag(dir->bearer_untyped) != a->untyped) {
+        return 0;
+    }
+    if (site == NULL || site->nnamed == 0) {
+        return 1; /* one provider: the same everywhere in the host */
+    }
+    first = NULL; /* the provider session_of asks first (chosen) */
+    if (dir->use == NULL) {
+        first = site->prov != NULL ? site : site->named[0];
+    }
+    else if (dir->use->nelts > 0) {
+        first =
+            oauth2_site_named(site, APR_ARRAY_IDX(dir->use, 0, const char *));
+    }
+    return first != NULL && a->site == first;
+}
+
 int oauth2_access_inherits(const oauth2_site_t *site,
                            const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
 {
@@ -440,15 +470,8 @@ int oauth2_access_inherits(const oauth2_site_t *site,
     if (a == NULL || !a->authenticated) {
         return 0;
     }
-    /* A token is good for the audience and type rule it was checked
-     * under: a place of another, or that takes no bearer token, checks
-     * the request itself. */
-    if (a->bearer
-        && (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)
-            || dir->bearer_audience == NULL || a->audience == NULL
-            || strcmp(dir->bearer_audience, a->audience) != 0
-            || oauth2_dir_flag(dir->bearer_untyped) != a->untyped)) {
-        return 0;
+    if (a->bearer) {
+        return bearer_inherits(site, dir, a);
     }
     if (site == NULL || site->nnamed == 0) {
         return 1; /* one provider: the same everywhere in the host */

@@ -42,7 +42,8 @@ void oauth2_access_check(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
  * Only when a's session is of a provider the place logs in with: a user of
  * one named provider is nobody at a place that uses only another. A bearer
  * token's user only at a place that takes bearer tokens of the same
- * OAuth2BearerAudience and OAuth2BearerAllowUntyped.
+ * OAuth2BearerAudience and OAuth2BearerAllowUntyped, checked against the
+ * same provider (with several: the first of its OAuth2Use).
  */
 int oauth2_access_inherits(const oauth2_site_t *site,
                            const oauth2_dir_cfg_t *dir,

@@ -139,7 +139,7 @@ static const oauth2_request_ops_t view_ops = {
     view_log_level,
 };
 
-/* The connection's memo, made with its first request. */
+/* The connection's memo, made with its first request (not nested: conn.h). */
 static oauth2_conn_t *conn_memo(request_rec *r)
 {
     conn_rec *c = r->connection;
@@ -163,7 +163,7 @@ void auth_oauth2_view(request_rec *r, oauth2_request_t *v)
     v->path = r->uri;
     v->args = r->args;
     v->headers = r->headers_in;
-    v->conn = conn_memo(r);
+    v->conn = r->main == NULL && r->prev == NULL ? conn_memo(r) : NULL;
     v->log_level = OAUTH2_LOG_ASK;
     v->ops = &view_ops;
     v->ctx = r;

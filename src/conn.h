@@ -109,8 +109,11 @@ apr_status_t oauth2_conn_create(apr_pool_t *p, oauth2_conn_t **out);
 
 /**
  * The request's memo: its connection's, or one made for this request
- * alone (views without a connection: tests, tools). NULL when none can
- * be made.
+ * alone (views without a connection: tests, tools, and a subrequest or an
+ * internal redirect, whose view the glue gives none: the request before
+ * it still holds the record it read into the connection's memo, its user
+ * and session point there, and a nested lookup of another session must
+ * not rewrite them). NULL when none can be made.
  */
 oauth2_conn_t *oauth2_conn_of(oauth2_request_t *req);
 

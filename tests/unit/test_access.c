@@ -381,6 +381,14 @@ static void test_access_bearer_verified_and_cached(void **state)
     api_close(&f, &fs, p);
 }
 
+/* d, made a place of audience api that takes bearer tokens. */
+static oauth2_dir_cfg_t *api_of(oauth2_dir_cfg_t *d)
+{
+    d->accept_bearer = 1;
+    d->bearer_audience = "api";
+    return d;
+}
+
 /* A request with a bearer token on the kept connection c, at now. */
 static void header_on(sf_t *f, oauth2_dir_cfg_t *d, oauth2_conn_t *c,
                       const char *header, apr_time_t now, oauth2_authn_t *a,
@@ -503,6 +511,44 @@ static void test_access_bearer_kept_connection(void **state)
     bearer_on(&f, d, c, alice, LATER(600 + OAUTH2_DEFAULT_SKEW + 1), &a, &resp);
     assert_int_equal(resp.status, 401);
     assert_int_equal(fs_count(f.pool, &fs, "/jwks"), 1);
+    api_close(&f, &fs, p);
+}
+
+/* A subrequest or internal redirect that checks the request itself reads
+ * with a memo of its own (the glue gives its view none): the request
+ * before it keeps its user and session, which point into the connection's
+ * memo, though the nested one reads another session (finding I2: a
+ * MultiViews variant at a place of sessions only read bob's cookie, and
+ * the token's request became bob). */
+static void test_access_nested_own_memo(void **state)
+{
+    oauth2_response_t resp, sub;
+    oauth2_authn_t a, b;
+    oauth2_request_t *r;
+    oauth2_dir_cfg_t *d;
+    oauth2_conn_t *c;
+    const char *alice, *user;
+    apr_pool_t *p;
+    fs_t fs;
+    sf_t f;
+
+    (void)state;
+    api_open(&f, &fs, &p);
+    alice = api_token(&f, &fs, "alice", "");
+    d = api_of(dir(&f));
+    assert_int_equal(oauth2_conn_create(f.pool, &c), APR_SUCCESS);
+    bearer_on(&f, d, c, alice, NOW, &a, &resp); /* verified, cached */
+    bearer_on(&f, d, c, alice, NOW, &a, &resp); /* through the memo */
+    assert_ptr_equal(a.session, &c->session);
+    user = resp.user;
+    session(&f, "{\"sub\":\"bob\"}", NULL);
+    r = sf_request(&f, "GET", "/app", "Cookie", "oauth2_session=" SID, NULL);
+    assert_null(r->conn);
+    check(&f, f.site, dir(&f), r, &b, &sub);
+    assert_string_equal(sub.user, "bob");
+    assert_ptr_not_equal(b.session, &c->session);
+    assert_string_equal(user, "alice");
+    assert_string_equal(a.session->f[OAUTH2_SF_USER], "alice");
     api_close(&f, &fs, p);
 }
 
@@ -1101,6 +1147,49 @@ static void test_access_inherits_bearer(void **state)
     sf_close(&f);
 }
 
+/* A bearer token of b: a place of a and b checks tokens against a only
+ * (the first of its OAuth2Use), so a token b accepted is not its user,
+ * though a session of b would be; "b a" and "b" are b's (finding I1). */
+static void test_access_inherits_bearer_provider(void **state)
+{
+    static const sf_opts_t own = { .named = "a b" },
+                           hub = { .named = "a b", .hub = 1 };
+    oauth2_authn_t a;
+    sf_t f;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.authenticated = a.bearer = 1;
+    a.audience = "api";
+    sf_open(&f, &own);
+    a.site = f.site->named[1];
+    assert_true(oauth2_access_inherits(f.site, api_of(use(&f, "b", NULL)), &a));
+    assert_true(
+        oauth2_access_inherits(f.site, api_of(use(&f, "B", "a", NULL)), &a));
+    assert_false(
+        oauth2_access_inherits(f.site, api_of(use(&f, "a", "b", NULL)), &a));
+    assert_false(oauth2_access_inherits(f.site, api_of(dir(&f)), &a));
+    a.bearer = 0; /* a session of b */
+    assert_true(
+        oauth2_access_inherits(f.site, api_of(use(&f, "a", "b", NULL)), &a));
+    a.bearer = 1;
+    a.site = f.site; /* the host's own: a place without OAuth2Use */
+    assert_true(oauth2_access_inherits(f.site, api_of(dir(&f)), &a));
+    assert_false(
+        oauth2_access_inherits(f.site, api_of(use(&f, "a", NULL)), &a));
+    sf_close(&f);
+
+    sf_open(&f, &hub); /* no provider of its own: a place checks with a */
+    a.site = f.site->named[1];
+    assert_false(oauth2_access_inherits(f.site, api_of(dir(&f)), &a));
+    a.site = f.site->named[0];
+    assert_true(oauth2_access_inherits(f.site, api_of(dir(&f)), &a));
+    a.site = NULL;
+    assert_false(
+        oauth2_access_inherits(f.site, api_of(use(&f, "nope", NULL)), &a));
+    sf_close(&f);
+}
+
 /* oauth2_access_choose: the host's own provider is listed by its service
  * name; no return URL returns to "/". */
 static void test_access_choose(void **state)
@@ -1136,6 +1225,7 @@ int main(void)
         T(test_access_bearer),
         T(test_access_bearer_verified_and_cached),
         T(test_access_bearer_kept_connection),
+        T(test_access_nested_own_memo),
         T(test_access_login_prunes_states),
         T(test_access_provider_down),
         T(test_access_authorize),
@@ -1149,6 +1239,7 @@ int main(void)
         T(test_access_choose),
         T(test_access_inherits),
         T(test_access_inherits_bearer),
+        T(test_access_inherits_bearer_provider),
     };
 #undef T
     return cmocka_run_group_tests(tests, sf_setup, sf_teardown);
