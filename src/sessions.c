@@ -103,6 +103,22 @@ static void from_memo(oauth2_conn_t *cs, apr_time_t expires, oauth2_authn_t *a)
     a->expires = expires;
 }
 
+/* Is id the connection's (cs) remembered id, its record still standing?
+ * Then a is the user of the connection's copy. */
+static int recalled(oauth2_conn_t *cs, const oauth2_site_t *site,
+                    oauth2_request_t *req, const char *id, apr_size_t len,
+                    int need_tokens, oauth2_authn_t *a)
+{
+    apr_time_t expires;
+
+    if (!oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
+                            req->now, &expires)) {
+        return 0;
+    }
+    from_memo(cs, expires, a);
+    return 1;
+}
+
 /* The read through the connection's memo: the same id again on this
  * connection costs a version check, not a hash and a copy. shaped: what
  * an id must look like before it is hashed (NULL: anything). */
@@ -112,33 +128,30 @@ static apr_status_t memo_read(const oauth2_site_t *site, oauth2_request_t *req,
                               int need_tokens, oauth2_authn_t *a)
 {
     oauth2_conn_t *cs = req->conn ? req->conn : oauth2_conn_of(req);
-    apr_time_t expires;
     apr_status_t rv;
 
     if (cs == NULL) {
         return OAUTH2_ECRYPTO;
     }
-    if (!oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
-                            req->now, &expires)) {
-        /* Checked here, not before the recall: a value equal to the
-         * connection's id has had its shape checked already (the id of a
-         * bearer token holds a '\n', which no cookie value can). */
-        if (shaped != NULL && !shaped(id, len)) {
-            return OAUTH2_ENOTFOUND;
-        }
-        /* a->key also when nothing is found: the bearer cache writes
-         * there. */
-        rv = oauth2_site_key(site, id, len, a->key);
-        if (rv == APR_SUCCESS) {
-            rv = oauth2_conn_load(cs, site, site->store, req->pool, a->key, id,
-                                  len, req->now, need_tokens);
-        }
-        if (rv != APR_SUCCESS) {
-            return read_status(rv);
-        }
-        expires = cs->meta.expires;
+    if (recalled(cs, site, req, id, len, need_tokens, a)) {
+        return APR_SUCCESS;
     }
-    from_memo(cs, expires, a);
+    /* Checked here, not before the recall: a value equal to the
+     * connection's id has had its shape checked already (the id of a
+     * bearer token holds a '\n', which no cookie value can). */
+    if (shaped != NULL && !shaped(id, len)) {
+        return OAUTH2_ENOTFOUND;
+    }
+    /* a->key also when nothing is found: the bearer cache writes there. */
+    rv = oauth2_site_key(site, id, len, a->key);
+    if (rv == APR_SUCCESS) {
+        rv = oauth2_conn_load(cs, site, site->store, req->pool, a->key, id, len,
+                              req->now, need_tokens);
+    }
+    if (rv != APR_SUCCESS) {
+        return read_status(rv);
+    }
+    from_memo(cs, cs->meta.expires, a);
     return APR_SUCCESS;
 }
 
@@ -148,19 +161,14 @@ apr_status_t oauth2_sessions_recall_id(const oauth2_site_t *site,
                                        oauth2_authn_t *a)
 {
     oauth2_conn_t *cs;
-    apr_time_t expires;
 
     if (!site->memo) {
         return OAUTH2_ENOTFOUND;
     }
     cs = req->conn ? req->conn : oauth2_conn_of(req);
-    if (cs == NULL
-        || !oauth2_conn_recall(cs, site, site->store, id, len, need_tokens,
-                               req->now, &expires)) {
-        return OAUTH2_ENOTFOUND;
-    }
-    from_memo(cs, expires, a);
-    return APR_SUCCESS;
+    return cs != NULL && recalled(cs, site, req, id, len, need_tokens, a)
+               ? APR_SUCCESS
+               : OAUTH2_ENOTFOUND;
 }
 
 apr_status_t oauth2_sessions_read_id(const oauth2_site_t *site,
