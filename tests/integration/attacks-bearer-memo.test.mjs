@@ -5,8 +5,10 @@
 // The claim under attack: the memo only ever holds bytes that passed the
 // check, so every request is answered on a kept connection exactly as on a
 // fresh one. Each test sends what an attacker controls (raw bytes through
-// node:net where an HTTP client would refuse them) right after the
-// connection verified a good token, and compares with a fresh connection.
+// node:net where an HTTP client would refuse them) once the connection's
+// memo holds a good token (from its second request with it: the first
+// verifies it into the store, the second copies the store's record into
+// the memo), and compares with a fresh connection.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
