@@ -495,6 +495,9 @@ ${place('/pass', AUD, 'OAuth2PassAccessToken On')}
             fresh[p] = passed(await get(p, alice, one));
             one.destroy();
         }
+        /* README: X-Forwarded-Access-Token is for session users; the
+         * backend of a token's request has its Authorization header. */
+        assert.equal(fresh['/pass/x'], null);
         try {
             for (const p of ['/api/x', '/pass/x', '/api/x', '/api/x', '/pass/x', '/pass/x', '/api/x']) {
                 const r = await get(p, alice);
