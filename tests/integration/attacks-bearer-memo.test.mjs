@@ -412,14 +412,7 @@ ${place('/pass', AUD, 'OAuth2PassAccessToken On')}
     it('a token remembered at one place is refused where its audience differs by a prefix, a suffix or an escape', async () => {
         const alice = await s.op.accessToken({ aud: AUD, sub: 'alice' });
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        const get = (p, token, headers = {}) => new Promise((resolve, reject) => {
-            const req = http.get(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}`, ...headers } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body, headers: res.headers, reused: req.reusedSocket }));
-            });
-            req.on('error', reject);
-        });
+        const get = (p, token, headers = {}) => request(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}`, ...headers } });
         try {
             for (const other of ['/prefix', '/longer', '/escaped']) {
                 for (let i = 0; i < 3; i++) {
@@ -445,14 +438,7 @@ ${place('/pass', AUD, 'OAuth2PassAccessToken On')}
 
     it('an untyped token remembered where untyped tokens are allowed is refused at the typed place of the same audience', async () => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        const get = (p, token) => new Promise((resolve, reject) => {
-            const req = http.get(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
-            });
-            req.on('error', reject);
-        });
+        const get = (p, token) => request(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
         const untyped = await s.op.accessToken({ aud: AUD, sub: 'carol' }, { header: { typ: 'JWT' } });
         const typed = await s.op.accessToken({ aud: AUD, sub: 'dave' });
         try {
@@ -477,14 +463,7 @@ ${place('/pass', AUD, 'OAuth2PassAccessToken On')}
      * each place passes is what it passes on a fresh connection. */
     it('OAuth2PassAccessToken On and Off on one connection: each place passes what it passes on a fresh connection', async () => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        const get = (p, token, a = agent) => new Promise((resolve, reject) => {
-            const req = http.get(s.url(p), { agent: a, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
-            });
-            req.on('error', reject);
-        });
+        const get = (p, token, a = agent) => request(s.url(p), { agent: a, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
         /* Claims big enough that the record does not fit the memo's first
          * read (2 KB). */
         const alice = await s.op.accessToken({ aud: AUD, sub: 'alice', pad: 'q'.repeat(3000) });

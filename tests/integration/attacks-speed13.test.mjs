@@ -24,7 +24,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { startStack } from './lib/stack.mjs';
-import { newBrowser, login } from './lib/http.mjs';
+import { newBrowser, login, request } from './lib/http.mjs';
 
 /* A library whose constructor takes every pthread key but OA2_KEYS_FREE. */
 const KEYS_C = `
@@ -128,14 +128,7 @@ describe('a keep-alive connection shared by two users (header memo from the seco
 
     it('answers each request as its own header says, whatever the last one was', async () => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        const get = (cookie) => new Promise((resolve, reject) => {
-            const req = http.get(s.url('/app/shared'), { agent, headers: { Accept: 'application/json', Cookie: cookie } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
-            });
-            req.on('error', reject);
-        });
+        const get = (cookie) => request(s.url('/app/shared'), { agent, headers: { Accept: 'application/json', Cookie: cookie } });
         const header = (user, extra) => `theme=${extra}; oauth2_session=${sids[user]}; lang=${user}`;
         const steps = [
             ['alice', 'a1'], ['alice', 'a1'], ['alice', 'a1'], ['bob', 'a1'], ['bob', 'a1'],
@@ -218,14 +211,7 @@ describe('bearer tokens on one keep-alive connection (the bearer memo)', () => {
 
     it('answers each request as its own token says, whatever the connection remembers', async () => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-        const get = (p, token) => new Promise((resolve, reject) => {
-            const req = http.get(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body, reused: req.reusedSocket }));
-            });
-            req.on('error', reject);
-        });
+        const get = (p, token) => request(s.url(p), { agent, headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
         const aud = 'https://api.example';
         const alice = await s.op.accessToken({ aud, sub: 'alice' });
         const bob = await s.op.accessToken({ aud, sub: 'bob' });
@@ -274,13 +260,7 @@ describe('bearer tokens on one keep-alive connection (the bearer memo)', () => {
      * two check the request themselves, and the token is not theirs. */
     it('an ErrorDocument into a place of another audience, or of sessions only, does not inherit the token\'s user', async () => {
         const alice = await s.op.accessToken({ aud: 'https://api.example', sub: 'alice' });
-        const get = (p) => new Promise((resolve, reject) => {
-            http.get(s.url(p), { headers: { Accept: 'application/json', Authorization: `Bearer ${alice}` } }, (res) => {
-                let body = '';
-                res.on('data', (d) => { body += d; });
-                res.on('end', () => resolve({ status: res.statusCode, body }));
-            }).on('error', reject);
-        });
+        const get = (p) => request(s.url(p), { headers: { Accept: 'application/json', Authorization: `Bearer ${alice}` } });
         let r = await get('/docs-api/nothing-here');
         assert.match(r.body, /"x-forwarded-user":"alice"/, 'the same audience inherits');
         for (const p of ['/docs-other/nothing-here', '/docs-app/nothing-here']) {

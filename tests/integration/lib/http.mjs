@@ -17,7 +17,8 @@
 //   Response: { status, statusMessage, headers (lower-case names, 'set-cookie'
 //       an array), rawHeaders ([name, value, ...] as received), setCookie
 //       (array), body (utf-8 string), buffer, url, location (absolute, resolved
-//       against url, or null), json() }
+//       against url, or null), reused (the request went on a connection
+//       the agent kept from an earlier one), json() }
 //
 //   new Browser({headers, agents}) / newBrowser(opts): a cookie jar plus default
 //       headers (default: a browser-like User-Agent and Accept: text/html...;
@@ -201,6 +202,7 @@ export function request(url, opts = {}) {
             res.on('end', () => {
                 clearTimeout(timer);
                 const response = makeResponse(u.href, res, Buffer.concat(chunks));
+                response.reused = req.reusedSocket;
                 browser?.storeCookies(u.href, response.setCookie);
                 resolve(response);
             });
