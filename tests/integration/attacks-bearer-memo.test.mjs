@@ -706,4 +706,63 @@ H2MaxSessionStreams 64
             client.close();
         }
     });
+
+    /* Cookie sessions the same way: each stream is its own cookie's user
+     * and the backend gets that stream's Cookie header without ours.
+     * mod_http2 runs each stream on a secondary connection, and the memo
+     * is that connection's: this test and the one above fail (another
+     * stream's user) with the memo kept on the HTTP/2 connection itself,
+     * which concurrent streams would share (checked with apache.c's
+     * conn_memo taking r->connection->master). */
+    it('concurrent streams with different session cookies: each its own user and its own Cookie header', async () => {
+        const users = ['alice', 'bob']; /* the test provider's two accounts */
+        const sids = {};
+        for (const u of users) {
+            const b = newBrowser();
+            await login(b, s.url('/app/'), { username: u });
+            sids[u] = b.cookie('oauth2_session', s.url('/'));
+        }
+        const client = http2.connect(s.url('/'));
+        client.on('error', () => {});
+        const get = (cookie) => new Promise((resolve, reject) => {
+            const req = client.request({ ':path': '/app/x', accept: 'application/json', cookie });
+            let status;
+            let body = '';
+            req.on('response', (h) => { status = h[':status']; });
+            req.on('data', (d) => { body += d; });
+            req.on('end', () => resolve({ status, body }));
+            req.on('error', reject);
+            req.end();
+        });
+        try {
+            for (let round = 0; round < 5; round++) {
+                const sent = [];
+                for (let i = 0; i < 30; i++) {
+                    const u = users[(i * 3 + round + (i >> 2)) % users.length];
+                    const none = i % 7 === 6;
+                    /* Headers of one length that differ only in the
+                     * session's value: the memo must compare it all. */
+                    const rest = `theme=${i % 10}`;
+                    const tag = `lang=${users.indexOf(u)}`;
+                    const cookie = none ? `${rest}; ${tag}` : `${rest}; oauth2_session=${sids[u]}; ${tag}`;
+                    sent.push({ u, i, none, want: `${rest}; ${tag}`, p: get(cookie) });
+                }
+                for (const { u, i, none, want, p } of sent) {
+                    const r = await p;
+                    if (none) {
+                        assert.equal(r.status, 401, `round ${round}, stream ${i}: no session cookie`);
+                        continue;
+                    }
+                    assert.equal(r.status, 200, `round ${round}, stream ${i}: ${u}`);
+                    const seen = JSON.parse(r.body).headers;
+                    assert.equal(seen['x-forwarded-user'], u, `round ${round}, stream ${i}: ${u}`);
+                    assert.equal(seen.cookie, want, `round ${round}, stream ${i}: its own header without ours`);
+                }
+            }
+            await s.apache.waitForLog(/"GET \/app\/x HTTP\/2\.0" 200/, { log: 'access' });
+        }
+        finally {
+            client.close();
+        }
+    });
 });
