@@ -396,12 +396,11 @@ static int session_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
     return 0;
 }
 
-/* The providers a place logs in with, into use: OAuth2Use's, else the
- * host's own, else all its named ones. -1 (and resp a 500) when
- * OAuth2Use names one this host does not have. */
-static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
-                  oauth2_request_t *req, const oauth2_site_t **use,
-                  oauth2_response_t *resp)
+/* The providers a place logs in with, into use (OAUTH2_MAX_PROVIDERS):
+ * OAuth2Use's, else the host's own, else all its named ones. -1 when
+ * OAuth2Use names one this host does not have (*unknown: that name). */
+static int providers_of(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                        const oauth2_site_t **use, const char **unknown)
 {
     int i, n = 0;
 
@@ -416,78 +415,67 @@ static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
         return site->nnamed;
     }
     for (i = 0; i < dir->use->nelts && n < OAUTH2_MAX_PROVIDERS; i++) {
-        const char *name = APR_ARRAY_IDX(dir->use, i, const char *);
-
-        use[n] = oauth2_site_named(site, name);
+        *unknown = APR_ARRAY_IDX(dir->use, i, const char *);
+        use[n] = oauth2_site_named(site, *unknown);
         if (use[n++] == NULL) {
-            OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
-                       "OA2013: OAuth2Use %.40s at %.200s, but this virtual "
-                       "host has no <OAuth2Provider %.40s>",
-                       name, req->path, name);
-            oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER,
-                                   NULL, NULL);
             return -1;
         }
     }
     return n;
 }
 
-/* May a place inherit the user of a bearer token? A token is good for
- * the audience and type rule it was checked under, and for the provider
- * that checked it: a place checks tokens against the first provider it
- * logs in with only (session_of: the token decides there), so a token of
- * another, even one the place logs in with, is not its user. */
-static int bearer_inherits(const oauth2_site_t *site,
-                           const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
+/* providers_of, or -1 and resp a 500 for an OAuth2Use name this host does
+ * not have. */
+static int chosen(const oauth2_site_t *site, const oauth2_dir_cfg_t *dir,
+                  oauth2_request_t *req, const oauth2_site_t **use,
+                  oauth2_response_t *resp)
 {
-    const oauth2_site_t *first;
+    const char *name = NULL;
+    int n = providers_of(site, dir, use, &name);
 
-    if (dir == NULL || !oauth2_dir_flag(dir->accept_bearer)
-        || dir->bearer_audience == NULL || a->audience == NULL
-        || strcmp(dir->bearer_audience, a->audience) != 0
-        || oauth2_dir_flag(dir->bearer_untyped) != a->untyped) {
-        return 0;
+    if (n < 0) {
+        OAUTH2_LOG(req, oauth2_answer(OAUTH2_ANS_NO_PROVIDER)->level,
+                   "OA2013: OAuth2Use %.40s at %.200s, but this virtual "
+                   "host has no <OAuth2Provider %.40s>",
+                   name, req->path, name);
+        oauth2_response_answer(resp, req->pool, OAUTH2_ANS_NO_PROVIDER, NULL,
+                               NULL);
     }
-    if (site == NULL || site->nnamed == 0) {
-        return 1; /* one provider: the same everywhere in the host */
-    }
-    first = NULL; /* the provider session_of asks first (chosen) */
-    if (dir->use == NULL) {
-        first = site->prov != NULL ? site : site->named[0];
-    }
-    else if (dir->use->nelts > 0) {
-        first =
-            oauth2_site_named(site, APR_ARRAY_IDX(dir->use, 0, const char *));
-    }
-    return first != NULL && a->site == first;
+    return n;
+}
+
+/* Was a bearer token's user accepted under the audience and type rule of
+ * dir? A token is good for the place that checked it. */
+static int bearer_fits(const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
+{
+    return dir != NULL && oauth2_dir_flag(dir->accept_bearer)
+           && dir->bearer_audience != NULL && a->audience != NULL
+           && strcmp(dir->bearer_audience, a->audience) == 0
+           && oauth2_dir_flag(dir->bearer_untyped) == a->untyped;
 }
 
 int oauth2_access_inherits(const oauth2_site_t *site,
                            const oauth2_dir_cfg_t *dir, const oauth2_authn_t *a)
 {
-    int i;
+    const oauth2_site_t *use[OAUTH2_MAX_PROVIDERS];
+    const char *unknown;
+    int i, n;
 
-    if (a == NULL || !a->authenticated) {
+    if (a == NULL || !a->authenticated || (a->bearer && !bearer_fits(dir, a))) {
         return 0;
-    }
-    if (a->bearer) {
-        return bearer_inherits(site, dir, a);
     }
     if (site == NULL || site->nnamed == 0) {
         return 1; /* one provider: the same everywhere in the host */
     }
-    if (dir == NULL || dir->use == NULL) {
-        for (i = 0; site->prov == NULL && i < site->nnamed; i++) {
-            if (a->site == site->named[i]) {
-                return 1;
-            }
-        }
-        return site->prov != NULL && a->site == site;
+    n = providers_of(site, dir, use, &unknown);
+    /* A place checks tokens against its first provider only (session_of:
+     * the token decides there), so a token of another, even one the place
+     * logs in with, is not its user. */
+    if (a->bearer) {
+        return n > 0 && a->site == use[0];
     }
-    for (i = 0; a->site != NULL && i < dir->use->nelts; i++) {
-        const char *name = APR_ARRAY_IDX(dir->use, i, const char *);
-
-        if (oauth2_site_named(site, name) == a->site) {
+    for (i = 0; i < n; i++) {
+        if (a->site == use[i]) {
             return 1;
         }
     }
